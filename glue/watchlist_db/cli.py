@@ -1,0 +1,172 @@
+"""wldb: the watchlist-db command line (thin: every command is a SQL call or engine step)."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import click
+import psycopg
+
+from . import config, migrate as migrate_mod
+from .engine import EmbeddedEngine, EngineError
+
+
+def _target(ctx: click.Context) -> config.Target:
+    return config.resolve_target(ctx.obj.get("dsn"))
+
+
+def _fail(msg: str, code: int = 1) -> None:
+    click.secho(f"error: {msg}", fg="red", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--dsn", envvar=None, help="libpq connection string (default: WLDB_DSN, libpq PG* env, else the embedded engine)")
+@click.version_option(package_name="watchlist-db")
+@click.pass_context
+def main(ctx: click.Context, dsn: str | None) -> None:
+    """watchlist-db: TimescaleDB store for a crypto arbitrage watchlist."""
+    ctx.ensure_object(dict)
+    ctx.obj["dsn"] = dsn
+
+
+# --------------------------------------------------------------------------- db
+@main.group()
+def db() -> None:
+    """Run the embedded engine (when no server is configured)."""
+
+
+def _engine_or_target(ctx: click.Context) -> EmbeddedEngine | None:
+    target = _target(ctx)
+    if not target.embedded:
+        click.echo(f"a server is configured ({target.describe()}); the embedded engine is not used")
+        return None
+    return EmbeddedEngine()
+
+
+@db.command("up")
+@click.pass_context
+def db_up(ctx: click.Context) -> None:
+    """Start the embedded engine (or report the running one)."""
+    eng = _engine_or_target(ctx)
+    if eng is None:
+        return
+    before = eng.status()
+    try:
+        st = eng.up(echo=click.echo)
+    except EngineError as exc:
+        _fail(str(exc))
+    if before.state == "running":
+        click.echo(f"already running: {st.detail}")
+    else:
+        click.echo(f"started: {st.detail} (data in {eng.pgdata})")
+    click.echo("connect with:  wldb db psql    or:  eval \"$(wldb db env)\"; psql")
+
+
+@db.command("down")
+@click.pass_context
+def db_down(ctx: click.Context) -> None:
+    """Stop the embedded engine cleanly."""
+    eng = _engine_or_target(ctx)
+    if eng is not None:
+        click.echo(eng.down())
+
+
+@db.command("status")
+@click.pass_context
+def db_status(ctx: click.Context) -> None:
+    """Is the embedded engine running? Exit 0 running, 1 crashed/unresponsive, 3 stopped."""
+    eng = _engine_or_target(ctx)
+    if eng is None:
+        return
+    st = eng.status()
+    click.echo(f"{st.state}: {st.detail}")
+    sys.exit({"running": 0, "stopped": 3}.get(st.state, 1))
+
+
+@db.command("env")
+@click.pass_context
+def db_env(ctx: click.Context) -> None:
+    """Print shell exports that point psql/pg_prove at the database."""
+    target = _target(ctx)
+    if target.embedded:
+        for line in EmbeddedEngine().env_lines():
+            click.echo(line)
+    elif target.conninfo:
+        click.echo(f"export PGDATABASE={_shell_quote(target.conninfo)}")
+    # libpq environment: nothing to add
+
+
+def _shell_quote(s: str) -> str:
+    return "'" + s.replace("'", "'\"'\"'") + "'"
+
+
+@db.command("psql", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def db_psql(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Open psql on the database (extra arguments go to psql)."""
+    psql = shutil.which("psql")
+    if not psql:
+        _fail("psql is not on PATH (Debian: apt-get install postgresql-client)")
+    target = _target(ctx)
+    os.execvp(psql, [psql, "-X", "-d", target.conninfo, *args] if target.conninfo else [psql, "-X", *args])
+
+
+# ---------------------------------------------------------------------- migrate
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be applied; change nothing.")
+@click.pass_context
+def migrate(ctx: click.Context, dry_run: bool) -> None:
+    """Apply sql/ (bootstrap, migrations, functions/views, policies). Re-running is a no-op."""
+    target = _target(ctx)
+    click.echo(f"migrating {target.describe()}")
+    try:
+        report = migrate_mod.migrate(target, echo=click.echo, dry_run=dry_run)
+    except migrate_mod.MigrationError as exc:
+        _fail(str(exc))
+    except psycopg.OperationalError as exc:
+        _fail(f"cannot connect: {str(exc).strip()}" + ("\n(start the embedded engine with `wldb db up`)" if target.embedded else ""))
+    if dry_run:
+        click.echo(f"would apply {len(report.applied)} migration(s), {len(report.reapplied)} repeatable file(s)")
+        for name in report.applied + report.reapplied:
+            click.echo(f"  {name}")
+    elif report.changed:
+        click.echo(f"done: {len(report.applied)} migration(s), {len(report.reapplied)} repeatable file(s) applied")
+    else:
+        click.echo("up to date: nothing to apply")
+
+
+# --------------------------------------------------------------------- settings
+@main.group(invoke_without_command=True)
+@click.pass_context
+def settings(ctx: click.Context) -> None:
+    """Show the settings (retention, windows, event rules, horizons)."""
+    if ctx.invoked_subcommand:
+        return
+    with config.connect(_target(ctx)) as conn:
+        for key, value, desc in conn.execute("SELECT key, value, description FROM watchlist.settings ORDER BY key"):
+            click.echo(f"{key:<24} {value:<18} {desc}")
+
+
+@settings.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.pass_context
+def settings_set(ctx: click.Context, key: str, value: str) -> None:
+    """Change a setting and re-apply the policies (as the owner)."""
+    try:
+        with config.connect(_target(ctx)) as conn, conn.transaction():
+            conn.execute("SET LOCAL ROLE wl_owner")
+            rows = conn.execute("SELECT * FROM watchlist.set_setting(%s, %s)", (key, value)).fetchall()
+    except psycopg.Error as exc:
+        _fail(exc.diag.message_primary or str(exc))
+    click.echo(f"{key} = {value}")
+    for policy, tgt, action, detail in rows:
+        if action != "unchanged":
+            click.echo(f"  policy {policy} {tgt}: {action} ({detail})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

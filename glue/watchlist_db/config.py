@@ -1,0 +1,93 @@
+"""Where the database is: a configured server, or the embedded engine.
+
+Precedence:
+  1. an explicit DSN (``wldb --dsn``), then ``WLDB_DSN``;
+  2. libpq's own environment (PGHOST, PGHOSTADDR, PGPORT, PGDATABASE or PGSERVICE set):
+     libpq then reads PG*, the service file and .pgpass itself;
+  3. otherwise the embedded TimescaleDB engine (``wldb db up``), on 127.0.0.1.
+
+Credentials never come from this package: they come from libpq (PGPASSWORD is not
+needed and not recommended: use .pgpass or a service file).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE")
+DEFAULT_PORT = 54329
+
+
+def project_root() -> Path:
+    """The checkout's root (holds sql/); WLDB_HOME overrides."""
+    env = os.environ.get("WLDB_HOME")
+    if env:
+        return Path(env).resolve()
+    return Path(__file__).resolve().parents[2]
+
+
+def sql_dir() -> Path:
+    env = os.environ.get("WLDB_SQL_DIR")
+    return Path(env).resolve() if env else project_root() / "sql"
+
+
+def data_dir() -> Path:
+    env = os.environ.get("WLDB_DATA_DIR")
+    return Path(env).resolve() if env else project_root() / ".wldb"
+
+
+def embedded_port() -> int:
+    return int(os.environ.get("WLDB_PORT", DEFAULT_PORT))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A database to talk to. ``embedded`` targets need the engine running."""
+
+    conninfo: str
+    embedded: bool
+    source: str  # human-readable: where this target came from
+
+    def describe(self) -> str:
+        shown = psycopg.conninfo.conninfo_to_dict(self.conninfo) if self.conninfo else {}
+        shown.pop("password", None)
+        parts = " ".join(f"{k}={v}" for k, v in shown.items()) or "(libpq defaults)"
+        return f"{parts}  [{self.source}]"
+
+
+def embedded_conninfo(port: int | None = None, ddir: Path | None = None) -> str:
+    ddir = ddir or data_dir()
+    port = port or embedded_port()
+    return psycopg.conninfo.make_conninfo(
+        host="127.0.0.1",
+        port=str(port),
+        user="postgres",
+        dbname="postgres",
+        sslmode="disable",
+        gssencmode="disable",
+        passfile=str(ddir / "pgpass"),
+        connect_timeout="10",
+        application_name="wldb",
+    )
+
+
+def resolve_target(dsn: str | None = None) -> Target:
+    if dsn:
+        return Target(dsn, False, "--dsn")
+    env_dsn = os.environ.get("WLDB_DSN")
+    if env_dsn:
+        return Target(env_dsn, False, "WLDB_DSN")
+    if any(os.environ.get(v) for v in LIBPQ_TARGET_VARS):
+        return Target("", False, "libpq environment")
+    return Target(embedded_conninfo(), True, f"embedded engine in {data_dir()}")
+
+
+def connect(target: Target, *, autocommit: bool = True, **kwargs) -> psycopg.Connection:
+    """Open one connection. On the embedded engine every connection shares one backend
+    session, so automatic prepared statements are turned off there."""
+    if target.embedded:
+        kwargs.setdefault("prepare_threshold", None)
+    return psycopg.connect(target.conninfo, autocommit=autocommit, **kwargs)

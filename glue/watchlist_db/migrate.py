@@ -1,0 +1,193 @@
+"""Apply sql/ to a database: bootstrap, numbered migrations, repeatable objects, policies.
+
+Layout (see README "Migrations"):
+  sql/bootstrap.sql                      idempotent; extension check, roles, schemas, ledger
+  sql/NNNN_*.sql                         numbered migrations, append-only
+  sql/continuous_aggregates/NNNN_*.sql   numbered migrations too (same number sequence)
+  sql/functions/*.sql, sql/policies/*.sql, sql/views/*.sql
+                                         repeatable: one object per file, CREATE OR REPLACE,
+                                         re-applied whenever the file's checksum changes
+After every run: SELECT * FROM watchlist.apply_policies().
+
+Transactions: each migration runs in its own transaction, as wl_owner. A file whose first
+lines hold the directive ``-- wldb:no-transaction`` runs statement by statement in
+autocommit instead (for what TimescaleDB refuses inside a transaction block:
+refresh_continuous_aggregate, CALL run_job, CREATE MATERIALIZED VIEW ... WITH DATA).
+A transactional file that contains one of those is refused before anything runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import sqlparse
+
+from . import config
+
+LOCK_KEY = 0x776C6462  # "wldb"
+NO_TX_DIRECTIVE = re.compile(r"^\s*--\s*wldb:no-transaction\s*$", re.M)
+NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+REPEATABLE_DIRS = ("functions", "policies", "views")
+NON_TRANSACTIONAL = [
+    (re.compile(r"\bCALL\s+(public\.)?refresh_continuous_aggregate\b", re.I), "CALL refresh_continuous_aggregate"),
+    (re.compile(r"\bCALL\s+(public\.)?run_job\b", re.I), "CALL run_job"),
+    (re.compile(r"timescaledb\.continuous[\s\S]*?\bWITH\s+DATA\b", re.I), "a continuous aggregate created WITH DATA"),
+]
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+@dataclass
+class SqlFile:
+    path: Path
+    name: str  # ledger key, relative to sql/
+    kind: str  # migration | repeatable
+    text: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    @property
+    def no_transaction(self) -> bool:
+        head = "\n".join(self.text.splitlines()[:10])
+        return bool(NO_TX_DIRECTIVE.search(head))
+
+
+@dataclass
+class Report:
+    applied: list[str] = field(default_factory=list)
+    reapplied: list[str] = field(default_factory=list)
+    policies: list[tuple] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied or self.reapplied or any(p[2] != "unchanged" for p in self.policies))
+
+
+def _strip_comments(sql: str) -> str:
+    return sqlparse.format(sql, strip_comments=True)
+
+
+def collect(sql_root: Path | None = None) -> tuple[Path, list[SqlFile], list[SqlFile]]:
+    root = sql_root or config.sql_dir()
+    if not (root / "bootstrap.sql").is_file():
+        raise MigrationError(f"{root} holds no bootstrap.sql: is WLDB_SQL_DIR right?")
+    numbered: dict[str, SqlFile] = {}
+    for sub in ("", "continuous_aggregates"):
+        for path in sorted((root / sub).glob("*.sql")):
+            m = NUMBERED.match(path.name)
+            if not m:
+                if sub or path.name != "bootstrap.sql":
+                    raise MigrationError(f"{path}: migration files are named NNNN_lower_snake.sql")
+                continue
+            if m.group(1) in numbered:
+                raise MigrationError(f"migration number {m.group(1)} is used twice: {numbered[m.group(1)].name} and {path.relative_to(root)}")
+            numbered[m.group(1)] = SqlFile(path, str(path.relative_to(root)), "migration", path.read_text())
+    migrations = [numbered[k] for k in sorted(numbered)]
+    repeatables = [SqlFile(p, str(p.relative_to(root)), "repeatable", p.read_text())
+                   for d in REPEATABLE_DIRS for p in sorted((root / d).glob("*.sql"))]
+    for f in migrations + repeatables:
+        if f.no_transaction:
+            continue
+        body = _strip_comments(f.text)
+        for pattern, what in NON_TRANSACTIONAL:
+            if pattern.search(body):
+                raise MigrationError(
+                    f"{f.name} contains {what}, which TimescaleDB refuses inside a transaction block; "
+                    "put it in a file that starts with the line `-- wldb:no-transaction`")
+    return root, migrations, repeatables
+
+
+def _run_in_tx(conn: psycopg.Connection, f: SqlFile) -> None:
+    with conn.transaction():
+        conn.execute(f.text)
+        _record(conn, f)
+
+
+def _run_no_tx(conn: psycopg.Connection, f: SqlFile) -> None:
+    for stmt in sqlparse.split(f.text):
+        if _strip_comments(stmt).strip().rstrip(";").strip():
+            conn.execute(stmt)
+    with conn.transaction():
+        _record(conn, f)
+
+
+def _record(conn: psycopg.Connection, f: SqlFile, duration_ms: int = 0) -> None:
+    conn.execute(
+        """INSERT INTO watchlist_data.schema_migrations (filename, kind, checksum, applied_at)
+           VALUES (%s, %s, %s, now())
+           ON CONFLICT (filename) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()""",
+        (f.name, f.kind, f.checksum))
+
+
+def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path | None = None,
+            dry_run: bool = False) -> Report:
+    target = target or config.resolve_target()
+    root, migrations, repeatables = collect(sql_root)
+    report = Report()
+    with config.connect(target, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        try:
+            try:
+                with conn.transaction():
+                    conn.execute((root / "bootstrap.sql").read_text())
+            except psycopg.Error as exc:
+                diag = exc.diag
+                hint = f"\nhint: {diag.message_hint}" if diag.message_hint else ""
+                raise MigrationError(f"bootstrap failed: {diag.message_primary or exc}{hint}") from exc
+            # Everything from here on is created and recorded as the owner role.
+            conn.execute("SET ROLE wl_owner")
+            ledger = dict(conn.execute("SELECT filename, checksum FROM watchlist_data.schema_migrations").fetchall())
+            edited = [f.name for f in migrations if f.name in ledger and ledger[f.name] != f.checksum]
+            if edited:
+                raise MigrationError(
+                    "refusing to migrate: landed migration(s) were edited after they were applied: "
+                    + ", ".join(edited) + ". Migrations are append-only: restore the file and add a new numbered migration.")
+            known = {f.name for f in migrations}
+            unknown = [n for n, _ in ledger.items() if n not in known and not n.split("/")[0] in REPEATABLE_DIRS]
+            if unknown:
+                echo(f"warning: the database has migrations this checkout does not: {', '.join(sorted(unknown))} (newer code applied?)")
+            for f in migrations:
+                if f.name in ledger:
+                    continue
+                if dry_run:
+                    report.applied.append(f.name)
+                    continue
+                t0 = time.monotonic()
+                try:
+                    (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f)
+                except psycopg.Error as exc:
+                    raise MigrationError(f"migration {f.name} failed, nothing of it was kept: {exc}") from exc
+                report.applied.append(f.name)
+                echo(f"  applied   {f.name}  ({(time.monotonic() - t0) * 1000:.0f} ms)")
+            for f in repeatables:
+                if ledger.get(f.name) == f.checksum:
+                    continue
+                if dry_run:
+                    report.reapplied.append(f.name)
+                    continue
+                try:
+                    (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f)
+                except psycopg.Error as exc:
+                    raise MigrationError(f"{f.name} failed: {exc}") from exc
+                report.reapplied.append(f.name)
+                echo(f"  replaced  {f.name}")
+            if not dry_run:
+                with conn.transaction():
+                    rows = conn.execute("SELECT policy, target, action, detail FROM watchlist.apply_policies()").fetchall()
+                report.policies = rows
+                for policy, tgt, action, detail in rows:
+                    if action != "unchanged":
+                        echo(f"  policy    {policy:<14} {tgt:<40} {action}: {detail}")
+        finally:
+            if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("RESET ROLE")
+                conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+    return report

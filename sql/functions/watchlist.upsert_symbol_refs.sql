@@ -1,0 +1,40 @@
+-- watchlist.upsert_symbol_refs(rows): writer API for symbol reference data. rows is a JSON
+-- array of {exchange, symbol, base, quote, sector, industry, listed, status, liquidity_tier};
+-- each is inserted or, when (exchange, symbol) exists, updated (updated_at = now()).
+-- Returns the number of rows written. A bad row raises with its index and the reason.
+CREATE OR REPLACE FUNCTION watchlist.upsert_symbol_refs(p_rows jsonb)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_count integer := 0;
+    v_row   jsonb;
+    v_ord   bigint;
+BEGIN
+    IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' THEN
+        RAISE EXCEPTION 'watchlist.upsert_symbol_refs expects a JSON array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR v_row, v_ord IN SELECT r.val, r.ord FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord) LOOP
+        BEGIN
+            INSERT INTO watchlist_data.watchlist_symbol_ref AS s
+                   (exchange, symbol, base, quote, sector, industry, listed, status, liquidity_tier, updated_at)
+            SELECT x.exchange, x.symbol, x.base, x.quote, x.sector, x.industry, x.listed,
+                   coalesce(x.status, 'active'), x.liquidity_tier, now()
+              FROM jsonb_populate_record(NULL::watchlist_data.watchlist_symbol_ref, v_row) AS x
+            ON CONFLICT (exchange, symbol) DO UPDATE
+               SET base = EXCLUDED.base, quote = EXCLUDED.quote, sector = EXCLUDED.sector,
+                   industry = EXCLUDED.industry, listed = EXCLUDED.listed, status = EXCLUDED.status,
+                   liquidity_tier = EXCLUDED.liquidity_tier, updated_at = now();
+            v_count := v_count + 1;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION 'symbol reference row % (% %) refused: %', v_ord - 1,
+                coalesce(v_row ->> 'exchange', '?'), coalesce(v_row ->> 'symbol', '?'), SQLERRM
+                USING ERRCODE = SQLSTATE;
+        END;
+    END LOOP;
+    RETURN v_count;
+END
+$$;
+REVOKE ALL ON FUNCTION watchlist.upsert_symbol_refs(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION watchlist.upsert_symbol_refs(jsonb) TO wl_writer;

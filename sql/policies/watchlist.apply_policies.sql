@@ -1,0 +1,136 @@
+-- watchlist.apply_policies(): make the TimescaleDB policies and jobs match
+-- watchlist_data.settings. Idempotent: a policy whose configuration already matches is
+-- left alone ('unchanged'); one that differs is replaced; a missing one is added.
+-- These replace the seed's partition script and cron:
+--   raw hypertable       chunk interval, compression after raw_compress_after, retention raw_retention
+--   5-minute series      refresh (series_refresh_*), retention series_retention
+--   hourly Type A stats  refresh (typea_refresh_*), retention typea_stats_retention
+--   history              job watchlist_data.job_prune_history, daily (events, labels, trades, quarantine)
+-- Refuses to change anything while watchlist.policy_problems() reports a problem.
+-- Called by `wldb migrate` after every run and by watchlist.set_setting(). Owner-only.
+CREATE OR REPLACE FUNCTION watchlist.apply_policies()
+RETURNS TABLE (policy text, target text, action text, detail text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_problems text;
+    v_job      integer;
+    v_config   jsonb;
+    v_sched    interval;
+    v_want     interval;
+    v_want2    interval;
+    v_want3    interval;
+    r          record;
+BEGIN
+    SELECT string_agg(p.problem, '; ') INTO v_problems FROM watchlist.policy_problems() AS p;
+    IF v_problems IS NOT NULL THEN
+        RAISE EXCEPTION 'inconsistent watchlist-db settings: %', v_problems
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Fix them with watchlist.set_setting(key, value); nothing was changed.';
+    END IF;
+
+    -- Raw chunk interval (applies to chunks created from now on).
+    v_want := watchlist_data.setting('raw_chunk_interval')::interval;
+    SELECT d.time_interval INTO v_want2 FROM timescaledb_information.dimensions AS d
+     WHERE d.hypertable_schema = 'watchlist_data' AND d.hypertable_name = 'watch_signal_raw';
+    policy := 'chunk_interval'; target := 'watchlist_data.watch_signal_raw';
+    IF v_want2 IS DISTINCT FROM v_want THEN
+        PERFORM set_chunk_time_interval('watchlist_data.watch_signal_raw', v_want);
+        action := 'changed'; detail := format('%s -> %s', v_want2, v_want);
+    ELSE
+        action := 'unchanged'; detail := v_want::text;
+    END IF;
+    RETURN NEXT;
+
+    -- Compression and retention of hypertables and continuous aggregates.
+    FOR r IN
+        SELECT * FROM (VALUES
+            ('compression', 'watch_signal_raw',     'policy_compression', 'compress_after', 'raw_compress_after'),
+            ('retention',   'watch_signal_raw',     'policy_retention',   'drop_after',     'raw_retention'),
+            ('retention',   'watchlist_series_agg', 'policy_retention',   'drop_after',     'series_retention'),
+            ('retention',   'typea_stats_1h',       'policy_retention',   'drop_after',     'typea_stats_retention')
+        ) AS t(kind, rel, proc, cfg_key, setting_key)
+    LOOP
+        v_want := watchlist_data.setting(r.setting_key)::interval;
+        SELECT j.job_id, j.config INTO v_job, v_config FROM timescaledb_information.jobs AS j
+         WHERE j.proc_name = r.proc AND j.hypertable_schema = 'watchlist_data' AND j.hypertable_name = r.rel;
+        policy := r.kind; target := 'watchlist_data.' || r.rel;
+        IF v_job IS NOT NULL AND (v_config ->> r.cfg_key)::interval = v_want THEN
+            action := 'unchanged';
+        ELSE
+            IF v_job IS NOT NULL THEN
+                IF r.kind = 'compression' THEN
+                    PERFORM remove_compression_policy(('watchlist_data.' || r.rel)::regclass);
+                ELSE
+                    PERFORM remove_retention_policy(('watchlist_data.' || r.rel)::regclass);
+                END IF;
+                action := 'replaced';
+            ELSE
+                action := 'added';
+            END IF;
+            IF r.kind = 'compression' THEN
+                PERFORM add_compression_policy(('watchlist_data.' || r.rel)::regclass, compress_after => v_want);
+            ELSE
+                PERFORM add_retention_policy(('watchlist_data.' || r.rel)::regclass, drop_after => v_want);
+            END IF;
+        END IF;
+        detail := format('%s => %s', r.cfg_key, v_want);
+        RETURN NEXT;
+    END LOOP;
+
+    -- Refresh policies of the continuous aggregates.
+    FOR r IN
+        SELECT * FROM (VALUES
+            ('watchlist_series_agg', 'series'),
+            ('typea_stats_1h',       'typea')
+        ) AS t(rel, prefix)
+    LOOP
+        v_want  := watchlist_data.setting(r.prefix || '_refresh_start')::interval;
+        v_want2 := watchlist_data.setting(r.prefix || '_refresh_end')::interval;
+        v_want3 := watchlist_data.setting(r.prefix || '_refresh_every')::interval;
+        SELECT j.job_id, j.config, j.schedule_interval INTO v_job, v_config, v_sched FROM timescaledb_information.jobs AS j
+         WHERE j.proc_name = 'policy_refresh_continuous_aggregate'
+           AND j.hypertable_schema = 'watchlist_data' AND j.hypertable_name = r.rel;
+        policy := 'refresh'; target := 'watchlist_data.' || r.rel;
+        IF v_job IS NOT NULL AND (v_config ->> 'start_offset')::interval = v_want
+           AND (v_config ->> 'end_offset')::interval = v_want2 AND v_sched = v_want3 THEN
+            action := 'unchanged';
+        ELSE
+            IF v_job IS NOT NULL THEN
+                PERFORM remove_continuous_aggregate_policy(('watchlist_data.' || r.rel)::regclass);
+                action := 'replaced';
+            ELSE
+                action := 'added';
+            END IF;
+            PERFORM add_continuous_aggregate_policy(('watchlist_data.' || r.rel)::regclass,
+                start_offset => v_want, end_offset => v_want2, schedule_interval => v_want3);
+        END IF;
+        detail := format('window [now-%s, now-%s], every %s', v_want, v_want2, v_want3);
+        RETURN NEXT;
+    END LOOP;
+
+    -- Custom jobs (procedures in sql/functions/, thin wrappers around SQL functions).
+    FOR r IN
+        SELECT * FROM (VALUES
+            ('job_prune_history', INTERVAL '1 day')
+        ) AS t(proc, every)
+    LOOP
+        SELECT j.job_id, j.schedule_interval INTO v_job, v_sched FROM timescaledb_information.jobs AS j
+         WHERE j.proc_schema = 'watchlist_data' AND j.proc_name = r.proc;
+        policy := 'job'; target := 'watchlist_data.' || r.proc;
+        IF v_job IS NULL THEN
+            PERFORM add_job(('watchlist_data.' || r.proc)::regproc, r.every);
+            action := 'added';
+        ELSIF v_sched <> r.every THEN
+            PERFORM alter_job(v_job, schedule_interval => r.every);
+            action := 'changed';
+        ELSE
+            action := 'unchanged';
+        END IF;
+        detail := format('every %s', r.every);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION watchlist.apply_policies() FROM PUBLIC;
