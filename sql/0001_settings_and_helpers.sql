@@ -3,8 +3,9 @@
 
 -- Nothing created by wl_owner in these schemas is executable by PUBLIC; each API
 -- function grants EXECUTE to the role that needs it, in its own file.
-ALTER DEFAULT PRIVILEGES FOR ROLE wl_owner IN SCHEMA watchlist REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
-ALTER DEFAULT PRIVILEGES FOR ROLE wl_owner IN SCHEMA watchlist_data REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+-- (Per-schema default privileges can only add to the global ones, so the revoke is global
+-- for objects wl_owner creates; wl_owner creates nothing outside watchlist-db.)
+ALTER DEFAULT PRIVILEGES FOR ROLE wl_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 REVOKE ALL ON SCHEMA watchlist_data FROM PUBLIC;
 REVOKE ALL ON SCHEMA watchlist FROM PUBLIC;
 GRANT USAGE ON SCHEMA watchlist TO wl_writer, wl_reader;

@@ -80,7 +80,10 @@ def resolve_target(dsn: str | None = None) -> Target:
     env_dsn = os.environ.get("WLDB_DSN")
     if env_dsn:
         return Target(env_dsn, False, "WLDB_DSN")
-    if any(os.environ.get(v) for v in LIBPQ_TARGET_VARS):
+    passfile = os.environ.get("PGPASSFILE")
+    if passfile and Path(passfile).resolve() == (data_dir() / "pgpass").resolve():
+        pass  # the PG* variables came from `wldb db env`: still the embedded engine
+    elif any(os.environ.get(v) for v in LIBPQ_TARGET_VARS):
         return Target("", False, "libpq environment")
     return Target(embedded_conninfo(), True, f"embedded engine in {data_dir()}")
 

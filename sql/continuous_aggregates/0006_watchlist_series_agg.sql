@@ -52,3 +52,9 @@ SELECT
 FROM watchlist_data.watch_signal_raw
 GROUP BY 1, 2, 3
 WITH NO DATA;
+
+-- The reader reaches this aggregate only through the API (views and functions in schema
+-- watchlist), but TimescaleDB checks a continuous aggregate's privileges as the querying
+-- role even behind a view owned by wl_owner (timescale/timescaledb#2955), so the reader
+-- needs SELECT on it; without USAGE on watchlist_data it still cannot name it directly.
+GRANT SELECT ON watchlist_data.watchlist_series_agg TO wl_reader;

@@ -30,3 +30,9 @@ SELECT
 FROM watchlist_data.watchlist_series_agg
 GROUP BY 1, 2, 3
 WITH NO DATA;
+
+-- The reader reaches this aggregate only through the API (views and functions in schema
+-- watchlist), but TimescaleDB checks a continuous aggregate's privileges as the querying
+-- role even behind a view owned by wl_owner (timescale/timescaledb#2955), so the reader
+-- needs SELECT on it; without USAGE on watchlist_data it still cannot name it directly.
+GRANT SELECT ON watchlist_data.typea_stats_1h TO wl_reader;

@@ -18,8 +18,12 @@ const say = (obj) => console.log(JSON.stringify({ ...obj, pid: process.pid, at: 
 
 const started = Date.now();
 const db = await PGlite.create({ dataDir, extensions: { timescaledb, pgtap } });
-// The engine runs a single backend session shared by every client: keep its chatter
-// (DEBUG lines) away from clients.
+// There is no shared_preload_libraries in the WASM build: TimescaleDB's loader must be
+// loaded into the session explicitly, or a reopened data directory sees hypertables as
+// plain tables ("invalid INSERT on the root table of hypertable") and the licensed (TSL)
+// features as unavailable. The engine runs a single backend session shared by every
+// client: keep its chatter (DEBUG lines) away from clients.
+await db.exec("LOAD 'timescaledb'");
 await db.exec("SET client_min_messages = warning");
 const server = new PGLiteSocketServer({
   db, port: Number(portArg), host, maxConnections: 1, debug: process.env.WLDB_ENGINE_DEBUG === '1',
@@ -35,16 +39,37 @@ await server.start();
 server.server.maxConnections = 1024;
 const handleConnection = server.handleConnection.bind(server);
 const waiting = [];
-const pump = () => {
+let resetting = false;
+
+// Every client shares the engine's single backend session, so a client that leaves must not
+// leave anything behind for the next one: an open or failed transaction (a client that
+// disconnects mid-transaction would otherwise hand it to the next client), SET values, SET
+// ROLE, temp tables, prepared statements, advisory locks. Between two clients the session
+// is rolled back and DISCARDed, which is what a fresh PostgreSQL backend would look like.
+async function resetSession() {
+  try { await db.exec('ROLLBACK'); } catch (err) { /* no transaction: fine */ }
+  try {
+    await db.exec('DISCARD ALL');
+    await db.exec('SET client_min_messages = warning');
+  } catch (err) {
+    say({ event: 'reset-failed', error: String(err) });
+  }
+}
+
+async function pump() {
+  if (resetting || server.handlers.size > 0) return;
+  resetting = true;
+  await resetSession();
+  resetting = false;
   while (server.handlers.size === 0 && waiting.length > 0) {
     const socket = waiting.shift();
     if (!socket.destroyed) handleConnection(socket);   // registers its handler synchronously
   }
-};
+}
 const handlerSetDelete = server.handlers.delete.bind(server.handlers);
 server.handlers.delete = (h) => { const r = handlerSetDelete(h); setImmediate(pump); return r; };
 server.handleConnection = (socket) => {
-  if (server.handlers.size === 0 && waiting.length === 0) return handleConnection(socket);
+  if (!resetting && server.handlers.size === 0 && waiting.length === 0) return handleConnection(socket);
   waiting.push(socket);
   socket.once('close', () => { const i = waiting.indexOf(socket); if (i >= 0) waiting.splice(i, 1); });
 };
