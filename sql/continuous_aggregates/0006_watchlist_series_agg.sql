@@ -35,7 +35,8 @@ SELECT
     sum(spread_rel * spread_rel)                                            AS spread_sumsq,
     min(spread_rel)                                                         AS spread_min,
     max(spread_rel)                                                         AS spread_max,
-    first(spread_rel, ts)                                                   AS spread_first,
+    first(spread_rel, ts) FILTER (WHERE spread_rel IS NOT NULL)             AS spread_first,
+    last(spread_rel, ts) FILTER (WHERE spread_rel IS NOT NULL)              AS spread_last,
     sum(extract(epoch FROM ts - time_bucket(INTERVAL '5 minutes', ts))::float8)
         FILTER (WHERE spread_rel IS NOT NULL)                               AS t_sum,
     sum((extract(epoch FROM ts - time_bucket(INTERVAL '5 minutes', ts))::float8) ^ 2)

@@ -8,15 +8,15 @@ SELECT
     time_bucket(INTERVAL '1 hour', bucket)                                      AS bucket,
     exchange,
     symbol,
-    sum(n_rows)                                                                 AS n_rows,
-    sum(n_triggered)                                                            AS n_triggered,
-    sum(spread_n)                                                               AS spread_n,
+    sum(n_rows)::bigint                                                                 AS n_rows,
+    sum(n_triggered)::bigint                                                            AS n_triggered,
+    sum(spread_n)::bigint                                                               AS spread_n,
     sum(spread_sum)                                                             AS spread_sum,
     sum(spread_sumsq)                                                           AS spread_sumsq,
     min(spread_min)                                                             AS spread_min,
     max(spread_max)                                                             AS spread_max,
-    first(spread_first, bucket)                                                 AS spread_first,
-    last(spread_rel, bucket)                                                    AS spread_last,
+    first(spread_first, bucket) FILTER (WHERE spread_first IS NOT NULL)         AS spread_first,
+    last(spread_last, bucket) FILTER (WHERE spread_last IS NOT NULL)            AS spread_last,
     sum(t_sum + spread_n * extract(epoch FROM bucket - time_bucket(INTERVAL '1 hour', bucket))::float8)
                                                                                 AS t_sum,
     sum(t_sumsq
@@ -26,7 +26,7 @@ SELECT
     sum(ty_sum + extract(epoch FROM bucket - time_bucket(INTERVAL '1 hour', bucket))::float8 * spread_sum)
                                                                                 AS ty_sum,
     sum(funding_sum)                                                            AS funding_sum,
-    sum(funding_n)                                                              AS funding_n
+    sum(funding_n)::bigint                                                              AS funding_n
 FROM watchlist_data.watchlist_series_agg
 GROUP BY 1, 2, 3
 WITH NO DATA;

@@ -35,7 +35,7 @@ BEGIN
         SELECT s.bucket, extract(epoch FROM s.bucket - p_from)::float8,
                s.spread_n::float8, s.spread_sum, s.spread_sumsq,
                s.t_sum, s.t_sumsq, s.ty_sum,
-               s.spread_min, s.spread_max, s.spread_first, s.spread_rel
+               s.spread_min, s.spread_max, s.spread_first, s.spread_last
           FROM watchlist_data.watchlist_series_agg AS s
          WHERE s.exchange = p_exchange AND s.symbol = p_symbol
            AND s.bucket >= p_from AND s.bucket < p_to

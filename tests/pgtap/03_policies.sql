@@ -1,0 +1,84 @@
+-- Policy audit: the TimescaleDB jobs match the settings, and the settings are consistent
+-- (every refresh window inside the retention of its source, compression and retention
+-- beyond the longest outcome horizon plus the merge look-back).
+\set QUIET 1
+\set ON_ERROR_ROLLBACK 1
+\set ON_ERROR_STOP 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+BEGIN;
+SET LOCAL search_path = public, pg_catalog;
+SELECT plan(22);
+
+CREATE TEMP VIEW wl_jobs AS
+SELECT j.proc_name::text AS proc, j.hypertable_name::text AS rel, j.config, j.schedule_interval, j.owner::text AS owner
+  FROM timescaledb_information.jobs j
+ WHERE j.hypertable_schema = 'watchlist_data' OR j.proc_schema = 'watchlist_data';
+
+SELECT is_empty('SELECT * FROM watchlist.policy_problems()', 'the default settings are consistent');
+
+-- Each policy exists once, with the configured values.
+SELECT is((SELECT (config ->> 'drop_after')::interval FROM wl_jobs WHERE proc = 'policy_retention' AND rel = 'watch_signal_raw'),
+          INTERVAL '30 days', 'raw retention is 30 days');
+SELECT is((SELECT (config ->> 'compress_after')::interval FROM wl_jobs WHERE proc = 'policy_compression' AND rel = 'watch_signal_raw'),
+          INTERVAL '2 days', 'raw chunks are compressed after 2 days');
+SELECT is((SELECT (config ->> 'drop_after')::interval FROM wl_jobs WHERE proc = 'policy_retention' AND rel = 'watchlist_series_agg'),
+          INTERVAL '7 days', 'the 5-minute series is kept 7 days');
+SELECT is((SELECT (config ->> 'drop_after')::interval FROM wl_jobs WHERE proc = 'policy_retention' AND rel = 'typea_stats_1h'),
+          INTERVAL '30 days', 'hourly Type A statistics are kept 30 days');
+SELECT results_eq($$SELECT rel COLLATE "default", (config ->> 'start_offset')::interval, (config ->> 'end_offset')::interval, schedule_interval
+                      FROM wl_jobs WHERE proc = 'policy_refresh_continuous_aggregate' ORDER BY rel$$,
+                  $$VALUES ('typea_stats_1h', INTERVAL '2 days', INTERVAL '1 hour', INTERVAL '30 minutes'),
+                           ('watchlist_series_agg', INTERVAL '2 days', INTERVAL '5 minutes', INTERVAL '5 minutes')$$,
+                  'refresh policies of both continuous aggregates');
+SELECT is((SELECT count(*)::int FROM wl_jobs WHERE proc = 'job_prune_history' AND schedule_interval = INTERVAL '1 day'), 1,
+          'the history prune job runs daily');
+SELECT is((SELECT array_agg(DISTINCT owner) FROM wl_jobs), ARRAY['wl_owner'], 'every job runs as wl_owner');
+
+-- The audit itself, on the live job configurations rather than the settings.
+SELECT ok((SELECT (r.config ->> 'drop_after')::interval > (f.config ->> 'start_offset')::interval
+             FROM wl_jobs r, wl_jobs f
+            WHERE r.proc = 'policy_retention' AND r.rel = 'watch_signal_raw'
+              AND f.proc = 'policy_refresh_continuous_aggregate' AND f.rel = 'watchlist_series_agg'),
+          'raw retention is longer than the 5-minute refresh window (no re-materialising dropped data)');
+SELECT ok((SELECT (r.config ->> 'drop_after')::interval > (f.config ->> 'start_offset')::interval
+             FROM wl_jobs r, wl_jobs f
+            WHERE r.proc = 'policy_retention' AND r.rel = 'watchlist_series_agg'
+              AND f.proc = 'policy_refresh_continuous_aggregate' AND f.rel = 'typea_stats_1h'),
+          'series retention is longer than the hourly refresh window');
+SELECT ok((SELECT (config ->> 'drop_after')::interval
+             > make_interval(mins => (SELECT max(h) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) h))
+           FROM wl_jobs WHERE proc = 'policy_retention' AND rel = 'watch_signal_raw'),
+          'raw retention is longer than every outcome horizon');
+SELECT ok((SELECT (config ->> 'compress_after')::interval
+             > make_interval(mins => (SELECT max(h) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) h))
+               + watchlist_data.setting('event_lookback')::interval
+           FROM wl_jobs WHERE proc = 'policy_compression' AND rel = 'watch_signal_raw'),
+          'raw compression waits past the longest horizon plus the merge look-back');
+
+-- Re-applying is a no-op.
+SELECT is((SELECT count(*)::int FROM watchlist.apply_policies() WHERE action <> 'unchanged'), 0,
+          'apply_policies() with unchanged settings changes nothing');
+
+-- Changing a setting moves the policy; an inconsistent one is refused and changes nothing.
+SELECT results_eq($$SELECT policy, target, action FROM watchlist.set_setting('raw_retention', '45 days') WHERE action <> 'unchanged'$$,
+                  $$VALUES ('retention', 'watchlist_data.watch_signal_raw', 'replaced')$$,
+                  'set_setting(raw_retention) replaces exactly the raw retention policy');
+SELECT is((SELECT (config ->> 'drop_after')::interval FROM wl_jobs WHERE proc = 'policy_retention' AND rel = 'watch_signal_raw'),
+          INTERVAL '45 days', 'the raw retention job now drops after 45 days');
+SELECT results_eq($$SELECT policy, action FROM watchlist.set_setting('series_refresh_every', '10 minutes') WHERE action <> 'unchanged'$$,
+                  $$VALUES ('refresh', 'replaced')$$, 'changing a refresh schedule replaces that refresh policy');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', '1 day')$$, '22023', NULL,
+                 'a raw retention shorter than the refresh window and horizons is refused');
+SELECT is(watchlist_data.setting('raw_retention'), '45 days', 'the refused change left the setting as it was');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('series_refresh_start', '10 days')$$, '22023', NULL,
+                 'a refresh window reaching past series retention is refused');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', 'soon')$$, '22023', NULL,
+                 'a value of the wrong kind is refused');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('no_such_key', '1')$$, '42704', NULL, 'an unknown key is refused');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('outcome_horizons_min', '{30,0}')$$, '22023', NULL,
+                 'a zero horizon is refused');
+
+SELECT * FROM finish();
+ROLLBACK;

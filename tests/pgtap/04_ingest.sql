@@ -1,0 +1,89 @@
+-- Writer API: watchlist.ingest_raw keeps good rows, quarantines bad ones with index, field and
+-- reason, and is idempotent.
+\set QUIET 1
+\set ON_ERROR_ROLLBACK 1
+\set ON_ERROR_STOP 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+BEGIN;
+SET LOCAL search_path = public, pg_catalog;
+SELECT plan(16);
+
+CREATE TEMP TABLE good_batch AS
+SELECT jsonb_build_array(
+    jsonb_build_object('ts', '2026-03-01T10:00:00Z', 'exchange', 'binance', 'symbol', 'INGTEST', 'type_class', 'A',
+                       'triggered', true, 'spread_rel', 0.0031, 'funding_rate', 0.0001, 'spot_price', 1.5, 'futures_price', 1.5046,
+                       'crossings_1h', 4, 'next_funding_time', '2026-03-01T16:00:00+00:00',
+                       'meta', jsonb_build_object('pairs_top', jsonb_build_array(jsonb_build_object('high_exch', 'bitget', 'low_exch', 'bybit', 'spread_pct', 0.00339)))),
+    jsonb_build_object('ts', '2026-03-01T10:01:00+00:00', 'exchange', 'binance', 'symbol', 'INGTEST', 'signal_type', 'B', 'type_class', 'A',
+                       'triggered', false, 'spread_rel', 0.0029),
+    jsonb_build_object('ts', '2026-03-01T18:00:00+08:00', 'exchange', 'okx', 'symbol', 'INGTEST', 'signal_type', 'C', 'triggered', false)
+) AS rows;
+
+SELECT results_eq($$SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw((SELECT rows FROM good_batch), 'good-1')$$,
+                  $$VALUES (3, 3, 0, 0, '[]'::jsonb)$$, 'a good batch of 3 rows inserts 3');
+SELECT results_eq($$SELECT received, inserted, duplicates, rejected FROM watchlist.ingest_raw((SELECT rows FROM good_batch), 'good-2')$$,
+                  $$VALUES (3, 0, 3, 0)$$, 'replaying the batch inserts nothing and reports 3 duplicates');
+SELECT results_eq($$SELECT exchange, symbol, ts, signal_type, type_class, triggered, spread_rel, crossings_1h, next_funding_time,
+                           meta -> 'pairs_top' -> 0 ->> 'high_exch'
+                      FROM watchlist_data.watch_signal_raw WHERE symbol = 'INGTEST' ORDER BY exchange, ts$$,
+                  $$VALUES ('binance', 'INGTEST', '2026-03-01T10:00:00Z'::timestamptz, 'A', 'A', true, 0.0031::float8, 4, '2026-03-01T16:00:00Z'::timestamptz, 'bitget'),
+                           ('binance', 'INGTEST', '2026-03-01T10:01:00Z'::timestamptz, 'B', 'A', false, 0.0029::float8, NULL::int, NULL::timestamptz, NULL),
+                           ('okx', 'INGTEST', '2026-03-01T10:00:00Z'::timestamptz, 'C', NULL, false, NULL::float8, NULL::int, NULL::timestamptz, NULL)$$,
+                  'stored rows: signal_type defaults to type_class, offsets normalised to UTC, meta kept');
+SELECT is((SELECT meta FROM watchlist_data.watch_signal_raw WHERE exchange = 'okx' AND symbol = 'INGTEST'), '{}'::jsonb,
+          'a row without meta stores an empty object');
+
+-- A mixed batch: one good row among every kind of bad one.
+CREATE TEMP TABLE mixed_batch AS
+SELECT jsonb_build_array(
+    /* 0 good      */ jsonb_build_object('ts', '2026-03-01T11:00:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'spread_rel', 0.002),
+    /* 1 NaN       */ jsonb_build_object('ts', '2026-03-01T11:01:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'spread_rel', 'NaN'),
+    /* 2 missing   */ jsonb_build_object('ts', '2026-03-01T11:02:00Z', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
+    /* 3 type      */ jsonb_build_object('ts', '2026-03-01T11:03:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', 'yes', 'funding_rate', '0.01'),
+    /* 4 class     */ jsonb_build_object('ts', '2026-03-01T11:04:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'D', 'triggered', true),
+    /* 5 naive ts  */ jsonb_build_object('ts', '2026-03-01 11:05:00', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
+    /* 6 future    */ jsonb_build_object('ts', '2099-01-01T00:00:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
+    /* 7 unknown   */ jsonb_build_object('ts', '2026-03-01T11:07:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'sprad_rel', 0.1),
+    /* 8 status    */ jsonb_build_object('ts', '2026-03-01T11:08:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'status', 'sleeping'),
+    /* 9 oversize  */ jsonb_build_object('ts', '2026-03-01T11:09:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'meta', jsonb_build_object('notes', repeat('x', 70000))),
+    /* 10 dup of 0 */ jsonb_build_object('ts', '2026-03-01T12:00:00+01:00', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'B', 'triggered', false),
+    /* 11 meta     */ jsonb_build_object('ts', '2026-03-01T11:11:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'meta', jsonb_build_array(1)),
+    /* 12 price    */ jsonb_build_object('ts', '2026-03-01T11:12:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'spot_price', -1),
+    /* 13 bad date */ jsonb_build_object('ts', '2026-02-30T11:13:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
+    /* 14 int      */ jsonb_build_object('ts', '2026-03-01T11:14:00Z', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'crossings_1h', 2.5)
+) AS rows;
+
+CREATE TEMP TABLE mixed_result AS SELECT * FROM watchlist.ingest_raw((SELECT rows FROM mixed_batch), 'mixed-1');
+SELECT results_eq('SELECT received, inserted, duplicates, rejected FROM mixed_result', $$VALUES (15, 1, 0, 14)$$,
+                  'mixed batch: the one good row is written, 14 rows rejected');
+SELECT results_eq($$SELECT (r ->> 'row')::int, r ->> 'field' FROM mixed_result, jsonb_array_elements(rejects) r ORDER BY 1, 2$$,
+                  $$VALUES (1, 'spread_rel'), (2, 'exchange'), (3, 'funding_rate'), (3, 'triggered'), (4, 'signal_type'),
+                           (5, 'ts'), (6, 'ts'), (7, 'sprad_rel'), (8, 'status'), (9, 'meta'), (10, 'ts'), (11, 'meta'),
+                           (12, 'spot_price'), (13, 'ts'), (14, 'crossings_1h')$$,
+                  'every problem is reported with its row index and field');
+SELECT is((SELECT r ->> 'reason' FROM mixed_result, jsonb_array_elements(rejects) r WHERE (r ->> 'row')::int = 1),
+          'not a finite number: NaN', 'NaN reason');
+SELECT is((SELECT r ->> 'reason' FROM mixed_result, jsonb_array_elements(rejects) r WHERE (r ->> 'row')::int = 5),
+          'timestamp has no UTC offset (naive): 2026-03-01 11:05:00', 'naive timestamp reason');
+SELECT is((SELECT r ->> 'reason' FROM mixed_result, jsonb_array_elements(rejects) r WHERE (r ->> 'row')::int = 10),
+          'duplicate key (exchange, symbol, ts) inside the batch: same as row 0', 'in-batch duplicate names the first occurrence');
+SELECT is((SELECT r ->> 'reason' FROM mixed_result, jsonb_array_elements(rejects) r WHERE (r ->> 'row')::int = 3 AND r ->> 'field' = 'triggered'),
+          'expected true or false, got string', 'wrong type reason');
+SELECT is((SELECT r ->> 'reason' FROM mixed_result, jsonb_array_elements(rejects) r WHERE (r ->> 'row')::int = 13),
+          'not a valid timestamp: 2026-02-30T11:13:00Z', 'impossible date reason');
+SELECT is((SELECT count(*)::int FROM watchlist_data.watch_signal_raw WHERE exchange = 'bybit' AND symbol = 'INGTEST'), 1,
+          'only the good row of the mixed batch is stored');
+SELECT results_eq($$SELECT batch_id, row_index, field FROM watchlist.ingest_rejects WHERE batch_id = 'mixed-1' ORDER BY row_index, field$$,
+                  $$SELECT 'mixed-1', (r ->> 'row')::int, r ->> 'field' FROM mixed_result, jsonb_array_elements(rejects) r ORDER BY 2, 3$$,
+                  'the quarantine holds exactly the reported problems');
+SELECT is((SELECT row_data ->> 'meta' FROM watchlist_data.ingest_quarantine WHERE batch_id = 'mixed-1' AND row_index = 9),
+          '(dropped: oversize)', 'an oversize row is quarantined without its oversize meta');
+
+SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '22023', NULL, 'a non-array payload is refused as a whole');
+SELECT results_eq($$SELECT received, inserted, duplicates, rejected FROM watchlist.ingest_raw('[]', 'empty')$$,
+                  $$VALUES (0, 0, 0, 0)$$, 'an empty batch is fine');
+
+SELECT * FROM finish();
+ROLLBACK;
