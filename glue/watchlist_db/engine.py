@@ -73,6 +73,17 @@ def _is_our_engine(pid: int) -> bool:
     return any(part.endswith(b"server.mjs") for part in cmd)
 
 
+def _port_free(port: int) -> bool:
+    """Can a listener bind 127.0.0.1:port right now?"""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _port_open(port: int, timeout: float = 1.0) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout):
@@ -151,7 +162,12 @@ class EmbeddedEngine:
         if current.state == "crashed":
             echo(f"note: {current.detail}\nstarting a new engine on the same data directory")
             self.state_file.unlink(missing_ok=True)
-        if _port_open(self.port):
+        # A just-killed engine can hold its port for a moment after its main thread is
+        # gone (the other threads still exiting): give the port a few seconds to free up.
+        deadline = time.monotonic() + 5
+        while not _port_free(self.port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not _port_free(self.port):
             raise EngineError(f"port {self.port} on 127.0.0.1 is already taken by another program; set WLDB_PORT")
         node = shutil.which("node")
         if not node:

@@ -16,6 +16,11 @@ if (!dataDir || !portArg) {
 }
 const say = (obj) => console.log(JSON.stringify({ ...obj, pid: process.pid, at: new Date().toISOString() }));
 
+
+// Any failure (a taken port, a damaged data directory) ends the process with a reason in the log.
+process.on('uncaughtException', (err) => { say({ event: 'crashed', error: String(err && err.stack || err) }); process.exit(70); });
+process.on('unhandledRejection', (err) => { say({ event: 'crashed', error: String(err && err.stack || err) }); process.exit(70); });
+
 const started = Date.now();
 const db = await PGlite.create({ dataDir, extensions: { timescaledb, pgtap } });
 // There is no shared_preload_libraries in the WASM build: TimescaleDB's loader must be
@@ -91,5 +96,3 @@ async function stop(signal) {
 }
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
-process.on('uncaughtException', (err) => { say({ event: 'crashed', error: String(err && err.stack || err) }); process.exit(70); });
-process.on('unhandledRejection', (err) => { say({ event: 'crashed', error: String(err && err.stack || err) }); process.exit(70); });
