@@ -168,5 +168,78 @@ def settings_set(ctx: click.Context, key: str, value: str) -> None:
             click.echo(f"  policy {policy} {tgt}: {action} ({detail})")
 
 
+# ----------------------------------------------------------------------- status
+STATUS_SQL = {
+    "versions": """SELECT current_setting('server_version') AS postgres,
+                          (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb,
+                          (SELECT count(*) FROM watchlist_data.schema_migrations WHERE kind = 'migration') AS migrations,
+                          (SELECT max(filename) FROM watchlist_data.schema_migrations WHERE kind = 'migration') AS latest""",
+    "tables": """SELECT 'watchlist_data.' || c.relname AS relation,
+                        CASE WHEN h.hypertable_name IS NOT NULL
+                             THEN (SELECT count(*) FROM show_chunks(format('watchlist_data.%I', c.relname)::regclass))
+                        END AS chunks,
+                        CASE WHEN h.hypertable_name IS NOT NULL
+                             THEN hypertable_size(format('watchlist_data.%I', c.relname)::regclass)
+                             ELSE pg_total_relation_size(c.oid) END AS bytes,
+                        c.reltuples::bigint AS est_rows
+                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   LEFT JOIN timescaledb_information.hypertables h
+                          ON h.hypertable_schema = n.nspname AND h.hypertable_name = c.relname
+                  WHERE n.nspname = 'watchlist_data' AND c.relkind IN ('r', 'p')
+                  ORDER BY 1""",
+    "jobs": """SELECT j.job_id, coalesce(j.hypertable_name, j.proc_name)::text AS target, j.proc_name::text AS proc,
+                      j.schedule_interval, s.last_run_status, nullif(s.last_run_started_at, '-infinity'), s.total_failures
+                 FROM timescaledb_information.jobs j
+                 LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
+                WHERE j.hypertable_schema = 'watchlist_data' OR j.proc_schema = 'watchlist_data'
+                ORDER BY j.job_id""",
+    "problems": "SELECT problem FROM watchlist.policy_problems()",
+}
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """One screen: versions, tables and chunks, jobs, policy problems. Exit 1 when something is wrong."""
+    target = _target(ctx)
+    click.echo(f"database: {target.describe()}")
+    bad = False
+    try:
+        with config.connect(target) as conn:
+            v = conn.execute(STATUS_SQL["versions"]).fetchone()
+            click.echo(f"PostgreSQL {v[0]}, TimescaleDB {v[1]}, {v[2]} migrations (latest {v[3]})")
+            click.echo("\ntables")
+            for rel, chunks, size, est in conn.execute(STATUS_SQL["tables"]):
+                chunk_txt = f"{chunks} chunks" if chunks is not None else ""
+                click.echo(f"  {rel:<42} {chunk_txt:>10} {size / 1024:>10.0f} KiB  ~{max(est, 0)} rows")
+            click.echo("\njobs")
+            for job_id, tgt, proc, every, last, started, failures in conn.execute(STATUS_SQL["jobs"]):
+                last_txt = f"{last or 'never run'}" + (f" at {started:%Y-%m-%d %H:%M}" if started else "")
+                click.echo(f"  [{job_id}] {proc:<36} {tgt:<22} every {every}  last: {last_txt}  failures: {failures or 0}")
+                bad |= last == "Failed"
+            problems = [r[0] for r in conn.execute(STATUS_SQL["problems"])]
+    except psycopg.OperationalError as exc:
+        _fail(f"cannot connect: {str(exc).strip()}" + ("\n(start the embedded engine with `wldb db up`)" if target.embedded else ""))
+    except psycopg.errors.UndefinedTable:
+        _fail("watchlist-db is not installed in this database: run `wldb migrate`")
+    click.echo("\npolicy consistency: " + ("ok" if not problems else ""))
+    for p in problems:
+        click.secho(f"  problem: {p}", fg="red")
+    bad |= bool(problems)
+    sys.exit(1 if bad else 0)
+
+
+# ------------------------------------------------------------------------- demo
+@main.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """The main job on the embedded engine: start it, migrate, show the status."""
+    target = _target(ctx)
+    if target.embedded:
+        ctx.invoke(db_up)
+    ctx.invoke(migrate)
+    ctx.invoke(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

