@@ -49,6 +49,7 @@ INSERT INTO watchlist_data.settings (key, value, kind, description) VALUES
     ('quarantine_retention',      '30 days',  'interval', 'Rejected ingest rows kept this long for the operator to read'),
     ('event_min_minutes',         '2',        'integer',  'N: a run of triggered samples becomes an event once it has lasted N minutes'),
     ('event_cooldown_minutes',    '3',        'integer',  'M: triggered samples separated by at most M minutes belong to the same event'),
-    ('event_lookback',            '6 hours',  'interval', 'How far back the incremental event merge re-reads raw rows (late data inside it is merged)'),
+    ('event_lookback',            '6 hours',  'interval', 'How far back the incremental event merge looks for late rows (late data inside it is merged as if on time)'),
+    ('event_max_sample_gap',      '10 minutes','interval','Two samples further apart than this are a hole in the data: a triggered run does not bridge it'),
     ('outcome_horizons_min',      '{30,60,180,360}', 'integer[]', 'Outcome label horizons in minutes'),
     ('outcome_cost_bps',          '8',        'numeric',  'Round-trip cost (fees + slippage) subtracted from labelled pnl, in basis points');

@@ -47,6 +47,9 @@ CREATE TABLE watchlist_data.watch_signal_raw (
     oi_jump_around_funding  double precision,
     -- cross-exchange detail and long-tail factors (see README: meta layout)
     meta                    jsonb            NOT NULL DEFAULT '{}'::jsonb CHECK (jsonb_typeof(meta) = 'object'),
+    -- when the row reached the database (set by the writer API, never by the caller): lets
+    -- the incremental event merge find late rows without re-reading its whole look-back
+    ingested_at             timestamptz      NOT NULL DEFAULT now(),
     CONSTRAINT watch_signal_raw_pkey PRIMARY KEY (exchange, symbol, ts),
     CONSTRAINT watch_signal_raw_finite CHECK (watchlist_data.all_finite(ARRAY[
         spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours,
@@ -63,6 +66,10 @@ COMMENT ON TABLE watchlist_data.watch_signal_raw IS
 -- Hypertable with 1-day chunks; the default (ts DESC) index plus the primary key are the
 -- only indexes, as the seed asks.
 SELECT create_hypertable('watchlist_data.watch_signal_raw', by_range('ts', INTERVAL '1 day'));
+
+-- BRIN on ingestion time: tiny (rows arrive in ingestion order), and enough for the
+-- merge job's "what arrived since the last run" scan inside its look-back.
+CREATE INDEX watch_signal_raw_ingested_brin ON watchlist_data.watch_signal_raw USING brin (ingested_at);
 
 ALTER TABLE watchlist_data.watch_signal_raw SET (
     timescaledb.compress,

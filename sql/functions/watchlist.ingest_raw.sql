@@ -54,7 +54,8 @@ BEGIN
     -- 3. Good rows in one INSERT.
     SELECT array_agg(r.val || jsonb_build_object(
                 'meta', coalesce(nullif(r.val -> 'meta', 'null'::jsonb), '{}'::jsonb),
-                'signal_type', coalesce(nullif(r.val -> 'signal_type', 'null'::jsonb), r.val -> 'type_class'))
+                'signal_type', coalesce(nullif(r.val -> 'signal_type', 'null'::jsonb), r.val -> 'type_class'),
+                'ingested_at', to_jsonb(v_now))
              ORDER BY r.ord),
            array_agg((r.ord - 1)::integer ORDER BY r.ord)
       INTO v_good, v_idx

@@ -6,6 +6,7 @@
 --   5-minute series      refresh (series_refresh_*), retention series_retention
 --   hourly Type A stats  refresh (typea_refresh_*), retention typea_stats_retention
 --   history              job watchlist_data.job_prune_history, daily (events, labels, trades, quarantine)
+--   events               job watchlist_data.job_merge_events, every minute
 -- Refuses to change anything while watchlist.policy_problems() reports a problem.
 -- Called by `wldb migrate` after every run and by watchlist.set_setting(). Owner-only.
 CREATE OR REPLACE FUNCTION watchlist.apply_policies()
@@ -113,7 +114,8 @@ BEGIN
     -- Custom jobs (procedures in sql/functions/, thin wrappers around SQL functions).
     FOR r IN
         SELECT * FROM (VALUES
-            ('job_prune_history', INTERVAL '1 day')
+            ('job_prune_history', INTERVAL '1 day'),
+            ('job_merge_events',  INTERVAL '1 minute')
         ) AS t(proc, every)
     LOOP
         SELECT j.job_id, j.schedule_interval INTO v_job, v_sched FROM timescaledb_information.jobs AS j

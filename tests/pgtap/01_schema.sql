@@ -16,7 +16,7 @@ SELECT schema_owner_is('watchlist_data', 'wl_owner', 'watchlist_data is owned by
 
 SELECT tables_are('watchlist_data', ARRAY[
     'watch_signal_raw', 'watch_signal_event', 'future_outcome', 'watchlist_outcome',
-    'watchlist_symbol_ref', 'watchlist_membership', 'ingest_quarantine', 'settings', 'schema_migrations'],
+    'watchlist_symbol_ref', 'watchlist_membership', 'ingest_quarantine', 'settings', 'schema_migrations', 'job_state'],
     'watchlist_data holds exactly the expected tables');
 SELECT tables_are('watchlist', ARRAY[]::name[], 'the API schema holds no tables');
 SELECT views_are('watchlist', ARRAY[
@@ -33,7 +33,7 @@ SELECT columns_are('watchlist_data', 'watch_signal_raw', ARRAY[
     'best_buy_high_sell_low', 'best_sell_high_buy_low', 'volume_quote', 'sweep_impact', 'book_imbalance',
     'bid_ask_spread', 'spread_zscore_1h', 'spread_zscore_12h', 'spread_momentum_15m', 'funding_zscore_7d',
     'funding_trend_3d', 'funding_vol_7d', 'funding_diff_max', 'funding_term_slope', 'rv_1h', 'rv_12h',
-    'hv_ratio', 'premium_index_diff', 'oi_jump_around_funding', 'meta'],
+    'hv_ratio', 'premium_index_diff', 'oi_jump_around_funding', 'meta', 'ingested_at'],
     'raw has the seed''s core scalar columns plus meta');
 SELECT col_type_is('watchlist_data', 'watch_signal_raw', 'ts', 'timestamp with time zone', 'raw.ts is timestamptz');
 SELECT col_type_is('watchlist_data', 'watch_signal_raw', 'next_funding_time', 'timestamp with time zone', 'raw.next_funding_time is timestamptz');

@@ -9,7 +9,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE TEMP VIEW wl_jobs AS
 SELECT j.proc_name::text AS proc, j.hypertable_name::text AS rel, j.config, j.schedule_interval, j.owner::text AS owner
@@ -34,6 +34,8 @@ SELECT results_eq($$SELECT rel COLLATE "default", (config ->> 'start_offset')::i
                   'refresh policies of both continuous aggregates');
 SELECT is((SELECT count(*)::int FROM wl_jobs WHERE proc = 'job_prune_history' AND schedule_interval = INTERVAL '1 day'), 1,
           'the history prune job runs daily');
+SELECT is((SELECT count(*)::int FROM wl_jobs WHERE proc = 'job_merge_events' AND schedule_interval = INTERVAL '1 minute'), 1,
+          'the event merge job runs every minute');
 SELECT is((SELECT array_agg(DISTINCT owner) FROM wl_jobs), ARRAY['wl_owner'], 'every job runs as wl_owner');
 
 -- The audit itself, on the live job configurations rather than the settings.
