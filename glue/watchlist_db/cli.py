@@ -168,6 +168,77 @@ def settings_set(ctx: click.Context, key: str, value: str) -> None:
             click.echo(f"  policy {policy} {tgt}: {action} ({detail})")
 
 
+# ------------------------------------------------------------------------- jobs
+@main.group()
+def jobs() -> None:
+    """TimescaleDB jobs: list them, run one, or run what is due (engines without a scheduler)."""
+
+
+def _print_run(run) -> None:
+    mark = click.style("ok", fg="green") if run.ok else click.style("FAILED", fg="red")
+    click.echo(f"  [{run.job_id}] {run.proc_name:<36} {run.target:<22} {run.seconds * 1000:8.0f} ms  {mark}"
+               + ("" if run.ok else f"  {run.error}"))
+
+
+@jobs.command("list")
+@click.pass_context
+def jobs_list(ctx: click.Context) -> None:
+    """Every job with its schedule, last run and whether it is due."""
+    from . import jobs as jobs_mod
+    with config.connect(_target(ctx)) as conn:
+        for j in jobs_mod.list_jobs(conn):
+            last = f"{j['last_run_at']:%Y-%m-%d %H:%M:%S}" if j["last_run_at"] else "never"
+            state = {True: "ok", False: "FAILED", None: "-"}[j["last_ok"]]
+            click.echo(f"  [{j['job_id']}] {j['proc_name']:<36} {j['target']:<22} every {j['schedule_interval']}  "
+                       f"last {last} ({state})  failures 24h: {j['failures_24h']}  {'DUE' if j['due'] else ''}")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--from", "from_", help="merge only: rebuild events for raw rows from this time (ISO 8601)")
+@click.option("--to", "to_", default=None, help="merge only: ... up to this time (default: end of data)")
+@click.pass_context
+def jobs_run(ctx: click.Context, name: str, from_: str | None, to_: str | None) -> None:
+    """Run one job now: merge, prune, refresh-series, refresh-typea, compress, retention-raw|series|typea, or an id.
+
+    `wldb jobs run merge --from 2026-01-01T00:00Z` rebuilds events over an explicit window
+    instead (late data older than the look-back, or after changing the rules)."""
+    from . import jobs as jobs_mod
+    target = _target(ctx)
+    if from_:
+        if name != "merge":
+            _fail("--from/--to apply to the merge job only")
+        with config.connect(target) as conn, conn.transaction():
+            conn.execute("SET LOCAL ROLE wl_owner")
+            row = conn.execute("SELECT * FROM watchlist.merge_events(%s, coalesce(%s::timestamptz, 'infinity'))",
+                               (from_, to_)).fetchone()
+        click.echo(f"merged: {row[0]} keys, {row[1]} samples read, {row[2]} inserted, {row[3]} updated, "
+                   f"{row[4]} deleted, {row[5]} open")
+        return
+    with jobs_mod.connect_for_jobs(target) as conn:
+        try:
+            job = jobs_mod.resolve(conn, name)
+        except LookupError as exc:
+            _fail(str(exc))
+        run = jobs_mod.run_job(conn, job)
+    _print_run(run)
+    sys.exit(0 if run.ok else 1)
+
+
+@jobs.command("run-due")
+@click.pass_context
+def jobs_run_due(ctx: click.Context) -> None:
+    """Run every job that is due now (what the scheduler would do), in data-flow order."""
+    from . import jobs as jobs_mod
+    with jobs_mod.connect_for_jobs(_target(ctx)) as conn:
+        runs = jobs_mod.run_due(conn)
+    if not runs:
+        click.echo("nothing due")
+    for run in runs:
+        _print_run(run)
+    sys.exit(0 if all(r.ok for r in runs) else 1)
+
+
 # ----------------------------------------------------------------------- status
 STATUS_SQL = {
     "versions": """SELECT current_setting('server_version') AS postgres,
@@ -187,12 +258,8 @@ STATUS_SQL = {
                           ON h.hypertable_schema = n.nspname AND h.hypertable_name = c.relname
                   WHERE n.nspname = 'watchlist_data' AND c.relkind IN ('r', 'p')
                   ORDER BY 1""",
-    "jobs": """SELECT j.job_id, coalesce(j.hypertable_name, j.proc_name)::text AS target, j.proc_name::text AS proc,
-                      j.schedule_interval, s.last_run_status, nullif(s.last_run_started_at, '-infinity'), s.total_failures
-                 FROM timescaledb_information.jobs j
-                 LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
-                WHERE j.hypertable_schema = 'watchlist_data' OR j.proc_schema = 'watchlist_data'
-                ORDER BY j.job_id""",
+    "jobs": """SELECT job_id, target, proc_name, schedule_interval, last_run_at, last_ok, last_error, failures_24h, due
+                 FROM watchlist.jobs(now())""",
     "problems": "SELECT problem FROM watchlist.policy_problems()",
 }
 
@@ -213,10 +280,13 @@ def status(ctx: click.Context) -> None:
                 chunk_txt = f"{chunks} chunks" if chunks is not None else ""
                 click.echo(f"  {rel:<42} {chunk_txt:>10} {size / 1024:>10.0f} KiB  ~{max(est, 0)} rows")
             click.echo("\njobs")
-            for job_id, tgt, proc, every, last, started, failures in conn.execute(STATUS_SQL["jobs"]):
-                last_txt = f"{last or 'never run'}" + (f" at {started:%Y-%m-%d %H:%M}" if started else "")
-                click.echo(f"  [{job_id}] {proc:<36} {tgt:<22} every {every}  last: {last_txt}  failures: {failures or 0}")
-                bad |= last == "Failed"
+            for job_id, tgt, proc, every, last_at, last_ok, last_error, failures, due in conn.execute(STATUS_SQL["jobs"]):
+                last_txt = "never run" if last_at is None else f"{'ok' if last_ok else 'FAILED'} at {last_at:%Y-%m-%d %H:%M}"
+                click.echo(f"  [{job_id}] {proc:<36} {tgt:<22} every {every}  last: {last_txt}  failures 24h: {failures}"
+                           + ("  (due)" if due else ""))
+                if last_ok is False:
+                    bad = True
+                    click.secho(f"      last error: {last_error}", fg="red")
             problems = [r[0] for r in conn.execute(STATUS_SQL["problems"])]
     except psycopg.OperationalError as exc:
         _fail(f"cannot connect: {str(exc).strip()}" + ("\n(start the embedded engine with `wldb db up`)" if target.embedded else ""))

@@ -1,11 +1,11 @@
 -- watchlist.prune_history(p_now): delete what is older than the retention settings in the
 -- plain (non-hypertable) tables: events whose end_ts is older than history_retention (their
 -- future_outcome labels go with them, ON DELETE CASCADE), recorded trades opened before it,
--- and quarantined rows older than quarantine_retention. Hypertables and continuous
+-- and quarantined rows and job run log entries older than quarantine_retention. Hypertables and continuous
 -- aggregates are pruned by TimescaleDB retention policies instead (whole chunks).
 -- Owner-only; run daily by the job watchlist_data.job_prune_history.
 CREATE OR REPLACE FUNCTION watchlist.prune_history(p_now timestamptz DEFAULT now())
-RETURNS TABLE (events_deleted bigint, trades_deleted bigint, quarantine_deleted bigint)
+RETURNS TABLE (events_deleted bigint, trades_deleted bigint, quarantine_deleted bigint, job_runs_deleted bigint)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -19,6 +19,8 @@ BEGIN
     GET DIAGNOSTICS trades_deleted = ROW_COUNT;
     DELETE FROM watchlist_data.ingest_quarantine AS q WHERE q.received_at < v_quarantine;
     GET DIAGNOSTICS quarantine_deleted = ROW_COUNT;
+    DELETE FROM watchlist_data.job_run_log AS l WHERE l.started_at < v_quarantine;
+    GET DIAGNOSTICS job_runs_deleted = ROW_COUNT;
     RETURN NEXT;
 END
 $$;

@@ -60,6 +60,7 @@ SELECT results_eq($$
        AND (a.grantee = 0 OR pg_get_userbyid(a.grantee) IN ('wl_writer', 'wl_reader'))
      ORDER BY 1, 2$$,
     $$VALUES ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
+             ('watchlist.jobs(timestamp with time zone)', 'wl_reader'),
              ('watchlist.policy_problems()', 'wl_reader'),
              ('watchlist.sync_membership(jsonb,timestamp with time zone)', 'wl_writer'),
              ('watchlist.upsert_symbol_refs(jsonb)', 'wl_writer'),

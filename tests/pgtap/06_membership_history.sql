@@ -49,7 +49,7 @@ INSERT INTO watchlist_data.ingest_quarantine (received_at, batch_id, row_index, 
 VALUES ('2026-01-01T00:00:00Z', 'prune', 0, 'ts', 'old'), ('2026-09-01T00:00:00Z', 'prune', 0, 'ts', 'recent');
 
 SELECT results_eq($$SELECT * FROM watchlist.prune_history('2026-09-15T00:00:00Z')$$,
-                  $$VALUES (1::bigint, 1::bigint, 1::bigint)$$,
+                  $$VALUES (1::bigint, 1::bigint, 1::bigint, 0::bigint)$$,
                   'prune at 2026-09-15 (180 d / 30 d): one closed event, one trade, one quarantined row');
 SELECT results_eq($$SELECT start_ts FROM watchlist_data.watch_signal_event WHERE symbol = 'PRUNE' ORDER BY start_ts$$,
                   $$VALUES ('2026-01-02T00:00:00Z'::timestamptz), ('2026-08-01T00:00:00Z'::timestamptz)$$,

@@ -1,0 +1,36 @@
+-- watchlist.jobs(p_now): watchlist-db's TimescaleDB jobs (policies on its tables and its
+-- own job procedures) with their schedule, last run (TimescaleDB's own statistics or
+-- watchlist_data.job_run_log, whichever is newer), whether the last run failed, failures
+-- in the last 24 h, and whether the job is due at p_now. `wldb jobs list/run-due` and
+-- `wldb status` read it.
+CREATE OR REPLACE FUNCTION watchlist.jobs(p_now timestamptz DEFAULT now())
+RETURNS TABLE (job_id integer, proc_name text, target text, schedule_interval interval, scheduled boolean,
+               last_run_at timestamptz, last_ok boolean, last_error text, failures_24h bigint, due boolean)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH j AS (
+        SELECT j.job_id, j.proc_name::text, coalesce(j.hypertable_name::text, j.proc_name::text) AS target,
+               j.schedule_interval, j.scheduled,
+               nullif(s.last_run_started_at, '-infinity') AS ts_last, s.last_run_status
+          FROM timescaledb_information.jobs AS j
+          LEFT JOIN timescaledb_information.job_stats AS s ON s.job_id = j.job_id
+         WHERE j.hypertable_schema = 'watchlist_data' OR j.proc_schema = 'watchlist_data'
+    ), l AS (
+        SELECT DISTINCT ON (g.job_id) g.job_id, g.started_at, g.succeeded, g.error
+          FROM watchlist_data.job_run_log AS g ORDER BY g.job_id, g.started_at DESC
+    )
+    SELECT j.job_id, j.proc_name, j.target, j.schedule_interval, j.scheduled,
+           greatest(j.ts_last, l.started_at),
+           CASE WHEN l.started_at IS NOT NULL AND (j.ts_last IS NULL OR l.started_at >= j.ts_last) THEN l.succeeded
+                WHEN j.ts_last IS NOT NULL THEN j.last_run_status = 'Success' END,
+           CASE WHEN l.started_at IS NOT NULL AND (j.ts_last IS NULL OR l.started_at >= j.ts_last) THEN l.error END,
+           (SELECT count(*) FROM watchlist_data.job_run_log AS f
+             WHERE f.job_id = j.job_id AND NOT f.succeeded AND f.started_at > p_now - INTERVAL '24 hours'),
+           j.scheduled AND (greatest(j.ts_last, l.started_at) IS NULL
+                            OR greatest(j.ts_last, l.started_at) + j.schedule_interval <= p_now)
+      FROM j LEFT JOIN l ON l.job_id = j.job_id
+     ORDER BY j.job_id
+$$;
+REVOKE ALL ON FUNCTION watchlist.jobs(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION watchlist.jobs(timestamptz) TO wl_reader;
