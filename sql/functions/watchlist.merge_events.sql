@@ -43,6 +43,7 @@ RETURNS TABLE (keys integer, samples bigint, inserted integer, updated integer, 
                open_events integer, watermark timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET work_mem = '64MB'
 AS $$
 DECLARE
     v_n        interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
@@ -70,6 +71,7 @@ BEGIN
                                       WHERE e.exchange = k.exchange AND e.symbol = k.symbol
                                         AND e.signal_type = k.signal_type AND e.end_ts >= k.min_ts - (v_m + v_h)));
     SELECT min(k.r_from) INTO v_min_from FROM wl_merge_keys AS k;
+    ANALYZE wl_merge_keys;
 
     CREATE TEMP TABLE wl_merge_samples ON COMMIT DROP AS
     SELECT r.exchange, r.symbol, r.signal_type, r.ts, r.triggered,
@@ -148,8 +150,7 @@ BEGIN
                'pairs_top_first', e.pairs_first, 'pairs_top_last', e.pairs_last,
                'funding_diff_top_first', e.fdiff_first, 'funding_diff_top_last', e.fdiff_last)) AS features_agg,
            (e.end_ts - e.start_ts >= v_n) AS reached,
-           NOT (EXISTS (SELECT 1 FROM runs AS nx WHERE nx.exchange = e.exchange AND nx.symbol = e.symbol
-                          AND nx.signal_type = e.signal_type AND nx.run_no = e.run_no + 1)
+           NOT (lead(e.run_no) OVER (PARTITION BY e.exchange, e.symbol, e.signal_type ORDER BY e.run_no) IS NOT NULL
                 OR coalesce(e.key_last_ts - t.seg_off_start >= v_m, false)
                 OR p_now - e.key_last_ts > v_lookback) AS is_open
       FROM events AS e
@@ -157,6 +158,7 @@ BEGIN
       LEFT JOIN features_by_run AS fr ON fr.exchange = e.exchange AND fr.symbol = e.symbol AND fr.signal_type = e.signal_type AND fr.run_no = e.run_no;
 
     -- 4. Reconcile with the stored events of the touched keys.
+    ANALYZE wl_merge_new;
     WITH gone AS (
         DELETE FROM watchlist_data.watch_signal_event AS e
          USING wl_merge_keys AS k
