@@ -7,6 +7,7 @@
 --   hourly Type A stats  refresh (typea_refresh_*), retention typea_stats_retention
 --   history              job watchlist_data.job_prune_history, daily (events, labels, trades, quarantine)
 --   events               job watchlist_data.job_merge_events, every minute
+--   outcome labels       job watchlist_data.job_label_outcomes, every 5 minutes
 -- Refuses to change anything while watchlist.policy_problems() reports a problem.
 -- Called by `wldb migrate` after every run and by watchlist.set_setting(). Owner-only.
 CREATE OR REPLACE FUNCTION watchlist.apply_policies()
@@ -115,7 +116,8 @@ BEGIN
     FOR r IN
         SELECT * FROM (VALUES
             ('job_prune_history', INTERVAL '1 day'),
-            ('job_merge_events',  INTERVAL '1 minute')
+            ('job_merge_events',  INTERVAL '1 minute'),
+            ('job_label_outcomes', INTERVAL '5 minutes')
         ) AS t(proc, every)
     LOOP
         SELECT j.job_id, j.schedule_interval INTO v_job, v_sched FROM timescaledb_information.jobs AS j

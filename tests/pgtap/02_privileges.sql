@@ -62,6 +62,7 @@ SELECT results_eq($$
     $$VALUES ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
              ('watchlist.jobs(timestamp with time zone)', 'wl_reader'),
              ('watchlist.policy_problems()', 'wl_reader'),
+             ('watchlist.record_trades(jsonb)', 'wl_writer'),
              ('watchlist.sync_membership(jsonb,timestamp with time zone)', 'wl_writer'),
              ('watchlist.upsert_symbol_refs(jsonb)', 'wl_writer'),
              ('watchlist.window_stats(text,text,timestamp with time zone,timestamp with time zone)', 'wl_reader')$$,

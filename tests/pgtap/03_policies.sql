@@ -9,7 +9,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(23);
+SELECT plan(24);
 
 CREATE TEMP VIEW wl_jobs AS
 SELECT j.proc_name::text AS proc, j.hypertable_name::text AS rel, j.config, j.schedule_interval, j.owner::text AS owner
@@ -36,6 +36,8 @@ SELECT is((SELECT count(*)::int FROM wl_jobs WHERE proc = 'job_prune_history' AN
           'the history prune job runs daily');
 SELECT is((SELECT count(*)::int FROM wl_jobs WHERE proc = 'job_merge_events' AND schedule_interval = INTERVAL '1 minute'), 1,
           'the event merge job runs every minute');
+SELECT is((SELECT count(*)::int FROM wl_jobs WHERE proc = 'job_label_outcomes' AND schedule_interval = INTERVAL '5 minutes'), 1,
+          'the outcome labelling job runs every 5 minutes');
 SELECT is((SELECT array_agg(DISTINCT owner) FROM wl_jobs), ARRAY['wl_owner'], 'every job runs as wl_owner');
 
 -- The audit itself, on the live job configurations rather than the settings.
