@@ -239,6 +239,108 @@ def jobs_run_due(ctx: click.Context) -> None:
     sys.exit(0 if all(r.ok for r in runs) else 1)
 
 
+# --------------------------------------------------------------- outcomes, trades
+@main.group()
+def outcomes() -> None:
+    """Outcome labels: what happened after each event (future_outcome)."""
+
+
+@outcomes.command("run")
+@click.pass_context
+def outcomes_run(ctx: click.Context) -> None:
+    """Label every event whose horizons have passed, and recompute labels hit by late rows
+    (the outcome job's unit of work; recorded in the job log like `wldb jobs run`)."""
+    from . import jobs as jobs_mod
+    with jobs_mod.connect_for_jobs(_target(ctx)) as conn:
+        job = jobs_mod.resolve(conn, "label")
+        run = jobs_mod.run_job(conn, job)
+        if run.ok:
+            stats = conn.execute("SELECT last_stats FROM watchlist_data.job_state WHERE job = 'label_outcomes'").fetchone()
+            s = stats[0] if stats else {}
+            click.echo(f"labelled: {s.get('written', 0)} label(s) written ({s.get('uncovered', 0)} without data coverage) "
+                       f"of {s.get('candidates', 0)} candidate(s); {s.get('recomputed_events', 0)} event(s) re-examined for late rows")
+        else:
+            _print_run(run)
+        summary = conn.execute("""SELECT horizon_min, count(*), count(*) FILTER (WHERE covered),
+                                         round(avg(pnl)::numeric, 2), round((avg((pnl > 0)::int) * 100)::numeric, 1)
+                                    FROM watchlist_data.future_outcome GROUP BY 1 ORDER BY 1""").fetchall()
+    if summary:
+        click.echo(f"{'horizon':>8} {'labels':>7} {'covered':>8} {'mean pnl bps':>13} {'win %':>6}")
+        for h, n, cov, mean, win in summary:
+            click.echo(f"{h:>7}m {n:>7} {cov:>8} {mean if mean is not None else '-':>13} {win if win is not None else '-':>6}")
+    sys.exit(0 if run.ok else 1)
+
+
+@main.group()
+def trades() -> None:
+    """Executed trades (watchlist_outcome), next to the labels."""
+
+
+def _record_trades(ctx: click.Context, rows: list[dict]) -> None:
+    from psycopg.types.json import Jsonb
+    with config.connect(_target(ctx)) as conn:
+        res = conn.execute("SELECT row_index, trade_ref, id, error FROM watchlist.record_trades(%s)", (Jsonb(rows),)).fetchall()
+    bad = [r for r in res if r[3]]
+    click.echo(f"recorded {len(res) - len(bad)} trade(s)" + (f", refused {len(bad)}:" if bad else ""))
+    for idx, ref, _id, err in bad:
+        click.secho(f"  row {idx + 1} ({ref or 'no trade_ref'}): {err}", fg="red")
+    sys.exit(1 if bad else 0)
+
+
+TRADE_FIELDS = ["trade_ref", "trigger_id", "exchange", "symbol", "opened_at", "closed_at", "pnl", "max_drawdown",
+                "holding_hours", "benchmark_return", "labels", "notes"]
+
+
+@trades.command("add")
+@click.option("--ref", "trade_ref", required=True, help="Your unique id of the trade (re-adding it updates it).")
+@click.option("--event", "trigger_id", type=int, help="The event id (watch_signal_event.id) that triggered it.")
+@click.option("--exchange")
+@click.option("--symbol")
+@click.option("--opened", "opened_at", required=True, help="ISO 8601 with offset, e.g. 2026-03-01T10:00:00Z")
+@click.option("--closed", "closed_at", help="ISO 8601 with offset")
+@click.option("--pnl", type=float)
+@click.option("--max-drawdown", type=float)
+@click.option("--benchmark-return", type=float)
+@click.option("--notes")
+@click.pass_context
+def trades_add(ctx: click.Context, **kw) -> None:
+    """Record one executed trade."""
+    _record_trades(ctx, [{k: v for k, v in kw.items() if v is not None}])
+
+
+@trades.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.pass_context
+def trades_import(ctx: click.Context, file) -> None:
+    """Import trades from CSV with a header row; columns among:
+    trade_ref, trigger_id, exchange, symbol, opened_at, closed_at, pnl, max_drawdown,
+    holding_hours, benchmark_return, labels (JSON), notes. Re-importing updates by trade_ref."""
+    import csv
+    import json as _json
+    reader = csv.DictReader(file)
+    unknown = sorted(set(reader.fieldnames or []) - set(TRADE_FIELDS))
+    if unknown:
+        _fail(f"unknown column(s) {', '.join(unknown)}; known: {', '.join(TRADE_FIELDS)}")
+    rows = []
+    for line_no, raw in enumerate(reader, start=2):
+        row = {k: v for k, v in raw.items() if v not in (None, "")}
+        for k in ("pnl", "max_drawdown", "holding_hours", "benchmark_return"):
+            if k in row:
+                try:
+                    row[k] = float(row[k])
+                except ValueError:
+                    pass  # left as text: the database refuses it for that row, naming the field
+        if "trigger_id" in row and row["trigger_id"].isdigit():
+            row["trigger_id"] = int(row["trigger_id"])
+        if "labels" in row:
+            try:
+                row["labels"] = _json.loads(row["labels"])
+            except ValueError:
+                _fail(f"line {line_no}: labels is not JSON")
+        rows.append(row)
+    _record_trades(ctx, rows)
+
+
 # ----------------------------------------------------------------------- status
 STATUS_SQL = {
     "versions": """SELECT current_setting('server_version') AS postgres,

@@ -19,6 +19,7 @@ from . import config
 ALIASES = {
     "merge": ("job_merge_events", None),
     "prune": ("job_prune_history", None),
+    "label": ("job_label_outcomes", None),
     "refresh-series": ("policy_refresh_continuous_aggregate", "watchlist_series_agg"),
     "refresh-typea": ("policy_refresh_continuous_aggregate", "typea_stats_1h"),
     "compress": ("policy_compression", "watch_signal_raw"),
