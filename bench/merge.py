@@ -26,18 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
 from watchlist_db import config  # noqa: E402
 
-LOAD_SQL = """
-INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel,
-                                             funding_rate, volatility, range_1h, ingested_at, meta)
-SELECT %(t0)s::timestamptz + make_interval(mins => m), 'bench' || e, 'B' || lpad(s::text, 4, '0'), 'A',
-       ((m + s * 37 + e * 11) %% 100) < 10,
-       0.002 + 0.001 * sin((m + s) / 17.0), 0.0001 * (s %% 5), 0.0005, 0.004,
-       %(t0)s::timestamptz + make_interval(mins => m),
-       jsonb_build_object('pairs_top', jsonb_build_array(jsonb_build_object('high_exch', 'okx', 'spread_pct', m)))
-  FROM generate_series(0, %(exchanges)s - 1) e, generate_series(0, %(symbols)s - 1) s,
-       generate_series(%(m_from)s, %(m_to)s - 1) m
-"""
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _data  # noqa: E402
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,15 +47,8 @@ def main() -> int:
           f"= {keys * total_min:,} rows")
     with config.connect(target) as conn:
         conn.execute("SET ROLE wl_owner")
-        conn.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange LIKE 'bench%'")
-        conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
-        t = time.perf_counter()
-        step = max(1, 240_000 // keys)
-        for m in range(0, total_min, step):
-            conn.execute(LOAD_SQL, {"t0": t0, "exchanges": args.exchanges, "symbols": args.symbols,
-                                    "m_from": m, "m_to": min(m + step, total_min)})
-            print(f"\r  loading {min(m + step, total_min) / total_min:6.1%}", end="", flush=True)
-        load_s = time.perf_counter() - t
+        _data.cleanup(conn)
+        load_s = _data.load(conn, t0, args.exchanges, args.symbols, 0, total_min)
         print(f"\r  loaded {keys * total_min:,} rows in {load_s:.1f} s")
 
         end = t0 + timedelta(minutes=total_min)
@@ -81,10 +64,7 @@ def main() -> int:
         for i in range(args.minutes):
             m = total_min + i
             now = t0 + timedelta(minutes=m + 1)
-            conn.execute(LOAD_SQL.replace("%(t0)s::timestamptz + make_interval(mins => m),\n       jsonb",
-                                          "%(now)s::timestamptz,\n       jsonb"),
-                         {"t0": t0, "now": now, "exchanges": args.exchanges, "symbols": args.symbols,
-                          "m_from": m, "m_to": m + 1})
+            _data.load(conn, t0, args.exchanges, args.symbols, m, m + 1, ingested=now, progress=False)
             t = time.perf_counter()
             r = conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (now,)).fetchone()
             inc.append(time.perf_counter() - t)
@@ -94,9 +74,7 @@ def main() -> int:
             print(f"  minute {i + 1}: incremental {inc[-1] * 1000:7.0f} ms ({r[0]} keys, {r[1]:,} samples read)"
                   f"   look-back re-merge {base[-1] * 1000:7.0f} ms")
 
-        conn.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange LIKE 'bench%'")
-        conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
-        conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'merge_events'")
+        _data.cleanup(conn)
 
     med_inc, med_base = statistics.median(inc), statistics.median(base)
     print()
