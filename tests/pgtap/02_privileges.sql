@@ -59,10 +59,16 @@ SELECT results_eq($$
      WHERE n.nspname IN ('watchlist', 'watchlist_data')
        AND (a.grantee = 0 OR pg_get_userbyid(a.grantee) IN ('wl_writer', 'wl_reader'))
      ORDER BY 1, 2$$,
-    $$VALUES ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
+    $$VALUES ('watchlist.event_factors(timestamp with time zone,timestamp with time zone,text,text)', 'wl_reader'),
+             ('watchlist.export_frame(timestamp with time zone,timestamp with time zone,text,text)', 'wl_reader'),
+             ('watchlist.factor_ic(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
+             ('watchlist.factor_ic_by_period(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
+             ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
              ('watchlist.jobs(timestamp with time zone)', 'wl_reader'),
+             ('watchlist.metrics(text,text,timestamp with time zone)', 'wl_reader'),
              ('watchlist.policy_problems()', 'wl_reader'),
              ('watchlist.record_trades(jsonb)', 'wl_writer'),
+             ('watchlist.series(text,text,integer,timestamp with time zone)', 'wl_reader'),
              ('watchlist.sync_membership(jsonb,timestamp with time zone)', 'wl_writer'),
              ('watchlist.upsert_symbol_refs(jsonb)', 'wl_writer'),
              ('watchlist.window_stats(text,text,timestamp with time zone,timestamp with time zone)', 'wl_reader')$$,

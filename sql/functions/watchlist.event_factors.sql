@@ -1,0 +1,54 @@
+-- watchlist.event_factors(from, to, signal_type, exchange): factor values of every
+-- confirmed event that started in [from, to), point in time: taken from the latest raw row
+-- of (exchange, symbol) at or before the event start (never later), as
+-- (event_id, exchange, symbol, signal_type, start_ts, factor, value), one row per factor:
+-- the core factor columns of watch_signal_raw and every numeric key of meta.factors.
+-- Universe as it was: an event counts only if its (exchange, symbol) was on the watchlist
+-- at its start (watchlist_membership); when no membership has ever been recorded, every
+-- event counts.
+CREATE OR REPLACE FUNCTION watchlist.event_factors(p_from timestamptz, p_to timestamptz,
+                                                   p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL)
+RETURNS TABLE (event_id bigint, exchange text, symbol text, signal_type text, start_ts timestamptz,
+               factor text, value double precision)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH ev AS (
+        SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts
+          FROM watchlist_data.watch_signal_event AS e
+         WHERE e.status = 'confirmed' AND e.start_ts >= p_from AND e.start_ts < p_to
+           AND (p_signal_type IS NULL OR e.signal_type = p_signal_type)
+           AND (p_exchange IS NULL OR e.exchange = p_exchange)
+           AND (NOT EXISTS (SELECT 1 FROM watchlist_data.watchlist_membership)
+                OR EXISTS (SELECT 1 FROM watchlist_data.watchlist_membership AS m
+                            WHERE m.exchange = e.exchange AND m.symbol = e.symbol
+                              AND m.entered_at <= e.start_ts AND coalesce(m.left_at, 'infinity') > e.start_ts))
+    )
+    SELECT ev.id, ev.exchange, ev.symbol, ev.signal_type, ev.start_ts, f.factor, f.value
+      FROM ev
+     CROSS JOIN LATERAL (
+            SELECT r.* FROM watchlist_data.watch_signal_raw AS r
+             WHERE r.exchange = ev.exchange AND r.symbol = ev.symbol AND r.ts <= ev.start_ts
+             ORDER BY r.ts DESC LIMIT 1) AS r
+     CROSS JOIN LATERAL (
+            SELECT v.factor, v.value FROM (VALUES
+                ('spread_rel', r.spread_rel), ('funding_rate', r.funding_rate), ('range_1h', r.range_1h),
+                ('range_12h', r.range_12h), ('volatility', r.volatility), ('slope_3m', r.slope_3m),
+                ('crossings_1h', r.crossings_1h::float8), ('drift_ratio', r.drift_ratio),
+                ('best_buy_high_sell_low', r.best_buy_high_sell_low), ('best_sell_high_buy_low', r.best_sell_high_buy_low),
+                ('volume_quote', r.volume_quote), ('sweep_impact', r.sweep_impact), ('book_imbalance', r.book_imbalance),
+                ('bid_ask_spread', r.bid_ask_spread), ('spread_zscore_1h', r.spread_zscore_1h),
+                ('spread_zscore_12h', r.spread_zscore_12h), ('spread_momentum_15m', r.spread_momentum_15m),
+                ('funding_zscore_7d', r.funding_zscore_7d), ('funding_trend_3d', r.funding_trend_3d),
+                ('funding_vol_7d', r.funding_vol_7d), ('funding_diff_max', r.funding_diff_max),
+                ('funding_term_slope', r.funding_term_slope), ('rv_1h', r.rv_1h), ('rv_12h', r.rv_12h),
+                ('hv_ratio', r.hv_ratio), ('premium_index_diff', r.premium_index_diff),
+                ('oi_jump_around_funding', r.oi_jump_around_funding)) AS v(factor, value)
+             WHERE v.value IS NOT NULL
+            UNION ALL
+            SELECT 'meta.' || k.key, (k.value #>> '{}')::float8
+              FROM jsonb_each(CASE WHEN jsonb_typeof(r.meta -> 'factors') = 'object' THEN r.meta -> 'factors' ELSE '{}' END) AS k
+             WHERE jsonb_typeof(k.value) = 'number') AS f
+$$;
+REVOKE ALL ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) TO wl_reader;

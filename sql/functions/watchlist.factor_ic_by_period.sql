@@ -1,0 +1,51 @@
+-- watchlist.factor_ic_by_period(from, to, metric, period, min_events, signal_type, exchange,
+-- factor): per period (default 1 day, UTC-aligned buckets of event start) and per factor x
+-- horizon: the number of events, Pearson IC (corr of factor value and outcome across the
+-- period's events) and Spearman rank IC (Pearson of average ranks, ties averaged as scipy
+-- does). metric: pnl (default), spread_change, funding_change, max_drawdown, volatility.
+-- Periods with fewer than min_events events, or without variation in the factor or the
+-- outcome, are returned with skipped = true and NULL ICs: counted, never silently dropped.
+-- Only covered labels of confirmed events, with factor values point in time
+-- (watchlist.event_factors).
+CREATE OR REPLACE FUNCTION watchlist.factor_ic_by_period(
+    p_from timestamptz, p_to timestamptz, p_metric text DEFAULT 'pnl', p_period interval DEFAULT '1 day',
+    p_min_events integer DEFAULT 5, p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL,
+    p_factor text DEFAULT NULL)
+RETURNS TABLE (period_start timestamptz, factor text, horizon_min integer, n_events integer,
+               ic double precision, rank_ic double precision, skipped boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    IF p_metric NOT IN ('pnl', 'spread_change', 'funding_change', 'max_drawdown', 'volatility') THEN
+        RAISE EXCEPTION 'unknown outcome metric "%" (pnl, spread_change, funding_change, max_drawdown, volatility)', p_metric
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    WITH obs AS (
+        SELECT time_bucket(p_period, f.start_ts) AS p, f.factor AS fac, o.horizon_min AS h, f.value AS x,
+               CASE p_metric WHEN 'pnl' THEN o.pnl WHEN 'spread_change' THEN o.spread_change
+                             WHEN 'funding_change' THEN o.funding_change WHEN 'max_drawdown' THEN o.max_drawdown
+                             ELSE o.volatility END AS y
+          FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS f
+          JOIN watchlist_data.future_outcome AS o ON o.event_id = f.event_id AND o.covered
+         WHERE p_factor IS NULL OR f.factor = p_factor
+    ), ranked AS (
+        SELECT obs.*,
+               rank() OVER (PARTITION BY p, fac, h ORDER BY x) + (count(*) OVER (PARTITION BY p, fac, h, x) - 1) / 2.0 AS rx,
+               rank() OVER (PARTITION BY p, fac, h ORDER BY y) + (count(*) OVER (PARTITION BY p, fac, h, y) - 1) / 2.0 AS ry
+          FROM obs WHERE y IS NOT NULL
+    ), per AS (
+        SELECT p, fac, h, count(*)::integer AS n, corr(y, x) AS c, corr(ry::float8, rx::float8) AS rc,
+               stddev_pop(x) AS sx, stddev_pop(y) AS sy
+          FROM ranked GROUP BY p, fac, h
+    )
+    SELECT per.p, per.fac, per.h, per.n,
+           CASE WHEN per.n >= p_min_events AND per.sx > 0 AND per.sy > 0 THEN per.c END,
+           CASE WHEN per.n >= p_min_events AND per.sx > 0 AND per.sy > 0 THEN per.rc END,
+           NOT (per.n >= p_min_events AND per.sx > 0 AND per.sy > 0)
+      FROM per ORDER BY per.fac, per.h, per.p;
+END
+$$;
+REVOKE ALL ON FUNCTION watchlist.factor_ic_by_period(timestamptz, timestamptz, text, interval, integer, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION watchlist.factor_ic_by_period(timestamptz, timestamptz, text, interval, integer, text, text, text) TO wl_reader;

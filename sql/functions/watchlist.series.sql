@@ -1,0 +1,65 @@
+-- watchlist.series(exchange, symbol, hours, now): the app's watchlist chart (the seed's
+-- /api/watchlist/series): one row per 5-minute bucket over [now - hours, now), gap-filled
+-- (time_bucket_gapfill + locf over the real-time continuous aggregate, so buckets without
+-- samples repeat the last known value and the chart has no holes), with
+--   spot_price, futures_price, spread_rel (bucket's last), funding_rate, funding interval,
+--   next_funding_time, filled (false = carried forward, no sample in the bucket),
+--   midline_15m   mean spread over the last 15 minutes (3 buckets, sample-weighted),
+--   baseline      mean spread over the whole window (exact, from the sufficient statistics),
+--   markers       events opening / closing and funding times inside the bucket:
+--                 [{"kind": "event_open"|"event_close"|"funding", "at": ts, "event_id", "status"}]
+CREATE OR REPLACE FUNCTION watchlist.series(p_exchange text, p_symbol text, p_hours integer DEFAULT 12,
+                                            p_now timestamptz DEFAULT now())
+RETURNS TABLE (ts timestamptz, spot_price double precision, futures_price double precision,
+               spread_rel double precision, funding_rate double precision, funding_interval_hours double precision,
+               next_funding_time timestamptz, filled boolean, midline_15m double precision,
+               baseline double precision, markers jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_to   timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes';
+    v_from timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes' - make_interval(hours => p_hours);
+    v_base double precision;
+BEGIN
+    IF p_hours IS NULL OR p_hours < 1 OR p_hours > 24 * 7 THEN
+        RAISE EXCEPTION 'series: hours must be between 1 and 168, got %', p_hours USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT w.mean INTO v_base FROM watchlist.window_stats(p_exchange, p_symbol, v_from, v_to) AS w;
+    RETURN QUERY
+    WITH g AS (
+        SELECT time_bucket_gapfill(INTERVAL '5 minutes', s.bucket, v_from, v_to) AS b,
+               locf(last(s.spot_price, s.bucket)) AS spot, locf(last(s.futures_price, s.bucket)) AS fut,
+               locf(last(s.spread_rel, s.bucket)) AS spread, locf(last(s.funding_rate, s.bucket)) AS fr,
+               locf(last(s.funding_interval_hours, s.bucket)) AS fih, locf(last(s.next_funding_time, s.bucket)) AS nft,
+               sum(s.n_rows) AS n, sum(s.spread_sum) AS ssum, sum(s.spread_n) AS sn
+          FROM watchlist_data.watchlist_series_agg AS s
+         WHERE s.exchange = p_exchange AND s.symbol = p_symbol AND s.bucket >= v_from AND s.bucket < v_to
+         GROUP BY 1
+    ), m AS (
+        SELECT x.b, jsonb_agg(jsonb_build_object('kind', x.kind, 'at', x.at, 'event_id', x.event_id, 'status', x.status)
+                              ORDER BY x.at, x.kind) AS mk
+          FROM (SELECT time_bucket(INTERVAL '5 minutes', e.start_ts) AS b, 'event_open' AS kind, e.start_ts AS at, e.id AS event_id, e.status
+                  FROM watchlist_data.watch_signal_event AS e
+                 WHERE e.exchange = p_exchange AND e.symbol = p_symbol AND e.start_ts >= v_from AND e.start_ts < v_to
+                UNION ALL
+                SELECT time_bucket(INTERVAL '5 minutes', e.end_ts), 'event_close', e.end_ts, e.id, e.status
+                  FROM watchlist_data.watch_signal_event AS e
+                 WHERE e.exchange = p_exchange AND e.symbol = p_symbol AND NOT e.is_open AND e.end_ts >= v_from AND e.end_ts < v_to
+                UNION ALL
+                SELECT DISTINCT time_bucket(INTERVAL '5 minutes', s.next_funding_time), 'funding', s.next_funding_time, NULL::bigint, NULL::text
+                  FROM watchlist_data.watchlist_series_agg AS s
+                 WHERE s.exchange = p_exchange AND s.symbol = p_symbol AND s.bucket >= v_from AND s.bucket < v_to
+                   AND s.next_funding_time >= v_from AND s.next_funding_time < v_to) AS x
+         GROUP BY x.b
+    )
+    SELECT g.b, g.spot, g.fut, g.spread, g.fr, g.fih, g.nft, g.n IS NULL,
+           sum(g.ssum) OVER w15 / nullif(sum(g.sn) OVER w15, 0),
+           v_base, m.mk
+      FROM g LEFT JOIN m ON m.b = g.b
+    WINDOW w15 AS (ORDER BY g.b ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)
+     ORDER BY g.b;
+END
+$$;
+REVOKE ALL ON FUNCTION watchlist.series(text, text, integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION watchlist.series(text, text, integer, timestamptz) TO wl_reader;
