@@ -1,0 +1,58 @@
+-- Read API for the app's pages: series() (12 h chart, gap-filled) and metrics() (Type A
+-- statistics), on a fixture in the future (above any materialisation watermark).
+\set QUIET 1
+\set ON_ERROR_ROLLBACK 1
+\set ON_ERROR_STOP 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+BEGIN;
+SET LOCAL search_path = public, pg_catalog;
+SELECT plan(12);
+
+CREATE TEMP TABLE t AS SELECT date_trunc('hour', now()) + interval '3 days' AS t0;
+-- one hour of 1-minute samples, minutes 20..34 missing; spread = 0.001 * (minute + 1)
+INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, spread_rel, spot_price,
+            futures_price, funding_rate, funding_interval_hours, next_funding_time, crossings_1h, drift_ratio)
+SELECT t0 + make_interval(mins => k), 'binance', 'READTEST', 'A', 'A', k BETWEEN 40 AND 44, 0.001 * (k + 1), 100 + k, 100.5 + k,
+       0.0001, 4, t0 + interval '45 minutes', k % 4, 0.5
+  FROM t, generate_series(0, 59) AS k WHERE k NOT BETWEEN 20 AND 34;
+SELECT count(*) FROM watchlist.merge_events((SELECT t0 FROM t), 'infinity', (SELECT t0 + interval '61 minutes' FROM t));
+
+CREATE TEMP TABLE s AS SELECT * FROM watchlist.series('binance', 'READTEST', 1, (SELECT t0 + interval '59 minutes 30 seconds' FROM t));
+SELECT is((SELECT count(*)::int FROM s), 12, 'one hour = 12 five-minute buckets');
+SELECT results_eq($$SELECT round((extract(epoch FROM s.ts - t0) / 60)::numeric), round((s.spread_rel * 1000)::numeric, 6), s.filled FROM s, t ORDER BY s.ts$$,
+                  $$VALUES (0::numeric, 5::numeric, false), (5, 10, false), (10, 15, false), (15, 20, false),
+                           (20, 20, true), (25, 20, true), (30, 20, true),
+                           (35, 40, false), (40, 45, false), (45, 50, false), (50, 55, false), (55, 60, false)$$,
+                  'each bucket shows its last spread; the hole carries the last value forward, flagged filled');
+SELECT ok((SELECT abs(baseline - (SELECT avg(0.001 * (k + 1)) FROM generate_series(0, 59) k WHERE k NOT BETWEEN 20 AND 34)) < 1e-12 FROM s LIMIT 1),
+          'baseline = mean spread of the window');
+SELECT ok((SELECT abs(s.midline_15m - (SELECT avg(0.001 * (k + 1)) FROM generate_series(5, 19) k)) < 1e-12
+             FROM s, t WHERE s.ts = t0 + interval '15 minutes'),
+          'midline at 15 min = mean of the samples of the last 3 buckets');
+SELECT ok((SELECT abs(s.midline_15m - (SELECT avg(0.001 * (k + 1)) FROM generate_series(35, 39) k)) < 1e-12
+             FROM s, t WHERE s.ts = t0 + interval '35 minutes'),
+          'midline after the hole counts only real samples');
+SELECT is((SELECT markers -> 0 ->> 'kind' FROM s, t WHERE s.ts = t0 + interval '40 minutes'), 'event_open',
+          'the event opening at minute 40 is a marker');
+SELECT is((SELECT markers @> '[{"kind": "funding"}]' FROM s, t WHERE s.ts = t0 + interval '45 minutes'), true,
+          'the funding time at minute 45 is a marker');
+SELECT is((SELECT (spot_price, futures_price, funding_interval_hours)::text FROM s, t WHERE s.ts = t0 + interval '55 minutes'),
+          '(159,159.5,4)', 'prices and funding interval of the bucket');
+SELECT throws_ok($$SELECT * FROM watchlist.series('binance', 'READTEST', 0)$$, '22023', NULL, 'hours must be positive');
+
+CREATE TEMP TABLE m AS SELECT * FROM watchlist.metrics('binance', 'READTEST', (SELECT t0 + interval '59 minutes 30 seconds' FROM t));
+SELECT results_eq($$SELECT spread_latest, n_1h, n_12h, crossings_1h, drift_ratio, type_class, next_funding_time - t0 FROM m, t$$,
+                  $$VALUES (0.06::float8, 45::bigint, 45::bigint, 3, 0.5::float8, 'A', interval '45 minutes')$$,
+                  'metrics: latest values and sample counts');
+SELECT ok((SELECT abs(m.sigma_1h - d.sd) < 1e-12 AND abs(m.mean_1h - d.mu) < 1e-12 AND abs(m.range_1h - (d.hi - d.lo)) < 1e-12
+             FROM m, (SELECT stddev_samp(spread_rel) sd, avg(spread_rel) mu, max(spread_rel) hi, min(spread_rel) lo
+                        FROM watchlist_data.watch_signal_raw WHERE symbol = 'READTEST') d),
+          'metrics: mean, sigma and range equal the raw rows');
+SELECT ok((SELECT abs(m.slope_1h - 3600 * d.b) < 1e-9 * abs(3600 * d.b)
+             FROM m, (SELECT regr_slope(spread_rel, extract(epoch FROM ts)) b FROM watchlist_data.watch_signal_raw WHERE symbol = 'READTEST') d),
+          'metrics: slope per hour equals the raw regression slope');
+
+SELECT * FROM finish();
+ROLLBACK;
