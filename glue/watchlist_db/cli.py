@@ -341,25 +341,59 @@ def trades_import(ctx: click.Context, file) -> None:
     _record_trades(ctx, rows)
 
 
+@main.command()
+@click.option("--every", default=30.0, show_default=True, help="Seconds between checks for due jobs.")
+@click.option("--once", is_flag=True, help="Run what is due once and exit (like `wldb jobs run-due`).")
+@click.option("--max-runs", type=int, default=None, help="Stop after this many checks (for scripts and tests).")
+@click.pass_context
+def worker(ctx: click.Context, every: float, once: bool, max_runs: int | None) -> None:
+    """Run due jobs in a loop: the scheduler of engines that have none (the embedded one).
+
+    Harmless next to a real TimescaleDB scheduler: jobs it ran recently are not due. One
+    connection per check, so the embedded engine stays free between checks. Stops on
+    Ctrl-C / SIGTERM after the current job."""
+    import signal as _signal
+    import time as _time
+    from . import jobs as jobs_mod
+    stop = {"now": False}
+
+    def _stop(*_a):
+        stop["now"] = True
+    _signal.signal(_signal.SIGTERM, _stop)
+    _signal.signal(_signal.SIGINT, _stop)
+    target = _target(ctx)
+    checks, failures = 0, 0
+    click.echo(f"worker: checking for due jobs every {every:g} s on {target.describe()}")
+    while not stop["now"]:
+        try:
+            with jobs_mod.connect_for_jobs(target) as conn:
+                runs = jobs_mod.run_due(conn)
+        except psycopg.OperationalError as exc:
+            runs = []
+            click.secho(f"{_time.strftime('%H:%M:%S')} database unavailable: {str(exc).strip().splitlines()[0]}", fg="yellow")
+        for run in runs:
+            _print_run(run)
+            failures += not run.ok
+        checks += 1
+        if once or (max_runs is not None and checks >= max_runs):
+            break
+        deadline = _time.monotonic() + every
+        while not stop["now"] and _time.monotonic() < deadline:
+            _time.sleep(min(0.5, every))
+    click.echo(f"worker: stopped after {checks} check(s), {failures} failed job run(s)")
+    sys.exit(1 if failures else 0)
+
+
 # ----------------------------------------------------------------------- status
 STATUS_SQL = {
     "versions": """SELECT current_setting('server_version') AS postgres,
                           (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb,
                           (SELECT count(*) FROM watchlist_data.schema_migrations WHERE kind = 'migration') AS migrations,
-                          (SELECT max(filename) FROM watchlist_data.schema_migrations WHERE kind = 'migration') AS latest""",
-    "tables": """SELECT 'watchlist_data.' || c.relname AS relation,
-                        CASE WHEN h.hypertable_name IS NOT NULL
-                             THEN (SELECT count(*) FROM show_chunks(format('watchlist_data.%I', c.relname)::regclass))
-                        END AS chunks,
-                        CASE WHEN h.hypertable_name IS NOT NULL
-                             THEN hypertable_size(format('watchlist_data.%I', c.relname)::regclass)
-                             ELSE pg_total_relation_size(c.oid) END AS bytes,
-                        c.reltuples::bigint AS est_rows
-                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   LEFT JOIN timescaledb_information.hypertables h
-                          ON h.hypertable_schema = n.nspname AND h.hypertable_name = c.relname
-                  WHERE n.nspname = 'watchlist_data' AND c.relkind IN ('r', 'p')
-                  ORDER BY 1""",
+                          (SELECT filename FROM watchlist_data.schema_migrations WHERE kind = 'migration'
+                            ORDER BY substring(filename FROM '(\d{4})_[^/]*$') DESC LIMIT 1) AS latest""",
+    "tables": """SELECT relation, kind, chunks, compressed_chunks, total_bytes, before_compression_bytes,
+                        after_compression_bytes, est_rows, materialized_until, lag
+                   FROM watchlist.storage_report()""",
     "jobs": """SELECT job_id, target, proc_name, schedule_interval, last_run_at, last_ok, last_error, failures_24h, due
                  FROM watchlist.jobs(now())""",
     "problems": "SELECT problem FROM watchlist.policy_problems()",
@@ -369,7 +403,8 @@ STATUS_SQL = {
 @main.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """One screen: versions, tables and chunks, jobs, policy problems. Exit 1 when something is wrong."""
+    """One screen: versions, storage (chunks, compression, aggregate lag), jobs, policy
+    consistency, the writer's spool. Exit 1 when something is wrong (monitoring can use it)."""
     target = _target(ctx)
     click.echo(f"database: {target.describe()}")
     bad = False
@@ -377,10 +412,19 @@ def status(ctx: click.Context) -> None:
         with config.connect(target) as conn:
             v = conn.execute(STATUS_SQL["versions"]).fetchone()
             click.echo(f"PostgreSQL {v[0]}, TimescaleDB {v[1]}, {v[2]} migrations (latest {v[3]})")
-            click.echo("\ntables")
-            for rel, chunks, size, est in conn.execute(STATUS_SQL["tables"]):
-                chunk_txt = f"{chunks} chunks" if chunks is not None else ""
-                click.echo(f"  {rel:<42} {chunk_txt:>10} {size / 1024:>10.0f} KiB  ~{max(est, 0)} rows")
+            click.echo("\nstorage")
+            for rel, kind, chunks, cchunks, size, before, after, est, mat_until, lag in conn.execute(STATUS_SQL["tables"]):
+                extra = ""
+                if kind == "hypertable":
+                    extra = f"{chunks} chunks, {cchunks} compressed"
+                    if before and after:
+                        extra += f" ({before / 1024:.0f} -> {after / 1024:.0f} KiB, {before / after:.1f}x)"
+                elif kind == "continuous aggregate":
+                    extra = ("materialised until " + f"{mat_until:%Y-%m-%d %H:%M}" + f" (lag {str(lag).split('.')[0]})"
+                             if mat_until else "not materialised yet (real-time aggregation serves it)")
+                else:
+                    extra = f"~{max(est or 0, 0)} rows"
+                click.echo(f"  {rel:<38} {size / 1024:>9.0f} KiB  {extra}")
             click.echo("\njobs")
             for job_id, tgt, proc, every, last_at, last_ok, last_error, failures, due in conn.execute(STATUS_SQL["jobs"]):
                 last_txt = "never run" if last_at is None else f"{'ok' if last_ok else 'FAILED'} at {last_at:%Y-%m-%d %H:%M}"

@@ -69,6 +69,7 @@ SELECT results_eq($$
              ('watchlist.policy_problems()', 'wl_reader'),
              ('watchlist.record_trades(jsonb)', 'wl_writer'),
              ('watchlist.series(text,text,integer,timestamp with time zone)', 'wl_reader'),
+             ('watchlist.storage_report()', 'wl_reader'),
              ('watchlist.sync_membership(jsonb,timestamp with time zone)', 'wl_writer'),
              ('watchlist.upsert_symbol_refs(jsonb)', 'wl_writer'),
              ('watchlist.window_stats(text,text,timestamp with time zone,timestamp with time zone)', 'wl_reader')$$,
