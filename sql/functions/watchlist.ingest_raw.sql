@@ -65,9 +65,10 @@ BEGIN
     inserted := 0;
     IF v_good IS NOT NULL THEN
         BEGIN
+            -- (LATERAL, not (jsonb_populate_record(...)).*, which would call it once per column)
             INSERT INTO watchlist_data.watch_signal_raw
-            SELECT (jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, g)).*
-              FROM unnest(v_good) AS g
+            SELECT x.* FROM unnest(v_good) AS g
+             CROSS JOIN LATERAL jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, g) AS x
             ON CONFLICT (exchange, symbol, ts) DO NOTHING;
             GET DIAGNOSTICS inserted = ROW_COUNT;
         EXCEPTION WHEN OTHERS THEN
@@ -78,7 +79,7 @@ BEGIN
                 v_row := v_good[i];
                 BEGIN
                     INSERT INTO watchlist_data.watch_signal_raw
-                    SELECT (jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, v_row)).*
+                    SELECT x.* FROM jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, v_row) AS x
                     ON CONFLICT (exchange, symbol, ts) DO NOTHING;
                     IF FOUND THEN inserted := inserted + 1; END IF;
                 EXCEPTION WHEN OTHERS THEN
