@@ -447,14 +447,243 @@ def status(ctx: click.Context) -> None:
 
 # ------------------------------------------------------------------------- demo
 @main.command()
+@click.option("--days", default=3.0, show_default=True, help="Days of 1-minute sample data to stream.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True,
+              help="Where the chart PNG and the IC report go.")
+@click.option("--allow-server", is_flag=True, help="Run on a configured server too (it writes and replaces sample rows there).")
 @click.pass_context
-def demo(ctx: click.Context) -> None:
-    """The main job on the embedded engine: start it, migrate, show the status."""
+def demo(ctx: click.Context, days: float, out_dir: str, allow_server: bool) -> None:
+    """The main job on sample data: start the embedded engine, migrate, stream a realistic
+    sample through the insert hook, run the jobs as the scheduler would, and summarise."""
+    from pathlib import Path
+    from . import demo as demo_mod
     target = _target(ctx)
+    if not target.embedded and not allow_server:
+        _fail(f"a server is configured ({target.describe()}); the demo writes sample rows: pass --allow-server to run it there")
     if target.embedded:
         ctx.invoke(db_up)
     ctx.invoke(migrate)
-    ctx.invoke(status)
+    res = demo_mod.run(target, days=days)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"chart": None, "IC report": None}
+    try:
+        from . import charts
+        first = res.top_factors and None
+        pair = demo_mod.sample.pairs()[0]
+        files["chart"] = charts.render_chart(target, pair.exchange, pair.symbol, out / "chart.png")
+        files["IC report"] = charts.render_ic_report(target, out / "ic_report.png", days=days)
+    except Exception as exc:  # charts arrive with the factor lab CLI
+        click.echo(f"(charts not available: {exc})")
+    click.echo(demo_mod.summary(res, files))
+
+
+# ---------------------------------------------------------------- insert, spool
+def _spool_path(path: str | None):
+    from .spool import default_spool_path
+    return path or default_spool_path()
+
+
+_spool_option = click.option("--spool", "spool_path", type=click.Path(dir_okay=False), default=None,
+                             help="Writer spool file (default: WLDB_SPOOL, else spool.sqlite in the data directory).")
+
+
+def _print_writer_summary(st: dict, reasons: list, extra_reasons: dict) -> None:
+    click.echo(f"written: {st['written']}   duplicates skipped: {st['duplicates']}   quarantined: {st['quarantined']}"
+               f"   failed: {st['failed']}   dropped: {st['dropped']}   left in the spool: {st['pending']}")
+    if st.get("recovered"):
+        click.echo(f"(includes {st['recovered']} row(s) found in the spool from an earlier run)")
+    merged = dict(((f, r), n) for (f, r), n in reasons)
+    for key, n in extra_reasons.items():
+        merged[key] = merged.get(key, 0) + n
+    if merged:
+        click.echo("quarantined, top reasons:")
+        for (field, reason), n in sorted(merged.items(), key=lambda kv: -kv[1])[:10]:
+            click.echo(f"  {n:>8}  {field}: {reason}")
+    if st["last_error"] and (st["pending"] or st["failed"]):
+        click.secho(f"last error: {st['last_error']}", fg="red", err=True)
+
+
+@main.command("insert")
+@click.argument("file", type=click.File("rb"))
+@click.option("--at", callback=lambda _c, _p, v: _aware_time(v), default=None,
+              help="Time for rows without \"ts\" (ISO 8601 with offset); without it such rows are quarantined.")
+@click.option("--chunk", default=1000, show_default=True, help="Rows per submit().")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the last batches at the end.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every quarantined batch and retry.")
+@_spool_option
+@click.pass_context
+def insert_cmd(ctx: click.Context, file, at, chunk: int, timeout: float, verbose: bool, spool_path: str | None) -> None:
+    """Insert watchlist rows from JSON Lines (FILE, or - for stdin) through the app's writer.
+
+    \b
+    One JSON object per line: one symbol's row, as the monitor has it, e.g.
+      {"ts": "2026-03-01T10:00:00Z", "exchange": "binance", "symbol": "BTCUSDT",
+       "type_class": "A", "triggered": true, "spread_rel": 0.0031,
+       "pairs_top": [...], "exchanges": [...], "factors": {"rsi_14": 61.2}}
+    Column keys stay columns; pairs_top, funding_diff_top, exchanges, matrix, notes and
+    unknown keys go to meta, factors and unknown numbers to meta.factors (see
+    watchlist_db.snapshot). Blank lines are skipped; a line that is not a JSON object is
+    quarantined with its line number.
+
+    Rows go through the same path as the app's: validated in SQL, written in batches with
+    watchlist.ingest_raw (replaying a file inserts nothing twice), spooled when the
+    database is unavailable. Exit status 0 when every row is stored (written now or
+    already there), 1 when some were quarantined, failed or are left in the spool.
+    """
+    import json as _json
+    import time as _time
+    from .spool import SpoolBusy
+    from .writer import Writer
+
+    _log_to_stderr(verbose)
+    try:
+        w = Writer(target=_target(ctx), spool_path=_spool_path(spool_path), max_delay_s=0.5)
+    except SpoolBusy as exc:
+        _fail(f"{exc}; give another --spool")
+    size = None
+    try:
+        size = os.fstat(file.fileno()).st_size if os.path.isfile(file.name) else None
+    except (OSError, AttributeError, ValueError):
+        pass
+    bad_lines: dict = {}
+    first_bad: list[str] = []
+    n_lines = 0
+
+    def submit(batch):
+        w.submit(batch, at=at, stamp_missing_ts=at is not None)
+        if w.backlog() > 10 * w.max_batch_rows:       # keep the spool small while the database keeps up
+            w.drain(below=4 * w.max_batch_rows)
+
+    t0 = _time.monotonic()
+    with click.progressbar(length=size, label="inserting", file=sys.stderr) if size and sys.stderr.isatty() else _nullbar() as bar:
+        batch = []
+        for line in file:
+            n_lines += 1
+            bar.update(len(line))
+            if not line.strip():
+                continue
+            try:
+                obj = _json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError(f"expected an object, got {type(obj).__name__}")
+            except ValueError as exc:
+                key = ("(line)", f"not a JSON object: {str(exc).split(':')[0]}")
+                bad_lines[key] = bad_lines.get(key, 0) + 1
+                if len(first_bad) < 5:
+                    first_bad.append(f"line {n_lines}: {exc}")
+                continue
+            batch.append(obj)
+            if len(batch) >= chunk:
+                submit(batch)
+                batch = []
+        if batch:
+            submit(batch)
+    st = w.close(timeout=timeout)
+    reasons = w.reject_reasons()
+    st["quarantined"] += sum(bad_lines.values())
+    click.echo(f"read {n_lines} line(s) in {_time.monotonic() - t0:.1f}s")
+    for msg in first_bad:
+        click.echo(f"  {msg}")
+    _print_writer_summary(st, reasons, bad_lines)
+    if st["pending"]:
+        click.echo(f"{st['pending']} row(s) wait in the spool {w.spool_path}: `wldb spool replay` once the database is back")
+    sys.exit(1 if st["quarantined"] or st["failed"] or st["pending"] or st["dropped"] else 0)
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    import logging
+    logging.basicConfig(format="wldb: %(message)s", level=logging.INFO if verbose else logging.ERROR)
+
+
+def _aware_time(value: str | None):
+    from datetime import datetime
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value}") from None
+    if t.tzinfo is None:
+        raise click.BadParameter("give the UTC offset, e.g. 2026-03-01T10:00:00Z")
+    return t
+
+
+class _nullbar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+@main.group()
+def spool() -> None:
+    """The writer's local spool: rows waiting for the database, dead letters."""
+
+
+@spool.command("status")
+@_spool_option
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def spool_status(spool_path: str | None, as_json: bool) -> None:
+    """Counts in the spool: pending, spooled and dead rows, totals, last error."""
+    import json as _json
+    from .spool import Spool, spool_summary
+    s = spool_summary(_spool_path(spool_path))
+    if as_json:
+        click.echo(_json.dumps(s, indent=2, default=str))
+        return
+    if not s["exists"]:
+        click.echo(f"no spool at {s['path']}")
+        return
+    click.echo(f"spool {s['path']}  ({s['file_bytes'] / 1024:.0f} KiB, {'in use by a writer' if s['in_use'] else 'no writer running'})")
+    click.echo(f"  pending rows      {s['pending_rows']}  (not yet batched {s['unbatched_rows']}, spooled {s['spooled_rows']} in {s['spooled_batches']} batch(es))")
+    click.echo(f"  pending calls     {s['pending_calls']}  (membership / symbol references)")
+    click.echo(f"  oldest waiting    {s['lag_s']:.1f} s ago")
+    click.echo(f"  dead letters      {s['dead_rows']} row(s) in {s['dead_batches']} batch(es)")
+    click.echo("  totals            " + "  ".join(f"{k} {v}" for k, v in s["totals"].items()))
+    if s["last_error"]:
+        click.echo(f"  last error        {s['last_error']}")
+    if s["dead_batches"]:
+        sp = Spool(s["path"])
+        try:
+            for d in sp.dead_letters(5):
+                click.echo(f"  dead {d['batch_id']} ({d['kind']}, {d['rows']} rows): {d['error']}")
+        finally:
+            sp.close()
+
+
+@spool.command("replay")
+@_spool_option
+@click.option("--dead", is_flag=True, help="Re-queue the dead letters first (after fixing their cause).")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to keep replaying.")
+@click.pass_context
+def spool_replay(ctx: click.Context, spool_path: str | None, dead: bool, timeout: float) -> None:
+    """Send what waits in the spool now (oldest first). A running writer does this by
+    itself; this is for a spool left behind. Exit 1 when rows are still waiting."""
+    from .spool import OwnerLock, Spool
+    from .writer import Writer
+    path = _spool_path(spool_path)
+    if not os.path.exists(path):
+        click.echo(f"no spool at {path}")
+        return
+    if OwnerLock(path).held_by_other():
+        _fail(f"a writer is running on {path}; it replays the spool by itself")
+    _log_to_stderr(False)
+    if dead:
+        sp = Spool(path)
+        try:
+            click.echo(f"re-queued {sp.requeue_dead()} dead-letter row(s)")
+        finally:
+            sp.close()
+    w = Writer(target=_target(ctx), spool_path=path)
+    st = w.close(timeout=timeout)
+    click.echo(f"replayed {st['replayed']} row(s)")
+    _print_writer_summary(st, w.reject_reasons(), {})
+    sys.exit(1 if st["pending"] else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

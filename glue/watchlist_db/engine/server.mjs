@@ -73,6 +73,15 @@ async function pump() {
 }
 const handlerSetDelete = server.handlers.delete.bind(server.handlers);
 server.handlers.delete = (h) => { const r = handlerSetDelete(h); setImmediate(pump); return r; };
+// pglite-socket forgets a handler only on its 'close' event; a socket that errors first
+// (ECONNRESET: a client killed in the middle of a big message) is detached with its
+// listeners removed, 'close' never reaches the server, and every later client would wait
+// forever. Release the handler on 'error' too.
+const handlerSetAdd = server.handlers.add.bind(server.handlers);
+server.handlers.add = (h) => {
+  h.addEventListener('error', () => setImmediate(() => server.handlers.delete(h)));
+  return handlerSetAdd(h);
+};
 server.handleConnection = (socket) => {
   if (!resetting && server.handlers.size === 0 && waiting.length === 0) return handleConnection(socket);
   waiting.push(socket);

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Ingest benchmark: the writer hook's path against the usual ways of inserting, on the
+same generated rows (about 1 KB of meta each), the same database, side by side.
+
+    python bench/ingest.py [--rows 5000] [--dsn CONNINFO]
+
+Methods (each writes the same rows into watchlist_data.watch_signal_raw under BENCH*
+symbols, which are deleted before and after every method):
+  naive INSERT          one INSERT per row, autocommit
+  executemany           one INSERT, executemany (psycopg pipelines it), one transaction
+  multi-row VALUES      INSERT ... VALUES (...), (...), ... up to 65535 parameters each
+  COPY + INSERT         COPY into a temp staging table, then INSERT ... SELECT ON CONFLICT
+                        DO NOTHING (not on the embedded engine: COPY FROM STDIN crashes it)
+  ingest_raw            SELECT * FROM watchlist.ingest_raw(rows, id), 2000 rows a statement
+                        (the writer API: per-row validation in SQL, quarantine, ON CONFLICT)
+  writer hook           Writer.submit() of 20-symbol snapshots, as the app does, through the
+                        spool to ingest_raw, until close() returns (includes the mapping)
+
+Figures: wall-clock rows/s; client CPU microseconds per row (time.process_time of this
+process, all threads); server CPU microseconds per row on the embedded engine, whose
+server is the node process (utime+stime from /proc/<pid>/stat); "n/a" on a real server
+(its backends come and go with the connections). Needs an owner or
+superuser connection (the naive methods write the table directly). Prints figures; not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
+
+from psycopg.types.json import Jsonb  # noqa: E402
+
+from watchlist_db import config, snapshot  # noqa: E402
+from watchlist_db.writer import Writer  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+CLEAN = "DELETE FROM watchlist_data.watch_signal_raw WHERE symbol LIKE 'BENCH%'"
+
+
+def make_items(n: int, seed: int = 7) -> list[dict]:
+    """n per-symbol dicts (20 symbols, 30 s apart) with ~1 KB of cross-exchange detail."""
+    rnd = random.Random(seed)
+    t0 = (datetime.now(timezone.utc) - timedelta(seconds=30 * (n // 20 + 2))).replace(microsecond=0)
+    exch = ["binance", "bybit", "okx", "bitget", "gate", "mexc"]
+    items = []
+    for i in range(n):
+        items.append({
+            "ts": t0 + timedelta(seconds=30 * (i // 20)), "exchange": "binance", "symbol": f"BENCH{i % 20}",
+            "type_class": "ABC"[i % 3], "triggered": rnd.random() < 0.2, "status": "watching",
+            "spread_rel": round(rnd.gauss(0.002, 0.001), 6), "funding_rate": round(rnd.gauss(1e-4, 5e-5), 7),
+            "funding_interval_hours": 8, "next_funding_time": t0 + timedelta(hours=8),
+            "range_1h": round(rnd.random() / 100, 6), "volatility": round(rnd.random() / 50, 6),
+            "pairs_top": [{"high_exch": a, "low_exch": b, "spread_pct": round(rnd.random() / 200, 6), "dir": "buy_high_sell_low"}
+                          for a, b in zip(exch[:3], exch[3:])],
+            "funding_diff_top": [{"high_exch": "bitget", "low_exch": "okx", "funding_diff": round(rnd.random() / 1000, 7)}],
+            "exchanges": [{"name": e, "kind": "perp", "funding_rate": round(rnd.gauss(1e-4, 5e-5), 7),
+                           "price_bid": round(1 + rnd.random(), 6), "price_ask": round(1.001 + rnd.random(), 6),
+                           "oi_usd": rnd.randrange(10**5, 10**8)} for e in exch[:4]],
+            "factors": {f"f{k}": round(rnd.gauss(0, 1), 5) for k in range(12)},
+            "notes": "bench",
+        })
+    return items
+
+
+class ServerCpu:
+    """CPU seconds used by the server process, when it can be read from /proc."""
+
+    def __init__(self, pid: int | None):
+        self.pid = pid if pid and Path(f"/proc/{pid}/stat").exists() else None
+
+    def read(self) -> float | None:
+        if self.pid is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def engine_pid() -> int | None:
+    try:
+        return int(json.loads((config.data_dir() / "engine.json").read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def columns_of(rows: list[dict]) -> list[str]:
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    return cols
+
+
+def params(row: dict, cols: list[str]) -> list:
+    row = dict(row, signal_type=row.get("signal_type") or row.get("type_class"))
+    return [Jsonb(row[c]) if c == "meta" else row.get(c) for c in cols]
+
+
+def run(name, target, fn, n):
+    with config.connect(target) as c:
+        c.execute(CLEAN)
+    cpu = ServerCpu(engine_pid() if target.embedded else None)
+    s0, c0, t0 = cpu.read(), time.process_time(), time.perf_counter()
+    fn()
+    wall, client = time.perf_counter() - t0, time.process_time() - c0
+    s1 = cpu.read()
+    with config.connect(target) as c:
+        stored = c.execute("SELECT count(*) FROM watchlist_data.watch_signal_raw WHERE symbol LIKE 'BENCH%'").fetchone()[0]
+        c.execute(CLEAN)
+    assert stored == n, f"{name}: {stored} rows stored, expected {n}"
+    return {"name": name, "wall": wall, "client": client, "server": None if s0 is None or s1 is None else s1 - s0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 2)[2])
+    ap.add_argument("--rows", type=int, default=5000, help="rows per method (default 5000)")
+    ap.add_argument("--dsn", default=None, help="libpq connection string (default: as wldb resolves it)")
+    ap.add_argument("--batch", type=int, default=2000, help="rows per ingest_raw statement (default 2000)")
+    args = ap.parse_args()
+    n = args.rows - args.rows % 20
+    target = config.resolve_target(args.dsn)
+    items = make_items(n)
+    good, bad = snapshot.to_raw_rows(items)
+    assert not bad
+    rows = [json.loads(text) for _, text in good]
+    cols = columns_of(rows) + ["signal_type"]
+    meta_bytes = sum(len(json.dumps(r["meta"])) for r in rows) / n
+    print(f"{n} rows, {meta_bytes:.0f} bytes of meta each, {len(cols)} columns; database: {target.describe()}")
+    insert_sql = f"INSERT INTO watchlist_data.watch_signal_raw ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+    def with_conn(body):
+        def go():
+            with config.connect(target) as c:
+                body(c)
+        return go
+
+    def naive(c):
+        for r in rows:
+            c.execute(insert_sql, params(r, cols))
+
+    def executemany(c):
+        with c.transaction(), c.cursor() as cur:
+            cur.executemany(insert_sql, [params(r, cols) for r in rows])
+
+    def multirow(c):
+        per = 65535 // len(cols)
+        with c.transaction():
+            for i in range(0, n, per):
+                chunk = rows[i:i + per]
+                values = ", ".join(["(" + ", ".join(["%s"] * len(cols)) + ")"] * len(chunk))
+                c.execute(f"INSERT INTO watchlist_data.watch_signal_raw ({', '.join(cols)}) VALUES {values}",
+                          [p for r in chunk for p in params(r, cols)])
+
+    def copy(c):
+        with c.transaction():
+            c.execute("CREATE TEMP TABLE bench_stage (LIKE watchlist_data.watch_signal_raw INCLUDING DEFAULTS) ON COMMIT DROP")
+            with c.cursor().copy(f"COPY bench_stage ({', '.join(cols)}) FROM STDIN") as cp:
+                for r in rows:
+                    cp.write_row(params(r, cols))
+            c.execute(f"INSERT INTO watchlist_data.watch_signal_raw ({', '.join(cols)}) SELECT {', '.join(cols)} FROM bench_stage "
+                      "ON CONFLICT (exchange, symbol, ts) DO NOTHING")
+
+    def ingest_raw(c):
+        for i in range(0, n, args.batch):
+            got = c.execute("SELECT inserted, rejected FROM watchlist.ingest_raw(%s, %s)",
+                            (Jsonb(rows[i:i + args.batch]), f"bench-{i}")).fetchone()
+            assert got == (min(args.batch, n - i), 0), got
+
+    lat: list[float] = []
+
+    def writer_hook():
+        with tempfile.TemporaryDirectory() as d:
+            w = Writer(target=target, spool_path=Path(d) / "spool.sqlite", max_batch_rows=args.batch, max_delay_s=0.5)
+            for i in range(0, n, 20):
+                t0 = time.perf_counter()
+                w.submit(items[i:i + 20])
+                lat.append(time.perf_counter() - t0)
+            st = w.close(timeout=600)
+            assert st["written"] == n and st["pending"] == 0, st
+
+    methods = [("naive INSERT (autocommit)", with_conn(naive)), ("executemany", with_conn(executemany)),
+               ("multi-row VALUES", with_conn(multirow)), ("COPY + INSERT ON CONFLICT", with_conn(copy)),
+               (f"ingest_raw ({args.batch}/statement)", with_conn(ingest_raw)),
+               ("writer hook (submit -> spool -> ingest_raw)", writer_hook)]
+    results = []
+    for name, fn in methods:
+        if name.startswith("COPY") and target.embedded:
+            results.append({"name": name, "skip": "n/a (crashes the embedded engine)"})
+            continue
+        print(f"  running {name} ...", file=sys.stderr, flush=True)
+        results.append(run(name, target, fn, n))
+
+    base = results[0]
+    print(f"\n{'method':<44} {'rows/s':>9} {'client us/row':>14} {'server us/row':>14} {'speed vs naive':>15} {'CPU vs naive':>13}")
+    for r in results:
+        if "skip" in r:
+            print(f"{r['name']:<44} {r['skip']}")
+            continue
+        rps = n / r["wall"]
+        cl = r["client"] / n * 1e6
+        sv = None if r["server"] is None else r["server"] / n * 1e6
+        total, base_total = r["client"] + (r["server"] or 0), base["client"] + (base["server"] or 0)
+        print(f"{r['name']:<44} {rps:>9.0f} {cl:>14.1f} {('n/a' if sv is None else f'{sv:.1f}'):>14} "
+              f"{(base['wall'] / r['wall']):>14.2f}x {(total / base_total if base_total else 0):>12.2f}x")
+    lat.sort()
+    if lat:
+        print(f"\nwriter hook: submit() of a 20-symbol snapshot, back to back while batches flush: "
+              f"p50 {lat[len(lat) // 2] * 1e6:.0f} us, p99 {lat[int(len(lat) * 0.99)] * 1e6:.0f} us, max {lat[-1] * 1e6:.0f} us")
+    if target.embedded:
+        print("\nembedded engine: WASM PostgreSQL, one session; its timings say nothing about a real server.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Map the monitor's watchlist snapshot (one dict per symbol, as the app has it) to the
+raw rows ``watchlist.ingest_raw`` takes.
+
+Per symbol dict:
+  - keys that are columns of ``watch_signal_raw`` (``COLUMNS``, the list in
+    sql/functions/watchlist_data.raw_field_kind.sql) stay top-level;
+  - the cross-exchange details (``pairs_top``, ``funding_diff_top``, ``exchanges``,
+    ``matrix``, ``notes``) go to ``meta``; ``exchanges`` keeps only the entries with a
+    quote (a ``price_bid``, ``price_ask`` or ``funding_rate``), as the seed plan says;
+  - ``factors`` / ``extra_factors`` (dicts) and any other unknown numeric key go to
+    ``meta.factors`` (the long tail); any other unknown key goes to ``meta`` under its name;
+  - a ``meta`` dict given by the caller is kept and the above merged into it;
+  - ``ts`` defaults to the snapshot time ``at`` when the dict has none.
+
+Values are made JSON-ready here and validated in SQL (watchlist_data.raw_row_problems),
+except what JSON or jsonb cannot carry at all:
+  - ``None`` values are dropped at the top level (a missing column is NULL anyway), in
+    the ``exchanges`` entries and in the factors; deeper inside meta they stay JSON null;
+  - NaN / +-inf become the strings "NaN" / "Infinity" / "-Infinity": in a column SQL
+    rejects the row with "not a finite number"; inside ``meta`` they are kept as strings
+    (meta is not validated; a NaN factor is information);
+  - datetimes become ISO 8601 strings; a naive datetime gets no invented zone, so SQL
+    rejects it as naive; Decimals become floats, numpy scalars their Python value;
+  - a string with a NUL byte or a lone surrogate (jsonb refuses the whole payload), or a
+    value JSON cannot represent (a set, an object), rejects the row here: ``Reject(row,
+    field, reason)``, and the row is never sent.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+# The columns of watchlist_data.watch_signal_raw the writer API accepts (raw_field_kind).
+COLUMNS = frozenset({
+    "ts", "next_funding_time", "exchange", "symbol", "signal_type", "type_class", "status",
+    "triggered", "crossings_1h", "meta",
+    "spot_price", "futures_price", "spread_rel", "funding_rate", "funding_interval_hours",
+    "range_1h", "range_12h", "volatility", "slope_3m", "drift_ratio",
+    "best_buy_high_sell_low", "best_sell_high_buy_low", "volume_quote", "sweep_impact",
+    "book_imbalance", "bid_ask_spread", "spread_zscore_1h", "spread_zscore_12h",
+    "spread_momentum_15m", "funding_zscore_7d", "funding_trend_3d", "funding_vol_7d",
+    "funding_diff_max", "funding_term_slope", "rv_1h", "rv_12h", "hv_ratio",
+    "premium_index_diff", "oi_jump_around_funding",
+})
+META_KEYS = frozenset({"pairs_top", "funding_diff_top", "exchanges", "matrix", "notes"})
+FACTOR_KEYS = ("factors", "extra_factors")
+
+
+@dataclass(frozen=True)
+class Reject:
+    row: int      # index in the submitted snapshot (or in the batch, for SQL rejects)
+    field: str
+    reason: str
+    key: tuple | None = None  # (exchange, symbol, ts) when the row has them
+
+
+class _Bad(Exception):
+    def __init__(self, path: str, reason: str):
+        super().__init__(path, reason)
+        self.path, self.reason = path, reason
+
+
+def _nonfinite(v: float) -> str:
+    return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+
+
+def _check_str(s: str, path: str) -> str:
+    if "\x00" in s:
+        raise _Bad(path, "string contains a NUL byte (\\u0000), which PostgreSQL jsonb refuses")
+    if not s.isascii():
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Bad(path, "string is not valid Unicode (lone surrogate), which PostgreSQL jsonb refuses") from None
+    return s
+
+
+def clean(v: Any, path: str) -> Any:
+    """A JSON-ready copy of v (see the module doc); raises _Bad for what cannot be sent."""
+    t = type(v)
+    if t is str:
+        return _check_str(v, path)
+    if t is float:
+        return v if math.isfinite(v) else _nonfinite(v)
+    if t is int or t is bool:
+        return v
+    if t is dict or isinstance(v, Mapping):
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str:
+                if not isinstance(k, (str, int, float, bool)):
+                    raise _Bad(path, f"key {k!r} is not a string")
+                k = str(k)
+            sub = f"{path}.{k}"
+            out[_check_str(k, sub)] = clean(x, sub)
+        return out
+    if t is list or t is tuple:
+        return [clean(x, f"{path}[{i}]") for i, x in enumerate(v)]
+    if v is None:
+        return None
+    if isinstance(v, (datetime, date, time)):
+        return v.isoformat()
+    if isinstance(v, str):
+        return _check_str(str(v), path)
+    if isinstance(v, Decimal):
+        return clean(float(v), path)
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        return clean(float(v), path)
+    if type(v).__module__ == "numpy" and hasattr(v, "tolist"):  # numpy scalars and arrays
+        return clean(v.tolist(), path)
+    raise _Bad(path, f"value of type {type(v).__name__} cannot be represented in JSON")
+
+
+def _default(v: Any) -> Any:
+    """json.dumps fallback for the fast path: the types clean() converts without a question."""
+    if isinstance(v, (datetime, date, time)):
+        return v.isoformat()
+    if isinstance(v, Mapping):
+        return dict(v)
+    if isinstance(v, Decimal) or (isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral)):
+        return float(v)
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if type(v).__module__ == "numpy" and hasattr(v, "tolist"):
+        return v.tolist()
+    raise TypeError
+
+
+# A JSON string, or a bare NaN / Infinity / -Infinity token (which json.dumps writes for
+# non-finite floats when allow_nan is on): the tokens become strings, the strings stay.
+_NONFINITE = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN')
+
+
+def _quote_nonfinite(m: re.Match) -> str:
+    tok = m.group(0)
+    return tok if tok[0] == '"' else f'"{tok}"'
+
+
+def encode(row: Mapping) -> str:
+    """Compact JSON text of a shaped row. Fast path: the C encoder (non-finite floats
+    written as tokens, then quoted); a NUL or a lone surrogate shows in its output. Anything
+    else (unknown types, odd keys) goes through clean(), which converts what it can and
+    raises _Bad for the rest."""
+    try:
+        text = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_default)
+        if "\\u0000" not in text and (text.isascii() or _utf8_ok(text)):
+            if "NaN" in text or "Infinity" in text:
+                text = _NONFINITE.sub(_quote_nonfinite, text)
+            return text
+    except (ValueError, TypeError, RecursionError):
+        pass
+    return json.dumps(clean(row, ""), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _is_number(v: Any) -> bool:
+    t = type(v)
+    if t is float or t is int:
+        return True
+    return t is not bool and t is not str and isinstance(v, (numbers.Real, Decimal))
+
+
+def _has_quote(entry: Any) -> bool:
+    if not isinstance(entry, Mapping):
+        return True
+    return entry.get("price_bid") is not None or entry.get("price_ask") is not None or entry.get("funding_rate") is not None
+
+
+def shape(item: Mapping, at: Any = None) -> dict:
+    """One per-symbol dict -> one raw row (not yet cleaned): columns top-level, the rest in meta."""
+    row: dict = {}
+    meta: dict = dict(item.get("meta") or {}) if isinstance(item.get("meta"), Mapping) else {}
+    factors: dict = {}
+    if isinstance(meta.get("factors"), Mapping):
+        factors.update((fk, fv) for fk, fv in meta["factors"].items() if fv is not None)
+    for k, v in item.items():
+        if v is None or k == "meta":
+            continue
+        if k in COLUMNS:
+            row[k] = v
+        elif k == "exchanges" and isinstance(v, (list, tuple)):
+            meta[k] = [{ek: ev for ek, ev in e.items() if ev is not None} if type(e) is dict else e
+                       for e in v if e is not None and _has_quote(e)]
+        elif k in META_KEYS:
+            meta[k] = v
+        elif k in FACTOR_KEYS and isinstance(v, Mapping):
+            factors.update((fk, fv) for fk, fv in v.items() if fv is not None)
+        elif _is_number(v):
+            factors[k] = v
+        else:
+            meta[k] = v
+    if "meta" in item and not isinstance(item["meta"], Mapping) and item["meta"] is not None:
+        row["meta"] = item["meta"]  # not an object: let SQL say so
+    else:
+        if factors:
+            meta["factors"] = factors
+        if meta:
+            row["meta"] = meta
+    if "ts" not in row and at is not None:
+        row["ts"] = at
+    return row
+
+
+def row_key(row: Mapping) -> tuple | None:
+    if not isinstance(row, Mapping):
+        return None
+    return (row.get("exchange"), row.get("symbol"), row.get("ts"))
+
+
+def to_raw_rows(snapshot: Iterable[Any], at: Any = None) -> tuple[list[tuple[int, str]], list[Reject]]:
+    """Map a snapshot to raw rows, each as compact JSON text with its index in the
+    snapshot; the rows that cannot be sent come back as Rejects instead."""
+    good: list[tuple[int, str]] = []
+    rejects: list[Reject] = []
+    for i, item in enumerate(snapshot):
+        if not isinstance(item, Mapping):
+            rejects.append(Reject(i, "(row)", f"a row must be an object, got {type(item).__name__}"))
+            continue
+        try:
+            good.append((i, encode(shape(item, at))))
+        except _Bad as bad:
+            path = bad.path.lstrip(".")
+            field = path.split(".", 1)[0].split("[", 1)[0] or "(row)"
+            where = f"{path}: " if path != field else ""
+            key = None
+            try:
+                ex, sym, ts = row_key(item)
+                key = tuple(clean(x, "") for x in (ex, sym, at if ts is None else ts))
+            except _Bad:
+                pass
+            rejects.append(Reject(i, field, where + bad.reason, key))
+    return good, rejects

@@ -1,0 +1,506 @@
+"""The app's insert hook: hand it each watchlist snapshot; it never blocks on, and never
+raises because of, the database.
+
+    from watchlist_db.writer import Writer
+    w = Writer(dsn=None, spool_path="/var/lib/monitor/wldb-spool.sqlite")   # once
+    w.submit(snapshot_rows, at=refresh_time)    # every refresh: map, validate, append, return
+    w.submit_membership([{"exchange": "binance", "symbol": "BTCUSDT"}, ...], at=refresh_time)
+    w.stats()                                   # counters, lag, last error
+    w.close(timeout=30)                         # flush what it can; the rest stays spooled
+
+Path of a row:
+  submit()  maps the snapshot to raw rows (snapshot.py), rejects what cannot be sent at
+            all (NUL bytes, lone surrogates, values JSON cannot carry) into the quarantine
+            counters, and appends the rest to the spool's inbox (spool.py): one SQLite
+            commit, so every row whose submit() returned survives a kill -9 of the process
+            (synchronous=NORMAL; durability="full" for power loss too). No database call.
+  flush thread  groups inbox rows into batches (max_batch_rows or max_delay_s, whichever
+            comes first), each with a deterministic id (hash of its content), and sends each
+            as ONE statement: SELECT * FROM watchlist.ingest_raw(rows, batch_id). Replaying
+            a batch inserts nothing (ON CONFLICT DO NOTHING in SQL); SQL validates and
+            quarantines bad rows itself.
+  failures  routed by SQLSTATE class:
+            08 connection, 53 resources, 57 operator intervention (incl. statement timeout),
+            40 serialization/deadlock, and any failure to connect -> the batch stays in the
+            spool (counted as spooled), retried with exponential backoff; meanwhile new
+            batches are spooled too; on recovery the spool is replayed oldest first, a few
+            batches per cycle after the live ones, so live rows keep flowing.
+            Anything else (22 data, 23 integrity, 42 permission/syntax, ...) -> not retried:
+            the batch goes to the spool's dead letters with the error (``wldb spool status``,
+            ``wldb spool replay --dead`` after a fix), counted as failed and logged.
+  timeouts  connect_timeout (libpq) bounds the connection start; statement_timeout (set on
+            the session) bounds a slow statement on the server; a client-side watchdog
+            shuts the socket down when a call outlives statement_timeout + grace, so a deaf
+            server (accepts TCP, never answers) cannot hang the flush thread.
+  bounds    the spool holds at most max_spool_rows rows / max_spool_bytes bytes; past that
+            the oldest batches are dropped, counted (``dropped``) and logged.
+
+On the embedded engine (one client at a time) the writer connects for each flush cycle
+and disconnects after it, so it never locks out other clients; on a server it keeps its
+connection (``keep_connection``).
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from . import config, snapshot
+from .spool import OwnerLock, Spool, Unit, default_spool_path
+
+log = logging.getLogger("watchlist_db.writer")
+
+RETRY_CLASSES = ("08", "53", "57", "40")
+INGEST_SQL = "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw(%s, %s)"
+MEMBERSHIP_SQL = "SELECT entered, left_count, stale FROM watchlist.sync_membership(%s, %s)"
+SYMBOL_REFS_SQL = "SELECT watchlist.upsert_symbol_refs(%s)"
+
+
+def retryable(exc: BaseException) -> bool:
+    """Worth retrying later (the database or the network, not the batch)?"""
+    state = getattr(exc, "sqlstate", None)
+    if state:
+        return state[:2] in RETRY_CLASSES
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+def batch_id(payload: bytes, kind: str = "raw") -> str:
+    """Deterministic: the same rows in the same order always get the same id."""
+    prefix = {"raw": "wl", "membership": "wl-m", "symbol_refs": "wl-s"}[kind]
+    return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:32]}"
+
+
+def _same(payload: bytes) -> bytes:
+    return payload
+
+
+def _shutdown_socket(fd: int) -> None:
+    """Wake a thread blocked on this socket: shutdown() makes its poll/recv return."""
+    try:
+        s = socket.socket(fileno=os.dup(fd))
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        finally:
+            s.close()
+    except OSError:
+        pass
+
+
+def _row_keys(payload: bytes, wanted: set[int]) -> dict[int, tuple | None]:
+    """(exchange, symbol, ts) of some rows of a batch, parsed one row at a time (a big
+    batch parsed in one C call would hold the GIL, and so the app's submit(), for a while)."""
+    text = payload.decode()
+    dec, out, pos, last = json.JSONDecoder(), {}, 1, max(wanted)
+    for i in range(last + 1):
+        row, pos = dec.raw_decode(text, pos)
+        pos += 1  # the comma
+        if i in wanted:
+            out[i] = snapshot.row_key(row)
+    return out
+
+
+class Writer:
+    """The insert hook. Create one per process and spool file (a second live Writer on the
+    same file raises SpoolBusy); it starts its flush thread unless ``start=False``.
+
+    dsn / target        the database (default: as ``wldb`` resolves it, see config.py)
+    spool_path          the SQLite spool (default: WLDB_SPOOL, else .wldb/spool.sqlite)
+    max_batch_rows, max_batch_bytes, max_delay_s
+                        a batch goes out when it is full or its oldest row is this old
+    max_spool_rows, max_spool_bytes, max_dead_rows
+                        spool bounds; past them the oldest rows are dropped (counted, logged)
+    connect_timeout_s, statement_timeout_s, watchdog_grace_s
+                        a database call is abandoned after statement_timeout_s + grace
+    backoff_s           (first, max) retry delay while the database is unavailable
+    replay_per_cycle    spooled batches sent per flush cycle, after the live ones
+    keep_connection     hold the connection between cycles (default: not on the embedded engine)
+    durability          "normal" (survives kill -9) or "full" (survives power loss, ~1 ms a submit)
+    """
+
+    def __init__(self, dsn: str | None = None, spool_path: str | os.PathLike | None = None, *,
+                 target: config.Target | None = None,
+                 max_batch_rows: int = 2000, max_batch_bytes: int = 8 << 20, max_delay_s: float = 2.0,
+                 max_spool_rows: int = 1_000_000, max_spool_bytes: int = 1 << 30, max_dead_rows: int = 1_000_000,
+                 connect_timeout_s: int = 5, statement_timeout_s: float = 30.0, watchdog_grace_s: float = 5.0,
+                 backoff_s: tuple[float, float] = (0.5, 60.0), replay_per_cycle: int = 4,
+                 keep_connection: bool | None = None, durability: str = "normal",
+                 application_name: str = "wldb-writer", start: bool = True):
+        self.target = target or config.resolve_target(dsn)
+        self.spool_path = Path(spool_path or default_spool_path())
+        self.max_batch_rows, self.max_batch_bytes, self.max_delay_s = max_batch_rows, max_batch_bytes, max_delay_s
+        self.max_spool_rows, self.max_spool_bytes, self.max_dead_rows = max_spool_rows, max_spool_bytes, max_dead_rows
+        self.connect_timeout_s = max(2, int(connect_timeout_s))
+        self.statement_timeout_s, self.watchdog_grace_s = statement_timeout_s, watchdog_grace_s
+        self.backoff_s, self.replay_per_cycle = backoff_s, replay_per_cycle
+        self.keep_connection = (not self.target.embedded) if keep_connection is None else keep_connection
+        self.durability, self.application_name = durability, application_name
+
+        self._owner = OwnerLock(self.spool_path)
+        self._owner.acquire()
+        self._lock = threading.Lock()          # spool write transactions + counters
+        try:
+            self._spool = Spool(self.spool_path, lock=self._lock, durability=durability)
+        except BaseException:
+            self._owner.release()
+            raise
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._close_deadline = float("inf")
+        self._closed = False
+        self._conn: psycopg.Connection | None = None
+        self._db_up = True
+        self._fails = 0
+        self._next_try = 0.0
+        self._last_submit = 0.0
+        self._c = collections.Counter()
+        self._last_error: str | None = None
+        self._last_error_at: float | None = None
+        self._reasons: collections.Counter = collections.Counter()
+        self._rejects: collections.deque = collections.deque(maxlen=1000)
+        # What a previous process left: replayed first, as spooled.
+        self._spool.claim(max_batch_rows, max_batch_bytes, 0, True, True, batch_id)
+        self._spool.mark_spooled()
+        self._backlog, self._backlog_bytes = self._spool.totals()
+        self._c["recovered"] = self._backlog
+        self._unclaimed = 0
+        if self._backlog:
+            log.info("spool %s holds %d row(s) from a previous run: replaying them", self.spool_path, self._backlog)
+        self._thread = threading.Thread(target=self._run, name="wldb-writer", daemon=True)
+        if start:
+            self._thread.start()
+
+    # ------------------------------------------------------------------ app API
+    def submit(self, rows: Iterable[Mapping], at: datetime | None = None, *, stamp_missing_ts: bool = True) -> int:
+        """Map and durably enqueue a snapshot; returns the number of rows accepted (the
+        others are counted as quarantined, see rejects()). Rows without ``ts`` take ``at``
+        (default: now, UTC; with stamp_missing_ts=False they are left without one and SQL
+        quarantines them). Never touches the database, never raises because of it."""
+        try:
+            if at is None and stamp_missing_ts:
+                at = datetime.now(timezone.utc)
+            good, bad = snapshot.to_raw_rows(rows, at)
+            n = len(good)
+            if self._closed:
+                raise RuntimeError("submit() after close()")
+            records = [(len(chunk), ("[" + ",".join(text for _, text in chunk) + "]").encode())
+                       for chunk in (good[i:i + self.max_batch_rows] for i in range(0, n, self.max_batch_rows))]
+            if records or bad:
+                self._spool.append(records, time.time(), quarantined=len(bad))
+            self._last_submit = time.monotonic()
+            with self._lock:
+                self._c["submitted"] += n + len(bad)
+                self._c["quarantined"] += len(bad)
+                self._backlog += n
+                self._unclaimed += n
+                self._backlog_bytes += sum(len(p) for _, p in records)
+                for r in bad:
+                    self._note_reject(None, r)
+            if bad:
+                log.warning("%d row(s) rejected before sending (first: row %d, %s: %s)", len(bad), bad[0].row, bad[0].field, bad[0].reason)
+            if self._unclaimed >= self.max_batch_rows or self._backlog > self.max_spool_rows:
+                self._wake.set()   # a full batch: no need to wait for max_delay_s
+            return n
+        except Exception as exc:  # the spool failed (disk full?) or submit after close: count, log, carry on
+            n = len(rows) if hasattr(rows, "__len__") else 0
+            with self._lock:
+                self._c["dropped"] += n
+                self._set_error(f"submit: {exc}")
+            log.error("submit() could not spool %d row(s), they are dropped: %s", n, exc)
+            return 0
+
+    def submit_membership(self, members: Iterable[Any], at: datetime) -> None:
+        """Record the complete watchlist at ``at`` (watchlist.sync_membership); members are
+        {exchange, symbol} dicts or (exchange, symbol) pairs. Spooled like the rows."""
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise ValueError("submit_membership needs an aware datetime `at` (with a UTC offset)")
+        pairs = [{"exchange": m["exchange"], "symbol": m["symbol"]} if isinstance(m, Mapping)
+                 else {"exchange": m[0], "symbol": m[1]} for m in members]
+        self._submit_call("membership", pairs, at.isoformat())
+
+    def submit_symbol_refs(self, refs: Iterable[Mapping]) -> None:
+        """Insert or update symbol reference rows (watchlist.upsert_symbol_refs). Spooled."""
+        self._submit_call("symbol_refs", [dict(r) for r in refs], None)
+
+    def _submit_call(self, kind: str, payload_obj: list, arg: str | None) -> None:
+        try:
+            payload = json.dumps(snapshot.clean(payload_obj, ""), ensure_ascii=False, separators=(",", ":"),
+                                 allow_nan=False).encode()
+            self._spool.add_call(kind, batch_id(payload + (arg or "").encode(), kind), payload, len(payload_obj), arg,
+                                 not self._db_up)
+            with self._lock:
+                self._backlog_bytes += len(payload)
+            self._wake.set()
+        except snapshot._Bad as bad:
+            with self._lock:
+                self._c["quarantined"] += len(payload_obj)
+                self._set_error(f"{kind}: {bad.path.lstrip('.')}: {bad.reason}")
+            log.error("%s call refused before sending: %s: %s", kind, bad.path.lstrip("."), bad.reason)
+        except Exception as exc:
+            with self._lock:
+                self._c["dropped"] += len(payload_obj)
+                self._set_error(f"{kind}: {exc}")
+            log.error("%s call could not be spooled, dropped: %s", kind, exc)
+
+    def stats(self) -> dict:
+        """Counters of this writer (rows): submitted, written, duplicates, quarantined,
+        spooled, replayed, dropped, failed (dead-lettered), recovered (found in the spool at
+        start), pending (waiting in the spool), lag_s (age of the oldest waiting row),
+        db_up, last_error, last_error_at, batches, calls."""
+        with self._lock:
+            out = {k: self._c[k] for k in ("submitted", "written", "duplicates", "quarantined", "spooled", "replayed",
+                                           "dropped", "failed", "recovered", "batches", "calls")}
+            out["pending"] = self._backlog
+            try:
+                out["lag_s"] = round(self._spool.lag_s(), 3) if not self._closed else None
+            except Exception:
+                out["lag_s"] = None
+            out.update(db_up=self._db_up, last_error=self._last_error, last_error_at=self._last_error_at)
+        return out
+
+    def rejects(self, limit: int = 100) -> list[dict]:
+        """The latest quarantined rows: batch_id (None: refused before sending), row (index
+        in the submitted snapshot, or in the batch), field, reason, key (exchange, symbol, ts)."""
+        with self._lock:
+            return list(self._rejects)[-limit:]
+
+    def reject_reasons(self) -> list[tuple[tuple[str, str], int]]:
+        """(field, reason) -> count, most common first."""
+        with self._lock:
+            return self._reasons.most_common()
+
+    def backlog(self) -> int:
+        return self._backlog
+
+    def drain(self, below: int = 0, timeout: float | None = None) -> bool:
+        """Wait until at most `below` rows wait in the spool. False on timeout, or at once
+        while the database is unavailable (the rows then stay spooled)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._backlog > below:
+            if not self._db_up or not self._thread.is_alive() or (deadline and time.monotonic() > deadline):
+                return False
+            self._wake.set()
+            time.sleep(0.01)
+        return True
+
+    def close(self, timeout: float = 30.0) -> dict:
+        """Flush what can be flushed within `timeout`; what cannot stays in the spool for
+        the next Writer on the same file. Returns stats()."""
+        if self._closed:
+            return self.stats()
+        self._close_deadline = time.monotonic() + timeout
+        self._closing.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout + 1)
+            if self._thread.is_alive():
+                log.warning("the flush thread did not finish within %.1fs", timeout)
+        out = self.stats()
+        with self._lock:
+            self._closed = True
+            out["lag_s"] = round(self._spool.lag_s(), 3)
+            self._spool.close()
+        self._owner.release()
+        if out["pending"]:
+            log.warning("closed with %d row(s) left in the spool %s (replayed by the next writer, or `wldb spool replay`)",
+                        out["pending"], self.spool_path)
+        return out
+
+    def __enter__(self) -> "Writer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -------------------------------------------------------------- bookkeeping
+    def _set_error(self, msg: str) -> None:
+        self._last_error, self._last_error_at = msg, time.time()
+
+    def _note_reject(self, bid: str | None, r: snapshot.Reject) -> None:
+        self._rejects.append({"batch_id": bid, "row": r.row, "field": r.field, "reason": r.reason, "key": r.key})
+        key = (r.field, r.reason)
+        if key in self._reasons or len(self._reasons) < 1000:
+            self._reasons[key] += 1
+        else:
+            self._reasons[("(other)", "(too many distinct reasons)")] += 1
+
+    # ------------------------------------------------------------ flush thread
+    def _run(self) -> None:
+        sp = Spool(self.spool_path, lock=self._lock, durability=self.durability)
+        try:
+            while True:
+                closing = self._closing.is_set()
+                more = False
+                try:
+                    down = not self._db_up
+                    claimed = sp.claim(self.max_batch_rows, self.max_batch_bytes, self.max_delay_s, closing, down, batch_id)
+                    with self._lock:
+                        self._unclaimed -= claimed
+                        self._c["spooled"] += claimed if down else 0
+                    if self._backlog > self.max_spool_rows or self._backlog_bytes > self.max_spool_bytes:
+                        self._enforce(sp)
+                    if closing or time.monotonic() >= self._next_try:
+                        more = self._cycle(sp, closing)
+                    # A checkpoint makes a concurrent submit wait on SQLite's own lock for
+                    # milliseconds: run it between bursts of submits, or when the WAL is big.
+                    sp.checkpoint(4 << 20 if time.monotonic() - self._last_submit > 0.2 else 64 << 20)
+                except Exception as exc:  # a bug or a broken spool: log, back off, carry on
+                    log.exception("flush cycle failed: %s", exc)
+                    with self._lock:
+                        self._set_error(f"flush: {exc}")
+                    self._drop_conn()
+                    time.sleep(0.5)
+                if closing:
+                    if not more or time.monotonic() >= self._close_deadline:
+                        break
+                    continue
+                if not more:
+                    wait = min(max(self.max_delay_s / 4, 0.05), 0.5)
+                    if not self._db_up:
+                        wait = min(wait, max(0.0, self._next_try - time.monotonic()) + 0.01)
+                    self._wake.wait(wait)
+                    self._wake.clear()
+        finally:
+            self._drop_conn()
+            sp.close()
+
+    def _enforce(self, sp: Spool) -> None:
+        dropped = sp.enforce(self.max_spool_rows, self.max_spool_bytes, self.max_dead_rows)
+        rows, size = sp.totals()
+        with self._lock:
+            self._backlog, self._backlog_bytes = rows, size
+            self._c["dropped"] += dropped
+        if dropped:
+            log.warning("spool full (%d rows / %d bytes max): dropped the %d oldest row(s)",
+                        self.max_spool_rows, self.max_spool_bytes, dropped)
+
+    def _cycle(self, sp: Spool, closing: bool) -> bool:
+        """Send the live units, then a few spooled ones (oldest first). True when there may
+        be more to send right away; False when all is sent or the database is unavailable."""
+        page, replay = 50, (50 if closing else self.replay_per_cycle)
+        fresh = sp.units(spooled=False, limit=page)
+        old = sp.units(spooled=True, limit=replay)
+        try:
+            for unit in fresh + old:
+                if not self._send(sp, unit, closing):
+                    return False
+        finally:
+            if not self.keep_connection:
+                self._drop_conn()
+        return bool(fresh or old) and (closing or len(fresh) == page or len(old) == replay)
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._drop_conn()
+            conn = config.connect(self.target, autocommit=True, connect_timeout=self.connect_timeout_s,
+                                  application_name=self.application_name)
+            try:
+                conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{int(self.statement_timeout_s * 1000)}",))
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _drop_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    def _send(self, sp: Spool, unit: Unit, closing: bool) -> bool:
+        """Send one unit. True: done (written or dead-lettered); False: retry later."""
+        sp.load(unit)
+        try:
+            conn = self._connection()
+            limit = self.statement_timeout_s + self.watchdog_grace_s
+            if closing:
+                limit = max(0.5, min(limit, self._close_deadline - time.monotonic()))
+            watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                if unit.kind == "raw":
+                    res = conn.execute(INGEST_SQL, (Jsonb(unit.payload, dumps=_same), unit.batch_id)).fetchone()
+                elif unit.kind == "membership":
+                    res = conn.execute(MEMBERSHIP_SQL, (Jsonb(unit.payload, dumps=_same), unit.arg)).fetchone()
+                else:
+                    res = conn.execute(SYMBOL_REFS_SQL, (Jsonb(unit.payload, dumps=_same),)).fetchone()
+            finally:
+                watchdog.cancel()
+        except Exception as exc:
+            if retryable(exc):
+                self._down(sp, unit, exc)
+                return False
+            self._bury(sp, unit, exc)
+            return True
+        self._up(sp, unit, res)
+        return True
+
+    def _up(self, sp: Spool, unit: Unit, res: tuple) -> None:
+        counts = {"replayed": unit.n_rows if unit.spooled and unit.kind == "raw" else 0}
+        found: list[snapshot.Reject] = []
+        if unit.kind == "raw":
+            _received, inserted, dups, rejected, rejects = res
+            counts.update(written=inserted, duplicates=dups, quarantined=rejected)
+            if rejects:
+                keys = _row_keys(unit.payload, {r["row"] for r in rejects})
+                found = [snapshot.Reject(r["row"], r["field"], r["reason"], keys.get(r["row"])) for r in rejects]
+                log.warning("batch %s: %d row(s) quarantined by the database (first: row %d, %s: %s)",
+                            unit.batch_id, rejected, found[0].row, found[0].field, found[0].reason)
+        elif unit.kind == "membership" and res and res[2]:
+            log.info("membership snapshot at %s is older than the recorded history: ignored (stale)", unit.arg)
+        sp.done(unit, **counts)
+        with self._lock:
+            for k, v in counts.items():
+                self._c[k] += v
+            self._c["batches" if unit.kind == "raw" else "calls"] += 1
+            self._backlog_bytes -= unit.n_bytes
+            if unit.kind == "raw":
+                self._backlog -= unit.n_rows
+            for r in found:
+                self._note_reject(unit.batch_id, r)
+            if not self._db_up:
+                log.info("database available again: replaying %d spooled row(s)", self._backlog)
+            self._db_up, self._fails = True, 0
+
+    def _down(self, sp: Spool, unit: Unit, exc: BaseException) -> None:
+        self._drop_conn()
+        msg = f"{getattr(exc, 'sqlstate', None) or type(exc).__name__}: {str(exc).strip()}"
+        newly = sp.retry_later(unit, msg)
+        delay = min(self.backoff_s[1], self.backoff_s[0] * 2 ** self._fails) * random.uniform(0.8, 1.2)
+        with self._lock:
+            was_up = self._db_up
+            self._db_up = False
+            self._fails += 1
+            self._next_try = time.monotonic() + delay
+            self._c["spooled"] += newly
+            self._set_error(msg)
+        (log.warning if was_up else log.debug)(
+            "database unavailable (%s): spooling, retry in %.1fs", msg, delay)
+
+    def _bury(self, sp: Spool, unit: Unit, exc: BaseException) -> None:
+        state = getattr(exc, "sqlstate", None)
+        msg = f"{state or type(exc).__name__}: {str(exc).strip()}"
+        sp.bury(unit, state, msg)
+        with self._lock:
+            self._c["failed"] += unit.n_rows
+            if unit.kind == "raw":
+                self._backlog -= unit.n_rows
+            self._backlog_bytes -= unit.n_bytes
+            self._set_error(msg)
+        log.error("%s batch %s (%d rows) refused by the database, kept as a dead letter in %s, not retried: %s",
+                  unit.kind, unit.batch_id, unit.n_rows, self.spool_path, msg)
