@@ -442,7 +442,23 @@ def status(ctx: click.Context) -> None:
     for p in problems:
         click.secho(f"  problem: {p}", fg="red")
     bad |= bool(problems)
+    from .spool import default_spool_path, spool_summary
+    sp = spool_summary(default_spool_path())
+    if not sp.get("exists"):
+        click.echo(f"\nwriter spool: none at {sp['path']}")
+    else:
+        tot = sp.get("totals", {})
+        click.echo(f"\nwriter spool: {sp['path']} ({'in use' if sp.get('in_use') else 'idle'})")
+        click.echo(f"  pending {sp['pending_rows']:,} rows (lag {sp['lag_s']:.0f} s), dead {sp['dead_rows']:,} rows; "
+                   f"totals: written {tot.get('written', 0):,}, quarantined {tot.get('quarantined', 0):,}, "
+                   f"dropped {tot.get('dropped', 0):,}")
+        if sp.get("last_error"):
+            click.secho(f"  last error: {sp['last_error']}", fg="yellow")
+        bad |= bool(sp["dead_rows"] or tot.get("dropped"))
     sys.exit(1 if bad else 0)
+
+
+main.add_command(status, name="doctor")
 
 
 # ------------------------------------------------------------------------- demo

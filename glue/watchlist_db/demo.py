@@ -57,7 +57,8 @@ def run(target: config.Target, days: float = 3.0, echo=click.echo, spool_path: P
     if removed:
         echo(f"removed {removed:,} rows of an earlier demo")
 
-    spool = spool_path or (config.data_dir() / "demo-spool.sqlite")
+    from .spool import default_spool_path
+    spool = spool_path or default_spool_path()
     hours = int(days * 24)
     total_minutes = int(days * 1440)
     writer = Writer(target=target, spool_path=spool, max_delay_s=0.5, max_batch_rows=2400)
