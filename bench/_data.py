@@ -40,6 +40,8 @@ def load(conn, t0: datetime, exchanges: int, symbols: int, m_from: int, m_to: in
 
 
 def cleanup(conn) -> None:
+    # deleting from compressed chunks decompresses them; lift the per-transaction cap
+    conn.execute("SET timescaledb.max_tuples_decompressed_per_dml_transaction = 0")
     conn.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange LIKE 'bench%'")  # labels cascade
     conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job IN ('merge_events', 'label_outcomes')")
