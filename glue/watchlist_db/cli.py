@@ -384,13 +384,206 @@ def worker(ctx: click.Context, every: float, once: bool, max_runs: int | None) -
     sys.exit(1 if failures else 0)
 
 
+# ------------------------------------------------------------ chart, ic, export
+def _time_option(value: str | None):
+    from .research import parse_time
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _research_range(from_: str | None, to_: str | None, days: int):
+    from .research import time_range
+    try:
+        return time_range(from_, to_, days)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _read_api_error(target: config.Target, exc: psycopg.Error) -> None:
+    if isinstance(exc, psycopg.OperationalError):
+        _fail(f"cannot connect: {str(exc).strip()}" + ("\n(start the embedded engine with `wldb db up`)" if target.embedded else ""))
+    if isinstance(exc, (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName)):
+        _fail(f"{exc.diag.message_primary}: is watchlist-db installed and up to date? run `wldb migrate`")
+    _fail(exc.diag.message_primary or str(exc).strip())
+
+
+@main.command("chart")
+@click.argument("exchange")
+@click.argument("symbol")
+@click.option("--hours", default=12, show_default=True, type=click.IntRange(1, 168), help="Window length.")
+@click.option("--out", "out_png", type=click.Path(dir_okay=False), default=None,
+              help="PNG to write (default: chart_EXCHANGE_SYMBOL.png, unless only --html is given).")
+@click.option("--html", "out_html", type=click.Path(dir_okay=False), default=None,
+              help="Also write a self-contained HTML page: the PNG embedded plus a table of the metrics.")
+@click.option("--now", "now", callback=lambda _c, _p, v: _time_option(v), default=None,
+              help="End of the window (ISO 8601; default: the database's now()). Naive times are UTC.")
+@click.pass_context
+def chart_cmd(ctx: click.Context, exchange: str, symbol: str, hours: int, out_png: str | None,
+              out_html: str | None, now) -> None:
+    """The app's watchlist chart of one symbol, as PNG (and HTML).
+
+    \b
+    From watchlist.series (5-minute buckets, gap-filled) and watchlist.metrics:
+      spread_rel (gap-filled buckets shaded, drawn lighter), 15-minute midline,
+      window baseline, spot and futures prices (lower panel), event open/close
+      points and funding times; the title carries latest spread, mean/sigma 12 h,
+      z-score, slope and next funding."""
+    from . import charts
+    exchange, symbol = exchange.lower(), symbol.upper()
+    target = _target(ctx)
+    try:
+        with config.connect(target) as conn:
+            at = now or charts.fetch_now(conn)
+            series = charts.fetch_series(conn, exchange, symbol, hours, at)
+            metrics = charts.fetch_metrics(conn, exchange, symbol, at)
+    except psycopg.Error as exc:
+        _read_api_error(target, exc)
+    if not any(not r["filled"] for r in series):
+        _fail(f"no samples of {exchange} {symbol} in the {hours} h to {at:%Y-%m-%d %H:%M} UTC "
+              "(check the spelling; --now for an older window)")
+    png = charts.render_chart(series, metrics, exchange, symbol, hours, at)
+    if out_png is None and out_html is None:
+        out_png = f"chart_{exchange}_{symbol.replace('/', '-').replace(':', '-')}.png"
+    n_filled = sum(1 for r in series if r["filled"])
+    n_marks = sum(len(r["markers"] or []) for r in series)
+    click.echo(f"{exchange} {symbol}: {len(series)} buckets ({n_filled} gap-filled), {n_marks} marker(s)")
+    if out_png:
+        p = charts.write_bytes(out_png, png)
+        w, h = charts.CHART_SIZE_PX
+        click.echo(f"wrote {p} ({w}x{h} PNG, {len(png) // 1024} KiB)")
+    if out_html:
+        p = charts.write_bytes(out_html, charts.chart_html(png, metrics, series, exchange, symbol, hours, at).encode("utf-8"))
+        click.echo(f"wrote {p} (HTML with the chart embedded and the metrics table)")
+
+
+_range_options = [
+    click.option("--from", "from_", default=None, help="Events starting at or after (ISO 8601 date or time; naive = UTC)."),
+    click.option("--to", "to_", default=None, help="... and before (default: now)."),
+    click.option("--days", default=30, show_default=True, type=click.IntRange(1), help="Range length when --from is not given."),
+    click.option("--signal-type", type=click.Choice(["A", "B", "C"]), default=None, help="Only events of this signal type."),
+    click.option("--exchange", default=None, help="Only events of this exchange."),
+]
+
+
+def _with_range_options(f):
+    for opt in reversed(_range_options):
+        f = opt(f)
+    return f
+
+
+@main.command("ic")
+@_with_range_options
+@click.option("--metric", type=click.Choice(["pnl", "spread_change", "funding_change", "max_drawdown", "volatility"]),
+              default="pnl", show_default=True, help="Outcome the factors are correlated with.")
+@click.option("--period", default="1 day", show_default=True, help="IC period (a PostgreSQL interval).")
+@click.option("--min-events", default=5, show_default=True, type=click.IntRange(2), help="Fewer events in a period: skipped.")
+@click.option("--factor", default=None, help="Only this factor (e.g. spread_zscore_1h, meta.rsi_14).")
+@click.option("--horizon", "horizons", type=int, multiple=True, help="Only this horizon in minutes (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Write the output here instead of stdout.")
+@click.option("--report", type=click.Path(dir_okay=False), default=None,
+              help="Also draw a PNG: mean IC by horizon, cumulative IC over time, quintile outcomes.")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 10), help="Factors shown in --report.")
+@click.pass_context
+def ic_cmd(ctx: click.Context, from_, to_, days, signal_type, exchange, metric, period, min_events, factor,
+           horizons, fmt, out, report, top) -> None:
+    """Which factors predict outcomes: watchlist.factor_ic, one row per factor x horizon.
+
+    \b
+    table: one table per horizon ranked by |IR| (IC mean, IR, t, hit %, rank IC,
+    rank IR, periods used/skipped, events, top-bottom quintile, rank autocorrelation);
+    csv / json: every column of watchlist.factor_ic."""
+    from . import research
+    rng = _research_range(from_, to_, days)
+    target = _target(ctx)
+    horizons = tuple(horizons)
+    try:
+        with config.connect(target) as conn:
+            cols, all_rows = research.fetch_ic(conn, rng, metric, period, min_events, signal_type, exchange, factor)
+            rows = [r for r in all_rows if not horizons or r["horizon_min"] in horizons]
+            per = []
+            if rows and report:
+                per = research.fetch_ic_by_period(conn, rng, metric, period, min_events, signal_type, exchange, factor, horizons)
+            summary = None if all_rows else research.labelled_summary(conn, rng, signal_type, exchange)
+    except psycopg.Error as exc:
+        _read_api_error(target, exc)
+    if not all_rows:
+        _fail(research.no_data_message(summary, rng, "factor IC"))
+    if not rows:
+        _fail(f"no factor IC at horizon(s) {', '.join(map(str, horizons))} min; the labels have "
+              f"{', '.join(str(h) for h in sorted({r['horizon_min'] for r in all_rows}))} (setting outcome_horizons_min)")
+    if fmt == "table":
+        text = research.format_ic_table(rows, rng, metric, period, min_events)
+    elif fmt == "csv":
+        text = research.rows_csv(cols, rows)
+    else:
+        text = research.rows_json(cols, rows)
+    if out:
+        from pathlib import Path
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(rows)} row(s) ({fmt}) to {out}")
+    else:
+        click.echo(text, nl=False)
+    if report:
+        from . import charts
+        title = f"factor IC of {metric}, events {rng}, period {period}"
+        png = charts.render_ic_report(rows, per, top, title, f"mean {metric} ({research.METRIC_UNITS[metric]})")
+        p = charts.write_bytes(report, png)
+        click.echo(f"wrote report {p}", err=fmt != "table" and not out)   # keep csv/json on stdout parseable
+
+
+@main.command("export")
+@_with_range_options
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="FILE.csv or FILE.parquet")
+@click.pass_context
+def export_cmd(ctx: click.Context, from_, to_, days, signal_type, exchange, out) -> None:
+    """Write the research frame: one row per confirmed event x horizon (watchlist.export_frame),
+    factors expanded to factor_<name> columns and the label to label_<key> columns.
+    Parquet needs pyarrow (the `parquet` extra)."""
+    from pathlib import Path
+    from . import research
+    try:
+        kind = research.export_format(out)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--out") from None
+    if kind == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            _fail("writing Parquet needs pyarrow: pip install 'watchlist-db[parquet]' (or write CSV: --out FILE.csv)")
+    rng = _research_range(from_, to_, days)
+    target = _target(ctx)
+    try:
+        with config.connect(target) as conn:
+            rows = research.fetch_export(conn, rng, signal_type, exchange)
+            summary = None if rows else research.labelled_summary(conn, rng, signal_type, exchange)
+    except psycopg.Error as exc:
+        _read_api_error(target, exc)
+    if not rows:
+        _fail(research.no_data_message(summary, rng, "the export", need_covered=False))
+    cols, recs = research.expand_frame(rows)
+    path = Path(out)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "csv":
+        research.write_export_csv(path, cols, recs)
+    else:
+        research.write_export_parquet(path, cols, recs)
+    n_events = len({r["event_id"] for r in recs})
+    n_factors = sum(1 for c in cols if c.startswith("factor_"))
+    click.echo(f"wrote {len(recs)} row(s) x {len(cols)} column(s) to {path} ({kind}): {n_events} event(s), "
+               f"{len({r['horizon_min'] for r in recs})} horizon(s), {n_factors} factor column(s)")
+
+
 # ----------------------------------------------------------------------- status
 STATUS_SQL = {
     "versions": """SELECT current_setting('server_version') AS postgres,
                           (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb,
                           (SELECT count(*) FROM watchlist_data.schema_migrations WHERE kind = 'migration') AS migrations,
                           (SELECT filename FROM watchlist_data.schema_migrations WHERE kind = 'migration'
-                            ORDER BY substring(filename FROM '(\d{4})_[^/]*$') DESC LIMIT 1) AS latest""",
+                            ORDER BY substring(filename FROM '(\\d{4})_[^/]*$') DESC LIMIT 1) AS latest""",
     "tables": """SELECT relation, kind, chunks, compressed_chunks, total_bytes, before_compression_bytes,
                         after_compression_bytes, est_rows, materialized_until, lag
                    FROM watchlist.storage_report()""",
@@ -482,15 +675,24 @@ def demo(ctx: click.Context, days: float, out_dir: str, allow_server: bool) -> N
     res = demo_mod.run(target, days=days)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"chart": None, "IC report": None}
-    try:
-        from . import charts
-        first = res.top_factors and None
-        pair = demo_mod.sample.pairs()[0]
-        files["chart"] = charts.render_chart(target, pair.exchange, pair.symbol, out / "chart.png")
-        files["IC report"] = charts.render_ic_report(target, out / "ic_report.png", days=days)
-    except Exception as exc:  # charts arrive with the factor lab CLI
-        click.echo(f"(charts not available: {exc})")
+    pair = demo_mod.sample.pairs()[0]
+    files = {"chart (PNG)": out / "chart.png", "chart (HTML)": out / "chart.html",
+             "IC report (PNG)": out / "ic_report.png", "IC table (CSV)": out / "ic.csv",
+             "event x horizon frame (CSV)": out / "events.csv"}
+    steps = [
+        (chart_cmd, dict(exchange=pair.exchange, symbol=pair.symbol, out_png=str(files["chart (PNG)"]),
+                         out_html=str(files["chart (HTML)"]))),
+        (ic_cmd, dict(days=int(days) + 1, period="4 hours", fmt="csv", out=str(files["IC table (CSV)"]),
+                      report=str(files["IC report (PNG)"]))),
+        (export_cmd, dict(days=int(days) + 1, out=str(files["event x horizon frame (CSV)"]))),
+    ]
+    for cmd, params in steps:
+        try:
+            ctx.invoke(cmd, **params)
+        except SystemExit as exc:
+            if exc.code:
+                click.echo(f"({cmd.name} did not complete: exit {exc.code})")
+    files = {k: (v if v.exists() else None) for k, v in files.items()}
     click.echo(demo_mod.summary(res, files))
 
 

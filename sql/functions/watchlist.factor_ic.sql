@@ -8,7 +8,7 @@
 --   hit_rate                     share of used periods whose IC has the sign of mean_ic
 --   mean_rank_ic, std_rank_ic, rank_ir, rank_t_stat, rank_hit_rate   the same for rank IC
 --   q1 .. q5, top_minus_bottom   mean outcome by factor quintile (quintiles within each
---                                used period, pooled), and q5 - q1
+--                                used period, ties broken by event id, pooled), and q5 - q1
 --   rank_autocorr                factor rank autocorrelation (turnover): per symbol, the
 --                                period's mean factor value ranked across symbols, correlated
 --                                with the previous period's ranks, averaged over periods
@@ -47,7 +47,7 @@ BEGIN
          WHERE NOT per.skipped GROUP BY 1, 2
     ), obs AS (
         SELECT time_bucket(p_period, f.start_ts) AS p, f.factor AS fac, o.horizon_min AS h, f.exchange, f.symbol,
-               f.value AS x,
+               f.event_id, f.value AS x,
                CASE p_metric WHEN 'pnl' THEN o.pnl WHEN 'spread_change' THEN o.spread_change
                              WHEN 'funding_change' THEN o.funding_change WHEN 'max_drawdown' THEN o.max_drawdown
                              ELSE o.volatility END AS y
@@ -59,7 +59,7 @@ BEGIN
           JOIN per ON per.period_start = obs.p AND per.factor = obs.fac AND per.horizon_min = obs.h AND NOT per.skipped
          WHERE obs.y IS NOT NULL
     ), quint AS (
-        SELECT u.fac, u.h, ntile(5) OVER (PARTITION BY u.p, u.fac, u.h ORDER BY u.x) AS q, u.y FROM used AS u
+        SELECT u.fac, u.h, ntile(5) OVER (PARTITION BY u.p, u.fac, u.h ORDER BY u.x, u.event_id) AS q, u.y FROM used AS u
     ), qs AS (
         SELECT quint.fac, quint.h,
                avg(quint.y) FILTER (WHERE q = 1) AS a1, avg(quint.y) FILTER (WHERE q = 2) AS a2,

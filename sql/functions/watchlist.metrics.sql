@@ -7,6 +7,7 @@
 --   mean/sigma/range/slope _1h/_12h spread statistics (slope in spread units per hour)
 --   zscore_12h                      (spread_latest - mean_12h) / sigma_12h
 --   n_1h, n_12h                     samples behind them
+-- Bucket-granular like watchlist.series: the 5-minute bucket holding p_now is included.
 CREATE OR REPLACE FUNCTION watchlist.metrics(p_exchange text, p_symbol text, p_now timestamptz DEFAULT now())
 RETURNS TABLE (exchange text, symbol text, as_of timestamptz, type_class text, spread_latest double precision,
                mean_1h double precision, sigma_1h double precision, range_1h double precision, slope_1h double precision,

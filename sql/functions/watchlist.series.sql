@@ -3,11 +3,14 @@
 -- (time_bucket_gapfill + locf over the real-time continuous aggregate, so buckets without
 -- samples repeat the last known value and the chart has no holes), with
 --   spot_price, futures_price, spread_rel (bucket's last), funding_rate, funding interval,
---   next_funding_time, filled (false = carried forward, no sample in the bucket),
+--   next_funding_time, filled (true = no sample in the bucket: values carried forward, or
+--   NULL before the window's first sample),
 --   midline_15m   mean spread over the last 15 minutes (3 buckets, sample-weighted),
 --   baseline      mean spread over the whole window (exact, from the sufficient statistics),
 --   markers       events opening / closing and funding times inside the bucket:
 --                 [{"kind": "event_open"|"event_close"|"funding", "at": ts, "event_id", "status"}]
+-- Bucket-granular: the 5-minute bucket holding p_now is included (live use: its newest
+-- samples); with a historical p_now that bucket may hold samples up to 5 minutes later.
 CREATE OR REPLACE FUNCTION watchlist.series(p_exchange text, p_symbol text, p_hours integer DEFAULT 12,
                                             p_now timestamptz DEFAULT now())
 RETURNS TABLE (ts timestamptz, spot_price double precision, futures_price double precision,
