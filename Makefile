@@ -3,6 +3,8 @@
 # npm packages, psql and pg_prove from Debian's packages).
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# the console script, or the module when a fresh install has not put it on PATH yet
+WLDB := $(shell command -v wldb >/dev/null 2>&1 && echo wldb || echo "$(PYTHON) -m watchlist_db.cli")
 
 .PHONY: help deps demo test test-pgtap test-pytest up down migrate status clean
 
@@ -21,7 +23,7 @@ deps:
 	  (cd glue/watchlist_db/engine && npm ci --no-audit --no-fund --loglevel=error)
 
 demo: deps
-	wldb demo
+	$(WLDB) demo
 
 test: deps
 	tests/run all
@@ -33,17 +35,17 @@ test-pytest: deps
 	tests/run pytest
 
 up: deps
-	wldb db up
+	$(WLDB) db up
 
 down:
-	wldb db down
+	$(WLDB) db down
 
 migrate:
-	wldb migrate
+	$(WLDB) migrate
 
 status:
-	wldb status
+	$(WLDB) status
 
 clean:
-	-wldb db down
+	-$(WLDB) db down
 	rm -rf .wldb .wldb-test
