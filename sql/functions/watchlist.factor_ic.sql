@@ -46,14 +46,7 @@ BEGIN
           FROM per JOIN summ ON summ.fac = per.factor AND summ.h = per.horizon_min
          WHERE NOT per.skipped GROUP BY 1, 2
     ), obs AS (
-        SELECT time_bucket(p_period, f.start_ts) AS p, f.factor AS fac, o.horizon_min AS h, f.exchange, f.symbol,
-               f.event_id, f.value AS x,
-               CASE p_metric WHEN 'pnl' THEN o.pnl WHEN 'spread_change' THEN o.spread_change
-                             WHEN 'funding_change' THEN o.funding_change WHEN 'max_drawdown' THEN o.max_drawdown
-                             ELSE o.volatility END AS y
-          FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS f
-          JOIN watchlist_data.future_outcome AS o ON o.event_id = f.event_id AND o.covered
-         WHERE p_factor IS NULL OR f.factor = p_factor
+        SELECT * FROM watchlist_data.factor_observations(p_from, p_to, p_metric, p_period, p_signal_type, p_exchange, p_factor)
     ), used AS (
         SELECT obs.* FROM obs
           JOIN per ON per.period_start = obs.p AND per.factor = obs.fac AND per.horizon_min = obs.h AND NOT per.skipped

@@ -17,19 +17,10 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    IF p_metric NOT IN ('pnl', 'spread_change', 'funding_change', 'max_drawdown', 'volatility') THEN
-        RAISE EXCEPTION 'unknown outcome metric "%" (pnl, spread_change, funding_change, max_drawdown, volatility)', p_metric
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     RETURN QUERY
     WITH obs AS (
-        SELECT time_bucket(p_period, f.start_ts) AS p, f.factor AS fac, o.horizon_min AS h, f.value AS x,
-               CASE p_metric WHEN 'pnl' THEN o.pnl WHEN 'spread_change' THEN o.spread_change
-                             WHEN 'funding_change' THEN o.funding_change WHEN 'max_drawdown' THEN o.max_drawdown
-                             ELSE o.volatility END AS y
-          FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS f
-          JOIN watchlist_data.future_outcome AS o ON o.event_id = f.event_id AND o.covered
-         WHERE p_factor IS NULL OR f.factor = p_factor
+        SELECT o.p, o.fac, o.h, o.x, o.y
+          FROM watchlist_data.factor_observations(p_from, p_to, p_metric, p_period, p_signal_type, p_exchange, p_factor) AS o
     ), ranked AS (
         SELECT obs.*,
                rank() OVER (PARTITION BY p, fac, h ORDER BY x) + (count(*) OVER (PARTITION BY p, fac, h, x) - 1) / 2.0 AS rx,

@@ -1,0 +1,29 @@
+-- watchlist_data.factor_observations(...): the observation set of the factor lab, defined
+-- once for watchlist.factor_ic_by_period and watchlist.factor_ic: one row per confirmed
+-- event x factor x covered horizon, with the period (time_bucket of the event start), the
+-- factor value at the event start (watchlist.event_factors: point in time, universe as it
+-- was) and the chosen outcome metric (pnl, spread_change, funding_change, max_drawdown,
+-- volatility; anything else raises).
+CREATE OR REPLACE FUNCTION watchlist_data.factor_observations(
+    p_from timestamptz, p_to timestamptz, p_metric text, p_period interval,
+    p_signal_type text, p_exchange text, p_factor text)
+RETURNS TABLE (p timestamptz, fac text, h integer, exchange text, symbol text, event_id bigint,
+               x double precision, y double precision)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    IF p_metric IS NULL OR p_metric NOT IN ('pnl', 'spread_change', 'funding_change', 'max_drawdown', 'volatility') THEN
+        RAISE EXCEPTION 'unknown outcome metric "%" (pnl, spread_change, funding_change, max_drawdown, volatility)', p_metric
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT time_bucket(p_period, f.start_ts), f.factor, o.horizon_min, f.exchange, f.symbol, f.event_id, f.value,
+           CASE p_metric WHEN 'pnl' THEN o.pnl WHEN 'spread_change' THEN o.spread_change
+                         WHEN 'funding_change' THEN o.funding_change WHEN 'max_drawdown' THEN o.max_drawdown
+                         ELSE o.volatility END
+      FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS f
+      JOIN watchlist_data.future_outcome AS o ON o.event_id = f.event_id AND o.covered
+     WHERE p_factor IS NULL OR f.factor = p_factor;
+END
+$$;
