@@ -6,7 +6,8 @@
 --   next_funding_time, filled (true = no sample in the bucket: values carried forward, or
 --   NULL before the window's first sample),
 --   midline_15m   mean spread over the last 15 minutes (3 buckets, sample-weighted),
---   baseline      mean spread over the whole window (exact, from the sufficient statistics),
+--   baseline      mean spread over the whole window (exact: sum of the buckets' spread sums
+--                 over their sample counts),
 --   markers       events opening / closing and funding times inside the bucket:
 --                 [{"kind": "event_open"|"event_close"|"funding", "at": ts, "event_id", "status"}]
 -- Bucket-granular: the 5-minute bucket holding p_now is included (live use: its newest
@@ -23,12 +24,10 @@ AS $$
 DECLARE
     v_to   timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes';
     v_from timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes' - make_interval(hours => p_hours);
-    v_base double precision;
 BEGIN
     IF p_hours IS NULL OR p_hours < 1 OR p_hours > 24 * 7 THEN
         RAISE EXCEPTION 'series: hours must be between 1 and 168, got %', p_hours USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT w.mean INTO v_base FROM watchlist.window_stats(p_exchange, p_symbol, v_from, v_to) AS w;
     RETURN QUERY
     WITH g AS (
         SELECT time_bucket_gapfill(INTERVAL '5 minutes', s.bucket, v_from, v_to) AS b,
@@ -50,15 +49,13 @@ BEGIN
                   FROM watchlist_data.watch_signal_event AS e
                  WHERE e.exchange = p_exchange AND e.symbol = p_symbol AND NOT e.is_open AND e.end_ts >= v_from AND e.end_ts < v_to
                 UNION ALL
-                SELECT DISTINCT time_bucket(INTERVAL '5 minutes', s.next_funding_time), 'funding', s.next_funding_time, NULL::bigint, NULL::text
-                  FROM watchlist_data.watchlist_series_agg AS s
-                 WHERE s.exchange = p_exchange AND s.symbol = p_symbol AND s.bucket >= v_from AND s.bucket < v_to
-                   AND s.next_funding_time >= v_from AND s.next_funding_time < v_to) AS x
+                SELECT DISTINCT time_bucket(INTERVAL '5 minutes', g.nft), 'funding', g.nft, NULL::bigint, NULL::text
+                  FROM g WHERE g.nft >= v_from AND g.nft < v_to) AS x
          GROUP BY x.b
     )
     SELECT g.b, g.spot, g.fut, g.spread, g.fr, g.fih, g.nft, g.n IS NULL,
            sum(g.ssum) OVER w15 / nullif(sum(g.sn) OVER w15, 0),
-           v_base, m.mk
+           sum(g.ssum) OVER () / nullif(sum(g.sn) OVER (), 0), m.mk
       FROM g LEFT JOIN m ON m.b = g.b
     WINDOW w15 AS (ORDER BY g.b ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)
      ORDER BY g.b;
