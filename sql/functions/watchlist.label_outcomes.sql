@@ -1,7 +1,9 @@
 -- watchlist.label_outcomes(p_now, p_event_ids): write future_outcome labels — what
 -- happened after each confirmed event, at every horizon of setting outcome_horizons_min.
 -- Without p_event_ids it labels every (event, horizon) not labelled yet whose horizon has
--- passed; with p_event_ids it (re)computes those events' labels (late data).
+-- passed (only events that started after p_started_after, when given: the job passes its
+-- previous run's reach so it does not re-scan months of labelled events); with p_event_ids
+-- it (re)computes those events' labels (late data).
 --
 -- Definitions (spreads are fractions, as spread_rel; t0 = event start_ts, t1 = t0 + horizon):
 --   entry row   the latest raw row of (exchange, symbol) at or before t0 with a spread:
@@ -32,7 +34,9 @@
 --                "quantile": 1..5 quintile of pnl among covered labels of the same horizon
 --                whose events started the same UTC day (recomputed as the day fills)}
 -- Idempotent: unchanged labels are not rewritten.
-CREATE OR REPLACE FUNCTION watchlist.label_outcomes(p_now timestamptz DEFAULT now(), p_event_ids bigint[] DEFAULT NULL)
+DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[]);
+CREATE OR REPLACE FUNCTION watchlist.label_outcomes(p_now timestamptz DEFAULT now(), p_event_ids bigint[] DEFAULT NULL,
+                                                    p_started_after timestamptz DEFAULT NULL)
 RETURNS TABLE (candidates integer, written integer, uncovered integer)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -52,6 +56,7 @@ BEGIN
          CROSS JOIN unnest(v_horizons) AS h
          WHERE e.status = 'confirmed'
            AND e.start_ts + make_interval(mins => h) <= p_now
+           AND (p_started_after IS NULL OR p_event_ids IS NOT NULL OR e.start_ts > p_started_after)
            AND CASE WHEN p_event_ids IS NULL
                     THEN NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
                                       WHERE o.event_id = e.id AND o.horizon_min = h)
@@ -152,4 +157,4 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-REVOKE ALL ON FUNCTION watchlist.label_outcomes(timestamptz, bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION watchlist.label_outcomes(timestamptz, bigint[], timestamptz) FROM PUBLIC;

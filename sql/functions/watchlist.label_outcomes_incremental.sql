@@ -41,7 +41,11 @@ BEGIN
                AND l.max_ts >= e.start_ts - v_h AND l.min_ts <= e.start_ts + make_interval(mins => o.horizon_min))
       INTO v_new_wm, v_ids;
 
-    SELECT * INTO a FROM watchlist.label_outcomes(p_now, NULL);
+    -- Pending labels: events that started after the previous run's reach (its p_now minus
+    -- the longest horizon, the grace period and a day of slack); the first run scans all.
+    SELECT * INTO a FROM watchlist.label_outcomes(p_now, NULL,
+        (SELECT (s.last_stats ->> 'p_now')::timestamptz - v_reach - INTERVAL '1 day'
+           FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes'));
     IF v_ids IS NOT NULL THEN
         SELECT x.candidates, x.written, x.uncovered INTO v_b_cand, v_b_wr, v_b_unc
           FROM watchlist.label_outcomes(p_now, v_ids) AS x;
@@ -55,7 +59,7 @@ BEGIN
     INSERT INTO watchlist_data.job_state AS s (job, watermark, last_run_at, last_stats)
     VALUES ('label_outcomes', watermark, now(),
             jsonb_build_object('candidates', candidates, 'written', written, 'uncovered', uncovered,
-                               'recomputed_events', recomputed_events))
+                               'recomputed_events', recomputed_events, 'p_now', p_now))
     ON CONFLICT (job) DO UPDATE
        SET watermark = EXCLUDED.watermark, last_run_at = EXCLUDED.last_run_at, last_stats = EXCLUDED.last_stats;
     RETURN NEXT;
