@@ -120,6 +120,8 @@ def agreement(conn, key, now) -> str:
                                    "h12": to - timedelta(hours=12)}).fetchone()
     pairs = [(m[9], r[1]), (m[10], r[2]), (m[11], r[3]), (m[12], r[4]), (m[5], r[6]), (m[6], r[7]), (m[8], r[9]),
              (m[4], r[10])]
+    if m is None or any(a is None or b is None for a, b in pairs):
+        return f"metrics incomplete (API {m and m[20]} vs raw {r[0]} samples in 12 h): the aggregate misses rows below its watermark"
     worst = max(abs(a - b) / max(abs(b), 1e-300) for a, b in pairs)
     same_series = series == raw
     return (f"series buckets {'equal' if same_series else 'DIFFER'} ({len(series)} of {len(raw)}), "
