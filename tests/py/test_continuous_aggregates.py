@@ -59,7 +59,10 @@ def test_refreshed_aggregates_serve_materialised_rows_equal_to_raw(conn):
         for got, want in zip(mat, direct):
             assert got[:4] == want[:4]
             for g, w in zip(got[4:], want[4:]):
-                assert g == pytest.approx(w, rel=1e-12, abs=1e-15)
+                if w is None:   # a bucket whose last sample has no spread
+                    assert g is None
+                else:
+                    assert g == pytest.approx(w, rel=1e-12, abs=1e-15)
         hourly = conn.execute("SELECT * FROM watchlist_data.typea_stats_1h WHERE symbol = 'MATTEST' ORDER BY bucket").fetchall()
         assert len(hourly) == 6 and hourly == hourly_before
         stats = conn.execute("SELECT * FROM watchlist.window_stats('gate', 'MATTEST', %s, %s)", (t0, t1)).fetchone()
