@@ -94,7 +94,16 @@ def db_env(ctx: click.Context) -> None:
         for line in EmbeddedEngine().env_lines():
             click.echo(line)
     elif target.conninfo:
-        click.echo(f"export PGDATABASE={_shell_quote(target.conninfo)}")
+        try:
+            env = config.libpq_env(target.conninfo)
+        except ValueError as exc:
+            _fail(str(exc))
+        # variables the connection string does not set are unset, so a stale PGHOST or
+        # PGDATABASE from the shell cannot mix with the target
+        for var in sorted(set(config.LIBPQ_ENV.values()) - set(env)):
+            click.echo(f"unset {var}")
+        for var, value in env.items():
+            click.echo(f"export {var}={_shell_quote(value)}")
     # libpq environment: nothing to add
 
 

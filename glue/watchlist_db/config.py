@@ -88,6 +88,35 @@ def resolve_target(dsn: str | None = None) -> Target:
     return Target(embedded_conninfo(), True, f"embedded engine in {data_dir()}")
 
 
+# libpq connection keywords and the environment variables libpq reads for them
+# (https://www.postgresql.org/docs/current/libpq-envars.html).
+LIBPQ_ENV = {
+    "host": "PGHOST", "hostaddr": "PGHOSTADDR", "port": "PGPORT", "dbname": "PGDATABASE",
+    "user": "PGUSER", "passfile": "PGPASSFILE", "service": "PGSERVICE",
+    "servicefile": "PGSERVICEFILE", "options": "PGOPTIONS", "application_name": "PGAPPNAME",
+    "sslmode": "PGSSLMODE", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY",
+    "sslrootcert": "PGSSLROOTCERT", "sslcrl": "PGSSLCRL", "gssencmode": "PGGSSENCMODE",
+    "krbsrvname": "PGKRBSRVNAME", "connect_timeout": "PGCONNECT_TIMEOUT",
+    "client_encoding": "PGCLIENTENCODING", "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "channel_binding": "PGCHANNELBINDING", "require_auth": "PGREQUIREAUTH",
+}
+
+
+def libpq_env(conninfo: str) -> dict[str, str]:
+    """The libpq environment variables equivalent to a connection string (key=value or URI),
+    so tools that take no connection string (pg_prove) reach the same server. A password in
+    the string is refused: use .pgpass or a service file."""
+    env: dict[str, str] = {}
+    for key, value in psycopg.conninfo.conninfo_to_dict(conninfo).items():
+        if key == "password":
+            raise ValueError("the connection string holds a password; put it in ~/.pgpass or a service file instead")
+        var = LIBPQ_ENV.get(key)
+        if var is None:
+            raise ValueError(f"connection keyword {key!r} has no libpq environment variable; use a service file (PGSERVICE)")
+        env[var] = str(value)
+    return env
+
+
 def connect(target: Target, *, autocommit: bool = True, **kwargs) -> psycopg.Connection:
     """Open one connection. On the embedded engine every connection shares one backend
     session, so automatic prepared statements are turned off there."""
