@@ -136,6 +136,7 @@ def main() -> int:
     ap.add_argument("--hours", type=int, default=13, help="hours of 1-minute data loaded (>= 12)")
     ap.add_argument("--iterations", type=int, default=200, help="calls timed per query and state")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
     args = ap.parse_args()
 
     target = config.resolve_target(args.dsn)
@@ -151,7 +152,7 @@ def main() -> int:
     print(f"scale: {keys_n} keys x {args.hours} h of 1-minute samples = {keys_n * minutes:,} rows; "
           f"{args.iterations} timed calls per query and state, on random keys")
     results = {}
-    with config.connect(target) as conn:
+    with config.connect(target) as jc, _data.jobs_paused(jc), config.connect(target) as conn:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
         try:
@@ -200,6 +201,8 @@ def main() -> int:
             a, r = t[q], t["raw " + q]
             a50, a99, r50, r99 = pct(a, 50), pct(a, 99), pct(r, 50), pct(r, 99)
             print(f"{state:<28}{q:<10}{a50:>8.1f}ms{a99:>8.1f}ms{r50:>8.1f}ms{r99:>8.1f}ms{a50 / r50:>12.2f}x{a99 / r99:>12.2f}x")
+    _data.write_json(args.json, {"keys": keys_n, "results": {
+        st: {q: {"p50": pct(t[q], 50), "p99": pct(t[q], 99)} for q in t} for st, t in results.items()}})
     print("API/raw below 1: the API is faster than the raw query. series does more than its raw equivalent "
           "(gap-filling, midline, baseline, markers).")
     if target.embedded:

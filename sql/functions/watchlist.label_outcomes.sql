@@ -1,9 +1,11 @@
 -- watchlist.label_outcomes(p_now, p_event_ids): write future_outcome labels — what
 -- happened after each confirmed event, at every horizon of setting outcome_horizons_min.
 -- Without p_event_ids it labels every (event, horizon) not labelled yet whose horizon has
--- passed (only events that started after p_started_after, when given: the job passes its
--- previous run's reach so it does not re-scan months of labelled events); with p_event_ids
--- it (re)computes those events' labels (late data).
+-- passed (only events that started after p_started_after, when given; only horizons that
+-- fell due after p_due_after, when given: the outcome job passes its previous reach so it
+-- looks at the newly due (event, horizon) pairs only, through the start_ts index); with
+-- p_event_ids it (re)computes those events' labels (late data). p_quantiles = false skips
+-- the quintile update (the job assigns quintiles itself, see label_outcomes_incremental).
 --
 -- Definitions (spreads are fractions, as spread_rel; t0 = event start_ts, t1 = t0 + horizon):
 --   entry row   the latest raw row of (exchange, symbol) at or before t0 with a spread:
@@ -35,11 +37,15 @@
 --                whose events started the same UTC day (recomputed as the day fills)}
 -- Idempotent: unchanged labels are not rewritten.
 DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[]);
+DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[], timestamptz);
 CREATE OR REPLACE FUNCTION watchlist.label_outcomes(p_now timestamptz DEFAULT now(), p_event_ids bigint[] DEFAULT NULL,
-                                                    p_started_after timestamptz DEFAULT NULL)
+                                                    p_started_after timestamptz DEFAULT NULL,
+                                                    p_due_after timestamptz DEFAULT NULL, p_quantiles boolean DEFAULT true)
 RETURNS TABLE (candidates integer, written integer, uncovered integer)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 DECLARE
     v_h        interval := watchlist_data.setting('event_max_sample_gap')::interval;
@@ -55,11 +61,13 @@ BEGIN
           FROM watchlist_data.watch_signal_event AS e
          CROSS JOIN unnest(v_horizons) AS h
          WHERE e.status = 'confirmed'
-           AND e.start_ts + make_interval(mins => h) <= p_now
+           AND e.start_ts <= p_now - make_interval(mins => h)
+           AND e.start_ts > coalesce(p_due_after, '-infinity') - make_interval(mins => h)
            AND (p_started_after IS NULL OR p_event_ids IS NOT NULL OR e.start_ts > p_started_after)
            AND CASE WHEN p_event_ids IS NULL
                     THEN NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
-                                      WHERE o.event_id = e.id AND o.horizon_min = h)
+                                      WHERE o.event_id = e.id AND o.horizon_min = h
+                                     OFFSET 0)  -- a probe per candidate, not a hash of every label
                     ELSE e.id = ANY (p_event_ids) END
     )
     SELECT c.*, en.entry_ts, en.entry_spread, en.entry_funding, en.entry_buy, en.entry_sell,
@@ -143,13 +151,15 @@ BEGIN
     SELECT count(*)::integer, count(*) FILTER (WHERE NOT up.covered)::integer INTO written, uncovered FROM up;
 
     -- Quintiles of pnl per (horizon, UTC day of the event start), for the days touched.
+    IF NOT p_quantiles THEN RETURN NEXT; RETURN; END IF;
     WITH days AS (
         SELECT DISTINCT l.horizon_min, date_trunc('day', l.t0, 'UTC') AS d FROM wl_label AS l
     ), q AS (
         SELECT o.id, ntile(5) OVER (PARTITION BY o.horizon_min, date_trunc('day', e.start_ts, 'UTC') ORDER BY o.pnl, o.event_id) AS quintile
           FROM watchlist_data.future_outcome AS o
           JOIN watchlist_data.watch_signal_event AS e ON e.id = o.event_id
-          JOIN days ON days.horizon_min = o.horizon_min AND days.d = date_trunc('day', e.start_ts, 'UTC')
+          JOIN days ON days.horizon_min = o.horizon_min
+           AND e.start_ts >= days.d AND e.start_ts < days.d + INTERVAL '24 hours'
          WHERE o.covered
     )
     UPDATE watchlist_data.future_outcome AS o SET label = o.label || jsonb_build_object('quantile', q.quintile)
@@ -157,4 +167,4 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-REVOKE ALL ON FUNCTION watchlist.label_outcomes(timestamptz, bigint[], timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION watchlist.label_outcomes(timestamptz, bigint[], timestamptz, timestamptz, boolean) FROM PUBLIC;
