@@ -58,13 +58,13 @@ SELECT is((SELECT count(*)::int FROM watchlist_data.watchlist_series_agg WHERE s
 
 -- Hourly aggregate vs direct hourly aggregation (time sums relative to the hour).
 SELECT results_eq($$
-    SELECT bucket, exchange, n_rows, n_triggered, spread_n, round(spread_sum::numeric, 12), round(spread_sumsq::numeric, 15),
+    SELECT bucket, exchange, n_rows, n_triggered, spread_n, round(spread_sum::numeric, 12), round(spread_sumsq::numeric, 14),
            spread_min, spread_max, spread_first, spread_last,
            round(t_sum::numeric, 4), round(t_sumsq::numeric, 1), round(ty_sum::numeric, 8)
       FROM watchlist_data.typea_stats_1h WHERE symbol = 'CAGGTEST' ORDER BY exchange, bucket$$,
     $$
     SELECT b, exchange, count(*), count(*) FILTER (WHERE triggered), count(spread_rel),
-           round(sum(spread_rel)::numeric, 12), round(sum(spread_rel ^ 2)::numeric, 15), min(spread_rel), max(spread_rel),
+           round(sum(spread_rel)::numeric, 12), round(sum(spread_rel ^ 2)::numeric, 14), min(spread_rel), max(spread_rel),
            (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1],
            (array_agg(spread_rel ORDER BY ts DESC) FILTER (WHERE spread_rel IS NOT NULL))[1],
            round(sum(tau) FILTER (WHERE spread_rel IS NOT NULL)::numeric, 4),
