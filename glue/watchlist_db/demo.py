@@ -104,14 +104,14 @@ def run(target: config.Target, days: float = 3.0, echo=click.echo, spool_path: P
         failed = [r for r in runs if not r.ok]
         for r in failed:
             echo(f"job {r.proc_name} failed: {r.error}")
-        res.raw_rows = conn.execute("""SELECT count(*) FROM watchlist_data.watch_signal_raw
+        res.raw_rows = conn.execute("""SELECT count(*) FROM watchlist.watch_signal_raw
                                         WHERE ts >= %s AND meta ->> 'notes' = 'sample'""", (start,)).fetchone()[0]
-        res.events = dict(conn.execute("""SELECT status, count(*) FROM watchlist_data.watch_signal_event
+        res.events = dict(conn.execute("""SELECT status, count(*) FROM watchlist.watch_signal_event
                                            WHERE start_ts >= %s GROUP BY 1""", (start,)).fetchall())
         res.labels = conn.execute("""SELECT o.horizon_min, count(*), count(*) FILTER (WHERE o.covered),
                                             avg(o.pnl), avg((o.pnl > 0)::int)
-                                       FROM watchlist_data.future_outcome o
-                                       JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
+                                       FROM watchlist.future_outcome o
+                                       JOIN watchlist.watch_signal_event e ON e.id = o.event_id
                                       WHERE e.start_ts >= %s GROUP BY 1 ORDER BY 1""", (start,)).fetchall()
         comp = conn.execute("""SELECT compressed_chunks, chunks, before_compression_bytes, after_compression_bytes
                                  FROM watchlist.storage_report() WHERE relation = 'watchlist_data.watch_signal_raw'""").fetchone()

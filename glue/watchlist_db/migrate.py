@@ -105,26 +105,39 @@ def collect(sql_root: Path | None = None) -> tuple[Path, list[SqlFile], list[Sql
     return root, migrations, repeatables
 
 
-def _run_in_tx(conn: psycopg.Connection, f: SqlFile) -> None:
+def _run_in_tx(conn: psycopg.Connection, f: SqlFile) -> int:
+    """Run a file in one transaction with its ledger row; returns its duration in ms."""
+    t0 = time.monotonic()
     with conn.transaction():
         conn.execute(f.text)
-        _record(conn, f)
+        duration_ms = _elapsed_ms(t0)
+        _record(conn, f, duration_ms)
+    return duration_ms
 
 
-def _run_no_tx(conn: psycopg.Connection, f: SqlFile) -> None:
+def _run_no_tx(conn: psycopg.Connection, f: SqlFile) -> int:
+    """Run a file statement by statement in autocommit, then its ledger row."""
+    t0 = time.monotonic()
     for stmt in sqlparse.split(f.text):
         if _strip_comments(stmt).strip().rstrip(";").strip():
             conn.execute(stmt)
+    duration_ms = _elapsed_ms(t0)
     with conn.transaction():
-        _record(conn, f)
+        _record(conn, f, duration_ms)
+    return duration_ms
 
 
-def _record(conn: psycopg.Connection, f: SqlFile, duration_ms: int = 0) -> None:
+def _elapsed_ms(t0: float) -> int:
+    return round((time.monotonic() - t0) * 1000)
+
+
+def _record(conn: psycopg.Connection, f: SqlFile, duration_ms: int) -> None:
     conn.execute(
-        """INSERT INTO watchlist_data.schema_migrations (filename, kind, checksum, applied_at)
-           VALUES (%s, %s, %s, now())
-           ON CONFLICT (filename) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()""",
-        (f.name, f.kind, f.checksum))
+        """INSERT INTO watchlist_data.schema_migrations (filename, kind, checksum, applied_at, duration_ms)
+           VALUES (%s, %s, %s, now(), %s)
+           ON CONFLICT (filename) DO UPDATE
+              SET checksum = EXCLUDED.checksum, applied_at = now(), duration_ms = EXCLUDED.duration_ms""",
+        (f.name, f.kind, f.checksum, duration_ms))
 
 
 def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path | None = None,
@@ -160,13 +173,12 @@ def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path |
                 if dry_run:
                     report.applied.append(f.name)
                     continue
-                t0 = time.monotonic()
                 try:
-                    (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f)
+                    duration_ms = (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f)
                 except psycopg.Error as exc:
                     raise MigrationError(f"migration {f.name} failed, nothing of it was kept: {exc}") from exc
                 report.applied.append(f.name)
-                echo(f"  applied   {f.name}  ({(time.monotonic() - t0) * 1000:.0f} ms)")
+                echo(f"  applied   {f.name}  ({duration_ms} ms)")
             for f in repeatables:
                 if ledger.get(f.name) == f.checksum:
                     continue

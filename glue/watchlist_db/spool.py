@@ -158,9 +158,6 @@ class Spool:
         r = self.db.execute("SELECT value FROM state WHERE key = 'claimed_upto'").fetchone()
         return int(r[0]) if r else 0
 
-    def note_error(self, error: str) -> None:
-        self._tx(lambda: self._set(last_error=error, last_error_at=time.time()))
-
     def append(self, records: list[tuple[int, bytes]], at: float, quarantined: int = 0) -> None:
         """The submit path: (n_rows, JSON array) records, committed before returning."""
         def run():
@@ -175,7 +172,7 @@ class Spool:
             "INSERT INTO batch (kind, batch_id, created, oldest_at, n_rows, n_bytes, spooled, arg, payload) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (kind, batch_id, now, now, n_rows, len(payload), int(spooled), arg, payload)))
 
-    def claim(self, max_rows: int, max_bytes: int, max_age_s: float, force: bool, spooled: bool, make_id) -> int:
+    def claim(self, *, max_rows: int, max_bytes: int, max_age_s: float, force: bool, spooled: bool, make_id) -> int:
         """Group unclaimed inbox records, oldest first, into raw batches of at most
         max_rows rows / max_bytes bytes (at least one record each): while a full batch is
         available, or the oldest record is max_age_s old, or ``force``. The batch id is

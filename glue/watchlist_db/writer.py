@@ -52,6 +52,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 import psycopg
@@ -111,47 +112,66 @@ def _row_keys(payload: bytes, wanted: set[int]) -> dict[int, tuple | None]:
     return out
 
 
-class Writer:
-    """The insert hook. Create one per process and spool file (a second live Writer on the
-    same file raises SpoolBusy); it starts its flush thread unless ``start=False``.
+@dataclass(frozen=True)
+class WriterSettings:
+    """The writer's tunables (Writer(settings=...), or the same names as keywords).
 
-    dsn / target        the database (default: as ``wldb`` resolves it, see config.py)
-    spool_path          the SQLite spool (default: WLDB_SPOOL, else .wldb/spool.sqlite)
     max_batch_rows, max_batch_bytes, max_delay_s
                         a batch goes out when it is full or its oldest row is this old
     max_spool_rows, max_spool_bytes, max_dead_rows
                         spool bounds; past them the oldest rows are dropped (counted, logged)
     connect_timeout_s, statement_timeout_s, watchdog_grace_s
                         a database call is abandoned after statement_timeout_s + grace
+                        (connect_timeout_s: at least 2, libpq's minimum that means it)
     backoff_s           (first, max) retry delay while the database is unavailable
     replay_per_cycle    spooled batches sent per flush cycle, after the live ones
-    keep_connection     hold the connection between cycles (default: not on the embedded engine)
+    keep_connection     hold the connection between cycles (None: not on the embedded engine)
     durability          "normal" (survives kill -9) or "full" (survives power loss, ~1 ms a submit)
+    application_name    the writer's application_name on the server
+    """
+
+    max_batch_rows: int = 2000
+    max_batch_bytes: int = 8 << 20
+    max_delay_s: float = 2.0
+    max_spool_rows: int = 1_000_000
+    max_spool_bytes: int = 1 << 30
+    max_dead_rows: int = 1_000_000
+    connect_timeout_s: int = 5
+    statement_timeout_s: float = 30.0
+    watchdog_grace_s: float = 5.0
+    backoff_s: tuple[float, float] = (0.5, 60.0)
+    replay_per_cycle: int = 4
+    keep_connection: bool | None = None
+    durability: str = "normal"
+    application_name: str = "wldb-writer"
+
+
+class Writer:
+    """The insert hook. Create one per process and spool file (a second live Writer on the
+    same file raises SpoolBusy); it starts its flush thread unless ``start=False``.
+
+    dsn / target        the database (default: as ``wldb`` resolves it, see config.py)
+    spool_path          the SQLite spool (default: WLDB_SPOOL, else .wldb/spool.sqlite)
+    settings            a WriterSettings; keywords of the same names override its fields,
+                        e.g. Writer(spool_path=p, max_delay_s=0.5). Read back as attributes
+                        (w.max_batch_rows) or w.settings.
     """
 
     def __init__(self, dsn: str | None = None, spool_path: str | os.PathLike | None = None, *,
-                 target: config.Target | None = None,
-                 max_batch_rows: int = 2000, max_batch_bytes: int = 8 << 20, max_delay_s: float = 2.0,
-                 max_spool_rows: int = 1_000_000, max_spool_bytes: int = 1 << 30, max_dead_rows: int = 1_000_000,
-                 connect_timeout_s: int = 5, statement_timeout_s: float = 30.0, watchdog_grace_s: float = 5.0,
-                 backoff_s: tuple[float, float] = (0.5, 60.0), replay_per_cycle: int = 4,
-                 keep_connection: bool | None = None, durability: str = "normal",
-                 application_name: str = "wldb-writer", start: bool = True):
+                 target: config.Target | None = None, settings: WriterSettings | None = None,
+                 start: bool = True, **overrides: Any):
         self.target = target or config.resolve_target(dsn)
         self.spool_path = Path(spool_path or default_spool_path())
-        self.max_batch_rows, self.max_batch_bytes, self.max_delay_s = max_batch_rows, max_batch_bytes, max_delay_s
-        self.max_spool_rows, self.max_spool_bytes, self.max_dead_rows = max_spool_rows, max_spool_bytes, max_dead_rows
-        self.connect_timeout_s = max(2, int(connect_timeout_s))
-        self.statement_timeout_s, self.watchdog_grace_s = statement_timeout_s, watchdog_grace_s
-        self.backoff_s, self.replay_per_cycle = backoff_s, replay_per_cycle
-        self.keep_connection = (not self.target.embedded) if keep_connection is None else keep_connection
-        self.durability, self.application_name = durability, application_name
+        s = replace(settings or WriterSettings(), **overrides)   # an unknown keyword raises TypeError
+        self.settings = replace(
+            s, connect_timeout_s=max(2, int(s.connect_timeout_s)),
+            keep_connection=(not self.target.embedded) if s.keep_connection is None else s.keep_connection)
 
         self._owner = OwnerLock(self.spool_path)
         self._owner.acquire()
         self._lock = threading.Lock()          # spool write transactions + counters
         try:
-            self._spool = Spool(self.spool_path, lock=self._lock, durability=durability)
+            self._spool = Spool(self.spool_path, lock=self._lock, durability=self.settings.durability)
         except BaseException:
             self._owner.release()
             raise
@@ -170,7 +190,8 @@ class Writer:
         self._reasons: collections.Counter = collections.Counter()
         self._rejects: collections.deque = collections.deque(maxlen=1000)
         # What a previous process left: replayed first, as spooled.
-        self._spool.claim(max_batch_rows, max_batch_bytes, 0, True, True, batch_id)
+        self._spool.claim(max_rows=self.settings.max_batch_rows, max_bytes=self.settings.max_batch_bytes,
+                          max_age_s=0, force=True, spooled=True, make_id=batch_id)
         self._spool.mark_spooled()
         self._backlog, self._backlog_bytes = self._spool.totals()
         self._c["recovered"] = self._backlog
@@ -180,6 +201,13 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="wldb-writer", daemon=True)
         if start:
             self._thread.start()
+
+    def __getattr__(self, name: str) -> Any:
+        """The settings' fields read as attributes (w.max_batch_rows), as before they were grouped."""
+        settings = self.__dict__.get("settings")
+        if settings is not None and name in WriterSettings.__dataclass_fields__:
+            return getattr(settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ app API
     def submit(self, rows: Iterable[Mapping], at: datetime | None = None, *, stamp_missing_ts: bool = True) -> int:
@@ -195,7 +223,7 @@ class Writer:
             if self._closed:
                 raise RuntimeError("submit() after close()")
             records = [(len(chunk), ("[" + ",".join(text for _, text in chunk) + "]").encode())
-                       for chunk in (good[i:i + self.max_batch_rows] for i in range(0, n, self.max_batch_rows))]
+                       for chunk in (good[i:i + self.settings.max_batch_rows] for i in range(0, n, self.settings.max_batch_rows))]
             if records or bad:
                 self._spool.append(records, time.time(), quarantined=len(bad))
             self._last_submit = time.monotonic()
@@ -209,7 +237,7 @@ class Writer:
                     self._note_reject(None, r)
             if bad:
                 log.warning("%d row(s) rejected before sending (first: row %d, %s: %s)", len(bad), bad[0].row, bad[0].field, bad[0].reason)
-            if self._unclaimed >= self.max_batch_rows or self._backlog > self.max_spool_rows:
+            if self._unclaimed >= self.settings.max_batch_rows or self._backlog > self.settings.max_spool_rows:
                 self._wake.set()   # a full batch: no need to wait for max_delay_s
             return n
         except Exception as exc:  # the spool failed (disk full?) or submit after close: count, log, carry on
@@ -337,18 +365,20 @@ class Writer:
 
     # ------------------------------------------------------------ flush thread
     def _run(self) -> None:
-        sp = Spool(self.spool_path, lock=self._lock, durability=self.durability)
+        sp = Spool(self.spool_path, lock=self._lock, durability=self.settings.durability)
         try:
             while True:
                 closing = self._closing.is_set()
                 more = False
                 try:
                     down = not self._db_up
-                    claimed = sp.claim(self.max_batch_rows, self.max_batch_bytes, self.max_delay_s, closing, down, batch_id)
+                    claimed = sp.claim(max_rows=self.settings.max_batch_rows, max_bytes=self.settings.max_batch_bytes,
+                                       max_age_s=self.settings.max_delay_s, force=closing, spooled=down,
+                                       make_id=batch_id)
                     with self._lock:
                         self._unclaimed -= claimed
                         self._c["spooled"] += claimed if down else 0
-                    if self._backlog > self.max_spool_rows or self._backlog_bytes > self.max_spool_bytes:
+                    if self._backlog > self.settings.max_spool_rows or self._backlog_bytes > self.settings.max_spool_bytes:
                         self._enforce(sp)
                     if closing or time.monotonic() >= self._next_try:
                         more = self._cycle(sp, closing)
@@ -366,7 +396,7 @@ class Writer:
                         break
                     continue
                 if not more:
-                    wait = min(max(self.max_delay_s / 4, 0.05), 0.5)
+                    wait = min(max(self.settings.max_delay_s / 4, 0.05), 0.5)
                     if not self._db_up:
                         wait = min(wait, max(0.0, self._next_try - time.monotonic()) + 0.01)
                     self._wake.wait(wait)
@@ -376,19 +406,19 @@ class Writer:
             sp.close()
 
     def _enforce(self, sp: Spool) -> None:
-        dropped = sp.enforce(self.max_spool_rows, self.max_spool_bytes, self.max_dead_rows)
+        dropped = sp.enforce(self.settings.max_spool_rows, self.settings.max_spool_bytes, self.settings.max_dead_rows)
         rows, size = sp.totals()
         with self._lock:
             self._backlog, self._backlog_bytes = rows, size
             self._c["dropped"] += dropped
         if dropped:
             log.warning("spool full (%d rows / %d bytes max): dropped the %d oldest row(s)",
-                        self.max_spool_rows, self.max_spool_bytes, dropped)
+                        self.settings.max_spool_rows, self.settings.max_spool_bytes, dropped)
 
     def _cycle(self, sp: Spool, closing: bool) -> bool:
         """Send the live units, then a few spooled ones (oldest first). True when there may
         be more to send right away; False when all is sent or the database is unavailable."""
-        page, replay = 50, (50 if closing else self.replay_per_cycle)
+        page, replay = 50, (50 if closing else self.settings.replay_per_cycle)
         fresh = sp.units(spooled=False, limit=page)
         old = sp.units(spooled=True, limit=replay)
         try:
@@ -396,17 +426,17 @@ class Writer:
                 if not self._send(sp, unit, closing):
                     return False
         finally:
-            if not self.keep_connection:
+            if not self.settings.keep_connection:
                 self._drop_conn()
         return bool(fresh or old) and (closing or len(fresh) == page or len(old) == replay)
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._drop_conn()
-            conn = config.connect(self.target, autocommit=True, connect_timeout=self.connect_timeout_s,
-                                  application_name=self.application_name)
+            conn = config.connect(self.target, autocommit=True, connect_timeout=self.settings.connect_timeout_s,
+                                  application_name=self.settings.application_name)
             try:
-                conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{int(self.statement_timeout_s * 1000)}",))
+                conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{int(self.settings.statement_timeout_s * 1000)}",))
             except BaseException:
                 conn.close()
                 raise
@@ -426,7 +456,7 @@ class Writer:
         sp.load(unit)
         try:
             conn = self._connection()
-            limit = self.statement_timeout_s + self.watchdog_grace_s
+            limit = self.settings.statement_timeout_s + self.settings.watchdog_grace_s
             if closing:
                 limit = max(0.5, min(limit, self._close_deadline - time.monotonic()))
             watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
@@ -481,7 +511,7 @@ class Writer:
         self._drop_conn()
         msg = f"{getattr(exc, 'sqlstate', None) or type(exc).__name__}: {str(exc).strip()}"
         newly = sp.retry_later(unit, msg)
-        delay = min(self.backoff_s[1], self.backoff_s[0] * 2 ** self._fails) * random.uniform(0.8, 1.2)
+        delay = min(self.settings.backoff_s[1], self.settings.backoff_s[0] * 2 ** self._fails) * random.uniform(0.8, 1.2)
         with self._lock:
             was_up = self._db_up
             self._db_up = False

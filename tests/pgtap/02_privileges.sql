@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(31);
+SELECT plan(34);
 
 SELECT has_role('wl_owner', 'owner role exists');
 SELECT has_role('wl_writer', 'writer role exists');
@@ -70,6 +70,7 @@ SELECT results_eq($$
              ('watchlist.metrics(text,text,timestamp with time zone)', 'wl_reader'),
              ('watchlist.policy_problems()', 'wl_reader'),
              ('watchlist.record_trades(jsonb)', 'wl_writer'),
+             ('watchlist.schema_version()', 'wl_reader'),
              ('watchlist.series(text,text,integer,timestamp with time zone)', 'wl_reader'),
              ('watchlist.storage_report()', 'wl_reader'),
              ('watchlist.sync_membership(jsonb,timestamp with time zone)', 'wl_writer'),
@@ -110,6 +111,11 @@ SET LOCAL ROLE wl_reader;
 SELECT is((SELECT count(*)::int FROM watchlist.watch_signal_raw WHERE symbol = 'PRIVTEST'), 1, 'reader reads the raw view');
 SELECT lives_ok($$SELECT * FROM watchlist.watchlist_series_agg LIMIT 1$$, 'reader reads the 5-minute series view');
 SELECT lives_ok($$SELECT * FROM watchlist.window_stats('binance', 'PRIVTEST', now() - interval '12 hours', now())$$, 'reader calls the read API');
+SELECT ok((SELECT migrations > 0 AND latest ~ '(^|/)\d{4}_[a-z0-9_]+\.sql$' FROM watchlist.schema_version()),
+          'reader sees how far the schema is migrated (watchlist.schema_version)');
+SELECT ok((SELECT count(*) > 0 FROM watchlist.jobs() WHERE proc_name = 'job_label_outcomes'),
+          'reader lists the jobs, the incremental ones with their last figures (watchlist.jobs)');
+SELECT throws_ok($$SELECT * FROM watchlist_data.job_state$$, '42501', NULL, 'reader cannot read the job state table itself');
 SELECT throws_ok($$SELECT watchlist.ingest_raw('[]', 'x')$$, '42501', NULL, 'reader cannot call the writer API');
 SELECT throws_ok($$INSERT INTO watchlist.watch_signal_raw (ts, exchange, symbol, signal_type, triggered) VALUES (now(), 'binance', 'X', 'A', false)$$,
                  '42501', NULL, 'reader cannot insert through the views');
