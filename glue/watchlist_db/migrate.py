@@ -15,6 +15,7 @@ autocommit instead (for what TimescaleDB refuses inside a transaction block:
 refresh_continuous_aggregate, CALL run_job, CREATE MATERIALIZED VIEW ... WITH DATA).
 A transactional file that contains one of those is refused before anything runs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,11 +89,16 @@ def collect(sql_root: Path | None = None) -> tuple[Path, list[SqlFile], list[Sql
                     raise MigrationError(f"{path}: migration files are named NNNN_lower_snake.sql")
                 continue
             if m.group(1) in numbered:
-                raise MigrationError(f"migration number {m.group(1)} is used twice: {numbered[m.group(1)].name} and {path.relative_to(root)}")
+                raise MigrationError(
+                    f"migration number {m.group(1)} is used twice: {numbered[m.group(1)].name} and {path.relative_to(root)}"
+                )
             numbered[m.group(1)] = SqlFile(path, str(path.relative_to(root)), "migration", path.read_text())
     migrations = [numbered[k] for k in sorted(numbered)]
-    repeatables = [SqlFile(p, str(p.relative_to(root)), "repeatable", p.read_text())
-                   for d in REPEATABLE_DIRS for p in sorted((root / d).glob("*.sql"))]
+    repeatables = [
+        SqlFile(p, str(p.relative_to(root)), "repeatable", p.read_text())
+        for d in REPEATABLE_DIRS
+        for p in sorted((root / d).glob("*.sql"))
+    ]
     for f in migrations + repeatables:
         if f.no_transaction:
             continue
@@ -101,7 +107,8 @@ def collect(sql_root: Path | None = None) -> tuple[Path, list[SqlFile], list[Sql
             if pattern.search(body):
                 raise MigrationError(
                     f"{f.name} contains {what}, which TimescaleDB refuses inside a transaction block; "
-                    "put it in a file that starts with the line `-- wldb:no-transaction`")
+                    "put it in a file that starts with the line `-- wldb:no-transaction`"
+                )
     return root, migrations, repeatables
 
 
@@ -137,11 +144,13 @@ def _record(conn: psycopg.Connection, f: SqlFile, duration_ms: int) -> None:
            VALUES (%s, %s, %s, now(), %s)
            ON CONFLICT (filename) DO UPDATE
               SET checksum = EXCLUDED.checksum, applied_at = now(), duration_ms = EXCLUDED.duration_ms""",
-        (f.name, f.kind, f.checksum, duration_ms))
+        (f.name, f.kind, f.checksum, duration_ms),
+    )
 
 
-def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path | None = None,
-            dry_run: bool = False) -> Report:
+def migrate(
+    target: config.Target | None = None, *, echo=print, sql_root: Path | None = None, dry_run: bool = False
+) -> Report:
     target = target or config.resolve_target()
     root, migrations, repeatables = collect(sql_root)
     report = Report()
@@ -162,11 +171,15 @@ def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path |
             if edited:
                 raise MigrationError(
                     "refusing to migrate: landed migration(s) were edited after they were applied: "
-                    + ", ".join(edited) + ". Migrations are append-only: restore the file and add a new numbered migration.")
+                    + ", ".join(edited)
+                    + ". Migrations are append-only: restore the file and add a new numbered migration."
+                )
             known = {f.name for f in migrations}
-            unknown = [n for n, _ in ledger.items() if n not in known and not n.split("/")[0] in REPEATABLE_DIRS]
+            unknown = [n for n, _ in ledger.items() if n not in known and n.split("/")[0] not in REPEATABLE_DIRS]
             if unknown:
-                echo(f"warning: the database has migrations this checkout does not: {', '.join(sorted(unknown))} (newer code applied?)")
+                echo(
+                    f"warning: the database has migrations this checkout does not: {', '.join(sorted(unknown))} (newer code applied?)"
+                )
             for f in migrations:
                 if f.name in ledger:
                     continue
@@ -193,7 +206,9 @@ def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path |
                 echo(f"  replaced  {f.name}")
             if not dry_run:
                 with conn.transaction():
-                    rows = conn.execute("SELECT policy, target, action, detail FROM watchlist.apply_policies()").fetchall()
+                    rows = conn.execute(
+                        "SELECT policy, target, action, detail FROM watchlist.apply_policies()"
+                    ).fetchall()
                 report.policies = rows
                 for policy, tgt, action, detail in rows:
                     if action != "unchanged":

@@ -3,8 +3,9 @@
 -- watchlist_data.job_run_log, whichever is newer), whether the last run failed, failures
 -- in the last 24 h, whether the job is due at p_now, and for the incremental jobs (event
 -- merge, outcome labels) their ingestion watermark and the figures of their last run
--- (watchlist_data.job_state; NULL for the others). `wldb jobs list/run-due`, `wldb
--- outcomes run` and `wldb status` read it.
+-- (watchlist_data.job_state; NULL for the others, and a watermark of a job that has seen no
+-- rows yet is NULL rather than -infinity, which most client libraries cannot represent).
+-- `wldb jobs list/run-due`, `wldb outcomes run` and `wldb status` read it.
 CREATE OR REPLACE FUNCTION watchlist.jobs(p_now timestamptz DEFAULT now())
 RETURNS TABLE (job_id integer, proc_name text, target text, schedule_interval interval, scheduled boolean,
                last_run_at timestamptz, last_ok boolean, last_error text, failures_24h bigint, due boolean,
@@ -32,7 +33,7 @@ AS $$
              WHERE f.job_id = j.job_id AND NOT f.succeeded AND f.started_at > p_now - INTERVAL '24 hours'),
            j.scheduled AND (greatest(j.ts_last, l.started_at) IS NULL
                             OR greatest(j.ts_last, l.started_at) + j.schedule_interval <= p_now),
-           st.watermark,
+           nullif(st.watermark, '-infinity'),
            st.last_stats
       FROM j
       LEFT JOIN l ON l.job_id = j.job_id

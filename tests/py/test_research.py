@@ -349,5 +349,5 @@ def test_wldb_export_without_pyarrow_names_the_extra(target, committed, tmp_path
     monkeypatch.setitem(sys.modules, "pyarrow", None)        # import pyarrow -> ImportError
     res = _cli(target, ["export", *_range_args(committed), "--out", str(tmp_path / "x.parquet")])
     assert res.exit_code == 1
-    assert "watchlist-db[parquet]" in res.output
+    assert "watchlist-db[research]" in res.output
     assert not (tmp_path / "x.parquet").exists()

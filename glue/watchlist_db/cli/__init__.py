@@ -8,16 +8,9 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .db import db
-from .demo import demo
-from .ingest import insert_cmd, load_jsonl, spool
-from .jobs import jobs, worker
-from .migrate import migrate
-from .outcomes import outcomes
-from .research import chart_cmd, export_cmd, ic_cmd
-from .settings import settings
-from .status import status
-from .trades import TRADE_FIELDS, trades
+from . import db, demo, ingest, jobs, migrate, outcomes, research, settings, status, trades
+from .ingest import load_jsonl
+from .trades import TRADE_FIELDS
 
 __all__ = ["main", "load_jsonl", "TRADE_FIELDS"]
 
@@ -36,7 +29,22 @@ def main(ctx: click.Context, dsn: str | None) -> None:
     ctx.obj["dsn"] = dsn
 
 
-for command in (db, migrate, settings, jobs, worker, outcomes, trades, chart_cmd, ic_cmd, export_cmd, status,
-                demo, insert_cmd, spool):  # fmt: skip
+COMMANDS = [
+    db.db,
+    migrate.migrate,
+    settings.settings,
+    jobs.jobs,
+    jobs.worker,
+    outcomes.outcomes,
+    trades.trades,
+    research.chart_cmd,
+    research.ic_cmd,
+    research.export_cmd,
+    status.status,
+    demo.demo,
+    ingest.insert_cmd,
+    ingest.spool,
+]
+for command in COMMANDS:
     main.add_command(command)
-main.add_command(status, name="doctor")
+main.add_command(status.status, name="doctor")

@@ -34,8 +34,9 @@ def db_error_message(target: config.Target, exc: psycopg.Error, *, connected: bo
     if not connected:
         hint = "\n(start the embedded engine with `wldb db up`)" if target.embedded else ""
         return f"cannot connect: {str(exc).strip()}{hint}"
-    if isinstance(exc, (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction,
-                        psycopg.errors.InvalidSchemaName)):
+    if isinstance(
+        exc, (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName)
+    ):
         return f"{exc.diag.message_primary}: is watchlist-db installed and up to date? run `wldb migrate`"
     return (exc.diag.message_primary or str(exc)).strip()
 

@@ -222,8 +222,9 @@ def write_ic(
 )
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 10), help="Factors shown in --report.")
 @click.pass_context
-def ic_cmd(ctx, from_, to_, days, signal_type, exchange, metric, period, min_events, factor, horizons, fmt, out,
-           report, top) -> None:
+def ic_cmd(
+    ctx, from_, to_, days, signal_type, exchange, metric, period, min_events, factor, horizons, fmt, out, report, top
+) -> None:
     """Which factors predict outcomes: watchlist.factor_ic, one row per factor x horizon.
 
     \b

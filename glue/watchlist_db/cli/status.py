@@ -96,12 +96,14 @@ def render(st: Status) -> list[tuple[str, str | None]]:
     else:
         tot = sp.get("totals", {})
         out.append((f"\nwriter spool: {sp['path']} ({'in use' if sp.get('in_use') else 'idle'})", None))
-        out.append((
-            f"  pending {sp['pending_rows']:,} rows (lag {sp['lag_s']:.0f} s), dead {sp['dead_rows']:,} rows; "
-            f"totals: written {tot.get('written', 0):,}, quarantined {tot.get('quarantined', 0):,}, "
-            f"dropped {tot.get('dropped', 0):,}",
-            None,
-        ))
+        out.append(
+            (
+                f"  pending {sp['pending_rows']:,} rows (lag {sp['lag_s']:.0f} s), dead {sp['dead_rows']:,} rows; "
+                f"totals: written {tot.get('written', 0):,}, quarantined {tot.get('quarantined', 0):,}, "
+                f"dropped {tot.get('dropped', 0):,}",
+                None,
+            )
+        )
         if sp.get("last_error"):
             out.append((f"  last error: {sp['last_error']}", "yellow"))
     return out
