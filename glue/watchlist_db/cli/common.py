@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -63,7 +62,3 @@ def need_extra(module: str, extra: str, what: str, alternative: str = ""):
     except ImportError:
         alt = f" ({alternative})" if alternative else ""
         raise Failure(f"{what} needs {module.split('.')[0]}: pip install 'watchlist-db[{extra}]'{alt}") from None
-
-
-def exit_with(bad: bool) -> None:
-    sys.exit(1 if bad else 0)
