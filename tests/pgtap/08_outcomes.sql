@@ -43,8 +43,8 @@ INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, 
 SELECT t0 + make_interval(mins => k), 'binance', 'OUTD', 'A', k IN (0, 1), 0.003, t0 + interval '30 minutes'
   FROM t, generate_series(0, 5) AS k;
 
-SELECT lives_ok($$SELECT * FROM watchlist.merge_events((SELECT t0 - interval '1 hour' FROM t), 'infinity', (SELECT t0 + interval '30 minutes' FROM t))$$,
-                'the fixture events are merged');
+SELECT results_eq($$SELECT keys, deleted FROM watchlist.merge_events((SELECT t0 - interval '1 hour' FROM t), 'infinity', (SELECT t0 + interval '30 minutes' FROM t))$$,
+                  $$VALUES (4, 0)$$, 'the fixture events are merged: four keys');
 SELECT is((SELECT count(*)::int FROM watchlist_data.watch_signal_event WHERE symbol LIKE 'OUT_' AND status = 'confirmed'), 4,
           'four confirmed events');
 
