@@ -11,7 +11,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(20);
+SELECT plan(21);
 
 -- ------------------------------------------------------------------ metrics, 12 h window
 -- 13 h of 1-minute samples three days ahead (real-time aggregation); every 11th spread
@@ -64,6 +64,9 @@ SELECT 'univ', s, t + e, t + l FROM ut, (VALUES
 SELECT results_eq($$SELECT DISTINCT symbol FROM watchlist.event_factors('2036-03-01', '2036-03-02', NULL, 'univ') ORDER BY 1$$,
                   $$VALUES ('MEMBER'), ('REENTERED')$$,
                   'universe at the event start: members count; left before, entered after, left at the start instant and never members do not');
+DELETE FROM watchlist_data.watchlist_membership;
+SELECT results_eq($$SELECT count(DISTINCT symbol)::int FROM watchlist.event_factors('2036-03-01', '2036-03-02', NULL, 'univ')$$,
+                  $$VALUES (6)$$, 'with no membership recorded at all, every event counts');
 
 -- ------------------------------------------------- horizons and cost other than defaults
 -- One short-spread event: spread 0.0040 at the start falling 0.00002 a minute; no
