@@ -19,7 +19,8 @@ from watchlist_db.engine import EmbeddedEngine
 from watchlist_db.migrate import migrate
 from watchlist_db.spool import spool_summary
 from watchlist_db.writer import Writer
-from writer_helpers import closed_port_target, free_port, keys_of, q, snapshot, stored_keys, utc_minutes_ago, wait_until
+from writer_helpers import (closed_port_target, free_port, keys_of, q, snapshot, stored_keys, up_engine, utc_minutes_ago,
+                            wait_until)
 
 CHILD = Path(__file__).with_name("writer_child.py")
 
@@ -29,7 +30,7 @@ def engine(tmp_path_factory):
     if os.environ.get("WLDB_TEST_DSN"):
         pytest.skip("stops and starts an embedded engine of its own")
     eng = EmbeddedEngine(tmp_path_factory.mktemp("outage") / "wldb", free_port())
-    eng.up(echo=lambda *_: None)
+    up_engine(eng)
     try:
         migrate(config.Target(eng.conninfo(), True, "outage engine"), echo=lambda *_: None)
         yield eng
