@@ -10,6 +10,9 @@ SET LOCAL search_path = public, pg_catalog;
 SELECT plan(12);
 
 -- Membership: enter, leave, re-enter, idempotent, stale replays ignored.
+-- A snapshot is the whole watchlist and staleness is judged against the whole history, so
+-- this transaction starts from an empty history (whatever a reused database holds; rolled back).
+DELETE FROM watchlist_data.watchlist_membership;
 SELECT results_eq($$SELECT entered, left_count, stale FROM watchlist.sync_membership(
                       '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2031-01-01T00:00:00Z')$$,
                   $$VALUES (2, 0, false)$$, 'two symbols enter the watchlist');
