@@ -9,12 +9,14 @@ VENV ?= .venv
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 WLDB := python -m watchlist_db.cli
 
-.PHONY: help deps demo test test-pgtap test-pytest up down migrate status clean
+.PHONY: help deps demo test test-real test-pgtap test-pytest up down migrate status clean
 
 help:
 	@echo "make demo   start the embedded engine, migrate, run the pipeline on sample data"
 	@echo "make test   the whole suite (pgTAP + pytest) on a fresh embedded engine,"
 	@echo "            or on the server in WLDB_TEST_DSN"
+	@echo "make test-real  the suite on a real PostgreSQL + TimescaleDB server: WLDB_TEST_DSN,"
+	@echo "            or a private one from the real-timescaledb tool (WLDB_REAL_TIMESCALEDB)"
 
 deps:
 	@command -v psql >/dev/null && command -v pg_prove >/dev/null || { \
@@ -31,6 +33,9 @@ demo: deps
 
 test: deps
 	tests/run all
+
+test-real: deps
+	tests/real-server all
 
 test-pgtap: deps
 	tests/run pgtap

@@ -37,10 +37,7 @@ def conn(target):
 # failed to install, a fixture that could not start). This is the one allow-list.
 EXPECTED_SKIPS = {
     # WLDB_TEST_DSN: a real server
-    "server": {
-        "stops and starts an embedded engine of its own",          # test_writer_outage
-        "proxies the embedded engine's port",                       # test_writer
-    },
+    "server": set(),
     # the embedded engine tests/run starts
     "embedded": {
         "the embedded engine has one database",                     # test_cli_commands

@@ -255,11 +255,12 @@ def test_submit_returns_and_spools_when_the_server_is_deaf_or_refuses(server, sp
 
 
 def test_a_server_that_goes_deaf_after_connecting_cannot_hang_the_writer(target, spool_path):
-    if not target.embedded:
-        pytest.skip("proxies the embedded engine's port")
-    port = int(psycopg.conninfo.conninfo_to_dict(target.conninfo)["port"])
-    proxy = Proxy(port)
-    via = config.Target(psycopg.conninfo.make_conninfo(target.conninfo, port=str(proxy.port)), True, "proxy")
+    params = psycopg.conninfo.conninfo_to_dict(target.conninfo)
+    if params.get("host") not in ("127.0.0.1", "localhost"):
+        pytest.skip("the proxy needs the server on 127.0.0.1 over TCP")
+    proxy = Proxy(int(params.get("port") or 5432))
+    via = config.Target(psycopg.conninfo.make_conninfo(target.conninfo, host="127.0.0.1", port=str(proxy.port)),
+                        target.embedded, "proxy")
     t0 = utc_minutes_ago(45)
     first, second = make_snapshot("WTDEAF", t0, 10), make_snapshot("WTDEAF", t0 + timedelta(minutes=10), 10)
     w = Writer(target=via, spool_path=spool_path, keep_connection=True, max_delay_s=0.05,
