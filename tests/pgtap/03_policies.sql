@@ -85,17 +85,22 @@ SELECT is((SELECT schedule_interval FROM wl_jobs WHERE proc = 'job_label_outcome
           'the outcome job now runs every 10 minutes');
 SELECT is((SELECT schedule_interval FROM watchlist.jobs() WHERE proc_name = 'job_label_outcomes'), INTERVAL '10 minutes',
           'watchlist.jobs() shows the new schedule');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('merge_events_every', '0 minutes')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('merge_events_every', '0 minutes')$$, '22023',
+                 'setting "merge_events_every" takes a interval value; "0 minutes" is not one: must be positive',
                  'a job schedule must be positive');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', '1 day')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', '1 day')$$, '22023',
+                 'inconsistent watchlist-db settings: series_refresh_start (2 days) must be shorter than raw_retention (1 day); raw_retention (1 day) must be longer than raw_compress_after (2 days)',
                  'a raw retention shorter than the refresh window and horizons is refused');
 SELECT is(watchlist_data.setting('raw_retention'), '45 days', 'the refused change left the setting as it was');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('series_refresh_start', '10 days')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('series_refresh_start', '10 days')$$, '22023',
+                 'inconsistent watchlist-db settings: series_refresh_start (10 days) must be shorter than series_retention (7 days)',
                  'a refresh window reaching past series retention is refused');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', 'soon')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', 'soon')$$, '22023',
+                 'setting "raw_retention" takes a interval value; "soon" is not one: invalid input syntax for type interval: "soon"',
                  'a value of the wrong kind is refused');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('no_such_key', '1')$$, '42704', NULL, 'an unknown key is refused');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('outcome_horizons_min', '{30,0}')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('no_such_key', '1')$$, '42704', 'unknown watchlist-db setting "no_such_key"', 'an unknown key is refused');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('outcome_horizons_min', '{30,0}')$$, '22023',
+                 'setting "outcome_horizons_min" takes a integer[] value; "{30,0}" is not one: must be a non-empty list of positive integers',
                  'a zero horizon is refused');
 SELECT is((SELECT count(*)::int FROM watchlist.set_setting('outcome_horizons_min', '{15,720,60}') WHERE action <> 'unchanged'),
           0, 'changing the horizons moves no policy');

@@ -301,7 +301,7 @@ def test_wldb_ic_says_how_to_get_labelled_events(target, committed):
 
 
 def test_wldb_export_csv_and_parquet(target, committed, tmp_path):
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq          # a declared test dependency ([test] extra): no skip
     g = committed
     with config.connect(target) as c:
         n_sql = c.execute("SELECT count(*) FROM watchlist.export_frame(%s, %s, NULL, %s)",

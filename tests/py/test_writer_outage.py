@@ -23,7 +23,8 @@ from watchlist_db.engine import EmbeddedEngine, _pid_alive
 from watchlist_db.migrate import migrate
 from watchlist_db.spool import spool_summary
 from watchlist_db.writer import Writer
-from writer_helpers import closed_port_target, free_port, keys_of, q, snapshot, stored_keys, utc_minutes_ago, wait_until
+from writer_helpers import (closed_port_target, free_port, keys_of, q, snapshot, stored_keys, up_engine, utc_minutes_ago,
+                            wait_until)
 
 CHILD = Path(__file__).with_name("writer_child.py")
 
@@ -39,7 +40,7 @@ class OwnEmbedded:
         self.eng = EmbeddedEngine(data_dir, free_port())
 
     def up(self):
-        self.eng.up(echo=lambda *_: None)
+        up_engine(self.eng)      # a first start moves to another port if this one was taken meanwhile
 
     def down(self):
         self.eng.down()

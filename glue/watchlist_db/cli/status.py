@@ -119,7 +119,8 @@ def status(ctx: click.Context) -> None:
         with connect(target) as conn:
             st = collect(conn, target.describe())
     except Failure as exc:
-        if isinstance(exc.__cause__, psycopg.errors.UndefinedFunction):
+        missing = (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName)
+        if isinstance(exc.__cause__, missing):
             raise Failure("watchlist-db is not installed in this database (or too old): run `wldb migrate`") from exc
         raise
     for line, colour in render(st):
