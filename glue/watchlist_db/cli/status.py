@@ -121,7 +121,7 @@ def status(ctx: click.Context) -> None:
     except Failure as exc:
         missing = (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName)
         if isinstance(exc.__cause__, missing):
-            raise Failure("watchlist-db is not installed in this database (or too old): run `wldb migrate`") from exc
+            raise Failure("watchlist-db is not installed in this database: run `wldb migrate`") from exc
         raise
     for line, colour in render(st):
         click.secho(line, fg=colour) if colour else click.echo(line)
