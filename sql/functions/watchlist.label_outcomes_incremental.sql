@@ -4,14 +4,14 @@
 -- the events whose due labels were still waiting for data, and when quintiles were last
 -- assigned):
 --   1. newly due labels: (confirmed event, horizon) pairs whose horizon fell due since the
---      previous run's p_now (minus a 2-minute overlap), found through the start_ts index,
+--      previous run's p_now (minus watchlist_data.incremental_overlap()), found through the start_ts index,
 --      one range per horizon, plus the events still waiting for data at the previous run
 --      (a due label is written once data reaches its horizon or the grace period ends).
 --      The first run (no state) looks at every event.
 --   2. events the merge changed since the previous run (updated_at; e.g. confirmed late,
 --      after a horizon had passed) that are confirmed and miss a due label;
 --   3. late data: labels whose window [start - max sample gap, start + horizon] received raw
---      rows ingested since the watermark (2-minute overlap) that are not newer than the
+--      rows ingested since the watermark (less the overlap) that are not newer than the
 --      previous run's p_now (rows newer than that cannot change an existing label), and
 --      that were computed before those rows arrived; recomputed.
 --   4. quintiles (label.quantile, per horizon and UTC day of the event start) of the days
@@ -28,14 +28,14 @@ SET plan_cache_mode = force_custom_plan
 SET jit = off
 AS $$
 DECLARE
-    c_overlap   CONSTANT interval := INTERVAL '2 minutes';
+    c_overlap   CONSTANT interval := watchlist_data.incremental_overlap();
     c_requantile CONSTANT interval := INTERVAL '1 hour';
     v_h         interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_grace     interval := watchlist_data.setting('event_lookback')::interval;
     v_horizons  int[]    := watchlist_data.setting('outcome_horizons_min')::int[];
-    v_max_h     interval := make_interval(mins => (SELECT max(x) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS x));
+    v_max_h     interval := watchlist_data.longest_horizon();
     v_min_h     interval := make_interval(mins => (SELECT min(x) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS x));
-    v_reach     interval := v_max_h + watchlist_data.setting('event_lookback')::interval;
+    v_reach     interval := watchlist_data.longest_horizon() + watchlist_data.setting('event_lookback')::interval;
     v_state     record;
     v_prev_now  timestamptz;
     v_due_after timestamptz;

@@ -102,7 +102,8 @@ SELECT results_eq($$SELECT received, inserted, rejected FROM watchlist.ingest_ra
                                            'triggered', true, 'spread_rel', 1e-320, 'crossings_1h', 3)), 'edge-1')$$,
                   $$VALUES (1, 1, 0)$$, 'a valid row the fast test cannot vouch for (space separator, a number below 1e-300) is still stored');
 
-SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '22023', NULL, 'a non-array payload is refused as a whole');
+SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '22023', 'watchlist.ingest_raw expects a JSON array of row objects, got object',
+                 'a non-array payload is refused as a whole');
 SELECT results_eq($$SELECT received, inserted, duplicates, rejected FROM watchlist.ingest_raw('[]', 'empty')$$,
                   $$VALUES (0, 0, 0, 0)$$, 'an empty batch is fine');
 
