@@ -44,7 +44,8 @@ def main() -> int:
         chunks = [r[0] for r in conn.execute(CHUNKS_SQL, (day, day + timedelta(days=(args.hours + 23) // 24)))]
         n = conn.execute("SELECT count(*) FROM watchlist_data.watch_signal_raw WHERE ts >= %s AND ts < %s",
                          (day, day + timedelta(hours=args.hours))).fetchone()[0]
-        for c in chunks:   # leftovers of an interrupted earlier run must not count
+        for c in chunks:   # leftovers of an earlier run (a chunk left compressed) must not count
+            conn.execute("SELECT decompress_chunk(%s::regclass, if_compressed => true)", (c,))
             conn.execute(f"VACUUM FULL {c}")
         before = sum(conn.execute("SELECT pg_total_relation_size(%s::regclass)", (c,)).fetchone()[0] for c in chunks)
         t = time.perf_counter()

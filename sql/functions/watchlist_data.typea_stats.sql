@@ -17,12 +17,12 @@ AS $$
     -- last 12 of them. Sufficient statistics as in watchlist.window_stats (time sums shifted
     -- to a common origin, the window start).
     WITH b AS (
-        SELECT s.*, extract(epoch FROM s.bucket - (public.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes'))::float8 AS off,
-               s.bucket >= public.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '55 minutes' AS in_1h
+        SELECT s.*, extract(epoch FROM s.bucket - (time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes'))::float8 AS off,
+               s.bucket >= time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '55 minutes' AS in_1h
           FROM watchlist_data.watchlist_series_agg AS s
          WHERE s.exchange = p_exchange AND s.symbol = p_symbol
-           AND s.bucket >= public.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes'
-           AND s.bucket <= public.time_bucket(INTERVAL '5 minutes', p_now)
+           AND s.bucket >= time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes'
+           AND s.bucket <= time_bucket(INTERVAL '5 minutes', p_now)
     ), w AS (
         SELECT sum(b.spread_n)::float8 AS n, sum(b.spread_sum) AS sy, sum(b.spread_sumsq) AS syy,
                sum(b.t_sum + b.spread_n * b.off) AS st,
