@@ -45,6 +45,8 @@ DECLARE
     v_changed   bigint[];
     v_pending   bigint[];
     v_pend_prev bigint[];
+    v_pend_from timestamptz;
+    v_pend_next timestamptz;
     v_ids2      bigint[];
     v_first     boolean;
     v_ranked    jsonb;
@@ -84,6 +86,7 @@ BEGIN
     -- 1. newly due labels (everything on the first run), then 2, 3 and the labels that were
     -- still waiting for data at the previous run
     v_pend_prev := ARRAY(SELECT jsonb_array_elements_text(coalesce(v_state.last_stats -> 'pending', '[]'))::bigint);
+    v_pend_from := (v_state.last_stats ->> 'pending_from')::timestamptz;
     v_first := v_state.last_stats IS NULL OR NOT v_state.last_stats ? 'ranked_days';
     SELECT 0 AS candidates, 0 AS written, 0 AS uncovered INTO b;
     SELECT * INTO a FROM watchlist.label_outcomes(p_now, NULL, NULL, v_due_after, v_first);
@@ -101,25 +104,35 @@ BEGIN
            AND NOT e.id = ANY (coalesce(v_ids, '{}'));
     END IF;
 
-    v_ids2 := ARRAY(SELECT DISTINCT x FROM unnest(v_changed || v_ids || v_pend_prev) AS x);
+    -- changed events and late data: all their due labels; events still waiting for data
+    -- since before this run's window: only their horizons from the earliest waiting one on
+    v_ids2 := ARRAY(SELECT DISTINCT x FROM unnest(v_changed || v_ids) AS x);
     IF cardinality(v_ids2) > 0 THEN
         SELECT * INTO b FROM watchlist.label_outcomes(p_now, v_ids2, NULL, NULL, v_first);
     END IF;
+    v_pend_prev := ARRAY(SELECT x FROM unnest(v_pend_prev) AS x EXCEPT SELECT y FROM unnest(v_ids2) AS y);
+    IF cardinality(v_pend_prev) > 0 THEN
+        SELECT b.candidates + x.candidates AS candidates, b.written + x.written AS written, b.uncovered + x.uncovered AS uncovered
+          INTO b FROM watchlist.label_outcomes(p_now, v_pend_prev, NULL, v_pend_from - INTERVAL '1 microsecond', v_first) AS x;
+        v_ids2 := v_ids2 || v_pend_prev;
+    END IF;
 
-    -- confirmed events with a due label still waiting for data (reach, or the grace period)
-    v_pending := ARRAY(
-        SELECT DISTINCT x.id FROM (
+    -- confirmed events with a due label still waiting for data that the next run's window
+    -- (horizons due after this p_now less the overlap) will not cover, and the earliest such
+    -- horizon: the next run looks at those again (a label waits at most the grace period)
+    SELECT array_agg(DISTINCT x.id), min(x.start_ts + make_interval(mins => h)) INTO v_pending, v_pend_next
+      FROM (
             SELECT e.id, e.start_ts, e.status FROM watchlist_data.watch_signal_event AS e WHERE e.id = ANY (v_ids2)
             UNION ALL
             SELECT e.id, e.start_ts, e.status FROM watchlist_data.watch_signal_event AS e
              WHERE e.start_ts > coalesce(v_due_after, '-infinity') - v_max_h AND e.start_ts <= p_now - v_min_h
         ) AS x
-         CROSS JOIN unnest(v_horizons) AS h
-         WHERE x.status = 'confirmed'
-           AND x.start_ts <= p_now - make_interval(mins => h)
-           AND (x.id = ANY (v_ids2) OR x.start_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h))
-           AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
-                            WHERE o.event_id = x.id AND o.horizon_min = h OFFSET 0));
+     CROSS JOIN unnest(v_horizons) AS h
+     WHERE x.status = 'confirmed'
+       AND x.start_ts <= p_now - c_overlap - make_interval(mins => h)
+       AND (x.id = ANY (v_ids2) OR x.start_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h))
+       AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
+                        WHERE o.event_id = x.id AND o.horizon_min = h OFFSET 0);
 
     -- 4. quintiles: on the first run label_outcomes ranked the days it touched; afterwards a
     -- day is ranked when it first receives labels, then at most hourly while it fills, and
@@ -166,7 +179,8 @@ BEGIN
     VALUES ('label_outcomes', watermark, now(),
             jsonb_build_object('candidates', candidates, 'written', written, 'uncovered', uncovered,
                                'recomputed_events', recomputed_events, 'changed_events', coalesce(cardinality(v_changed), 0),
-                               'p_now', p_now, 'pending', to_jsonb(v_pending),
+                               'p_now', p_now, 'pending', coalesce(to_jsonb(v_pending), '[]'),
+                               'pending_from', v_pend_next,
                                'ranked_days', v_ranked))
     ON CONFLICT (job) DO UPDATE
        SET watermark = EXCLUDED.watermark, last_run_at = EXCLUDED.last_run_at, last_stats = EXCLUDED.last_stats;
