@@ -183,7 +183,7 @@ def main() -> None:
     results = []
     with config.connect(target) as jc, _data.jobs_paused(jc):
         run_all(methods, results, target, n, writer_hook)
-    report(results, n, lat, target, meta_bytes, args)
+    report(results, n, lat, target, meta_bytes, args, items)
 
 
 def run_all(methods, results, target, n, writer_hook):
@@ -195,7 +195,7 @@ def run_all(methods, results, target, n, writer_hook):
         results.append(run(name, target, fn, n, own_conn=fn is writer_hook))
 
 
-def report(results, n, lat, target, meta_bytes, args):
+def report(results, n, lat, target, meta_bytes, args, items):
     base = results[0]
     def us(v):
         return "n/a" if v is None else f"{v / n * 1e6:.1f}"
