@@ -15,9 +15,13 @@ LANGUAGE sql STABLE
 AS $$
     -- One pass over the 144 five-minute buckets of the last 12 h; the 1 h figures are the
     -- last 12 of them. Sufficient statistics as in watchlist.window_stats (time sums shifted
-    -- to a common origin, the window start).
+    -- to a common origin, the window start). Only the columns used (the aggregate's rows are
+    -- wide: its jsonb columns would be copied for nothing).
     WITH b AS (
-        SELECT s.*, extract(epoch FROM s.bucket - (time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes'))::float8 AS off,
+        SELECT s.bucket, s.type_class, s.spread_rel, s.crossings_1h, s.drift_ratio, s.funding_rate,
+               s.funding_interval_hours, s.next_funding_time, s.spread_n, s.spread_sum, s.spread_sumsq,
+               s.t_sum, s.t_sumsq, s.ty_sum, s.spread_min, s.spread_max,
+               extract(epoch FROM s.bucket - (time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes'))::float8 AS off,
                s.bucket >= time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '55 minutes' AS in_1h
           FROM watchlist_data.watchlist_series_agg AS s
          WHERE s.exchange = p_exchange AND s.symbol = p_symbol
