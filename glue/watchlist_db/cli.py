@@ -635,6 +635,9 @@ def status(ctx: click.Context) -> None:
                 if last_ok is False:
                     bad = True
                     click.secho(f"      last error: {last_error}", fg="red")
+            for kind, _job_id, problem, fix in conn.execute("SELECT kind, job_id, problem, fix FROM watchlist.job_health()"):
+                bad = True
+                click.secho(f"  job problem ({kind}): {problem}" + (f"\n      fix: {fix}" if fix else ""), fg="red")
             problems = [r[0] for r in conn.execute(STATUS_SQL["problems"])]
     except psycopg.OperationalError as exc:
         _fail(f"cannot connect: {str(exc).strip()}" + ("\n(start the embedded engine with `wldb db up`)" if target.embedded else ""))
