@@ -15,6 +15,8 @@
 --   kind 'overdue'      a scheduler runs here, but scheduled jobs whose next start is more
 --                       than p_overdue_after in the past were not started (TimescaleDB's
 --                       "out of background workers" is only logged, never recorded): one row.
+--                       A job that never ran has no next start yet: it counts as due since
+--                       the server started, the last migration or the last setting change.
 -- The workers are found in pg_stat_activity by application_name (visible without
 -- pg_read_all_stats, unlike backend_type). Engines without a background scheduler (the embedded one: no launcher) are judged only by
 -- the runs `wldb worker` / `wldb jobs run` logged. plpgsql (not sql) so that the file does not
@@ -46,11 +48,19 @@ BEGIN
                EXISTS (SELECT 1 FROM pg_stat_activity AS a
                         WHERE 'TimescaleDB Background Worker Scheduler' IN (a.backend_type, a.application_name)
                           AND a.datname = current_database()) AS scheduler
+    ), due AS (
+        -- when each scheduled, waiting job became due: its next start; for a job that never
+        -- ran (no statistics yet) the latest moment it can have been created or (re)scheduled
+        SELECT j.job_id,
+               CASE WHEN j.next_start IS NOT NULL THEN nullif(j.next_start, '-infinity')
+                    WHEN j.last_run_at IS NULL THEN greatest(pg_postmaster_start_time(),
+                        (SELECT max(m.applied_at) FROM watchlist_data.schema_migrations AS m),
+                        (SELECT max(t.updated_at) FROM watchlist_data.settings AS t)) END AS since
+          FROM j WHERE j.scheduled AND j.job_status = 'Scheduled' AND j.last_ok IS NOT FALSE  -- failed: see above
     ), overdue AS (
-        SELECT count(*) AS n, min(j.next_start) AS since, string_agg(j.job_id::text, ', ' ORDER BY j.job_id) AS ids
-          FROM j, workers AS w
-         WHERE w.scheduler AND j.scheduled AND j.job_status = 'Scheduled'
-           AND j.next_start > '-infinity' AND j.next_start < p_now - p_overdue_after
+        SELECT count(*) AS n, min(d.since) AS since, string_agg(d.job_id::text, ', ' ORDER BY d.job_id) AS ids
+          FROM due AS d, workers AS w
+         WHERE w.scheduler AND d.since < p_now - p_overdue_after
     )
     SELECT 'all_failing', NULL::integer,
            format('every watchlist-db job that ran fails the same way (%s jobs), e.g.: %s', a.n, a.error),
