@@ -14,6 +14,8 @@ runs the jobs there, covered by the other tests).
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -28,8 +30,9 @@ from watchlist_db import config, jobs
 from watchlist_db.migrate import migrate
 from watchlist_db.writer import Writer
 
-# The one declared reason these tests skip (CI checks skip reasons against a list).
+# The declared reasons these tests skip (CI checks skip reasons against a list).
 NO_SCHEDULER_REASON = "the embedded engine has no job scheduler"
+NO_PRIVATE_SERVER_REASON = "needs ../shared/tools/real-timescaledb to start a private server with few worker slots"
 
 pytestmark = pytest.mark.skipif(not os.environ.get("WLDB_TEST_DSN"), reason=NO_SCHEDULER_REASON)
 
@@ -396,3 +399,91 @@ def test_failing_job_is_reported_retried_and_catches_up(fresh_db, tmp_path):
     st = wldb(target, "status", cwd=tmp_path)
     assert st.returncode == 0, st.stdout + st.stderr
     assert "job problem" not in st.stdout
+
+
+# --------------------------------------------------------------------------- item 6: worker slots
+def _server_tool() -> str | None:
+    """The machine's real-server tool (../shared/tools/real-timescaledb next to the checkout,
+    or WLDB_REAL_TIMESCALEDB): starts private PostgreSQL + TimescaleDB servers."""
+    p = os.environ.get("WLDB_REAL_TIMESCALEDB") or str(Path(__file__).resolve().parents[3] / "shared" / "tools" / "real-timescaledb")
+    return p if os.access(p, os.X_OK) else None
+
+
+@pytest.fixture
+def private_server():
+    """A private server (same binaries as the test server) that the test may restart with
+    other settings; stopped and removed afterwards."""
+    tool = _server_tool()
+    if tool is None:
+        pytest.skip(NO_PRIVATE_SERVER_REASON)
+    ddir = f"/tmp/wldb-slots-{uuid.uuid4().hex[:8]}"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"host=127.0.0.1 port={port} user=postgres sslmode=disable gssencmode=disable"
+    subprocess.run([tool, "start", ddir, str(port)], check=True, capture_output=True, timeout=600)
+
+    def restart(**settings):
+        with psycopg.connect(base + " dbname=postgres", autocommit=True) as c:
+            for k, v in settings.items():
+                c.execute(f"ALTER SYSTEM SET {k} = {v}")
+        subprocess.run([tool, "stop", ddir], check=True, capture_output=True, timeout=120)
+        subprocess.run([tool, "start", ddir], check=True, capture_output=True, timeout=120)
+
+    def new_db(name):
+        with psycopg.connect(base + " dbname=postgres", autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        t = config.Target(f"{base} dbname={name}", False, f"private server, {name}")
+        migrate(t, echo=lambda *a, **k: None)
+        return t
+
+    def drop_db(name):
+        with psycopg.connect(base + " dbname=postgres", autocommit=True) as c:
+            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    try:
+        yield restart, new_db, drop_db
+    finally:
+        if subprocess.run([tool, "stop", ddir], capture_output=True, timeout=120).returncode != 0:
+            subprocess.run([tool, "kill", ddir], capture_output=True, timeout=120)
+        shutil.rmtree(ddir, ignore_errors=True)
+
+
+def test_worker_slots_exhausted_are_diagnosed(private_server, tmp_path):
+    restart, new_db, drop_db = private_server
+    # 1. timescaledb.max_background_workers = 2: the launcher and ONE database's scheduler.
+    #    That database's jobs never start ("out of background workers" is only logged);
+    #    the other database has no scheduler at all.
+    restart(**{"timescaledb.max_background_workers": 2})
+    a, b = new_db("wl_slots_a"), new_db("wl_slots_b")
+    fix = q(a, "SELECT watchlist_data.job_failure_fix('out of background workers')")[0][0]
+    assert "raise max_worker_processes and timescaledb.max_background_workers" in fix
+
+    def kinds():
+        got = {t.conninfo: q(t, "SELECT kind, job_id, fix FROM watchlist.job_health(now(), INTERVAL '5 seconds')") for t in (a, b)}
+        shapes = sorted((tuple(r[0] for r in rows)) for rows in got.values())
+        return shapes == [("no_scheduler",), ("overdue",)], got
+
+    got = wait_for("one database without a scheduler, the other with overdue jobs", kinds)
+    for rows in got.values():
+        assert rows[0][1] is None and "raise max_worker_processes and timescaledb.max_background_workers" in rows[0][2]
+    no_sched = next(t for t in (a, b) if got[t.conninfo][0][0] == "no_scheduler")
+    st = wldb(no_sched, "status", cwd=tmp_path)
+    assert st.returncode == 1 and "job problem (no_scheduler): TimescaleDB's job scheduler is not running" in st.stdout, st.stdout
+
+    # 2. max_worker_processes = 3: the launcher, the logical replication launcher and the
+    #    database's scheduler; every job fails to start ("failed to start a background worker").
+    drop_db("wl_slots_a")
+    drop_db("wl_slots_b")
+    restart(max_worker_processes=3, **{"timescaledb.max_background_workers": 16})
+    c_ = new_db("wl_slots_c")
+    wait_for("every job fails to start, one line with the fix",
+             lambda: (lambda rows: (rows == [("all_failing", None, fix)], rows))(
+                 q(c_, "SELECT kind, job_id, fix FROM watchlist.job_health()")))
+    errs = q(c_, """SELECT DISTINCT sqlerrcode, left(err_message, 19) FROM timescaledb_information.job_errors AS e
+                     JOIN watchlist.jobs() AS j USING (job_id)""")
+    assert errs == [("XX000", "failed to start job")]
+    st = wldb(c_, "status", cwd=tmp_path)
+    assert st.returncode == 1, st.stdout
+    assert "job problem (all_failing): every watchlist-db job that ran fails the same way" in st.stdout, st.stdout
+    assert f"fix: {fix}" in st.stdout
