@@ -2,11 +2,15 @@
 -- own job procedures) with their schedule, last run (TimescaleDB's own statistics or
 -- watchlist_data.job_run_log, whichever is newer), whether the last run failed and its
 -- error (from timescaledb_information.job_errors for the scheduler's runs, with the
--- SQLSTATE), failures in the last 24 h (both sources), and whether the job is due at
--- p_now. `wldb jobs list/run-due`, `wldb status` and watchlist.job_health() read it.
+-- SQLSTATE), failures in the last 24 h (both sources), whether the job is due at p_now, and for the incremental jobs (event
+-- merge, outcome labels) their ingestion watermark and the figures of their last run
+-- (watchlist_data.job_state; NULL for the others, and a watermark of a job that has seen no
+-- rows yet is NULL rather than -infinity, which most client libraries cannot represent).
+-- `wldb jobs list/run-due`, `wldb outcomes run`, `wldb status` and watchlist.job_health() read it.
 CREATE OR REPLACE FUNCTION watchlist.jobs(p_now timestamptz DEFAULT now())
 RETURNS TABLE (job_id integer, proc_name text, target text, schedule_interval interval, scheduled boolean,
-               last_run_at timestamptz, last_ok boolean, last_error text, failures_24h bigint, due boolean)
+               last_run_at timestamptz, last_ok boolean, last_error text, failures_24h bigint, due boolean,
+               watermark timestamptz, last_stats jsonb)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -44,8 +48,15 @@ AS $$
              WHERE f.job_id = j.job_id AND NOT f.succeeded AND f.started_at > p_now - INTERVAL '24 hours')
            + coalesce(ef.n, 0),
            j.scheduled AND (greatest(j.ts_last, l.started_at) IS NULL
-                            OR greatest(j.ts_last, l.started_at) + j.schedule_interval <= p_now)
-      FROM j LEFT JOIN l ON l.job_id = j.job_id LEFT JOIN e ON e.job_id = j.job_id LEFT JOIN ef ON ef.job_id = j.job_id
+                            OR greatest(j.ts_last, l.started_at) + j.schedule_interval <= p_now),
+           nullif(st.watermark, '-infinity'),
+           st.last_stats
+      FROM j
+      LEFT JOIN l ON l.job_id = j.job_id
+      LEFT JOIN e ON e.job_id = j.job_id
+      LEFT JOIN ef ON ef.job_id = j.job_id
+      -- job_state is keyed by the job's unit of work: job_merge_events -> merge_events
+      LEFT JOIN watchlist_data.job_state AS st ON j.proc_name = 'job_' || st.job
      ORDER BY j.job_id
 $$;
 REVOKE ALL ON FUNCTION watchlist.jobs(timestamptz) FROM PUBLIC;

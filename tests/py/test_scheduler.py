@@ -14,8 +14,6 @@ runs the jobs there, covered by the other tests).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,13 +24,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pgserver import PrivateServer, timescaledb_bindir
 from watchlist_db import config, jobs
 from watchlist_db.migrate import migrate
 from watchlist_db.writer import Writer
 
 # The declared reasons these tests skip (CI checks skip reasons against a list).
 NO_SCHEDULER_REASON = "the embedded engine has no job scheduler"
-NO_PRIVATE_SERVER_REASON = "needs ../shared/tools/real-timescaledb to start a private server with few worker slots"
+NO_PRIVATE_SERVER_REASON = "no local PostgreSQL with TimescaleDB to run a private server with few worker slots"
 
 pytestmark = pytest.mark.skipif(not os.environ.get("WLDB_TEST_DSN"), reason=NO_SCHEDULER_REASON)
 
@@ -418,51 +417,37 @@ def test_failing_job_is_reported_retried_and_catches_up(fresh_db, tmp_path):
 
 
 # --------------------------------------------------------------------------- item 6: worker slots
-def _server_tool() -> str | None:
-    """The machine's real-server tool (../shared/tools/real-timescaledb next to the checkout,
-    or WLDB_REAL_TIMESCALEDB): starts private PostgreSQL + TimescaleDB servers."""
-    p = os.environ.get("WLDB_REAL_TIMESCALEDB") or str(Path(__file__).resolve().parents[3] / "shared" / "tools" / "real-timescaledb")
-    return p if os.access(p, os.X_OK) else None
-
-
 @pytest.fixture
 def private_server():
-    """A private server (same binaries as the test server) that the test may restart with
-    other settings; stopped and removed afterwards."""
-    tool = _server_tool()
-    if tool is None:
+    """A private server with this machine's PostgreSQL + TimescaleDB (tests/py/pgserver.py),
+    restarted with other worker settings by the test; destroyed afterwards."""
+    bindir = timescaledb_bindir()
+    if bindir is None:
         pytest.skip(NO_PRIVATE_SERVER_REASON)
-    ddir = f"/tmp/wldb-slots-{uuid.uuid4().hex[:8]}"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"host=127.0.0.1 port={port} user=postgres sslmode=disable gssencmode=disable"
-    subprocess.run([tool, "start", ddir, str(port)], check=True, capture_output=True, timeout=600)
+    srv = PrivateServer(bindir)
+    base = srv.conninfo.replace(" dbname=postgres", "")
 
     def restart(**settings):
-        with psycopg.connect(base + " dbname=postgres", autocommit=True) as c:
-            for k, v in settings.items():
-                c.execute(f"ALTER SYSTEM SET {k} = {v}")
-        subprocess.run([tool, "stop", ddir], check=True, capture_output=True, timeout=120)
-        subprocess.run([tool, "start", ddir], check=True, capture_output=True, timeout=120)
+        srv.stop()
+        srv.settings.update({k: str(v) for k, v in settings.items()})
+        srv.start()
 
     def new_db(name):
-        with psycopg.connect(base + " dbname=postgres", autocommit=True) as c:
+        with psycopg.connect(srv.conninfo, autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{name}"')
         t = config.Target(f"{base} dbname={name}", False, f"private server, {name}")
         migrate(t, echo=lambda *a, **k: None)
         return t
 
     def drop_db(name):
-        with psycopg.connect(base + " dbname=postgres", autocommit=True) as c:
+        with psycopg.connect(srv.conninfo, autocommit=True) as c:
             c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
     try:
+        srv.start()
         yield restart, new_db, drop_db
     finally:
-        if subprocess.run([tool, "stop", ddir], capture_output=True, timeout=120).returncode != 0:
-            subprocess.run([tool, "kill", ddir], capture_output=True, timeout=120)
-        shutil.rmtree(ddir, ignore_errors=True)
+        srv.destroy()
 
 
 def test_worker_slots_exhausted_are_diagnosed(private_server, tmp_path):
@@ -470,7 +455,7 @@ def test_worker_slots_exhausted_are_diagnosed(private_server, tmp_path):
     # 1. timescaledb.max_background_workers = 2: the launcher and ONE database's scheduler.
     #    That database's jobs never start ("out of background workers" is only logged);
     #    the other database has no scheduler at all.
-    restart(**{"timescaledb.max_background_workers": 2})
+    restart(**{"max_worker_processes": 16, "timescaledb.max_background_workers": 2})
     a, b = new_db("wl_slots_a"), new_db("wl_slots_b")
     fix = q(a, "SELECT watchlist_data.job_failure_fix('out of background workers')")[0][0]
     assert "raise max_worker_processes and timescaledb.max_background_workers" in fix
