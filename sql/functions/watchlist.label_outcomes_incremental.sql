@@ -1,6 +1,6 @@
 -- watchlist.label_outcomes_incremental(p_now): the outcome job's unit of work.
 --   1. labels every confirmed (event, horizon) whose horizon has passed and is not labelled;
---   2. recomputes the labels of events whose windows [start - max sample gap, start +
+--   2. recomputes the labels of events whose windows [entry - max sample gap, entry +
 --      horizon] received raw rows ingested since the last run (late data), found through
 --      the ingestion watermark in watchlist_data.job_state (2-minute overlap), among rows
 --      no older than the longest horizon plus the merge look-back.
@@ -38,11 +38,12 @@ BEGIN
               JOIN watchlist_data.watch_signal_event AS e ON e.exchange = l.exchange AND e.symbol = l.symbol
               JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
              WHERE v_wm IS NOT NULL
-               AND l.max_ts >= e.start_ts - v_h AND l.min_ts <= e.start_ts + make_interval(mins => o.horizon_min))
+               AND l.max_ts >= e.entry_ts - v_h AND l.min_ts <= e.entry_ts + make_interval(mins => o.horizon_min))
       INTO v_new_wm, v_ids;
 
-    -- Pending labels: events that started after the previous run's reach (its p_now minus
-    -- the longest horizon, the grace period and a day of slack); the first run scans all.
+    -- Pending labels: events entered or updated (re-merged: a changed entry drops their
+    -- labels) after the previous run's reach (its p_now minus the longest horizon, the
+    -- grace period and a day of slack); the first run scans all.
     SELECT * INTO a FROM watchlist.label_outcomes(p_now, NULL,
         (SELECT (s.last_stats ->> 'p_now')::timestamptz - v_reach - INTERVAL '1 day'
            FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes'));
