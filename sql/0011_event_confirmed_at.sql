@@ -18,4 +18,13 @@ COMMENT ON COLUMN watchlist_data.watch_signal_event.confirmed_at IS
 COMMENT ON COLUMN watchlist_data.watch_signal_event.entry_ts IS
     'Entry time of research (outcome trade, point-in-time factor values): confirmed_at; no look-ahead';
 
+-- The entry a label was computed for: a label whose event's entry has moved since (a
+-- re-merge under new rules or late data) is stale and is removed by the merge. Labels
+-- stored before this migration have none.
+ALTER TABLE watchlist_data.future_outcome ADD COLUMN entry_ts timestamptz;
+COMMENT ON COLUMN watchlist_data.future_outcome.entry_ts IS
+    'Entry time (the event''s entry_ts) this label was computed for; NULL for labels written before migration 0011';
+
+-- The label job looks for pending labels of events entered or updated since its previous run.
+CREATE INDEX watch_signal_event_updated_idx ON watchlist_data.watch_signal_event (updated_at);
 CREATE INDEX watch_signal_event_entry_idx ON watchlist_data.watch_signal_event (entry_ts) WHERE entry_ts IS NOT NULL;

@@ -34,11 +34,12 @@
 --   max_drawdown    bps, >= 0: worst adverse excursion of the spread leg marked at
 --                   spread_rel over the rows in (t0, t1]: 10000 * max(0, -min(s * (spread - entry_px)))
 --   volatility      stddev_samp of spread_rel over the rows in (t0, t1] (fraction)
+--   entry_ts    column: t0 the label was computed for (the merge drops labels whose event's
+--               entry moved since)
 --   label       {"sign": -1|0|1 of pnl, "direction", "entry_px", "exit_px", "funding_times",
---                "entry_ts": t0 the label was computed for (the merge drops labels whose
---                event's entry moved), "quantile": 1..5 quintile of pnl among covered labels
---                of the same horizon whose events were entered the same UTC day (recomputed
---                as the day fills)}; uncovered: {"reason", "entry_ts"}
+--                "quantile": 1..5 quintile of pnl among covered labels of the same horizon
+--                whose events were entered the same UTC day (recomputed as the day fills)};
+--               uncovered: {"reason"}
 -- Idempotent: unchanged labels are not rewritten.
 DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[]);
 DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[], timestamptz);
@@ -129,24 +130,24 @@ BEGIN
           FROM priced AS p
     ), up AS (
         INSERT INTO watchlist_data.future_outcome AS o
-               (event_id, horizon_min, covered, pnl, spread_change, funding_change, max_drawdown, volatility, label, computed_at)
+               (event_id, horizon_min, covered, pnl, spread_change, funding_change, max_drawdown, volatility, label, computed_at,
+                entry_ts)
         SELECT m.event_id, m.horizon_min, m.covered, m.pnl, m.spread_change, m.funding_change, m.max_drawdown, m.volatility,
                CASE WHEN m.covered
                     THEN jsonb_build_object('sign', sign(m.pnl)::int,
                                             'direction', CASE WHEN m.s = -1 THEN 'short_spread' ELSE 'long_spread' END,
-                                            'entry_px', m.entry_px, 'exit_px', m.exit_px, 'funding_times', m.n_times,
-                                            'entry_ts', m.t0)
-                    ELSE jsonb_build_object('reason', m.why, 'entry_ts', m.t0) END,
-               now()
+                                            'entry_px', m.entry_px, 'exit_px', m.exit_px, 'funding_times', m.n_times)
+                    ELSE jsonb_build_object('reason', m.why) END,
+               now(), m.t0
           FROM metrics AS m
         ON CONFLICT (event_id, horizon_min) DO UPDATE
            SET covered = EXCLUDED.covered, pnl = EXCLUDED.pnl, spread_change = EXCLUDED.spread_change,
                funding_change = EXCLUDED.funding_change, max_drawdown = EXCLUDED.max_drawdown,
-               volatility = EXCLUDED.volatility, label = EXCLUDED.label || (o.label - ARRAY['sign', 'direction', 'entry_px', 'exit_px', 'funding_times', 'reason', 'entry_ts']),
-               computed_at = EXCLUDED.computed_at
-         WHERE (o.covered, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility, o.label - 'quantile')
+               volatility = EXCLUDED.volatility, label = EXCLUDED.label || (o.label - ARRAY['sign', 'direction', 'entry_px', 'exit_px', 'funding_times', 'reason']),
+               computed_at = EXCLUDED.computed_at, entry_ts = EXCLUDED.entry_ts
+         WHERE (o.covered, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility, o.label - 'quantile', o.entry_ts)
                IS DISTINCT FROM (EXCLUDED.covered, EXCLUDED.pnl, EXCLUDED.spread_change, EXCLUDED.funding_change,
-                                 EXCLUDED.max_drawdown, EXCLUDED.volatility, EXCLUDED.label)
+                                 EXCLUDED.max_drawdown, EXCLUDED.volatility, EXCLUDED.label, EXCLUDED.entry_ts)
         RETURNING o.event_id, o.horizon_min, o.covered
     )
     SELECT count(*)::integer, count(*) FILTER (WHERE NOT up.covered)::integer INTO written, uncovered FROM up;

@@ -72,7 +72,8 @@ DECLARE
     v_h        interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_lookback interval := watchlist_data.setting('event_lookback')::interval;
     v_min_from timestamptz;
-    v_carry    text;   -- numeric columns carried for triggered samples
+    v_inner    text;   -- numeric columns of the raw table
+    v_outer    text;   -- ... carried (as float8) for the triggered samples
     v_stats    text;   -- their features_agg expression
     v_stale    integer;
 BEGIN
@@ -101,14 +102,18 @@ BEGIN
     SELECT min(k.r_from) INTO v_min_from FROM wl_merge_keys AS k;
     ANALYZE wl_merge_keys;
 
-    -- 3. One ordered pass over the samples: run starts (from the previous sample), the off
-    --    time after each triggered sample (from the next one); keep the triggered samples,
-    --    with their values, and each key's last sample.
-    -- jsonb_build_object takes at most 100 arguments: 40 columns per call, concatenated.
-    SELECT string_agg(g.carry, ', ' ORDER BY g.grp), string_agg('jsonb_build_object(' || g.stats || ')', ' || ' ORDER BY g.grp)
-      INTO v_carry, v_stats
+    -- 3. One ordered pass over each key's samples (a lateral subquery per key: its rows come
+    --    off the (exchange, symbol, ts) index in order, so no sort of the whole window):
+    --    run starts (from the previous sample), the off time after each triggered sample
+    --    (from the next one); keep the triggered samples, with their values, and the key's
+    --    last sample (with the key's sample count).
+    --    jsonb_build_object takes at most 100 arguments: 40 columns per call, concatenated.
+    SELECT string_agg(g.inner_cols, ', ' ORDER BY g.grp), string_agg(g.outer_cols, ', ' ORDER BY g.grp),
+           string_agg('jsonb_build_object(' || g.stats || ')', ' || ' ORDER BY g.grp)
+      INTO v_inner, v_outer, v_stats
       FROM (SELECT c.grp,
-                   string_agg(format('CASE WHEN r.triggered THEN r.%1$I::float8 END AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS carry,
+                   string_agg(format('r.%I', c.attname), ', ' ORDER BY c.attnum) AS inner_cols,
+                   string_agg(format('w.%1$I::float8 AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS outer_cols,
                    string_agg(format('%1$L, CASE WHEN count(t.%1$I) > 0 THEN jsonb_build_object('
                                      '''first'', public.first(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
                                      '''last'', public.last(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
@@ -123,26 +128,25 @@ BEGIN
 
     EXECUTE format($q$
         CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
-        WITH w AS (
-            SELECT r.exchange, r.symbol, r.signal_type, r.ts, r.triggered,
-                   lag(r.ts) OVER w AS prev_ts, lag(r.triggered) OVER w AS prev_trig,
-                   lead(r.ts) OVER w AS next_ts, lead(r.triggered) OVER w AS next_trig,
-                   count(*) OVER (PARTITION BY r.exchange, r.symbol, r.signal_type) AS key_n,
-                   CASE WHEN r.triggered THEN r.meta -> 'pairs_top' END AS pairs_top,
-                   CASE WHEN r.triggered THEN r.meta -> 'funding_diff_top' END AS funding_diff_top,
-                   CASE WHEN r.triggered AND jsonb_typeof(r.meta -> 'factors') = 'object' THEN r.meta -> 'factors' END AS factors,
+        SELECT k.exchange, k.symbol, k.signal_type, x.*
+          FROM wl_merge_keys AS k
+         CROSS JOIN LATERAL (
+            SELECT w.ts, w.triggered, w.prev_ts, w.next_ts, w.key_n,
+                   w.triggered AND (w.prev_ts IS NULL OR NOT w.prev_trig OR w.ts - w.prev_ts > $2) AS run_start,
+                   CASE WHEN w.next_ts - w.ts > $2 THEN w.ts WHEN NOT w.next_trig THEN w.next_ts END AS off_after,
+                   CASE WHEN w.triggered THEN w.meta -> 'pairs_top' END AS pairs_top,
+                   CASE WHEN w.triggered THEN w.meta -> 'funding_diff_top' END AS funding_diff_top,
+                   CASE WHEN w.triggered AND jsonb_typeof(w.meta -> 'factors') = 'object' THEN w.meta -> 'factors' END AS factors,
                    %s
-              FROM wl_merge_keys AS k
-              JOIN watchlist_data.watch_signal_raw AS r
-                ON r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type AND r.ts >= k.r_from
-             WHERE r.ts >= $1
-            WINDOW w AS (PARTITION BY r.exchange, r.symbol, r.signal_type ORDER BY r.ts)
-        )
-        SELECT w.*,
-               w.triggered AND (w.prev_ts IS NULL OR NOT w.prev_trig OR w.ts - w.prev_ts > $2) AS run_start,
-               CASE WHEN w.next_ts - w.ts > $2 THEN w.ts WHEN NOT w.next_trig THEN w.next_ts END AS off_after
-          FROM w
-         WHERE w.triggered OR w.next_ts IS NULL$q$, v_carry)
+              FROM (SELECT r.ts, r.triggered, r.meta, %s,
+                           lag(r.ts) OVER w AS prev_ts, lag(r.triggered) OVER w AS prev_trig,
+                           lead(r.ts) OVER w AS next_ts, lead(r.triggered) OVER w AS next_trig,
+                           row_number() OVER w AS key_n
+                      FROM watchlist_data.watch_signal_raw AS r
+                     WHERE r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type
+                       AND r.ts >= k.r_from AND r.ts >= $1
+                    WINDOW w AS (ORDER BY r.ts)) AS w
+             WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_outer, v_inner)
     USING v_min_from, v_h;
     SELECT coalesce(sum(t.key_n) FILTER (WHERE t.next_ts IS NULL), 0) INTO samples FROM wl_merge_trig AS t;
 
@@ -151,7 +155,7 @@ BEGIN
     EXECUTE format($q$
         CREATE TEMP TABLE wl_merge_new ON COMMIT DROP AS
         WITH k AS (
-            SELECT t.*, max(t.ts) OVER (PARTITION BY t.exchange, t.symbol, t.signal_type) AS key_last_ts
+            SELECT t.*, max(t.ts) OVER (PARTITION BY t.exchange COLLATE "C", t.symbol COLLATE "C", t.signal_type COLLATE "C") AS key_last_ts
               FROM wl_merge_trig AS t
         ), p AS (
             SELECT k.*,
@@ -159,11 +163,11 @@ BEGIN
                    max(CASE WHEN k.run_start THEN k.ts END) OVER (w ROWS UNBOUNDED PRECEDING) AS run_start_ts
               FROM k
              WHERE k.triggered
-            WINDOW w AS (PARTITION BY k.exchange, k.symbol, k.signal_type ORDER BY k.ts)
+            WINDOW w AS (PARTITION BY k.exchange COLLATE "C", k.symbol COLLATE "C", k.signal_type COLLATE "C" ORDER BY k.ts)
         ), t AS (
             SELECT p.*,
                    sum(CASE WHEN p.prev_trig_ts IS NULL OR p.ts - p.prev_off > $2 THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY p.exchange, p.symbol, p.signal_type ORDER BY p.ts) AS isl
+                       OVER (PARTITION BY p.exchange COLLATE "C", p.symbol COLLATE "C", p.signal_type COLLATE "C" ORDER BY p.ts) AS isl
               FROM p
         ), ev AS (
             SELECT t.exchange, t.symbol, t.signal_type, t.isl,
@@ -196,7 +200,7 @@ BEGIN
                extract(epoch FROM ev.end_ts - ev.start_ts)::integer AS duration_sec,
                ev.n_samples, ev.confirmed_at,
                ev.features_agg || coalesce(fac.agg, '{}'::jsonb) AS features_agg,
-               NOT (ev.isl < max(ev.isl) OVER (PARTITION BY ev.exchange, ev.symbol, ev.signal_type)
+               NOT (ev.isl < max(ev.isl) OVER (PARTITION BY ev.exchange COLLATE "C", ev.symbol COLLATE "C", ev.signal_type COLLATE "C")
                     OR coalesce(ev.key_last_ts - ev.off_after >= $2, false)
                     OR $3 - ev.key_last_ts > $4) AS is_open
           FROM ev
@@ -245,7 +249,7 @@ BEGIN
         DELETE FROM watchlist_data.future_outcome AS o
          USING up
          WHERE NOT up.is_insert AND o.event_id = up.id
-           AND (up.status <> 'confirmed' OR (o.label ->> 'entry_ts')::timestamptz IS DISTINCT FROM up.entry_ts)
+           AND (up.status <> 'confirmed' OR o.entry_ts IS DISTINCT FROM up.entry_ts)
         RETURNING 1
     )
     SELECT (SELECT count(*) FILTER (WHERE is_insert)::integer FROM up),

@@ -13,7 +13,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(32);
+SELECT plan(33);
 
 SELECT count(*) FROM watchlist.set_setting('outcome_horizons_min', '{10,20}');
 SELECT count(*) FROM watchlist.set_setting('outcome_cost_bps', '2');
@@ -81,11 +81,13 @@ SELECT ok(abs((pg_temp.lab('OUTS', 10)).volatility
               - (SELECT stddev_samp(v) FROM unnest(ARRAY[0.0028, 0.0036, 0.0026, 0.0025, 0.0024, 0.0023, 0.0022, 0.0021, 0.0020, 0.0019]::float8[]) v)) < 1e-15,
           'A 10 min: volatility = sigma of the spread over (t0+1, t0+11]');
 SELECT is((pg_temp.lab('OUTS', 10)).label - 'quantile',
-          '{"sign": 1, "direction": "short_spread", "entry_px": 0.0028, "exit_px": 0.0020, "funding_times": 1,
-            "entry_ts": "2032-01-01T00:01:00+00:00"}'::jsonb,
+          '{"sign": 1, "direction": "short_spread", "entry_px": 0.0028, "exit_px": 0.0020, "funding_times": 1}'::jsonb,
           'A 10 min: label, entered at confirmed_at t0+1 (the start row t0 would have sold at 0.0029: look-ahead)');
 SELECT is((SELECT confirmed_at - start_ts FROM watchlist_data.watch_signal_event WHERE symbol = 'OUTS'), interval '1 minute',
           'A: confirmed one minute after its start');
+SELECT is((SELECT count(*)::int FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
+            WHERE e.symbol LIKE 'OUT_' AND o.entry_ts IS DISTINCT FROM e.start_ts + interval '1 minute'), 0,
+          'every label records the entry it was computed for: confirmed_at, t0+1');
 -- A, 20 min: exit at t0+21 buy 0.0010: 10000 * (0.0028 - 0.0010 + 0.0001) - 2 = 17
 SELECT ok(abs((pg_temp.lab('OUTS', 20)).pnl - 17) < 1e-9, 'A 20 min: pnl 17 bps, one funding time crossed (next is 8 h later)');
 
@@ -100,7 +102,7 @@ SELECT ok(abs((pg_temp.lab('OUTL', 20)).pnl - 20) < 1e-9, 'B 20 min: pnl 20 bps,
 -- C: 10 min covered (exit t0+2 is 9 min before the horizon t0+11, within H = 10), 20 min is not.
 SELECT ok(abs((pg_temp.lab('OUTH', 10)).pnl - (-2)) < 1e-9, 'C 10 min: flat spread, pnl = -cost');
 SELECT results_eq($$SELECT covered, pnl, spread_change, max_drawdown, label FROM pg_temp.lab('OUTH', 20)$$,
-                  $$VALUES (false, NULL::float8, NULL::float8, NULL::float8, '{"reason": "hole in the data at the horizon", "entry_ts": "2032-01-01T00:01:00+00:00"}'::jsonb)$$,
+                  $$VALUES (false, NULL::float8, NULL::float8, NULL::float8, '{"reason": "hole in the data at the horizon"}'::jsonb)$$,
                   'C 20 min: a hole at the horizon is flagged, with no made-up numbers');
 
 -- Quintiles per (horizon, day): at 10 min C (-2) < A (7) < B (10).
@@ -113,8 +115,7 @@ SELECT is((SELECT count(*)::int FROM watchlist_data.future_outcome o JOIN watchl
             WHERE e.symbol = 'OUTD'), 0, 'D: no label while the data may still reach the horizon');
 SELECT results_eq($$SELECT written, uncovered FROM watchlist.label_outcomes_incremental((SELECT t0 + interval '7 hours' FROM t))$$,
                   $$VALUES (2, 2)$$, 'D: after the grace period both horizons are written as uncovered');
-SELECT is((pg_temp.lab('OUTD', 10)).label, '{"reason": "no data at or after the horizon", "entry_ts": "2032-01-01T00:01:00+00:00"}'::jsonb,
-          'D: the reason says why');
+SELECT is((pg_temp.lab('OUTD', 10)).label, '{"reason": "no data at or after the horizon"}'::jsonb, 'D: the reason says why');
 SELECT results_eq($$SELECT written FROM watchlist.label_outcomes_incremental((SELECT t0 + interval '7 hours' FROM t))$$,
                   $$VALUES (0)$$, 're-running writes nothing');
 
@@ -127,9 +128,9 @@ SELECT r.t + make_interval(mins => k), 'binance', 'OUTR', 'A', k IN (0, 2, 3), 0
   FROM r, generate_series(-2, 40) AS k;
 SELECT * FROM watchlist.merge_events((SELECT t - interval '1 hour' FROM r), 'infinity', (SELECT t + interval '45 minutes' FROM r));
 SELECT * FROM watchlist.label_outcomes_incremental((SELECT t + interval '45 minutes' FROM r));
-SELECT results_eq($$SELECT o.horizon_min, o.label ->> 'entry_ts', o.label -> 'entry_px' FROM watchlist_data.future_outcome o
-                      JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id WHERE e.symbol = 'OUTR' ORDER BY 1$$,
-                  $$VALUES (10, '2032-01-02T00:03:00+00:00', '0.0027'::jsonb), (20, '2032-01-02T00:03:00+00:00', '0.0027'::jsonb)$$,
+SELECT results_eq($$SELECT o.horizon_min, o.entry_ts - r.t, o.label -> 'entry_px' FROM watchlist_data.future_outcome o
+                      JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id, r WHERE e.symbol = 'OUTR' ORDER BY 1$$,
+                  $$VALUES (10, interval '3 minutes', '0.0027'::jsonb), (20, interval '3 minutes', '0.0027'::jsonb)$$,
                   'R: entered at T+3, where the run T+2..T+3 confirmed it (spread 0.0027)');
 UPDATE watchlist_data.watch_signal_raw SET triggered = true, ingested_at = (SELECT t + interval '50 minutes' FROM r)
  WHERE symbol = 'OUTR' AND ts = (SELECT t + interval '1 minute' FROM r);
@@ -139,10 +140,10 @@ SELECT results_eq($$SELECT e.confirmed_at - r.t, (SELECT count(*)::int FROM watc
                   $$VALUES (interval '1 minute', 0)$$, 'R re-merged: confirmed at T+1 now, its stale labels are gone');
 SELECT results_eq($$SELECT written FROM watchlist.label_outcomes_incremental((SELECT t + interval '55 minutes' FROM r))$$,
                   $$VALUES (2)$$, 'the label job writes R''s two labels again');
-SELECT results_eq($$SELECT o.horizon_min, o.label ->> 'entry_ts', o.label -> 'entry_px', o.spread_change FROM watchlist_data.future_outcome o
-                      JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id WHERE e.symbol = 'OUTR' ORDER BY 1$$,
-                  $$VALUES (10, '2032-01-02T00:01:00+00:00', '0.0029'::jsonb, 0.0019::float8 - 0.0029::float8),
-                           (20, '2032-01-02T00:01:00+00:00', '0.0029'::jsonb, 0.0009::float8 - 0.0029::float8)$$,
+SELECT results_eq($$SELECT o.horizon_min, o.entry_ts - r.t, o.label -> 'entry_px', o.spread_change FROM watchlist_data.future_outcome o
+                      JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id, r WHERE e.symbol = 'OUTR' ORDER BY 1$$,
+                  $$VALUES (10, interval '1 minute', '0.0029'::jsonb, 0.0019::float8 - 0.0029::float8),
+                           (20, interval '1 minute', '0.0029'::jsonb, 0.0009::float8 - 0.0029::float8)$$,
                   'R: entered at T+1 now (spread 0.0029), horizons from there');
 
 -- Executed trades.
