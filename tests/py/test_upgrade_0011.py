@@ -70,14 +70,14 @@ T = (datetime.now(timezone.utc) - timedelta(days=10)).replace(second=0, microsec
 PATTERNS = {"UBLIP": (0, 4), "ULATE": (0, 3, 4), "UPAIR": (0, 1), "USHORT": (0,)}
 
 
-def _events(conn):
-    rows = conn.execute("""SELECT symbol, id, start_ts, end_ts, n_samples, status, confirmed_at, is_open
+def _events(conn, old=False):
+    rows = conn.execute(f"""SELECT symbol, id, start_ts, end_ts, n_samples, status, {'NULL' if old else 'confirmed_at'}, is_open
                              FROM watchlist_data.watch_signal_event WHERE exchange = 'upg' ORDER BY symbol""").fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
-def _labels(conn):
-    return conn.execute("""SELECT e.symbol, o.horizon_min, o.entry_ts, (o.label ->> 'entry_px')::float8, o.pnl
+def _labels(conn, old=False):
+    return conn.execute(f"""SELECT e.symbol, o.horizon_min, {'NULL' if old else 'o.entry_ts'}, (o.label ->> 'entry_px')::float8, o.pnl
                              FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
                             WHERE e.exchange = 'upg' ORDER BY 1, 2""").fetchall()
 
@@ -100,11 +100,11 @@ def test_upgrade_re_merges_events_and_relabels(fresh_db, tmp_path):
         # the old rule, the old labels (entered at start_ts)
         c.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (m(-60), m(60)))
         c.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (T + timedelta(days=5),))
-        before = {s: (e[0], e[4]) for s, e in _events(c).items()}
+        before = {s: (e[0], e[4]) for s, e in _events(c, old=True).items()}
         assert {s: st for s, (_, st) in before.items()} == {
             "UBLIP": "confirmed", "ULATE": "confirmed", "UPAIR": "confirmed", "USHORT": "dropped"}, \
             "the old rule confirms blip / quiet / blip"
-        assert [(r[0], r[3]) for r in _labels(c)] == [("UBLIP", 0.0030), ("ULATE", 0.0030), ("UPAIR", 0.0030)], \
+        assert [(r[0], r[3]) for r in _labels(c, old=True)] == [("UBLIP", 0.0030), ("ULATE", 0.0030), ("UPAIR", 0.0030)], \
             "old labels entered at the event start"
 
     report = migrate.migrate(fresh_db, echo=lambda *_: None)

@@ -1,0 +1,4 @@
+-- 0012: the merge job reads the open events every minute (to close those of keys silent
+-- for the whole look-back, and to count them); with months of closed events that must not
+-- be a scan of the event table. A partial index holds only the open ones (a few per key).
+CREATE INDEX watch_signal_event_open_idx ON watchlist_data.watch_signal_event (end_ts) WHERE is_open;
