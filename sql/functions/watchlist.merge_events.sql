@@ -65,6 +65,7 @@ RETURNS TABLE (keys integer, samples bigint, inserted integer, updated integer, 
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET work_mem = '64MB'
+SET jit = off
 AS $$
 DECLARE
     v_n        interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
@@ -87,18 +88,27 @@ BEGIN
     EXECUTE format($q$
         CREATE TEMP TABLE wl_merge_keys ON COMMIT DROP AS
         SELECT r.exchange, r.symbol, r.signal_type, min(r.ts) AS min_ts, max(r.ingested_at) AS max_ingested,
-               NULL::timestamptz AS r_from
+               min(r.ts) AS r_from
           FROM watchlist_data.watch_signal_raw AS r
          WHERE r.ts >= $1 AND r.ts < $2 %s
          GROUP BY 1, 2, 3$q$, CASE WHEN p_since IS NOT NULL THEN 'AND r.ingested_at > $3' ELSE '' END)
     USING p_from, p_to, p_since;
     SELECT count(*)::integer, max(k.max_ingested) INTO keys, watermark FROM wl_merge_keys AS k;
 
-    -- 2. Recompute from the start of the earliest event each key's new rows could join.
+    -- 2. Recompute from the start of the earliest event each key's new rows could join
+    --    (one set-based pass over the events that end within reach of the earliest new row).
+    SELECT min(k.min_ts) INTO v_min_from FROM wl_merge_keys AS k;
     UPDATE wl_merge_keys AS k
-       SET r_from = least(k.min_ts, (SELECT min(e.start_ts) FROM watchlist_data.watch_signal_event AS e
-                                      WHERE e.exchange = k.exchange AND e.symbol = k.symbol
-                                        AND e.signal_type = k.signal_type AND e.end_ts >= k.min_ts - (v_m + v_h)));
+       SET r_from = least(k.min_ts, x.first_start)
+      FROM (SELECT e.exchange, e.symbol, e.signal_type, min(e.start_ts) AS first_start
+              FROM wl_merge_keys AS k2
+              JOIN watchlist_data.watch_signal_event AS e
+                ON e.exchange = k2.exchange AND e.symbol = k2.symbol AND e.signal_type = k2.signal_type
+               AND e.end_ts >= k2.min_ts - (v_m + v_h)
+             WHERE e.end_ts >= v_min_from - (v_m + v_h)
+             GROUP BY 1, 2, 3) AS x
+     WHERE x.exchange = k.exchange AND x.symbol = k.symbol AND x.signal_type = k.signal_type
+       AND x.first_start < k.min_ts;
     SELECT min(k.r_from) INTO v_min_from FROM wl_merge_keys AS k;
     ANALYZE wl_merge_keys;
 
