@@ -77,6 +77,10 @@ DECLARE
     v_outer    text;   -- ... carried (as float8) for the triggered samples
     v_stats    text;   -- their features_agg expression
     v_stale    integer;
+    -- TimescaleDB's first()/last() aggregates live in the extension's schema (public on a
+    -- default install, elsewhere on some engines)
+    v_tsdb     text := (SELECT quote_ident(n.nspname) FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
+                         WHERE x.extname = 'timescaledb');
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
 
@@ -162,7 +166,7 @@ BEGIN
 
     -- 4. Islands, runs and confirmation over the triggered samples; features in the same
     --    aggregate. isl: a new island when the off time before a sample exceeds M.
-    EXECUTE format($q$
+    EXECUTE replace(replace(format($q$
         CREATE TEMP TABLE wl_merge_new ON COMMIT DROP AS
         WITH k AS (
             SELECT t.*, max(t.ts) OVER (PARTITION BY t.exchange COLLATE "C", t.symbol COLLATE "C", t.signal_type COLLATE "C") AS key_last_ts
@@ -215,7 +219,7 @@ BEGIN
                     OR $3 - ev.key_last_ts > $4) AS is_open
           FROM ev
           LEFT JOIN fac ON ev.has_factors AND fac.exchange = ev.exchange AND fac.symbol = ev.symbol
-                       AND fac.signal_type = ev.signal_type AND fac.isl = ev.isl$q$, v_stats)
+                       AND fac.signal_type = ev.signal_type AND fac.isl = ev.isl$q$, v_stats), 'public.first(', v_tsdb || '.first('), 'public.last(', v_tsdb || '.last(')
     USING v_n, v_m, p_now, v_lookback;
 
     -- 5. Reconcile with the stored events of the touched keys.

@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(14);
+SELECT plan(15);
 
 -- day d, event i: factor x (meta.factors.f1, and spread_rel = x / 1000) at the event's entry
 -- (confirmed_at = entry_ts, one minute after its start), outcome y (pnl, 30 min)
