@@ -190,10 +190,11 @@ def test_examples_from_the_plan_words(conn):
                    VALUES (%s, 'xwords', %s, 'A', %s, %s, %s, %s, %s)""",
                 [(r["ts"], sym, r["trig"], r["spread"], r["funding"], r["interval"], r["nft"])
                  for sym, (rows, _) in WORDS.items() for r in rows])
+        # fixture events confirmed at their first sample (entry = confirmed_at = W0)
         ids = [conn.execute("""INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts,
-                                      duration_sec, n_samples, status, is_open)
-                               VALUES ('xwords', %s, 'A', %s, %s, 240, 5, 'confirmed', false) RETURNING id""",
-                           (sym, W0, W0 + timedelta(minutes=4))).fetchone()[0] for sym in WORDS]
+                                      duration_sec, n_samples, status, is_open, confirmed_at)
+                               VALUES ('xwords', %s, 'A', %s, %s, 240, 5, 'confirmed', false, %s) RETURNING id""",
+                           (sym, W0, W0 + timedelta(minutes=4), W0)).fetchone()[0] for sym in WORDS]
         conn.execute("SELECT * FROM watchlist.label_outcomes(%s, %s)", (now, ids))
         got = {r[0]: dict(zip(("pnl", "spread_change", "funding_change", "max_drawdown", "volatility"), r[1:]))
                for r in conn.execute("""SELECT e.symbol, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility
