@@ -77,6 +77,7 @@ DECLARE
     v_outer    text;   -- ... carried (as float8) for the triggered samples
     v_stats    text;   -- their features_agg expression
     v_stale    integer;
+    v_seqscan  text;
     -- TimescaleDB's first()/last() aggregates live in the extension's schema (public on a
     -- default install, elsewhere on some engines)
     v_tsdb     text := (SELECT quote_ident(n.nspname) FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
@@ -140,6 +141,11 @@ BEGIN
                                           'int8'::regtype, 'numeric'::regtype)) AS c
              GROUP BY c.grp) AS g;
 
+    -- The per-key scan must use the (exchange, symbol, ts) index: right after a bulk load,
+    -- before autovacuum has analysed the new chunk, the planner can believe it tiny and
+    -- read the whole chunk once per key (seen: minutes instead of seconds).
+    v_seqscan := current_setting('enable_seqscan');
+    PERFORM set_config('enable_seqscan', 'off', true);
     EXECUTE format($q$
         CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
         SELECT k.exchange, k.symbol, k.signal_type, x.*
@@ -162,6 +168,7 @@ BEGIN
                     WINDOW w AS (ORDER BY r.ts)) AS w
              WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_outer, v_inner)
     USING v_min_from, v_h;
+    PERFORM set_config('enable_seqscan', v_seqscan, true);
     SELECT coalesce(sum(t.key_n) FILTER (WHERE t.next_ts IS NULL), 0) INTO samples FROM wl_merge_trig AS t;
 
     -- 4. Islands, runs and confirmation over the triggered samples; features in the same
