@@ -4,17 +4,17 @@
 -- the events whose due labels were still waiting for data, and when quintiles were last
 -- assigned):
 --   1. newly due labels: (confirmed event, horizon) pairs whose horizon fell due since the
---      previous run's p_now (minus watchlist_data.incremental_overlap()), found through the start_ts index,
+--      previous run's p_now (minus watchlist_data.incremental_overlap()), found through the entry_ts index,
 --      one range per horizon, plus the events still waiting for data at the previous run
 --      (a due label is written once data reaches its horizon or the grace period ends).
 --      The first run (no state) looks at every event.
 --   2. events the merge changed since the previous run (updated_at; e.g. confirmed late,
 --      after a horizon had passed) that are confirmed and miss a due label;
---   3. late data: labels whose window [start - max sample gap, start + horizon] received raw
+--   3. late data: labels whose window [entry - max sample gap, entry + horizon] received raw
 --      rows ingested since the watermark (less the overlap) that are not newer than the
 --      previous run's p_now (rows newer than that cannot change an existing label), and
 --      that were computed before those rows arrived; recomputed.
---   4. quintiles (label.quantile, per horizon and UTC day of the event start) of the days
+--   4. quintiles (label.quantile, per horizon and UTC day of the event's entry) of the days
 --      touched: assigned at most once an hour while a day fills and once more when it
 --      closes (its last horizon + the grace period has passed), since ranking a whole day
 --      costs as much as the day, not as the new labels; the first run assigns them too.
@@ -74,9 +74,9 @@ BEGIN
           FROM late AS l
           JOIN watchlist_data.watch_signal_event AS e
             ON e.exchange = l.exchange AND e.symbol = l.symbol AND e.signal_type IN ('A', 'B', 'C')
-           AND e.start_ts >= l.min_ts - v_max_h AND e.start_ts <= l.max_ts + v_h
+           AND e.entry_ts >= l.min_ts - v_max_h AND e.entry_ts <= l.max_ts + v_h
           JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
-         WHERE l.max_ts >= e.start_ts - v_h AND l.min_ts <= e.start_ts + make_interval(mins => o.horizon_min)
+         WHERE l.max_ts >= e.entry_ts - v_h AND l.min_ts <= e.entry_ts + make_interval(mins => o.horizon_min)
            AND o.computed_at <= l.max_ing;
     END IF;
     SELECT max(r.ingested_at) INTO v_new_wm
@@ -96,9 +96,9 @@ BEGIN
         SELECT array_agg(e.id) INTO v_changed
           FROM watchlist_data.watch_signal_event AS e
          WHERE e.updated_at >= v_state.last_run_at - c_overlap AND e.status = 'confirmed'
-           AND e.start_ts <= p_now - v_min_h
+           AND e.entry_ts <= p_now - v_min_h
            AND EXISTS (SELECT 1 FROM unnest(v_horizons) AS h
-                        WHERE e.start_ts <= p_now - make_interval(mins => h)
+                        WHERE e.entry_ts <= p_now - make_interval(mins => h)
                           AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
                                            WHERE o.event_id = e.id AND o.horizon_min = h OFFSET 0))
            AND NOT e.id = ANY (coalesce(v_ids, '{}'));
@@ -120,17 +120,17 @@ BEGIN
     -- confirmed events with a due label still waiting for data that the next run's window
     -- (horizons due after this p_now less the overlap) will not cover, and the earliest such
     -- horizon: the next run looks at those again (a label waits at most the grace period)
-    SELECT array_agg(DISTINCT x.id), min(x.start_ts + make_interval(mins => h)) INTO v_pending, v_pend_next
+    SELECT array_agg(DISTINCT x.id), min(x.entry_ts + make_interval(mins => h)) INTO v_pending, v_pend_next
       FROM (
-            SELECT e.id, e.start_ts, e.status FROM watchlist_data.watch_signal_event AS e WHERE e.id = ANY (v_ids2)
+            SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e WHERE e.id = ANY (v_ids2)
             UNION ALL
-            SELECT e.id, e.start_ts, e.status FROM watchlist_data.watch_signal_event AS e
-             WHERE e.start_ts > coalesce(v_due_after, '-infinity') - v_max_h AND e.start_ts <= p_now - v_min_h
+            SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e
+             WHERE e.entry_ts > coalesce(v_due_after, '-infinity') - v_max_h AND e.entry_ts <= p_now - v_min_h
         ) AS x
      CROSS JOIN unnest(v_horizons) AS h
      WHERE x.status = 'confirmed'
-       AND x.start_ts <= p_now - c_overlap - make_interval(mins => h)
-       AND (x.id = ANY (v_ids2) OR x.start_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h))
+       AND x.entry_ts <= p_now - c_overlap - make_interval(mins => h)
+       AND (x.id = ANY (v_ids2) OR x.entry_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h))
        AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
                         WHERE o.event_id = x.id AND o.horizon_min = h OFFSET 0);
 
@@ -143,7 +143,7 @@ BEGIN
                 SELECT g AS d FROM generate_series(date_trunc('day', v_due_after - v_max_h, 'UTC'),
                                                    p_now, INTERVAL '24 hours') AS g
                 UNION ALL
-                SELECT date_trunc('day', e.start_ts, 'UTC') FROM watchlist_data.watch_signal_event AS e
+                SELECT date_trunc('day', e.entry_ts, 'UTC') FROM watchlist_data.watch_signal_event AS e
                  WHERE e.id = ANY (v_ids2)) AS x
              WHERE x.d + INTERVAL '24 hours' + v_reach <= p_now                        -- closed
                 OR coalesce((v_ranked ->> to_char(x.d AT TIME ZONE 'UTC', 'YYYY-MM-DD'))::timestamptz, '-infinity')
@@ -156,7 +156,7 @@ BEGIN
             WITH q AS (
                 SELECT o.id, ntile(5) OVER (PARTITION BY o.horizon_min, dd.d ORDER BY o.pnl, o.event_id) AS quintile
                   FROM unnest(v_days) AS dd(d)
-                  JOIN watchlist_data.watch_signal_event AS e ON e.start_ts >= dd.d AND e.start_ts < dd.d + INTERVAL '24 hours'
+                  JOIN watchlist_data.watch_signal_event AS e ON e.entry_ts >= dd.d AND e.entry_ts < dd.d + INTERVAL '24 hours'
                   JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
                  WHERE o.covered
             )

@@ -1,7 +1,7 @@
 -- watchlist_data.factor_observations(...): the observation set of the factor lab, defined
 -- once for watchlist.factor_ic_by_period and watchlist.factor_ic: one row per confirmed
--- event x factor x covered horizon, with the period (time_bucket of the event start), the
--- factor value at the event start (watchlist.event_factors: point in time, universe as it
+-- event x factor x covered horizon, with the period (time_bucket of the event's entry_ts),
+-- the factor value at its entry (watchlist.event_factors: point in time, universe as it
 -- was) and the chosen outcome metric (pnl, spread_change, funding_change, max_drawdown,
 -- volatility; anything else raises).
 CREATE OR REPLACE FUNCTION watchlist_data.factor_observations(
@@ -18,7 +18,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN QUERY
-    SELECT time_bucket(p_period, f.start_ts), f.factor, o.horizon_min, f.exchange, f.symbol, f.event_id, f.value,
+    SELECT time_bucket(p_period, f.entry_ts), f.factor, o.horizon_min, f.exchange, f.symbol, f.event_id, f.value,
            CASE p_metric WHEN 'pnl' THEN o.pnl WHEN 'spread_change' THEN o.spread_change
                          WHEN 'funding_change' THEN o.funding_change WHEN 'max_drawdown' THEN o.max_drawdown
                          ELSE o.volatility END

@@ -38,7 +38,7 @@ def _build(conn, g: fd.Generated):
     """Insert, merge, label; return confirmed events and covered labels as SQL stored them."""
     fd.insert(conn, g)
     fd.merge_and_label(conn, g)
-    events = conn.execute("""SELECT id, symbol, start_ts FROM watchlist_data.watch_signal_event
+    events = conn.execute("""SELECT id, symbol, entry_ts FROM watchlist_data.watch_signal_event
                               WHERE exchange = %s AND status = 'confirmed'""", (g.exchange,)).fetchall()
     labels = conn.execute("""SELECT o.event_id, o.horizon_min, o.covered, o.label, o.pnl, o.spread_change
                                FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
@@ -306,7 +306,7 @@ def test_wldb_export_csv_and_parquet(target, committed, tmp_path):
     with config.connect(target) as c:
         n_sql = c.execute("SELECT count(*) FROM watchlist.export_frame(%s, %s, NULL, %s)",
                           (g.t0, g.t0 + timedelta(days=1), g.exchange)).fetchone()[0]
-        events = c.execute("""SELECT id, symbol, start_ts FROM watchlist_data.watch_signal_event
+        events = c.execute("""SELECT id, symbol, entry_ts FROM watchlist_data.watch_signal_event
                                WHERE exchange = %s AND status = 'confirmed'""", (g.exchange,)).fetchall()
     assert n_sql == len(events) * len(fd.HORIZONS)
     ev = {eid: (sym, start) for eid, sym, start in events}
