@@ -26,5 +26,5 @@ COMMENT ON COLUMN watchlist_data.future_outcome.entry_ts IS
     'Entry time (the event''s entry_ts) this label was computed for; NULL for labels written before migration 0011';
 
 -- The label job looks for pending labels of events entered or updated since its previous run.
-CREATE INDEX watch_signal_event_updated_idx ON watchlist_data.watch_signal_event (updated_at);
+CREATE INDEX IF NOT EXISTS watch_signal_event_updated_idx ON watchlist_data.watch_signal_event (updated_at);
 CREATE INDEX watch_signal_event_entry_idx ON watchlist_data.watch_signal_event (entry_ts) WHERE entry_ts IS NOT NULL;
