@@ -8,6 +8,8 @@
 --   history              job watchlist_data.job_prune_history, daily (events, labels, trades, quarantine)
 --   events               job watchlist_data.job_merge_events, every minute
 --   outcome labels       job watchlist_data.job_label_outcomes, every 5 minutes
+--   database factors     job watchlist_data.job_compute_factors, every factor_every; factor_value
+--                        compressed after factor_compress_after, dropped after factor_retention
 -- Refuses to change anything while watchlist.policy_problems() reports a problem.
 -- Called by `wldb migrate` after every run and by watchlist.set_setting(). Owner-only.
 CREATE OR REPLACE FUNCTION watchlist.apply_policies()
@@ -51,7 +53,9 @@ BEGIN
             ('compression', 'watch_signal_raw',     'policy_compression', 'compress_after', 'raw_compress_after'),
             ('retention',   'watch_signal_raw',     'policy_retention',   'drop_after',     'raw_retention'),
             ('retention',   'watchlist_series_agg', 'policy_retention',   'drop_after',     'series_retention'),
-            ('retention',   'typea_stats_1h',       'policy_retention',   'drop_after',     'typea_stats_retention')
+            ('retention',   'typea_stats_1h',       'policy_retention',   'drop_after',     'typea_stats_retention'),
+            ('compression', 'factor_value',         'policy_compression', 'compress_after', 'factor_compress_after'),
+            ('retention',   'factor_value',         'policy_retention',   'drop_after',     'factor_retention')
         ) AS t(kind, rel, proc, cfg_key, setting_key)
     LOOP
         v_want := watchlist_data.setting(r.setting_key)::interval;
@@ -117,7 +121,8 @@ BEGIN
         SELECT * FROM (VALUES
             ('job_prune_history', INTERVAL '1 day'),
             ('job_merge_events',  INTERVAL '1 minute'),
-            ('job_label_outcomes', INTERVAL '5 minutes')
+            ('job_label_outcomes', INTERVAL '5 minutes'),
+            ('job_compute_factors', watchlist_data.setting('factor_every')::interval)
         ) AS t(proc, every)
     LOOP
         SELECT j.job_id, j.schedule_interval INTO v_job, v_sched FROM timescaledb_information.jobs AS j
