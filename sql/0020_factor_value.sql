@@ -30,7 +30,7 @@ CREATE TABLE watchlist_data.factor_value (
     b_spread_low             double precision,
     b_spread_n               integer          NOT NULL,
     b_spread_sum             double precision,
-    b_spread_sumsq           double precision,
+    b_spread_m2              double precision,
     b_funding_close          double precision,
     b_volume_close           double precision,
     -- spread
@@ -77,9 +77,9 @@ COMMENT ON TABLE watchlist_data.factor_value IS
     'Database-computed factors, one row per (exchange, symbol, 5-minute bucket end); point in time (see 0020).';
 
 COMMENT ON COLUMN watchlist_data.factor_value.spread_zscore_1h IS
-    'factor: (x_t - mean) / sd of the raw spread_rel samples in [t - 1 h, t) (bucket sums); window 1 h';
+    'factor: (x_t - mean) / sd of the raw spread_rel samples in [t - 1 h, t) (combined from the buckets'' n, sum and centred sum of squares); window 1 h';
 COMMENT ON COLUMN watchlist_data.factor_value.spread_zscore_12h IS
-    'factor: (x_t - mean) / sd of the raw spread_rel samples in [t - 12 h, t) (bucket sums); window 12 h';
+    'factor: (x_t - mean) / sd of the raw spread_rel samples in [t - 12 h, t) (combined from the buckets'' n, sum and centred sum of squares); window 12 h';
 COMMENT ON COLUMN watchlist_data.factor_value.spread_halflife_12h IS
     'factor: AR(1) half-life in minutes, 5 * ln(0.5) / ln(phi), phi = regr_slope(x_b, x_{b-5min}) over the steps b in W(t, 12 h); NULL unless 0 < phi < 1; window 12 h';
 COMMENT ON COLUMN watchlist_data.factor_value.spread_momentum_15m IS

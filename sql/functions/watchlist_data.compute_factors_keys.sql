@@ -43,7 +43,7 @@ BEGIN
                last(r.triggered, r.ts)                                        AS trig,
                last(r.spread_rel, r.ts) FILTER (WHERE r.spread_rel IS NOT NULL) AS x,
                max(r.spread_rel) AS hi, min(r.spread_rel) AS lo,
-               count(r.spread_rel)::integer AS sn, sum(r.spread_rel) AS ss, sum(r.spread_rel * r.spread_rel) AS ssq,
+               count(r.spread_rel)::integer AS sn, sum(r.spread_rel) AS ss, var_pop(r.spread_rel) * count(r.spread_rel) AS m2,
                last(r.funding_rate, r.ts) FILTER (WHERE r.funding_rate IS NOT NULL) AS f,
                last(r.volume_quote, r.ts) FILTER (WHERE r.volume_quote IS NOT NULL) AS v,
                last(r.meta, r.ts) AS meta
@@ -72,9 +72,9 @@ BEGIN
     )
     INSERT INTO watchlist_data.factor_value AS fv (
         ts, exchange, symbol, computed_at, b_n_rows, b_triggered_last, b_spread_close, b_spread_high, b_spread_low,
-        b_spread_n, b_spread_sum, b_spread_sumsq, b_funding_close, b_volume_close,
+        b_spread_n, b_spread_sum, b_spread_m2, b_funding_close, b_volume_close,
         funding_term_slope, oi_to_volume, perp_oi_dominance, hour_of_day, session)
-    SELECT m.t, m.exchange, m.symbol, now(), m.n_rows, m.trig, m.x, m.hi, m.lo, m.sn, m.ss, m.ssq, m.f, m.v,
+    SELECT m.t, m.exchange, m.symbol, now(), m.n_rows, m.trig, m.x, m.hi, m.lo, m.sn, m.ss, m.m2, m.f, m.v,
            m.term_slope, m.oi_vol, m.dom, hod.h,
            CASE WHEN hod.h >= 8 AND hod.h < 14 THEN 1 WHEN hod.h >= 14 AND hod.h < 22 THEN 2 ELSE 0 END
       FROM m CROSS JOIN LATERAL (SELECT extract(hour FROM (m.t - c_step) AT TIME ZONE 'UTC')::float8 AS h) AS hod
@@ -82,7 +82,7 @@ BEGIN
         computed_at = EXCLUDED.computed_at, b_n_rows = EXCLUDED.b_n_rows, b_triggered_last = EXCLUDED.b_triggered_last,
         b_spread_close = EXCLUDED.b_spread_close, b_spread_high = EXCLUDED.b_spread_high,
         b_spread_low = EXCLUDED.b_spread_low, b_spread_n = EXCLUDED.b_spread_n, b_spread_sum = EXCLUDED.b_spread_sum,
-        b_spread_sumsq = EXCLUDED.b_spread_sumsq, b_funding_close = EXCLUDED.b_funding_close,
+        b_spread_m2 = EXCLUDED.b_spread_m2, b_funding_close = EXCLUDED.b_funding_close,
         b_volume_close = EXCLUDED.b_volume_close, funding_term_slope = EXCLUDED.funding_term_slope,
         oi_to_volume = EXCLUDED.oi_to_volume, perp_oi_dominance = EXCLUDED.perp_oi_dominance,
         hour_of_day = EXCLUDED.hour_of_day, session = EXCLUDED.session;
@@ -108,7 +108,7 @@ BEGIN
                AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys))
         ), hist AS (        -- rows in (t - 12 h - 5 min, t]: W(t, 12 h) and the step before its first row
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_high AS hi, h.b_spread_low AS lo,
-                   h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_sumsq AS ssq, h.b_volume_close AS v,
+                   h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_m2 AS m2b, h.b_volume_close AS v,
                    h.spread_macd, h.spread_dx_14, h.rv_1h, h.signal_persistence_min,
                    lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
                    lag(h.b_spread_high) OVER w AS phi, lag(h.b_spread_low) OVER w AS plo
@@ -128,11 +128,14 @@ BEGIN
                    max(st.x) OVER (PARTITION BY st.exchange, st.symbol ORDER BY st.ts) AS runmax
               FROM st WHERE st.x IS NOT NULL
         ), a AS (
-            SELECT cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig,
+            SELECT cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig, cur.x0,
                    sum(st.sn) FILTER (WHERE st.ts > v_t - INTERVAL '1 hour') AS n1,
                    sum(st.ss) FILTER (WHERE st.ts > v_t - INTERVAL '1 hour') AS s1,
-                   sum(st.ssq) FILTER (WHERE st.ts > v_t - INTERVAL '1 hour') AS q1,
-                   sum(st.sn) AS n12, sum(st.ss) AS s12, sum(st.ssq) AS q12,
+                   -- centred sum of squares about x0: sum(m2_i + n_i (mean_i - x0)^2) (Chan et al.)
+                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - cur.x0) ^ 2)
+                       FILTER (WHERE st.ts > v_t - INTERVAL '1 hour' AND st.sn > 0) AS q1,
+                   sum(st.sn) AS n12, sum(st.ss) AS s12,
+                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - cur.x0) ^ 2) FILTER (WHERE st.sn > 0) AS q12,
                    regr_slope(st.x, st.px) FILTER (WHERE st.step) AS phi,
                    max(st.x) FILTER (WHERE st.ts = v_t - INTERVAL '15 minutes') AS x15,
                    max(st.x) FILTER (WHERE st.ts = v_t - INTERVAL '60 minutes') AS x60,
@@ -203,10 +206,13 @@ BEGIN
               FROM a
         ), res AS (
             SELECT mom.exchange, mom.symbol,
-                   CASE WHEN mom.n1 >= 2 AND mom.q1 - mom.s1 ^ 2 / nullif(mom.n1, 0) > 0
-                        THEN (mom.x - mom.s1 / mom.n1) / sqrt((mom.q1 - mom.s1 ^ 2 / mom.n1) / (mom.n1 - 1)) END AS z1,
-                   CASE WHEN mom.n12 >= 2 AND mom.q12 - mom.s12 ^ 2 / nullif(mom.n12, 0) > 0
-                        THEN (mom.x - mom.s12 / mom.n12) / sqrt((mom.q12 - mom.s12 ^ 2 / mom.n12) / (mom.n12 - 1)) END AS z12,
+                   -- M2 = sum(m2_i + n_i (mean_i - x0)^2) - n (mean - x0)^2
+                   CASE WHEN mom.n1 >= 2 AND mom.q1 - mom.n1 * (mom.s1 / nullif(mom.n1, 0) - mom.x0) ^ 2 > 0
+                        THEN (mom.x - mom.s1 / mom.n1)
+                             / sqrt((mom.q1 - mom.n1 * (mom.s1 / mom.n1 - mom.x0) ^ 2) / (mom.n1 - 1)) END AS z1,
+                   CASE WHEN mom.n12 >= 2 AND mom.q12 - mom.n12 * (mom.s12 / nullif(mom.n12, 0) - mom.x0) ^ 2 > 0
+                        THEN (mom.x - mom.s12 / mom.n12)
+                             / sqrt((mom.q12 - mom.n12 * (mom.s12 / mom.n12 - mom.x0) ^ 2) / (mom.n12 - 1)) END AS z12,
                    CASE WHEN mom.phi > 0 AND mom.phi < 1 THEN 5 * ln(0.5) / ln(mom.phi) END AS hl,
                    mom.x - mom.x15 AS mo15, mom.x - mom.x60 AS mo60,
                    CASE WHEN mom.nx >= 3 AND mom.m2 > 0 THEN mom.m3 / mom.m2 ^ 1.5 END AS skew,
