@@ -24,6 +24,7 @@ CREATE TABLE watchlist_data.factor_value (
     computed_at              timestamptz      NOT NULL DEFAULT now(),
     -- base of the bucket [ts - 5 min, ts), from watch_signal_raw
     b_n_rows                 integer          NOT NULL,
+    b_on_hour                boolean          NOT NULL,     -- ts on a full hour (UTC): an hourly funding sample
     b_triggered_last         boolean,
     b_spread_close           double precision,
     b_spread_high            double precision,
@@ -143,6 +144,10 @@ COMMENT ON COLUMN watchlist_data.factor_value.session IS
 
 SELECT create_hypertable('watchlist_data.factor_value', by_range('ts', INTERVAL '1 day'));
 
+-- The hourly samples of the 7-day funding windows, found without reading the other 11 of
+-- every 12 rows (uncompressed chunks; factor_compress_after keeps the 7-day window there).
+CREATE INDEX factor_value_hourly_idx ON watchlist_data.factor_value (exchange, symbol, ts) WHERE b_on_hour;
+
 ALTER TABLE watchlist_data.factor_value SET (
     timescaledb.compress,
     timescaledb.compress_segmentby = 'exchange, symbol',
@@ -152,6 +157,6 @@ ALTER TABLE watchlist_data.factor_value SET (
 INSERT INTO watchlist_data.settings (key, value, kind, description) VALUES
     ('factor_every',          '5 minutes', 'interval', 'Schedule of the factor job (watchlist_data.job_compute_factors)'),
     ('factor_lookback',       '6 hours',   'interval', 'How far back the factor job recomputes rows for late raw rows (older ones: watchlist.compute_factors(from, to))'),
-    ('factor_compress_after', '2 days',    'interval', 'Factor chunks (watchlist_data.factor_value) older than this are compressed'),
+    ('factor_compress_after', '8 days',    'interval', 'Factor chunks (watchlist_data.factor_value) older than this are compressed; keep it above the 7-day funding window, which the job reads every run'),
     ('factor_retention',      '30 days',   'interval', 'Factor rows older than this are dropped (whole chunks)')
 ON CONFLICT (key) DO NOTHING;

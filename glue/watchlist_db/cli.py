@@ -484,7 +484,8 @@ def _with_range_options(f):
 
 @main.command("ic")
 @_with_range_options
-@click.option("--metric", type=click.Choice(["pnl", "spread_change", "funding_change", "max_drawdown", "volatility"]),
+@click.option("--metric", type=click.Choice(["pnl", "spread_change", "funding_change", "max_drawdown", "volatility",
+                                             "excess_pnl", "excess_pnl_tod", "excess_pnl_sector", "excess_pnl_tier"]),
               default="pnl", show_default=True, help="Outcome the factors are correlated with.")
 @click.option("--period", default="1 day", show_default=True, help="IC period (a PostgreSQL interval).")
 @click.option("--min-events", default=5, show_default=True, type=click.IntRange(2), help="Fewer events in a period: skipped.")
@@ -912,6 +913,10 @@ def spool_replay(ctx: click.Context, spool_path: str | None, dead: bool, timeout
     _print_writer_summary(st, w.reject_reasons(), {})
     sys.exit(1 if st["pending"] else 0)
 
+
+from .cli_factors import factors as _factors_cmd  # noqa: E402  (own module: `wldb factors`)
+
+main.add_command(_factors_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

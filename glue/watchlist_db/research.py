@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-METRICS = ("pnl", "spread_change", "funding_change", "max_drawdown", "volatility")
+METRICS = ("pnl", "spread_change", "funding_change", "max_drawdown", "volatility",
+           "excess_pnl", "excess_pnl_tod", "excess_pnl_sector", "excess_pnl_tier")
 METRIC_UNITS = {"pnl": "bps", "spread_change": "fraction", "funding_change": "fraction per interval",
-                "max_drawdown": "bps", "volatility": "fraction"}
+                "max_drawdown": "bps", "volatility": "fraction", "excess_pnl": "bps over the hour's universe",
+                "excess_pnl_tod": "bps over the hour of day", "excess_pnl_sector": "bps, sector-neutral",
+                "excess_pnl_tier": "bps, liquidity-tier-neutral"}
 
 
 # --------------------------------------------------------------------- time range

@@ -19,7 +19,7 @@ DECLARE
     v_prev_to timestamptz;
     v_new_wm  timestamptz;
     v_keys    jsonb;
-    r         record;
+    v_res     record;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:compute_factors'));
     SELECT s.watermark, (s.last_stats ->> 'to_ts')::timestamptz INTO v_wm, v_prev_to
@@ -54,12 +54,12 @@ BEGIN
       FROM late AS l;
 
     IF v_keys IS NOT NULL THEN
-        SELECT * INTO r FROM watchlist_data.compute_factors_keys(late_from, from_ts, v_keys);
-        factor_rows := factor_rows + r.factor_rows;
+        SELECT * INTO v_res FROM watchlist_data.compute_factors_keys(late_from, from_ts, v_keys);
+        factor_rows := factor_rows + v_res.factor_rows;
     END IF;
     IF from_ts < to_ts THEN
-        SELECT * INTO r FROM watchlist_data.compute_factors_keys(from_ts, to_ts, NULL);
-        factor_rows := factor_rows + r.factor_rows;
+        SELECT * INTO v_res FROM watchlist_data.compute_factors_keys(from_ts, to_ts, NULL);
+        factor_rows := factor_rows + v_res.factor_rows;
     END IF;
 
     watermark := coalesce(greatest(v_wm, v_new_wm), '-infinity');

@@ -1,8 +1,13 @@
 -- watchlist.event_factors(from, to, signal_type, exchange): factor values of every
--- confirmed event that started in [from, to), point in time: taken from the latest raw row
--- of (exchange, symbol) at or before the event start (never later), as
+-- confirmed event that started in [from, to), point in time, as of the entry time (ev.entry_ts,
+-- defined once below: the event start): the app's factors from the latest raw row of
+-- (exchange, symbol) at or before it (never later), and the database's factors from the
+-- latest row of watchlist_data.factor_value at or before it and at most 30 minutes older
+-- (a row at t uses only raw rows before t), as
 -- (event_id, exchange, symbol, signal_type, start_ts, factor, value), one row per factor:
--- the core factor columns of watch_signal_raw and every numeric key of meta.factors.
+-- the core factor columns of watch_signal_raw by name, every numeric key of meta.factors as
+-- 'meta.<key>', and every factor column of factor_value as 'db.<column>' (so an app factor
+-- and a database factor of the same name are both kept, told apart by the prefix).
 -- Universe as it was: an event counts only if its (exchange, symbol) was on the watchlist
 -- at its start (watchlist_membership); when no membership has ever been recorded, every
 -- event counts.
@@ -12,9 +17,11 @@ RETURNS TABLE (event_id bigint, exchange text, symbol text, signal_type text, st
                factor text, value double precision)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 3              -- factor_value rows pass through jsonb: keep every bit
 AS $$
     WITH ev AS (
-        SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts
+        SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts,
+               e.start_ts AS entry_ts            -- the "as of" time of every factor below
           FROM watchlist_data.watch_signal_event AS e
          WHERE e.status = 'confirmed' AND e.start_ts >= p_from AND e.start_ts < p_to
            AND (p_signal_type IS NULL OR e.signal_type = p_signal_type)
@@ -28,8 +35,14 @@ AS $$
       FROM ev
      CROSS JOIN LATERAL (
             SELECT r.* FROM watchlist_data.watch_signal_raw AS r
-             WHERE r.exchange = ev.exchange AND r.symbol = ev.symbol AND r.ts <= ev.start_ts
+             WHERE r.exchange = ev.exchange AND r.symbol = ev.symbol AND r.ts <= ev.entry_ts
              ORDER BY r.ts DESC LIMIT 1) AS r
+      LEFT JOIN LATERAL (
+            SELECT to_jsonb(d) - ARRAY['ts', 'exchange', 'symbol', 'computed_at'] AS j
+              FROM watchlist_data.factor_value AS d
+             WHERE d.exchange = ev.exchange AND d.symbol = ev.symbol AND d.ts <= ev.entry_ts
+               AND d.ts > ev.entry_ts - INTERVAL '30 minutes'
+             ORDER BY d.ts DESC LIMIT 1) AS db ON true
      CROSS JOIN LATERAL (
             SELECT v.factor, v.value FROM (VALUES
                 ('spread_rel', r.spread_rel), ('funding_rate', r.funding_rate), ('range_1h', r.range_1h),
@@ -48,7 +61,11 @@ AS $$
             UNION ALL
             SELECT 'meta.' || k.key, (k.value #>> '{}')::float8
               FROM jsonb_each(CASE WHEN jsonb_typeof(r.meta -> 'factors') = 'object' THEN r.meta -> 'factors' ELSE '{}' END) AS k
-             WHERE jsonb_typeof(k.value) = 'number') AS f
+             WHERE jsonb_typeof(k.value) = 'number'
+            UNION ALL
+            SELECT 'db.' || k.key, (k.value #>> '{}')::float8
+              FROM jsonb_each(coalesce(db.j, '{}')) AS k
+             WHERE k.key NOT LIKE 'b\_%' AND jsonb_typeof(k.value) = 'number') AS f
 $$;
 REVOKE ALL ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) TO wl_reader;
