@@ -116,7 +116,7 @@ def test_factors_equal_numpy_reference_with_late_rows_and_compressed_chunks(conn
                  (first_late - timedelta(minutes=5), end, KEYS))
     after = _stored(conn)
     _compare(after, {s: ref.compute(EX, rs) for s, rs in rows.items()})
-    changed = [k for k in after if after[k] != before.get(k)]
+    changed = {d[0] for d in _differences({k: v for k, v in after.items() if k in before}, before)}
     assert changed and min(k[1] for k in changed) > first_late, "late rows changed no row, or a row before them"
 
     # idempotent: the same window again gives the same rows
@@ -141,3 +141,43 @@ def test_factor_never_reads_a_row_after_its_time(conn, data):
     diff = _differences(before, after)
     assert not diff, f"a row at or before the cut changed when later rows arrived: {len(diff)}, e.g. {diff[:4]}"
     assert len(after) > len(before), "no row after the cut was computed"
+
+
+@pytest.fixture
+def paused_factor_job(conn):
+    """The scheduler of a real server runs the factor job by itself: pause it, and keep the
+    job's state, for the duration of the test."""
+    job = conn.execute("""SELECT job_id, scheduled FROM timescaledb_information.jobs
+                           WHERE proc_schema = 'watchlist_data' AND proc_name = 'job_compute_factors'""").fetchone()
+    conn.execute("SELECT alter_job(%s, scheduled => false)", (job[0],))
+    state = conn.execute("SELECT watermark::text, last_stats FROM watchlist_data.job_state WHERE job = 'compute_factors'").fetchone()
+    yield
+    conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'compute_factors'")
+    if state:
+        conn.execute("INSERT INTO watchlist_data.job_state (job, watermark, last_stats) VALUES ('compute_factors', %s::timestamptz, %s)",
+                     (state[0], Jsonb(state[1])))
+    conn.execute("SELECT alter_job(%s, scheduled => %s)", (job[0], job[1]))
+
+
+def test_factor_job_computes_new_buckets_and_recomputes_late_rows(conn, data, paused_factor_job):
+    t0, end, rows = data
+    e1 = end - timedelta(hours=1)
+    late = {s: [r for r in rs if r["ts"] < e1 - timedelta(hours=1)][-10:] for s, rs in rows.items()}   # about 1-2 h late
+    _insert(conn, [r for s, rs in rows.items() for r in rs if r["ts"] < e1 and r not in late[s]])
+    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (t0 - timedelta(minutes=5), e1, KEYS))
+    # the job ran last at e1 and has seen everything ingested so far (the rows of its 2-minute
+    # overlap are recognised as already counted)
+    conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
+                    VALUES ('compute_factors', now(), jsonb_build_object('to_ts', %s::timestamptz))
+                    ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""", (e1,))
+    # the next hour arrives on time, plus late rows from two hours back
+    _insert(conn, [r for rs in rows.values() for r in rs if e1 <= r["ts"] < end] + [r for rs in late.values() for r in rs])
+    first_late = min(r["ts"] for rs in late.values() for r in rs)
+    r = conn.execute("SELECT late_keys, late_from, from_ts, to_ts FROM watchlist.compute_factors_incremental(%s)",
+                     (end + timedelta(seconds=10),)).fetchone()
+    expected_from = first_late.replace(second=0) - timedelta(minutes=first_late.minute % 5)
+    assert (r[0], r[1], r[2], r[3]) == (len(SYMBOLS), expected_from, e1, end), "job window or late keys"
+    _compare(_stored(conn), {s: ref.compute(EX, [x for x in rs if x["ts"] < end]) for s, rs in rows.items()})
+    again = conn.execute("SELECT late_keys, from_ts, to_ts, factor_rows FROM watchlist.compute_factors_incremental(%s)",
+                         (end + timedelta(seconds=20),)).fetchone()
+    assert again == (0, end, end, 0), "a second run at the same time found work"
