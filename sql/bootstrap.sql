@@ -17,20 +17,44 @@
 
 DO $bootstrap$
 DECLARE
-    v_min_version CONSTANT int[] := ARRAY[2, 13, 0];
+    v_min_text    CONSTANT text := '2.13.0';   -- the oldest TimescaleDB supported
     v_installed   text;
     v_available   text;
+    -- superuser-only settings: pg_settings hides them from other users instead of failing
+    v_conf        text := coalesce((SELECT setting FROM pg_settings WHERE name = 'config_file'), 'postgresql.conf');
+    v_preload     text := coalesce((SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'), '(not visible to this user)');
 BEGIN
-    -- 1. TimescaleDB: present, or creatable here, and recent enough.
+    -- 1. TimescaleDB: installed on the server, preloaded, recent enough, and created here
+    --    (created when allowed). Checked in that order so the message names the first fix.
     SELECT extversion INTO v_installed FROM pg_extension WHERE extname = 'timescaledb';
+    SELECT default_version INTO v_available FROM pg_available_extensions WHERE name = 'timescaledb';
+    IF v_installed IS NULL AND v_available IS NULL THEN
+        RAISE EXCEPTION 'watchlist-db needs the TimescaleDB extension, and this server does not have it installed'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = format('Install TimescaleDB %s or newer for PostgreSQL %s on the server (packages or the timescale/timescaledb image), '
+                                'add timescaledb to shared_preload_libraries in %s, restart the server and run wldb migrate again.',
+                                v_min_text, current_setting('server_version'), v_conf);
+    END IF;
+    IF (SELECT array_agg(x::int ORDER BY o)
+          FROM unnest(regexp_match(coalesce(v_installed, v_available), '^(\d+)\.(\d+)\.(\d+)')) WITH ORDINALITY AS u(x, o))
+       < string_to_array(v_min_text, '.')::int[] THEN
+        RAISE EXCEPTION 'TimescaleDB % is too old: watchlist-db needs % or newer', coalesce(v_installed, v_available), v_min_text
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = CASE WHEN v_installed IS NULL
+                              THEN 'Install a newer TimescaleDB package on the server, restart it, and run wldb migrate again.'
+                              ELSE 'Install a newer TimescaleDB package on the server, restart it, run ALTER EXTENSION timescaledb UPDATE; '
+                                   'in a fresh session in this database, then wldb migrate again.' END;
+    END IF;
+    -- The library defines its settings when it is loaded; without them any use of the
+    -- extension ends the session with a FATAL error instead of a message.
+    IF NOT EXISTS (SELECT FROM pg_settings WHERE name = 'timescaledb.disable_load') THEN   -- defined by the loader, and by the embedded build's LOAD
+        RAISE EXCEPTION 'TimescaleDB % is installed but not preloaded: shared_preload_libraries = %',
+                coalesce(v_installed, v_available), quote_literal(v_preload)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Add timescaledb to shared_preload_libraries in %s (e.g. shared_preload_libraries = ''timescaledb''), '
+                                'restart the server, then run wldb migrate again.', v_conf);
+    END IF;
     IF v_installed IS NULL THEN
-        SELECT default_version INTO v_available
-          FROM pg_available_extensions WHERE name = 'timescaledb';
-        IF v_available IS NULL THEN
-            RAISE EXCEPTION 'watchlist-db needs the TimescaleDB extension, and this server does not have it installed'
-                USING ERRCODE = 'feature_not_supported',
-                      HINT = 'Install TimescaleDB 2.13 or newer on the server (e.g. the timescale/timescaledb image) and add timescaledb to shared_preload_libraries.';
-        END IF;
         BEGIN
             CREATE EXTENSION IF NOT EXISTS timescaledb;
         EXCEPTION WHEN insufficient_privilege THEN
@@ -39,14 +63,6 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'Ask a superuser to run: CREATE EXTENSION timescaledb; in this database, then run wldb migrate again.';
         END;
-        SELECT extversion INTO v_installed FROM pg_extension WHERE extname = 'timescaledb';
-    END IF;
-    IF (SELECT array_agg(x::int ORDER BY o)
-          FROM unnest((regexp_match(v_installed, '^(\d+)\.(\d+)\.(\d+)'))::text[]) WITH ORDINALITY AS u(x, o))
-       < v_min_version THEN
-        RAISE EXCEPTION 'TimescaleDB % is too old: watchlist-db needs 2.13.0 or newer', v_installed
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'ALTER EXTENSION timescaledb UPDATE; after installing a newer TimescaleDB on the server.';
     END IF;
 
     -- 2. Roles (cluster-wide, so created only when missing and never altered otherwise).

@@ -5,13 +5,14 @@ watchlist.factor_ic, watchlist.factor_ic_by_period); this module fetches rows, s
 spreads to basis points for display, and draws. matplotlib is imported lazily so the rest
 of the CLI starts without it.
 """
+
 from __future__ import annotations
 
 import base64
 import html
 import io
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # The watchlist chart's size: FIGSIZE inches at DPI, so CHART_SIZE_PX pixels (width, height).
@@ -26,13 +27,15 @@ FILLED_COLOR = "#9fbfe3"
 
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+
     return plt
 
 
 def _utc(t: datetime | None) -> datetime | None:
-    return t.astimezone(timezone.utc) if t is not None else None
+    return t.astimezone(UTC) if t is not None else None
 
 
 def _nan(v) -> float:
@@ -46,15 +49,17 @@ def _marker_time(value) -> datetime:
 
 # ------------------------------------------------------------------------ fetch
 def fetch_series(conn, exchange: str, symbol: str, hours: int, now: datetime | None) -> list[dict]:
-    cur = conn.execute("SELECT * FROM watchlist.series(%s, %s, %s, coalesce(%s::timestamptz, now()))",
-                       (exchange, symbol, hours, now))
+    cur = conn.execute(
+        "SELECT * FROM watchlist.series(%s, %s, %s, coalesce(%s::timestamptz, now()))", (exchange, symbol, hours, now)
+    )
     cols = [c.name for c in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
 def fetch_metrics(conn, exchange: str, symbol: str, now: datetime | None) -> dict | None:
-    cur = conn.execute("SELECT * FROM watchlist.metrics(%s, %s, coalesce(%s::timestamptz, now()))",
-                       (exchange, symbol, now))
+    cur = conn.execute(
+        "SELECT * FROM watchlist.metrics(%s, %s, coalesce(%s::timestamptz, now()))", (exchange, symbol, now)
+    )
     row = cur.fetchone()
     return dict(zip([c.name for c in cur.description], row)) if row else None
 
@@ -101,15 +106,22 @@ METRIC_ROWS = [  # (column, label, kind)
     ("as_of", "as of (last 5-min bucket)", "time"),
     ("type_class", "type class", "text"),
     ("spread_latest", "latest spread", "bps"),
-    ("mean_1h", "mean 1 h", "bps"), ("sigma_1h", "sigma 1 h", "bps"), ("range_1h", "range 1 h", "bps"),
+    ("mean_1h", "mean 1 h", "bps"),
+    ("sigma_1h", "sigma 1 h", "bps"),
+    ("range_1h", "range 1 h", "bps"),
     ("slope_1h", "slope 1 h", "bps/h"),
-    ("mean_12h", "mean 12 h", "bps"), ("sigma_12h", "sigma 12 h", "bps"), ("range_12h", "range 12 h", "bps"),
+    ("mean_12h", "mean 12 h", "bps"),
+    ("sigma_12h", "sigma 12 h", "bps"),
+    ("range_12h", "range 12 h", "bps"),
     ("slope_12h", "slope 12 h", "bps/h"),
     ("zscore_12h", "z-score vs 12 h", "num"),
-    ("crossings_1h", "crossings 1 h", "int"), ("drift_ratio", "drift ratio", "num"),
-    ("funding_rate", "funding rate", "pct"), ("funding_interval_hours", "funding interval", "hours"),
+    ("crossings_1h", "crossings 1 h", "int"),
+    ("drift_ratio", "drift ratio", "num"),
+    ("funding_rate", "funding rate", "pct"),
+    ("funding_interval_hours", "funding interval", "hours"),
     ("next_funding_time", "next funding", "time"),
-    ("n_1h", "samples 1 h", "int"), ("n_12h", "samples 12 h", "int"),
+    ("n_1h", "samples 1 h", "int"),
+    ("n_12h", "samples 12 h", "int"),
 ]
 
 
@@ -146,8 +158,9 @@ def _runs(flags: list[bool]) -> list[tuple[int, int]]:
     return out
 
 
-def render_chart(series: list[dict], metrics: dict | None, exchange: str, symbol: str, hours: int,
-                 now: datetime) -> bytes:
+def render_chart(
+    series: list[dict], metrics: dict | None, exchange: str, symbol: str, hours: int, now: datetime
+) -> bytes:
     """The watchlist chart as PNG bytes (CHART_SIZE_PX)."""
     plt = _plt()
     import matplotlib.dates as mdates
@@ -160,16 +173,23 @@ def render_chart(series: list[dict], metrics: dict | None, exchange: str, symbol
     spot = [_nan(r["spot_price"]) for r in series]
     fut = [_nan(r["futures_price"]) for r in series]
 
-    fig, (ax, axp) = plt.subplots(2, 1, sharex=True, figsize=FIGSIZE, dpi=DPI,
-                                  gridspec_kw={"height_ratios": [3, 1.3], "hspace": 0.08})
+    fig, (ax, axp) = plt.subplots(
+        2, 1, sharex=True, figsize=FIGSIZE, dpi=DPI, gridspec_kw={"height_ratios": [3, 1.3], "hspace": 0.08}
+    )
     try:
         # gap-filled buckets (no sample: the last value carried forward): shaded, lighter line
         carried = [bool(r["filled"]) and r["spread_rel"] is not None for r in series]
         step = timedelta(minutes=5)
         for k, (a, b) in enumerate(_runs(carried)):
             for axis in (ax, axp):
-                axis.axvspan(x[a] - step / 2, x[b] + step / 2, color="#d9d9d9", alpha=0.45, lw=0,
-                             label="gap-filled (no samples, value carried)" if (k == 0 and axis is ax) else None)
+                axis.axvspan(
+                    x[a] - step / 2,
+                    x[b] + step / 2,
+                    color="#d9d9d9",
+                    alpha=0.45,
+                    lw=0,
+                    label="gap-filled (no samples, value carried)" if (k == 0 and axis is ax) else None,
+                )
         ax.plot(x, spread, color=FILLED_COLOR, lw=1.3, ls="--", label="spread, gap-filled")
         ax.plot(x, real, color=SPREAD_COLOR, lw=1.6, marker=".", ms=3.5, label="spread_rel (5 min, last)")
         ax.plot(x, mid, color="#e08a00", lw=1.1, label="15 min midline")
@@ -190,37 +210,80 @@ def render_chart(series: list[dict], metrics: dict | None, exchange: str, symbol
                     fundings.append(at)
         for k, at in enumerate(sorted(set(fundings))):
             for a in (ax, axp):
-                a.axvline(at, color="#7b3fa0", lw=1, ls="-.", alpha=0.7,
-                          label="funding time" if (k == 0 and a is ax) else None)
+                a.axvline(
+                    at,
+                    color="#7b3fa0",
+                    lw=1,
+                    ls="-.",
+                    alpha=0.7,
+                    label="funding time" if (k == 0 and a is ax) else None,
+                )
         if opens:
-            ax.scatter([o[0] for o in opens], [_nan(o[1]) for o in opens], marker="^", s=70, color="#1a9641",
-                       edgecolor="black", lw=0.5, zorder=5, label="event open")
+            ax.scatter(
+                [o[0] for o in opens],
+                [_nan(o[1]) for o in opens],
+                marker="^",
+                s=70,
+                color="#1a9641",
+                edgecolor="black",
+                lw=0.5,
+                zorder=5,
+                label="event open",
+            )
             for at, y, eid, status in opens:
                 if y is not None and not math.isnan(y):
-                    ax.annotate(f"#{eid}" + ("" if status == "confirmed" else f" {status}"), (at, y), xytext=(0, 8), textcoords="offset points",
-                                fontsize=7, ha="center", color="#1a9641")
+                    ax.annotate(
+                        f"#{eid}" + ("" if status == "confirmed" else f" {status}"),
+                        (at, y),
+                        xytext=(0, 8),
+                        textcoords="offset points",
+                        fontsize=7,
+                        ha="center",
+                        color="#1a9641",
+                    )
         if closes:
-            ax.scatter([c[0] for c in closes], [_nan(c[1]) for c in closes], marker="v", s=70, color="#d7191c",
-                       edgecolor="black", lw=0.5, zorder=5, label="event close")
+            ax.scatter(
+                [c[0] for c in closes],
+                [_nan(c[1]) for c in closes],
+                marker="v",
+                s=70,
+                color="#d7191c",
+                edgecolor="black",
+                lw=0.5,
+                zorder=5,
+                label="event close",
+            )
 
         ax.set_ylabel("spread (bps)")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize=7.5, ncol=4, framealpha=0.85)
         ax.set_title(metrics_line(metrics, now), fontsize=9, loc="left")
         window_end = x[-1] + step if x else now
-        fig.suptitle(f"{exchange} {symbol}  ·  {hours} h to {window_end:%Y-%m-%d %H:%M} UTC", fontsize=13,
-                     fontweight="bold", x=0.06, ha="left")
+        fig.suptitle(
+            f"{exchange} {symbol}  ·  {hours} h to {window_end:%Y-%m-%d %H:%M} UTC",
+            fontsize=13,
+            fontweight="bold",
+            x=0.06,
+            ha="left",
+        )
 
         if any(not math.isnan(v) for v in spot + fut):
             axp.plot(x, spot, color="#2b8cbe", lw=1.2, label="spot")
             axp.plot(x, fut, color="#e34a33", lw=1.2, label="futures")
             axp.legend(loc="upper left", fontsize=7.5, ncol=2)
         else:
-            axp.text(0.5, 0.5, "no spot / futures prices in this window", transform=axp.transAxes,
-                     ha="center", va="center", color="#777777")
+            axp.text(
+                0.5,
+                0.5,
+                "no spot / futures prices in this window",
+                transform=axp.transAxes,
+                ha="center",
+                va="center",
+                color="#777777",
+            )
         axp.set_ylabel("price")
         axp.grid(True, alpha=0.3)
-        axp.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=timezone.utc))
+        axp.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))
         axp.set_xlabel("UTC")
         if x:
             axp.set_xlim(x[0] - step, x[-1] + step)
@@ -232,21 +295,29 @@ def render_chart(series: list[dict], metrics: dict | None, exchange: str, symbol
     return buf.getvalue()
 
 
-def chart_html(png: bytes, metrics: dict | None, series: list[dict], exchange: str, symbol: str,
-               hours: int, now: datetime) -> str:
+def chart_html(
+    png: bytes, metrics: dict | None, series: list[dict], exchange: str, symbol: str, hours: int, now: datetime
+) -> str:
     """A small self-contained page: the PNG (base64) and a table of the metrics."""
     e = html.escape
     img = base64.b64encode(png).decode("ascii")
-    rows = "\n".join(f"<tr><th>{e(label)}</th><td>{e(format_metric(metrics.get(col), kind))}</td></tr>"
-                     for col, label, kind in METRIC_ROWS) if metrics else \
-        '<tr><td colspan="2">no samples in the last 12 h</td></tr>'
+    rows = (
+        "\n".join(
+            f"<tr><th>{e(label)}</th><td>{e(format_metric(metrics.get(col), kind))}</td></tr>"
+            for col, label, kind in METRIC_ROWS
+        )
+        if metrics
+        else '<tr><td colspan="2">no samples in the last 12 h</td></tr>'
+    )
     marks = []
     for r in series:
         for mk in r["markers"] or []:
             marks.append((_marker_time(mk["at"]), mk["kind"], mk.get("event_id"), mk.get("status")))
     mark_rows = "\n".join(
         f"<tr><td>{at:%Y-%m-%d %H:%M:%S}</td><td>{e(kind)}</td><td>{'' if eid is None else eid}</td>"
-        f"<td>{e(status or '')}</td></tr>" for at, kind, eid, status in sorted(marks, key=lambda m: (m[0], m[1])))
+        f"<td>{e(status or '')}</td></tr>"
+        for at, kind, eid, status in sorted(marks, key=lambda m: (m[0], m[1]))
+    )
     n_filled = sum(1 for r in series if r["filled"])
     w, h = CHART_SIZE_PX
     return f"""<!doctype html>
@@ -295,8 +366,9 @@ def top_factors(ic_rows: list[dict], top: int) -> list[str]:
     return [f for f, _ in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))][:top]
 
 
-def render_ic_report(ic_rows: list[dict], per_rows: list[dict], top: int, title: str,
-                     outcome_label: str = "mean outcome") -> bytes:
+def render_ic_report(
+    ic_rows: list[dict], per_rows: list[dict], top: int, title: str, outcome_label: str = "mean outcome"
+) -> bytes:
     """(a) mean IC by horizon for the top factors, (b) cumulative IC over time per top
     factor and horizon, (c) mean outcome by quintile of each horizon's top factor."""
     plt = _plt()
@@ -337,14 +409,15 @@ def render_ic_report(ic_rows: list[dict], per_rows: list[dict], top: int, title:
                     continue
                 cum, acc = [], 0.0
                 for r in pts:
-                    acc += r["ic"] if r["ic"] is not None else 0.0   # a skipped period adds nothing
+                    acc += r["ic"] if r["ic"] is not None else 0.0  # a skipped period adds nothing
                     cum.append(acc)
-                axb.plot([_utc(r["period_start"]) for r in pts], cum, color=colors[f], lw=1.3, marker=".", ms=4,
-                         label=f)
+                axb.plot(
+                    [_utc(r["period_start"]) for r in pts], cum, color=colors[f], lw=1.3, marker=".", ms=4, label=f
+                )
             axb.axhline(0, color="black", lw=0.6)
             axb.set_title(f"(b) cumulative IC, {h} min (colours as in a)", loc="left", fontsize=9)
             axb.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=4))
-            axb.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d\n%H:%M", tz=timezone.utc))
+            axb.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d\n%H:%M", tz=UTC))
             axb.tick_params(labelsize=7)
             axb.grid(True, alpha=0.3)
 
@@ -357,8 +430,11 @@ def render_ic_report(ic_rows: list[dict], per_rows: list[dict], top: int, title:
                 axc.set_axis_off()
                 continue
             qs = [_nan(first[f"q{k}"]) for k in range(1, 6)]
-            axc.bar([f"q{k}" for k in range(1, 6)], qs,
-                    color=[("#1a9641" if not math.isnan(q) and q >= 0 else "#d7191c") for q in qs])
+            axc.bar(
+                [f"q{k}" for k in range(1, 6)],
+                qs,
+                color=[("#1a9641" if not math.isnan(q) and q >= 0 else "#d7191c") for q in qs],
+            )
             axc.axhline(0, color="black", lw=0.6)
             axc.set_title(f"(c) {h} min: {first['factor']} (IR {first['ir']:+.2f}) by quintile", loc="left", fontsize=9)
             axc.set_ylabel(outcome_label, fontsize=8)

@@ -9,6 +9,7 @@ Precedence:
 Credentials never come from this package: they come from libpq (PGPASSWORD is not
 needed and not recommended: use .pgpass or a service file).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,20 +22,40 @@ LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"
 DEFAULT_PORT = 54329
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (holds sql/bootstrap.sql), or None when
+    it runs installed from a wheel."""
+    root = PACKAGE_DIR.parents[1]
+    return root if (root / "sql" / "bootstrap.sql").is_file() else None
+
+
 def project_root() -> Path:
-    """The checkout's root (holds sql/); WLDB_HOME overrides."""
+    """The checkout's root (holds sql/, docker/); WLDB_HOME overrides. Installed from a
+    wheel there is none: the current directory stands in."""
     env = os.environ.get("WLDB_HOME")
     if env:
         return Path(env).resolve()
-    return Path(__file__).resolve().parents[2]
+    return checkout_root() or Path.cwd()
 
 
 def sql_dir() -> Path:
+    """The SQL to migrate with: WLDB_SQL_DIR, else the checkout's sql/, else the copy the
+    wheel carries (package data watchlist_db/sql, mapped from sql/ at build time)."""
     env = os.environ.get("WLDB_SQL_DIR")
-    return Path(env).resolve() if env else project_root() / "sql"
+    if env:
+        return Path(env).resolve()
+    if os.environ.get("WLDB_HOME"):
+        return project_root() / "sql"
+    root = checkout_root()
+    return root / "sql" if root else PACKAGE_DIR / "sql"
 
 
 def data_dir() -> Path:
+    """The embedded engine's data (and the default spool): WLDB_DATA_DIR, else .wldb in the
+    checkout, else .wldb in the current directory when installed from a wheel."""
     env = os.environ.get("WLDB_DATA_DIR")
     return Path(env).resolve() if env else project_root() / ".wldb"
 
@@ -91,14 +112,28 @@ def resolve_target(dsn: str | None = None) -> Target:
 # libpq connection keywords and the environment variables libpq reads for them
 # (https://www.postgresql.org/docs/current/libpq-envars.html).
 LIBPQ_ENV = {
-    "host": "PGHOST", "hostaddr": "PGHOSTADDR", "port": "PGPORT", "dbname": "PGDATABASE",
-    "user": "PGUSER", "passfile": "PGPASSFILE", "service": "PGSERVICE",
-    "servicefile": "PGSERVICEFILE", "options": "PGOPTIONS", "application_name": "PGAPPNAME",
-    "sslmode": "PGSSLMODE", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY",
-    "sslrootcert": "PGSSLROOTCERT", "sslcrl": "PGSSLCRL", "gssencmode": "PGGSSENCMODE",
-    "krbsrvname": "PGKRBSRVNAME", "connect_timeout": "PGCONNECT_TIMEOUT",
-    "client_encoding": "PGCLIENTENCODING", "target_session_attrs": "PGTARGETSESSIONATTRS",
-    "channel_binding": "PGCHANNELBINDING", "require_auth": "PGREQUIREAUTH",
+    "host": "PGHOST",
+    "hostaddr": "PGHOSTADDR",
+    "port": "PGPORT",
+    "dbname": "PGDATABASE",
+    "user": "PGUSER",
+    "passfile": "PGPASSFILE",
+    "service": "PGSERVICE",
+    "servicefile": "PGSERVICEFILE",
+    "options": "PGOPTIONS",
+    "application_name": "PGAPPNAME",
+    "sslmode": "PGSSLMODE",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcrl": "PGSSLCRL",
+    "gssencmode": "PGGSSENCMODE",
+    "krbsrvname": "PGKRBSRVNAME",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "client_encoding": "PGCLIENTENCODING",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "channel_binding": "PGCHANNELBINDING",
+    "require_auth": "PGREQUIREAUTH",
 }
 
 
@@ -112,7 +147,9 @@ def libpq_env(conninfo: str) -> dict[str, str]:
             raise ValueError("the connection string holds a password; put it in ~/.pgpass or a service file instead")
         var = LIBPQ_ENV.get(key)
         if var is None:
-            raise ValueError(f"connection keyword {key!r} has no libpq environment variable; use a service file (PGSERVICE)")
+            raise ValueError(
+                f"connection keyword {key!r} has no libpq environment variable; use a service file (PGSERVICE)"
+            )
         env[var] = str(value)
     return env
 

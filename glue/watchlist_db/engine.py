@@ -12,6 +12,7 @@ under the data directory (default ``.wldb/`` in the checkout, git-ignored):
 Quirks (see README): one client connection at a time, one shared session, no
 COPY FROM STDIN, no background job scheduler (``wldb jobs run-due`` stands in).
 """
+
 from __future__ import annotations
 
 import json
@@ -120,8 +121,11 @@ class EmbeddedEngine:
     def _ping(self, port: int, timeout: float = 5.0) -> str | None:
         """None when the engine answers a query, else the error text."""
         try:
-            with psycopg.connect(config.embedded_conninfo(port, self.data_dir) + f" connect_timeout={max(1, int(timeout))}",
-                                 autocommit=True, prepare_threshold=None) as conn:
+            with psycopg.connect(
+                config.embedded_conninfo(port, self.data_dir) + f" connect_timeout={max(1, int(timeout))}",
+                autocommit=True,
+                prepare_threshold=None,
+            ) as conn:
                 conn.execute("SELECT 1")
             return None
         except psycopg.Error as exc:
@@ -134,11 +138,17 @@ class EmbeddedEngine:
             return EngineStatus("stopped", None, None, f"no engine running for {self.data_dir}")
         pid, port = int(st["pid"]), int(st["port"])
         if not (_pid_alive(pid) and _is_our_engine(pid)):
-            return EngineStatus("crashed", pid, port,
-                                f"engine pid {pid} (port {port}) is gone without `wldb db down`; last log lines:\n{self.log_tail()}")
+            return EngineStatus(
+                "crashed",
+                pid,
+                port,
+                f"engine pid {pid} (port {port}) is gone without `wldb db down`; last log lines:\n{self.log_tail()}",
+            )
         err = self._ping(port)
         if err is not None:
-            return EngineStatus("unresponsive", pid, port, f"engine pid {pid} is alive but does not answer on port {port}: {err}")
+            return EngineStatus(
+                "unresponsive", pid, port, f"engine pid {pid} is alive but does not answer on port {port}: {err}"
+            )
         return EngineStatus("running", pid, port, f"engine pid {pid} listening on 127.0.0.1:{port}")
 
     def ensure_node_modules(self, echo=print) -> None:
@@ -146,10 +156,13 @@ class EmbeddedEngine:
             return
         npm = shutil.which("npm")
         if not npm:
-            raise EngineError("the embedded engine needs Node.js 20+ and npm on PATH (or configure WLDB_DSN for a real server)")
+            raise EngineError(
+                "the embedded engine needs Node.js 20+ and npm on PATH (or configure WLDB_DSN for a real server)"
+            )
         echo("installing the embedded engine's npm packages (once)...")
-        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--legacy-peer-deps"], cwd=ENGINE_DIR,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--legacy-peer-deps"], cwd=ENGINE_DIR, capture_output=True, text=True
+        )
         if proc.returncode != 0:
             raise EngineError(f"npm ci failed in {ENGINE_DIR}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
 
@@ -177,17 +190,24 @@ class EmbeddedEngine:
         if not self.passfile.exists():
             self.passfile.write_text(f"127.0.0.1:*:*:postgres:{secrets.token_hex(16)}\n")
         self.passfile.chmod(0o600)
-        log = open(self.log_file, "ab")
-        proc = subprocess.Popen([node, str(ENGINE_DIR / "server.mjs"), str(self.pgdata), str(self.port), "127.0.0.1"],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=ENGINE_DIR, start_new_session=True)
+        log = open(self.log_file, "ab")  # noqa: SIM115 - handed to the engine process as its stdout
+        proc = subprocess.Popen(
+            [node, str(ENGINE_DIR / "server.mjs"), str(self.pgdata), str(self.port), "127.0.0.1"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ENGINE_DIR,
+            start_new_session=True,
+        )
         log.close()
         self.state_file.write_text(json.dumps({"pid": proc.pid, "port": self.port, "started_at": time.time()}))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 self.state_file.unlink(missing_ok=True)
-                raise EngineError(f"the embedded engine exited with code {proc.returncode} while starting:\n{self.log_tail()}")
+                raise EngineError(
+                    f"the embedded engine exited with code {proc.returncode} while starting:\n{self.log_tail()}"
+                )
             if _port_open(self.port, 0.5) and self._ping(self.port) is None:
                 return self.status()
             time.sleep(0.25)

@@ -6,11 +6,12 @@ run inside a transaction block) and records the run in watchlist_data.job_run_lo
 ``run_due`` runs every job whose schedule says it is due (watchlist.jobs()). Next to a
 real scheduler this is harmless: jobs the scheduler ran recently are not due.
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 
@@ -31,8 +32,15 @@ ALIASES = {
     "retention-typea": ("policy_retention", "typea_stats_1h"),
 }
 # Order in which due jobs run: data first flows raw -> aggregates -> factors -> events -> labels.
-ORDER = ["policy_refresh_continuous_aggregate", "job_compute_factors", "job_merge_events", "job_label_outcomes",
-         "policy_compression", "policy_retention", "job_prune_history"]
+ORDER = [
+    "policy_refresh_continuous_aggregate",
+    "job_compute_factors",
+    "job_merge_events",
+    "job_label_outcomes",
+    "policy_compression",
+    "policy_retention",
+    "job_prune_history",
+]
 
 
 @dataclass
@@ -69,7 +77,7 @@ def resolve(conn: psycopg.Connection, name: str) -> dict:
 
 def run_job(conn: psycopg.Connection, job: dict) -> JobRun:
     """conn must be in autocommit mode."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.monotonic()
     error = None
     try:
@@ -78,7 +86,7 @@ def run_job(conn: psycopg.Connection, job: dict) -> JobRun:
         error = (exc.diag.message_primary or str(exc)).strip()
         if exc.diag.sqlstate:
             error += f" [{exc.diag.sqlstate}]"
-    finished = datetime.now(timezone.utc)
+    finished = datetime.now(UTC)
     conn.execute("SELECT watchlist.record_job_run(%s, %s, %s, %s)", (job["job_id"], started, finished, error))
     return JobRun(job["job_id"], job["proc_name"], job["target"], time.monotonic() - t0, error)
 

@@ -15,6 +15,7 @@ autocommit instead (for what TimescaleDB refuses inside a transaction block:
 refresh_continuous_aggregate, CALL run_job, CREATE MATERIALIZED VIEW ... WITH DATA).
 A transactional file that contains one of those is refused before anything runs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,11 +89,16 @@ def collect(sql_root: Path | None = None) -> tuple[Path, list[SqlFile], list[Sql
                     raise MigrationError(f"{path}: migration files are named NNNN_lower_snake.sql")
                 continue
             if m.group(1) in numbered:
-                raise MigrationError(f"migration number {m.group(1)} is used twice: {numbered[m.group(1)].name} and {path.relative_to(root)}")
+                raise MigrationError(
+                    f"migration number {m.group(1)} is used twice: {numbered[m.group(1)].name} and {path.relative_to(root)}"
+                )
             numbered[m.group(1)] = SqlFile(path, str(path.relative_to(root)), "migration", path.read_text())
     migrations = [numbered[k] for k in sorted(numbered)]
-    repeatables = [SqlFile(p, str(p.relative_to(root)), "repeatable", p.read_text())
-                   for d in REPEATABLE_DIRS for p in sorted((root / d).glob("*.sql"))]
+    repeatables = [
+        SqlFile(p, str(p.relative_to(root)), "repeatable", p.read_text())
+        for d in REPEATABLE_DIRS
+        for p in sorted((root / d).glob("*.sql"))
+    ]
     for f in migrations + repeatables:
         if f.no_transaction:
             continue
@@ -101,34 +107,50 @@ def collect(sql_root: Path | None = None) -> tuple[Path, list[SqlFile], list[Sql
             if pattern.search(body):
                 raise MigrationError(
                     f"{f.name} contains {what}, which TimescaleDB refuses inside a transaction block; "
-                    "put it in a file that starts with the line `-- wldb:no-transaction`")
+                    "put it in a file that starts with the line `-- wldb:no-transaction`"
+                )
     return root, migrations, repeatables
 
 
-def _run_in_tx(conn: psycopg.Connection, f: SqlFile) -> None:
+def _run_in_tx(conn: psycopg.Connection, f: SqlFile) -> int:
+    """Run a file in one transaction with its ledger row; returns its duration in ms."""
+    t0 = time.monotonic()
     with conn.transaction():
         conn.execute(f.text)
-        _record(conn, f)
+        duration_ms = _elapsed_ms(t0)
+        _record(conn, f, duration_ms)
+    return duration_ms
 
 
-def _run_no_tx(conn: psycopg.Connection, f: SqlFile) -> None:
+def _run_no_tx(conn: psycopg.Connection, f: SqlFile) -> int:
+    """Run a file statement by statement in autocommit, then its ledger row."""
+    t0 = time.monotonic()
     for stmt in sqlparse.split(f.text):
         if _strip_comments(stmt).strip().rstrip(";").strip():
             conn.execute(stmt)
+    duration_ms = _elapsed_ms(t0)
     with conn.transaction():
-        _record(conn, f)
+        _record(conn, f, duration_ms)
+    return duration_ms
 
 
-def _record(conn: psycopg.Connection, f: SqlFile, duration_ms: int = 0) -> None:
+def _elapsed_ms(t0: float) -> int:
+    return round((time.monotonic() - t0) * 1000)
+
+
+def _record(conn: psycopg.Connection, f: SqlFile, duration_ms: int) -> None:
     conn.execute(
-        """INSERT INTO watchlist_data.schema_migrations (filename, kind, checksum, applied_at)
-           VALUES (%s, %s, %s, now())
-           ON CONFLICT (filename) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()""",
-        (f.name, f.kind, f.checksum))
+        """INSERT INTO watchlist_data.schema_migrations (filename, kind, checksum, applied_at, duration_ms)
+           VALUES (%s, %s, %s, now(), %s)
+           ON CONFLICT (filename) DO UPDATE
+              SET checksum = EXCLUDED.checksum, applied_at = now(), duration_ms = EXCLUDED.duration_ms""",
+        (f.name, f.kind, f.checksum, duration_ms),
+    )
 
 
-def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path | None = None,
-            dry_run: bool = False) -> Report:
+def migrate(
+    target: config.Target | None = None, *, echo=print, sql_root: Path | None = None, dry_run: bool = False
+) -> Report:
     target = target or config.resolve_target()
     root, migrations, repeatables = collect(sql_root)
     report = Report()
@@ -149,24 +171,27 @@ def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path |
             if edited:
                 raise MigrationError(
                     "refusing to migrate: landed migration(s) were edited after they were applied: "
-                    + ", ".join(edited) + ". Migrations are append-only: restore the file and add a new numbered migration.")
+                    + ", ".join(edited)
+                    + ". Migrations are append-only: restore the file and add a new numbered migration."
+                )
             known = {f.name for f in migrations}
-            unknown = [n for n, _ in ledger.items() if n not in known and not n.split("/")[0] in REPEATABLE_DIRS]
+            unknown = [n for n, _ in ledger.items() if n not in known and n.split("/")[0] not in REPEATABLE_DIRS]
             if unknown:
-                echo(f"warning: the database has migrations this checkout does not: {', '.join(sorted(unknown))} (newer code applied?)")
+                echo(
+                    f"warning: the database has migrations this checkout does not: {', '.join(sorted(unknown))} (newer code applied?)"
+                )
             for f in migrations:
                 if f.name in ledger:
                     continue
                 if dry_run:
                     report.applied.append(f.name)
                     continue
-                t0 = time.monotonic()
                 try:
-                    (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f)
+                    duration_ms = (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f)
                 except psycopg.Error as exc:
                     raise MigrationError(f"migration {f.name} failed, nothing of it was kept: {exc}") from exc
                 report.applied.append(f.name)
-                echo(f"  applied   {f.name}  ({(time.monotonic() - t0) * 1000:.0f} ms)")
+                echo(f"  applied   {f.name}  ({duration_ms} ms)")
             for f in repeatables:
                 if ledger.get(f.name) == f.checksum:
                     continue
@@ -181,7 +206,9 @@ def migrate(target: config.Target | None = None, *, echo=print, sql_root: Path |
                 echo(f"  replaced  {f.name}")
             if not dry_run:
                 with conn.transaction():
-                    rows = conn.execute("SELECT policy, target, action, detail FROM watchlist.apply_policies()").fetchall()
+                    rows = conn.execute(
+                        "SELECT policy, target, action, detail FROM watchlist.apply_policies()"
+                    ).fetchall()
                 report.policies = rows
                 for policy, tgt, action, detail in rows:
                     if action != "unchanged":

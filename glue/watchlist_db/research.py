@@ -4,6 +4,7 @@ factor_ic_by_period / export_frame, format the IC table, write CSV / JSON / Parq
 Thin by design: every number is computed by the SQL functions; Python only chooses the
 time range, filters horizons, lays rows out and writes files.
 """
+
 from __future__ import annotations
 
 import csv
@@ -11,15 +12,31 @@ import io
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-METRICS = ("pnl", "spread_change", "funding_change", "max_drawdown", "volatility",
-           "excess_pnl", "excess_pnl_tod", "excess_pnl_sector", "excess_pnl_tier")
-METRIC_UNITS = {"pnl": "bps", "spread_change": "fraction", "funding_change": "fraction per interval",
-                "max_drawdown": "bps", "volatility": "fraction", "excess_pnl": "bps over the hour's universe",
-                "excess_pnl_tod": "bps over the hour of day", "excess_pnl_sector": "bps, sector-neutral",
-                "excess_pnl_tier": "bps, liquidity-tier-neutral"}
+METRICS = (
+    "pnl",
+    "spread_change",
+    "funding_change",
+    "max_drawdown",
+    "volatility",
+    "excess_pnl",
+    "excess_pnl_tod",
+    "excess_pnl_sector",
+    "excess_pnl_tier",
+)
+METRIC_UNITS = {
+    "pnl": "bps",
+    "spread_change": "fraction",
+    "funding_change": "fraction per interval",
+    "max_drawdown": "bps",
+    "volatility": "fraction",
+    "excess_pnl": "bps over the hour's universe",
+    "excess_pnl_tod": "bps over the hour of day",
+    "excess_pnl_sector": "bps, sector-neutral",
+    "excess_pnl_tier": "bps, liquidity-tier-neutral",
+}
 
 
 # --------------------------------------------------------------------- time range
@@ -38,7 +55,7 @@ def parse_time(value: str | None) -> datetime | None:
         except ValueError:
             raise ValueError(f"not an ISO 8601 date or time: {value!r}") from None
         t = datetime(d.year, d.month, d.day)
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,7 @@ class Range:
 
 def time_range(from_: str | None, to_: str | None, days: int, now: datetime | None = None) -> Range:
     """[from, to): --to defaults to now, --from to --to minus --days."""
-    end = parse_time(to_) or (now or datetime.now(timezone.utc))
+    end = parse_time(to_) or (now or datetime.now(UTC))
     start = parse_time(from_) or end - timedelta(days=days)
     if start >= end:
         raise ValueError(f"empty range: --from {start:%Y-%m-%d %H:%M} is not before --to {end:%Y-%m-%d %H:%M}")
@@ -65,29 +82,54 @@ def _dicts(cur) -> tuple[list[str], list[dict]]:
     return cols, [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def fetch_ic(conn, rng: Range, metric: str, period: str, min_events: int, signal_type: str | None,
-             exchange: str | None, factor: str | None, horizons: tuple[int, ...] = ()) -> tuple[list[str], list[dict]]:
+def fetch_ic(
+    conn,
+    rng: Range,
+    metric: str,
+    period: str,
+    min_events: int,
+    signal_type: str | None,
+    exchange: str | None,
+    factor: str | None,
+    horizons: tuple[int, ...] = (),
+) -> tuple[list[str], list[dict]]:
     """watchlist.factor_ic rows (its order: horizon, then |IR| descending), optionally
     only the given horizons."""
-    cols, rows = _dicts(conn.execute(
-        "SELECT * FROM watchlist.factor_ic(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
-        (rng.start, rng.end, metric, period, min_events, signal_type, exchange, factor)))
+    cols, rows = _dicts(
+        conn.execute(
+            "SELECT * FROM watchlist.factor_ic(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
+            (rng.start, rng.end, metric, period, min_events, signal_type, exchange, factor),
+        )
+    )
     if horizons:
         rows = [r for r in rows if r["horizon_min"] in horizons]
     return cols, rows
 
 
-def fetch_ic_by_period(conn, rng: Range, metric: str, period: str, min_events: int, signal_type: str | None,
-                       exchange: str | None, factor: str | None, horizons: tuple[int, ...] = ()) -> list[dict]:
-    _, rows = _dicts(conn.execute(
-        "SELECT * FROM watchlist.factor_ic_by_period(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
-        (rng.start, rng.end, metric, period, min_events, signal_type, exchange, factor)))
+def fetch_ic_by_period(
+    conn,
+    rng: Range,
+    metric: str,
+    period: str,
+    min_events: int,
+    signal_type: str | None,
+    exchange: str | None,
+    factor: str | None,
+    horizons: tuple[int, ...] = (),
+) -> list[dict]:
+    _, rows = _dicts(
+        conn.execute(
+            "SELECT * FROM watchlist.factor_ic_by_period(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
+            (rng.start, rng.end, metric, period, min_events, signal_type, exchange, factor),
+        )
+    )
     return [r for r in rows if r["horizon_min"] in horizons] if horizons else rows
 
 
 def labelled_summary(conn, rng: Range, signal_type: str | None, exchange: str | None) -> dict:
     """What exists in the range: confirmed events, labelled ones, covered ones."""
-    row = conn.execute("""
+    row = conn.execute(
+        """
         SELECT count(*) FILTER (WHERE e.status = 'confirmed'),
                count(*) FILTER (WHERE e.status = 'confirmed'
                                   AND EXISTS (SELECT 1 FROM watchlist.future_outcome o WHERE o.event_id = e.id)),
@@ -97,7 +139,8 @@ def labelled_summary(conn, rng: Range, signal_type: str | None, exchange: str | 
           FROM watchlist.watch_signal_event e
          WHERE e.start_ts >= %s AND e.start_ts < %s
            AND (%s::text IS NULL OR e.signal_type = %s) AND (%s::text IS NULL OR e.exchange = %s)""",
-                       (rng.start, rng.end, signal_type, signal_type, exchange, exchange)).fetchone()
+        (rng.start, rng.end, signal_type, signal_type, exchange, exchange),
+    ).fetchone()
     return {"confirmed": row[0], "labelled": row[1], "covered": row[2], "events": row[3]}
 
 
@@ -106,21 +149,28 @@ def no_data_message(summary: dict, rng: Range, what: str, need_covered: bool = T
     labels; the export takes uncovered ones too)."""
     merge = f"wldb jobs run merge --from {rng.start:%Y-%m-%dT%H:%MZ}"
     width = max(len(merge), len("wldb outcomes run")) + 3
-    how = ("  events are merged from the raw rows by the merge job and labelled by the outcome job:\n"
-           f"    {merge.ljust(width)}# (re)build the events of the range\n"
-           f"    {'wldb outcomes run'.ljust(width)}# label the events whose horizons have passed\n"
-           "  (a real server's TimescaleDB scheduler runs both; `wldb jobs run-due` runs what is due by hand)")
+    how = (
+        "  events are merged from the raw rows by the merge job and labelled by the outcome job:\n"
+        f"    {merge.ljust(width)}# (re)build the events of the range\n"
+        f"    {'wldb outcomes run'.ljust(width)}# label the events whose horizons have passed\n"
+        "  (a real server's TimescaleDB scheduler runs both; `wldb jobs run-due` runs what is due by hand)"
+    )
     labelled = summary["covered"] if need_covered else summary["labelled"]
     if summary["confirmed"] == 0:
-        head = (f"no confirmed events in {rng}" +
-                (f" ({summary['events']} event(s) that never reached event_min_minutes)" if summary["events"] else ""))
+        head = f"no confirmed events in {rng}" + (
+            f" ({summary['events']} event(s) that never reached event_min_minutes)" if summary["events"] else ""
+        )
     elif labelled == 0:
-        head = (f"{summary['confirmed']} confirmed event(s) in {rng}, but no "
-                + (f"covered outcome labels ({summary['labelled']} labelled)" if need_covered else "outcome labels")
-                + ": labels are written once the horizon has passed and the data reaches it")
+        head = (
+            f"{summary['confirmed']} confirmed event(s) in {rng}, but no "
+            + (f"covered outcome labels ({summary['labelled']} labelled)" if need_covered else "outcome labels")
+            + ": labels are written once the horizon has passed and the data reaches it"
+        )
     else:
-        head = (f"{labelled} labelled event(s) in {rng}, but no factor values match "
-                f"(check --factor / --signal-type / --exchange, and the watchlist membership at the event starts)")
+        head = (
+            f"{labelled} labelled event(s) in {rng}, but no factor values match "
+            f"(check --factor / --signal-type / --exchange, and the watchlist membership at the event starts)"
+        )
     return f"nothing for {what}: {head}\n{how}"
 
 
@@ -149,8 +199,10 @@ def _f(v, spec: str) -> str:
 def format_ic_table(rows: list[dict], rng: Range, metric: str, period: str, min_events: int) -> str:
     """One table per horizon, rows in the SQL's order (|IR| descending)."""
     out = io.StringIO()
-    out.write(f"factor IC of {metric} ({METRIC_UNITS[metric]}), events starting {rng}, "
-              f"period {period}, at least {min_events} events per period\n")
+    out.write(
+        f"factor IC of {metric} ({METRIC_UNITS[metric]}), events starting {rng}, "
+        f"period {period}, at least {min_events} events per period\n"
+    )
     header = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w, _) in enumerate(TABLE_COLUMNS))
     for h in sorted({r["horizon_min"] for r in rows}):
         part = [r for r in rows if r["horizon_min"] == h]
@@ -161,24 +213,28 @@ def format_ic_table(rows: list[dict], rng: Range, metric: str, period: str, min_
             cells = []
             for i, (_, w, fmt) in enumerate(TABLE_COLUMNS):
                 if i == 0:
-                    name = r["factor"] if len(r["factor"]) <= w else r["factor"][:w - 1] + "…"
+                    name = r["factor"] if len(r["factor"]) <= w else r["factor"][: w - 1] + "…"
                     cells.append(name.ljust(w))
                 else:
                     cells.append(fmt(r).rjust(w))
             out.write("  ".join(cells).rstrip() + "\n")
-    out.write("\nIC: Pearson corr(factor at event start, outcome) per period; IR = mean/std of the period ICs; "
-              "t = IR*sqrt(periods);\nhit %: periods whose IC has the mean's sign; periods: used/skipped "
-              "(skipped: too few events or no variation);\ntop-bottom: mean outcome of the top minus the bottom "
-              "factor quintile; rank AC: factor rank autocorrelation between periods.\n")
+    out.write(
+        "\nIC: Pearson corr(factor at event start, outcome) per period; IR = mean/std of the period ICs; "
+        "t = IR*sqrt(periods);\nhit %: periods whose IC has the mean's sign; periods: used/skipped "
+        "(skipped: too few events or no variation);\ntop-bottom: mean outcome of the top minus the bottom "
+        "factor quintile; rank AC: factor rank autocorrelation between periods.\n"
+    )
     if rows and all(r["n_periods"] == 0 for r in rows):
-        out.write("\nevery period was skipped (fewer than --min-events covered events, or no variation): "
-                  "try a longer --period or a lower --min-events\n")
+        out.write(
+            "\nevery period was skipped (fewer than --min-events covered events, or no variation): "
+            "try a longer --period or a lower --min-events\n"
+        )
     return out.getvalue()
 
 
 def _jsonable(v):
     if isinstance(v, datetime):
-        return v.astimezone(timezone.utc).isoformat()
+        return v.astimezone(UTC).isoformat()
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         return None
     return v
@@ -190,10 +246,10 @@ def _csv_cell(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, datetime):
-        return v.astimezone(timezone.utc).isoformat()
+        return v.astimezone(UTC).isoformat()
     if isinstance(v, (dict, list)):
         return json.dumps(v, separators=(",", ":"))
-    return str(v)          # floats: repr, so they read back exactly
+    return str(v)  # floats: repr, so they read back exactly
 
 
 def rows_csv(cols: list[str], rows: list[dict]) -> str:
@@ -210,8 +266,22 @@ def rows_json(cols: list[str], rows: list[dict]) -> str:
 
 
 # ------------------------------------------------------------------------- export
-BASE_EXPORT = ["event_id", "exchange", "symbol", "signal_type", "start_ts", "end_ts", "duration_sec", "horizon_min",
-               "covered", "pnl", "spread_change", "funding_change", "max_drawdown", "volatility"]
+BASE_EXPORT = [
+    "event_id",
+    "exchange",
+    "symbol",
+    "signal_type",
+    "start_ts",
+    "end_ts",
+    "duration_sec",
+    "horizon_min",
+    "covered",
+    "pnl",
+    "spread_change",
+    "funding_change",
+    "max_drawdown",
+    "volatility",
+]
 LABEL_ORDER = ["sign", "quantile", "direction", "entry_px", "exit_px", "funding_times", "reason"]
 
 
@@ -220,8 +290,11 @@ class ParquetUnavailable(RuntimeError):
 
 
 def fetch_export(conn, rng: Range, signal_type: str | None, exchange: str | None) -> list[dict]:
-    _, rows = _dicts(conn.execute("SELECT * FROM watchlist.export_frame(%s, %s, %s, %s)",
-                                  (rng.start, rng.end, signal_type, exchange)))
+    _, rows = _dicts(
+        conn.execute(
+            "SELECT * FROM watchlist.export_frame(%s, %s, %s, %s)", (rng.start, rng.end, signal_type, exchange)
+        )
+    )
     return rows
 
 
@@ -259,9 +332,17 @@ def write_export_csv(path: Path, cols: list[str], recs: list[dict]) -> None:
 
 
 def _arrow_type(pa, col: str, values: list):
-    fixed = {"event_id": pa.int64(), "exchange": pa.string(), "symbol": pa.string(), "signal_type": pa.string(),
-             "start_ts": pa.timestamp("us", tz="UTC"), "end_ts": pa.timestamp("us", tz="UTC"),
-             "duration_sec": pa.int32(), "horizon_min": pa.int32(), "covered": pa.bool_()}
+    fixed = {
+        "event_id": pa.int64(),
+        "exchange": pa.string(),
+        "symbol": pa.string(),
+        "signal_type": pa.string(),
+        "start_ts": pa.timestamp("us", tz="UTC"),
+        "end_ts": pa.timestamp("us", tz="UTC"),
+        "duration_sec": pa.int32(),
+        "horizon_min": pa.int32(),
+        "covered": pa.bool_(),
+    }
     if col in fixed:
         return fixed[col]
     if col.startswith("factor_") or col in BASE_EXPORT:
@@ -281,8 +362,9 @@ def write_export_parquet(path: Path, cols: list[str], recs: list[dict]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise ParquetUnavailable("writing Parquet needs pyarrow: pip install 'watchlist-db[parquet]' "
-                                 "(or write CSV: --out FILE.csv)") from None
+        raise ParquetUnavailable(
+            "writing Parquet needs pyarrow: pip install 'watchlist-db[research]' (or write CSV: --out FILE.csv)"
+        ) from None
     arrays = {}
     for c in cols:
         values = [r[c] for r in recs]

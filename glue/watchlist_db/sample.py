@@ -18,14 +18,15 @@ in the shape the app has them (core scalars, the seed's cross-exchange details a
     writer filters), matrix, notes, and long-tail factors (rsi_14, macd, ...).
 Same seed, same data, byte for byte.
 """
+
 from __future__ import annotations
 
 import math
 import random
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
 EXCHANGES = ("binance", "okx", "bybit", "bitget", "gate")
 BASES = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "TON", "SUI", "PEPE", "WIF")
@@ -54,9 +55,20 @@ def pairs(seed: int = 7) -> list[_Pair]:
         exchanges = [EXCHANGES[i % 5]] + ([EXCHANGES[(i + 2) % 5]] if i < 8 else [])
         for ex in exchanges:
             mu = rng.uniform(-0.0008, 0.0035)
-            out.append(_Pair(ex, f"{base}USDT", "ABC"[len(out) % 3], (1, 4, 8)[len(out) % 3], mu,
-                             rng.uniform(0.01, 0.05), rng.uniform(0.00008, 0.0002), mu,
-                             rng.uniform(0.5, 60000), rng.uniform(-0.0001, 0.0001)))
+            out.append(
+                _Pair(
+                    ex,
+                    f"{base}USDT",
+                    "ABC"[len(out) % 3],
+                    (1, 4, 8)[len(out) % 3],
+                    mu,
+                    rng.uniform(0.01, 0.05),
+                    rng.uniform(0.00008, 0.0002),
+                    mu,
+                    rng.uniform(0.5, 60000),
+                    rng.uniform(-0.0001, 0.0001),
+                )
+            )
     return out
 
 
@@ -70,7 +82,7 @@ def _stats(values):
 def generate(days: float = 3, start: datetime | None = None, seed: int = 7) -> Iterator[tuple[datetime, list[dict]]]:
     """Yield (minute, snapshot) for `days` days of 1-minute refreshes starting at `start`."""
     rng = random.Random(seed * 7919 + 1)
-    start = (start or datetime(2026, 1, 1, tzinfo=timezone.utc)).replace(second=0, microsecond=0)
+    start = (start or datetime(2026, 1, 1, tzinfo=UTC)).replace(second=0, microsecond=0)
     ps = pairs(seed)
     for minute in range(int(days * 1440)):
         now = start + timedelta(minutes=minute)
@@ -95,42 +107,86 @@ def generate(days: float = 3, start: datetime | None = None, seed: int = 7) -> I
             fm, fsd = _stats(list(p.fund_hist)) if len(p.fund_hist) > 1 else (funding, 0.0)
             interval_min = p.interval_h * 60
             next_funding = start.replace(hour=0, minute=0) + timedelta(
-                minutes=((minute + start.hour * 60 + start.minute) // interval_min + 1) * interval_min)
+                minutes=((minute + start.hour * 60 + start.minute) // interval_min + 1) * interval_min
+            )
             half = 0.00003 + 0.00002 * (k % 3)
             triggered = abs(z1) > 1.8 and abs(p.spread) > 0.0005
             other = EXCHANGES[(EXCHANGES.index(p.exchange) + 1 + k % 3) % 5]
             row = {
-                "ts": now, "exchange": p.exchange, "symbol": p.symbol, "type_class": p.type_class,
-                "triggered": triggered, "status": "triggered" if triggered else "watching",
-                "spot_price": round(p.spot, 8), "futures_price": round(p.spot * (1 + p.spread), 8),
-                "spread_rel": p.spread, "funding_rate": funding, "funding_interval_hours": p.interval_h,
+                "ts": now,
+                "exchange": p.exchange,
+                "symbol": p.symbol,
+                "type_class": p.type_class,
+                "triggered": triggered,
+                "status": "triggered" if triggered else "watching",
+                "spot_price": round(p.spot, 8),
+                "futures_price": round(p.spot * (1 + p.spread), 8),
+                "spread_rel": p.spread,
+                "funding_rate": funding,
+                "funding_interval_hours": p.interval_h,
                 "next_funding_time": next_funding,
-                "range_1h": max(h1) - min(h1), "range_12h": max(p.hist) - min(p.hist), "volatility": sd1,
-                "slope_3m": slope, "crossings_1h": crossings,
+                "range_1h": max(h1) - min(h1),
+                "range_12h": max(p.hist) - min(p.hist),
+                "volatility": sd1,
+                "slope_3m": slope,
+                "crossings_1h": crossings,
                 "drift_ratio": (m1 - m12) / sd12 if sd12 > 0 else 0.0,
-                "best_sell_high_buy_low": p.spread - half, "best_buy_high_sell_low": p.spread + half,
+                "best_sell_high_buy_low": p.spread - half,
+                "best_buy_high_sell_low": p.spread + half,
                 "volume_quote": round(1e6 * (1 + k) * (1 + 0.3 * math.sin(minute / 300)), 2),
-                "sweep_impact": 0.0001 * (1 + k % 4), "bid_ask_spread": 2 * half,
-                "spread_zscore_1h": z1, "spread_zscore_12h": z12,
+                "sweep_impact": 0.0001 * (1 + k % 4),
+                "bid_ask_spread": 2 * half,
+                "spread_zscore_1h": z1,
+                "spread_zscore_12h": z12,
                 "spread_momentum_15m": p.spread - (list(p.hist)[-16] if len(p.hist) > 15 else p.spread),
                 "funding_zscore_7d": (funding - fm) / fsd if fsd > 0 else 0.0,
-                "funding_diff_max": abs(funding - p.funding_bias) + 0.00005, "rv_1h": rv,
+                "funding_diff_max": abs(funding - p.funding_bias) + 0.00005,
+                "rv_1h": rv,
                 "pairs_top": [
-                    {"high_exch": p.exchange, "low_exch": other, "spread_pct": round(abs(p.spread) + half, 7), "dir": "buy_high_sell_low"},
-                    {"high_exch": other, "low_exch": p.exchange, "spread_pct": round(max(abs(p.spread) - half, 0), 7), "dir": "sell_high_buy_low"},
+                    {
+                        "high_exch": p.exchange,
+                        "low_exch": other,
+                        "spread_pct": round(abs(p.spread) + half, 7),
+                        "dir": "buy_high_sell_low",
+                    },
+                    {
+                        "high_exch": other,
+                        "low_exch": p.exchange,
+                        "spread_pct": round(max(abs(p.spread) - half, 0), 7),
+                        "dir": "sell_high_buy_low",
+                    },
                 ],
-                "funding_diff_top": [{"high_exch": p.exchange, "low_exch": other, "funding_diff": round(funding - p.funding_bias, 7)}],
+                "funding_diff_top": [
+                    {"high_exch": p.exchange, "low_exch": other, "funding_diff": round(funding - p.funding_bias, 7)}
+                ],
                 "exchanges": [
-                    {"name": p.exchange, "kind": "perp", "funding_rate": funding, "funding_interval_hours": p.interval_h,
-                     "price_bid": round(p.spot * (1 + p.spread) * (1 - half), 8),
-                     "price_ask": round(p.spot * (1 + p.spread) * (1 + half), 8),
-                     "oi_usd": round(2e6 * (1 + k), 0), "volume_24h_quote": round(1e7 * (1 + k), 0),
-                     "funding_hist": {"mean": round(fm, 7), "std": round(fsd, 7), "last": funding, "n": len(p.fund_hist)}},
-                    {"name": other, "kind": "spot", "price_bid": round(p.spot * (1 - half), 8),
-                     "price_ask": round(p.spot * (1 + half), 8)},
+                    {
+                        "name": p.exchange,
+                        "kind": "perp",
+                        "funding_rate": funding,
+                        "funding_interval_hours": p.interval_h,
+                        "price_bid": round(p.spot * (1 + p.spread) * (1 - half), 8),
+                        "price_ask": round(p.spot * (1 + p.spread) * (1 + half), 8),
+                        "oi_usd": round(2e6 * (1 + k), 0),
+                        "volume_24h_quote": round(1e7 * (1 + k), 0),
+                        "funding_hist": {
+                            "mean": round(fm, 7),
+                            "std": round(fsd, 7),
+                            "last": funding,
+                            "n": len(p.fund_hist),
+                        },
+                    },
+                    {
+                        "name": other,
+                        "kind": "spot",
+                        "price_bid": round(p.spot * (1 - half), 8),
+                        "price_ask": round(p.spot * (1 + half), 8),
+                    },
                     {"name": "kraken", "kind": "perp", "price_bid": None, "price_ask": None, "funding_rate": None},
                 ],
-                "matrix": [{"exch_a": p.exchange, "exch_b": other, "spread_pct": round(p.spread, 7), "dir": "a_minus_b"}],
+                "matrix": [
+                    {"exch_a": p.exchange, "exch_b": other, "spread_pct": round(p.spread, 7), "dir": "a_minus_b"}
+                ],
                 "notes": "sample",
                 "factors": {
                     "rsi_14": round(50 + 50 * math.tanh(z1 / 2), 4),

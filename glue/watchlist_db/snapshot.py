@@ -25,6 +25,7 @@ except what JSON or jsonb cannot carry at all:
     value JSON cannot represent (a set, an object), rejects the row here: ``Reject(row,
     field, reason)``, and the row is never sent.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,30 +37,63 @@ except ImportError:  # pragma: no cover
     _orjson = None
 import numbers
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 # The columns of watchlist_data.watch_signal_raw the writer API accepts (raw_field_kind).
-COLUMNS = frozenset({
-    "ts", "next_funding_time", "exchange", "symbol", "signal_type", "type_class", "status",
-    "triggered", "crossings_1h", "meta",
-    "spot_price", "futures_price", "spread_rel", "funding_rate", "funding_interval_hours",
-    "range_1h", "range_12h", "volatility", "slope_3m", "drift_ratio",
-    "best_buy_high_sell_low", "best_sell_high_buy_low", "volume_quote", "sweep_impact",
-    "book_imbalance", "bid_ask_spread", "spread_zscore_1h", "spread_zscore_12h",
-    "spread_momentum_15m", "funding_zscore_7d", "funding_trend_3d", "funding_vol_7d",
-    "funding_diff_max", "funding_term_slope", "rv_1h", "rv_12h", "hv_ratio",
-    "premium_index_diff", "oi_jump_around_funding",
-})
+COLUMNS = frozenset(
+    {
+        "ts",
+        "next_funding_time",
+        "exchange",
+        "symbol",
+        "signal_type",
+        "type_class",
+        "status",
+        "triggered",
+        "crossings_1h",
+        "meta",
+        "spot_price",
+        "futures_price",
+        "spread_rel",
+        "funding_rate",
+        "funding_interval_hours",
+        "range_1h",
+        "range_12h",
+        "volatility",
+        "slope_3m",
+        "drift_ratio",
+        "best_buy_high_sell_low",
+        "best_sell_high_buy_low",
+        "volume_quote",
+        "sweep_impact",
+        "book_imbalance",
+        "bid_ask_spread",
+        "spread_zscore_1h",
+        "spread_zscore_12h",
+        "spread_momentum_15m",
+        "funding_zscore_7d",
+        "funding_trend_3d",
+        "funding_vol_7d",
+        "funding_diff_max",
+        "funding_term_slope",
+        "rv_1h",
+        "rv_12h",
+        "hv_ratio",
+        "premium_index_diff",
+        "oi_jump_around_funding",
+    }
+)
 META_KEYS = frozenset({"pairs_top", "funding_diff_top", "exchanges", "matrix", "notes"})
 FACTOR_KEYS = ("factors", "extra_factors")
 
 
 @dataclass(frozen=True)
 class Reject:
-    row: int      # index in the submitted snapshot (or in the batch, for SQL rejects)
+    row: int  # index in the submitted snapshot (or in the batch, for SQL rejects)
     field: str
     reason: str
     key: tuple | None = None  # (exchange, symbol, ts) when the row has them
@@ -167,7 +201,7 @@ def encode(row: Mapping) -> str:
             out = _orjson.dumps(row, default=_default)
             if b"null" not in out and b"\\u0000" not in out:
                 return out.decode()
-        except (TypeError, ValueError):   # orjson.JSONEncodeError is a TypeError
+        except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
             pass
     try:
         text = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_default)
@@ -198,7 +232,11 @@ def _is_number(v: Any) -> bool:
 def _has_quote(entry: Any) -> bool:
     if not isinstance(entry, Mapping):
         return True
-    return entry.get("price_bid") is not None or entry.get("price_ask") is not None or entry.get("funding_rate") is not None
+    return (
+        entry.get("price_bid") is not None
+        or entry.get("price_ask") is not None
+        or entry.get("funding_rate") is not None
+    )
 
 
 def shape(item: Mapping, at: Any = None) -> dict:
@@ -214,8 +252,11 @@ def shape(item: Mapping, at: Any = None) -> dict:
         if k in COLUMNS:
             row[k] = v
         elif k == "exchanges" and isinstance(v, (list, tuple)):
-            meta[k] = [{ek: ev for ek, ev in e.items() if ev is not None} if type(e) is dict else e
-                       for e in v if e is not None and _has_quote(e)]
+            meta[k] = [
+                {ek: ev for ek, ev in e.items() if ev is not None} if type(e) is dict else e
+                for e in v
+                if e is not None and _has_quote(e)
+            ]
         elif k in META_KEYS:
             meta[k] = v
         elif k in FACTOR_KEYS and isinstance(v, Mapping):

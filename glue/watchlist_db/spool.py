@@ -27,6 +27,7 @@ Bounds: pending rows and payload bytes are capped (max_rows, max_bytes); past th
 oldest units are dropped, counted and logged, never silently. Dead letters are capped by
 max_dead_rows the same way.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -92,7 +93,7 @@ class Unit:
     spooled: bool
     attempts: int
     arg: str | None
-    payload: bytes | None = None   # filled by Spool.load()
+    payload: bytes | None = None  # filled by Spool.load()
 
 
 class SpoolBusy(RuntimeError):
@@ -117,8 +118,7 @@ class Spool:
     transactions on a Python lock instead of SQLite's sleeping busy handler. Grouping
     rows into a batch copies nothing: a raw batch names a range of inbox records."""
 
-    def __init__(self, path: str | os.PathLike, *, lock: threading.Lock | None = None,
-                 durability: str = "normal"):
+    def __init__(self, path: str | os.PathLike, *, lock: threading.Lock | None = None, durability: str = "normal"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = lock or threading.Lock()
@@ -148,8 +148,11 @@ class Spool:
     def _bump(self, **counts: int) -> None:
         for key, n in counts.items():
             if n:
-                self.db.execute("INSERT INTO state (key, value) VALUES (?, ?) "
-                                "ON CONFLICT (key) DO UPDATE SET value = coalesce(value, 0) + excluded.value", (key, n))
+                self.db.execute(
+                    "INSERT INTO state (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = coalesce(value, 0) + excluded.value",
+                    (key, n),
+                )
 
     def _set(self, **values) -> None:
         self.db.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", list(values.items()))
@@ -158,24 +161,29 @@ class Spool:
         r = self.db.execute("SELECT value FROM state WHERE key = 'claimed_upto'").fetchone()
         return int(r[0]) if r else 0
 
-    def note_error(self, error: str) -> None:
-        self._tx(lambda: self._set(last_error=error, last_error_at=time.time()))
-
     def append(self, records: list[tuple[int, bytes]], at: float, quarantined: int = 0) -> None:
         """The submit path: (n_rows, JSON array) records, committed before returning."""
+
         def run():
-            self.db.executemany("INSERT INTO inbox (at, n_rows, n_bytes, payload) VALUES (?, ?, ?, ?)",
-                                [(at, n, len(p), p) for n, p in records])
+            self.db.executemany(
+                "INSERT INTO inbox (at, n_rows, n_bytes, payload) VALUES (?, ?, ?, ?)",
+                [(at, n, len(p), p) for n, p in records],
+            )
             self._bump(quarantined=quarantined)
+
         self._tx(run)
 
     def add_call(self, kind: str, batch_id: str, payload: bytes, n_rows: int, arg: str | None, spooled: bool) -> None:
         now = time.time()
-        self._tx(lambda: self.db.execute(
-            "INSERT INTO batch (kind, batch_id, created, oldest_at, n_rows, n_bytes, spooled, arg, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (kind, batch_id, now, now, n_rows, len(payload), int(spooled), arg, payload)))
+        self._tx(
+            lambda: self.db.execute(
+                "INSERT INTO batch (kind, batch_id, created, oldest_at, n_rows, n_bytes, spooled, arg, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, batch_id, now, now, n_rows, len(payload), int(spooled), arg, payload),
+            )
+        )
 
-    def claim(self, max_rows: int, max_bytes: int, max_age_s: float, force: bool, spooled: bool, make_id) -> int:
+    def claim(self, *, max_rows: int, max_bytes: int, max_age_s: float, force: bool, spooled: bool, make_id) -> int:
         """Group unclaimed inbox records, oldest first, into raw batches of at most
         max_rows rows / max_bytes bytes (at least one record each): while a full batch is
         available, or the oldest record is max_age_s old, or ``force``. The batch id is
@@ -183,12 +191,13 @@ class Spool:
         made = 0
         while True:
             upto = self._claimed_upto()
-            head = self.db.execute("SELECT seq, at, n_rows, n_bytes FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                                   (upto, max_rows + 1)).fetchall()
+            head = self.db.execute(
+                "SELECT seq, at, n_rows, n_bytes FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?", (upto, max_rows + 1)
+            ).fetchall()
             if not head:
                 return made
             take, rows, size = [], 0, 0
-            for seq, at, n, b in head:
+            for seq, _at, n, b in head:
                 if take and (rows + n > max_rows or size + b > max_bytes):
                     break
                 take.append(seq)
@@ -196,22 +205,37 @@ class Spool:
             if not (force or len(take) < len(head) or head[0][1] <= time.time() - max_age_s):
                 return made
             first, last = take[0], take[-1]
-            bid = make_id(self._assemble(first, last))   # read outside the lock: only this thread deletes
-            self._tx(lambda: (self.db.execute(
-                "INSERT INTO batch (kind, batch_id, created, oldest_at, n_rows, n_bytes, first_seq, last_seq, spooled) "
-                "VALUES ('raw', ?, ?, ?, ?, ?, ?, ?, ?)", (bid, time.time(), head[0][1], rows, size, first, last, int(spooled))),
-                self._set(claimed_upto=last)))
+            bid = make_id(self._assemble(first, last))  # read outside the lock: only this thread deletes
+            self._tx(self._add_raw_batch, bid, head[0][1], rows, size, first, last, spooled)
             made += rows
 
+    def _add_raw_batch(
+        self, bid: str, oldest_at: float, rows: int, size: int, first: int, last: int, spooled: bool
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO batch (kind, batch_id, created, oldest_at, n_rows, n_bytes, first_seq, last_seq, spooled) "
+            "VALUES ('raw', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (bid, time.time(), oldest_at, rows, size, first, last, int(spooled)),
+        )
+        self._set(claimed_upto=last)
+
     def _assemble(self, first: int, last: int) -> bytes:
-        return join_arrays([p for (p,) in self.db.execute(
-            "SELECT payload FROM inbox WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last))])
+        return join_arrays(
+            [
+                p
+                for (p,) in self.db.execute(
+                    "SELECT payload FROM inbox WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last)
+                )
+            ]
+        )
 
     def units(self, *, spooled: bool, limit: int) -> list[Unit]:
         """Units waiting to be sent (without their payload: load() it), oldest first."""
         rows = self.db.execute(
             "SELECT seq, kind, batch_id, oldest_at, n_rows, n_bytes, first_seq, last_seq, spooled, attempts, arg FROM batch "
-            "WHERE spooled = ? ORDER BY seq LIMIT ?", (int(spooled), limit)).fetchall()
+            "WHERE spooled = ? ORDER BY seq LIMIT ?",
+            (int(spooled), limit),
+        ).fetchall()
         return [Unit(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10]) for r in rows]
 
     def load(self, unit: Unit) -> Unit:
@@ -231,10 +255,13 @@ class Spool:
             self._forget(unit.seq, unit.first_seq, unit.last_seq)
             self._bump(**counts)
             self._set(last_write_at=time.time())
+
         self._tx(run)
 
     def _mark_spooled(self) -> int:
-        n = self.db.execute("SELECT coalesce(sum(n_rows), 0) FROM batch WHERE spooled = 0 AND kind = 'raw'").fetchone()[0]
+        n = self.db.execute("SELECT coalesce(sum(n_rows), 0) FROM batch WHERE spooled = 0 AND kind = 'raw'").fetchone()[
+            0
+        ]
         self.db.execute("UPDATE batch SET spooled = 1 WHERE spooled = 0")
         return n
 
@@ -245,34 +272,53 @@ class Spool:
     def retry_later(self, unit: Unit, error: str) -> int:
         """The database is unavailable: count the attempt, and spool every unit not sent
         yet (returns their raw rows)."""
+
         def run():
             self.db.execute("UPDATE batch SET attempts = attempts + 1, last_error = ? WHERE seq = ?", (error, unit.seq))
             self._set(last_error=error, last_error_at=time.time())
             return self._mark_spooled()
+
         return self._tx(run)
 
     def bury(self, unit: Unit, sqlstate: str | None, error: str) -> None:
         """Move a unit the database refused for good to the dead letters (payload loaded)."""
+
         def run():
             self.db.execute(
                 "INSERT INTO dead (kind, batch_id, failed_at, oldest_at, n_rows, n_bytes, sqlstate, error, arg, payload) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (unit.kind, unit.batch_id, time.time(), unit.oldest_at, unit.n_rows, len(unit.payload), sqlstate, error,
-                 unit.arg, unit.payload))
+                (
+                    unit.kind,
+                    unit.batch_id,
+                    time.time(),
+                    unit.oldest_at,
+                    unit.n_rows,
+                    len(unit.payload),
+                    sqlstate,
+                    error,
+                    unit.arg,
+                    unit.payload,
+                ),
+            )
             self._forget(unit.seq, unit.first_seq, unit.last_seq)
             self._bump(failed=unit.n_rows)
             self._set(last_error=error, last_error_at=time.time())
+
         self._tx(run)
 
     def requeue_dead(self) -> int:
         """Dead letters back into the queue (spooled), for a replay after a fix. Returns rows."""
+
         def run():
             n = self.db.execute("SELECT coalesce(sum(n_rows), 0) FROM dead").fetchone()[0]
             self.db.execute(
                 "INSERT INTO batch (kind, batch_id, created, oldest_at, n_rows, n_bytes, spooled, arg, payload) "
-                "SELECT kind, batch_id, ?, oldest_at, n_rows, n_bytes, 1, arg, payload FROM dead ORDER BY seq", (time.time(),))
+                "SELECT kind, batch_id, ?, oldest_at, n_rows, n_bytes, 1, arg, payload FROM dead ORDER BY seq",
+                (time.time(),),
+            )
             self.db.execute("DELETE FROM dead")
             return n
+
         return self._tx(run)
 
     def totals(self) -> tuple[int, int]:
@@ -287,18 +333,23 @@ class Spool:
     def enforce(self, max_rows: int, max_bytes: int, max_dead_rows: int) -> int:
         """Drop the oldest waiting raw rows (whole batches first, then inbox records) while
         over the bounds, and the oldest dead letters while over theirs. Returns the rows dropped."""
+
         def run():
             rows, size = self.totals()
             dropped = 0
             while rows > max_rows or size > max_bytes:
-                b = self.db.execute("SELECT seq, n_rows, n_bytes, first_seq, last_seq FROM batch WHERE kind = 'raw' "
-                                    "ORDER BY seq LIMIT 1").fetchone()
+                b = self.db.execute(
+                    "SELECT seq, n_rows, n_bytes, first_seq, last_seq FROM batch WHERE kind = 'raw' "
+                    "ORDER BY seq LIMIT 1"
+                ).fetchone()
                 if b:
                     self._forget(b[0], b[3], b[4])
                     n, nb = b[1], b[2]
                 else:
-                    r = self.db.execute("SELECT seq, n_rows, n_bytes FROM inbox WHERE seq > ? ORDER BY seq LIMIT 1",
-                                        (self._claimed_upto(),)).fetchone()
+                    r = self.db.execute(
+                        "SELECT seq, n_rows, n_bytes FROM inbox WHERE seq > ? ORDER BY seq LIMIT 1",
+                        (self._claimed_upto(),),
+                    ).fetchone()
                     if r is None:
                         break
                     self.db.execute("DELETE FROM inbox WHERE seq = ?", (r[0],))
@@ -311,11 +362,14 @@ class Spool:
                 dead_rows, dropped = dead_rows - n, dropped + n
             self._bump(dropped=dropped)
             return dropped
+
         return self._tx(run)
 
     def lag_s(self) -> float:
         """Age of the oldest row not written yet (0 when nothing waits)."""
-        r = self.db.execute("SELECT min(a) FROM (SELECT min(at) a FROM inbox UNION ALL SELECT min(oldest_at) FROM batch)").fetchone()[0]
+        r = self.db.execute(
+            "SELECT min(a) FROM (SELECT min(at) a FROM inbox UNION ALL SELECT min(oldest_at) FROM batch)"
+        ).fetchone()[0]
         return max(0.0, time.time() - r) if r is not None else 0.0
 
     def checkpoint(self, min_wal_bytes: int = 4 << 20) -> None:
@@ -359,15 +413,22 @@ class Spool:
         }
 
     def dead_letters(self, limit: int = 20) -> list[dict]:
-        rows = self.db.execute("SELECT batch_id, kind, failed_at, n_rows, sqlstate, error FROM dead ORDER BY seq DESC LIMIT ?",
-                               (limit,)).fetchall()
+        rows = self.db.execute(
+            "SELECT batch_id, kind, failed_at, n_rows, sqlstate, error FROM dead ORDER BY seq DESC LIMIT ?", (limit,)
+        ).fetchall()
         return [dict(zip(("batch_id", "kind", "failed_at", "rows", "sqlstate", "error"), r)) for r in rows]
 
     def waiting_rows(self) -> list[dict]:
         """Every raw row waiting in the spool, parsed (for tests and inspection; not cheap)."""
         import json
+
         parts = [p for (p,) in self.db.execute("SELECT payload FROM inbox ORDER BY seq")]
-        parts += [p for (p,) in self.db.execute("SELECT payload FROM batch WHERE kind = 'raw' AND payload IS NOT NULL ORDER BY seq")]
+        parts += [
+            p
+            for (p,) in self.db.execute(
+                "SELECT payload FROM batch WHERE kind = 'raw' AND payload IS NOT NULL ORDER BY seq"
+            )
+        ]
         return json.loads(join_arrays(parts))
 
 
@@ -381,7 +442,7 @@ class OwnerLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
+        fh = open(self.path, "a+")  # noqa: SIM115 - held open: the lock lives as long as the file handle
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -430,5 +491,6 @@ def spool_summary(path: str | os.PathLike) -> dict:
 def default_spool_path() -> Path:
     """WLDB_SPOOL, else spool.sqlite in the data directory (.wldb/)."""
     from . import config
+
     env = os.environ.get("WLDB_SPOOL")
     return Path(env).resolve() if env else config.data_dir() / "spool.sqlite"

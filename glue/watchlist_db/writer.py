@@ -39,119 +39,100 @@ On the embedded engine (one client at a time) the writer connects for each flush
 and disconnects after it, so it never locks out other clients; on a server it keeps its
 connection (``keep_connection``).
 """
+
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 import logging
 import os
-import random
-import socket
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from . import config, snapshot
-from .spool import OwnerLock, Spool, Unit, default_spool_path
+from .flush import INGEST_SQL, MEMBERSHIP_SQL, SYMBOL_REFS_SQL, FlushThread, batch_id, retryable
+from .spool import OwnerLock, Spool, default_spool_path
 
+__all__ = ["Writer", "WriterSettings", "batch_id", "retryable", "INGEST_SQL", "MEMBERSHIP_SQL", "SYMBOL_REFS_SQL"]
 log = logging.getLogger("watchlist_db.writer")
 
-RETRY_CLASSES = ("08", "53", "57", "40")
-INGEST_SQL = "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw(%s, %s)"
-MEMBERSHIP_SQL = "SELECT entered, left_count, stale FROM watchlist.sync_membership(%s, %s)"
-SYMBOL_REFS_SQL = "SELECT watchlist.upsert_symbol_refs(%s)"
 
+@dataclass(frozen=True)
+class WriterSettings:
+    """The writer's tunables (Writer(settings=...), or the same names as keywords).
 
-def retryable(exc: BaseException) -> bool:
-    """Worth retrying later (the database or the network, not the batch)?"""
-    state = getattr(exc, "sqlstate", None)
-    if state:
-        return state[:2] in RETRY_CLASSES
-    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
-
-
-def batch_id(payload: bytes, kind: str = "raw") -> str:
-    """Deterministic: the same rows in the same order always get the same id."""
-    prefix = {"raw": "wl", "membership": "wl-m", "symbol_refs": "wl-s"}[kind]
-    return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:32]}"
-
-
-def _same(payload: bytes) -> bytes:
-    return payload
-
-
-def _shutdown_socket(fd: int) -> None:
-    """Wake a thread blocked on this socket: shutdown() makes its poll/recv return."""
-    try:
-        s = socket.socket(fileno=os.dup(fd))
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        finally:
-            s.close()
-    except OSError:
-        pass
-
-
-def _row_keys(payload: bytes, wanted: set[int]) -> dict[int, tuple | None]:
-    """(exchange, symbol, ts) of some rows of a batch, parsed one row at a time (a big
-    batch parsed in one C call would hold the GIL, and so the app's submit(), for a while)."""
-    text = payload.decode()
-    dec, out, pos, last = json.JSONDecoder(), {}, 1, max(wanted)
-    for i in range(last + 1):
-        row, pos = dec.raw_decode(text, pos)
-        pos += 1  # the comma
-        if i in wanted:
-            out[i] = snapshot.row_key(row)
-    return out
-
-
-class Writer:
-    """The insert hook. Create one per process and spool file (a second live Writer on the
-    same file raises SpoolBusy); it starts its flush thread unless ``start=False``.
-
-    dsn / target        the database (default: as ``wldb`` resolves it, see config.py)
-    spool_path          the SQLite spool (default: WLDB_SPOOL, else .wldb/spool.sqlite)
     max_batch_rows, max_batch_bytes, max_delay_s
                         a batch goes out when it is full or its oldest row is this old
     max_spool_rows, max_spool_bytes, max_dead_rows
                         spool bounds; past them the oldest rows are dropped (counted, logged)
     connect_timeout_s, statement_timeout_s, watchdog_grace_s
                         a database call is abandoned after statement_timeout_s + grace
+                        (connect_timeout_s: at least 2, libpq's minimum that means it)
     backoff_s           (first, max) retry delay while the database is unavailable
     replay_per_cycle    spooled batches sent per flush cycle, after the live ones
-    keep_connection     hold the connection between cycles (default: not on the embedded engine)
+    keep_connection     hold the connection between cycles (None: not on the embedded engine)
     durability          "normal" (survives kill -9) or "full" (survives power loss, ~1 ms a submit)
+    application_name    the writer's application_name on the server
     """
 
-    def __init__(self, dsn: str | None = None, spool_path: str | os.PathLike | None = None, *,
-                 target: config.Target | None = None,
-                 max_batch_rows: int = 2000, max_batch_bytes: int = 8 << 20, max_delay_s: float = 2.0,
-                 max_spool_rows: int = 1_000_000, max_spool_bytes: int = 1 << 30, max_dead_rows: int = 1_000_000,
-                 connect_timeout_s: int = 5, statement_timeout_s: float = 30.0, watchdog_grace_s: float = 5.0,
-                 backoff_s: tuple[float, float] = (0.5, 60.0), replay_per_cycle: int = 4,
-                 keep_connection: bool | None = None, durability: str = "normal",
-                 application_name: str = "wldb-writer", start: bool = True):
+    max_batch_rows: int = 2000
+    max_batch_bytes: int = 8 << 20
+    max_delay_s: float = 2.0
+    max_spool_rows: int = 1_000_000
+    max_spool_bytes: int = 1 << 30
+    max_dead_rows: int = 1_000_000
+    connect_timeout_s: int = 5
+    statement_timeout_s: float = 30.0
+    watchdog_grace_s: float = 5.0
+    backoff_s: tuple[float, float] = (0.5, 60.0)
+    replay_per_cycle: int = 4
+    keep_connection: bool | None = None
+    durability: str = "normal"
+    application_name: str = "wldb-writer"
+
+
+class Writer(FlushThread):
+    """The insert hook. Create one per process and spool file (a second live Writer on the
+    same file raises SpoolBusy); it starts its flush thread unless ``start=False``.
+
+    dsn / target        the database (default: as ``wldb`` resolves it, see config.py)
+    spool_path          the SQLite spool (default: WLDB_SPOOL, else .wldb/spool.sqlite)
+    settings            a WriterSettings; keywords of the same names override its fields,
+                        e.g. Writer(spool_path=p, max_delay_s=0.5). Read back as attributes
+                        (w.max_batch_rows) or w.settings.
+    """
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        spool_path: str | os.PathLike | None = None,
+        *,
+        target: config.Target | None = None,
+        settings: WriterSettings | None = None,
+        start: bool = True,
+        **overrides: Any,
+    ):
         self.target = target or config.resolve_target(dsn)
         self.spool_path = Path(spool_path or default_spool_path())
-        self.max_batch_rows, self.max_batch_bytes, self.max_delay_s = max_batch_rows, max_batch_bytes, max_delay_s
-        self.max_spool_rows, self.max_spool_bytes, self.max_dead_rows = max_spool_rows, max_spool_bytes, max_dead_rows
-        self.connect_timeout_s = max(2, int(connect_timeout_s))
-        self.statement_timeout_s, self.watchdog_grace_s = statement_timeout_s, watchdog_grace_s
-        self.backoff_s, self.replay_per_cycle = backoff_s, replay_per_cycle
-        self.keep_connection = (not self.target.embedded) if keep_connection is None else keep_connection
-        self.durability, self.application_name = durability, application_name
+        s = replace(settings or WriterSettings(), **overrides)  # an unknown keyword raises TypeError
+        self.settings = replace(
+            s,
+            connect_timeout_s=max(2, int(s.connect_timeout_s)),
+            keep_connection=(not self.target.embedded) if s.keep_connection is None else s.keep_connection,
+        )
 
         self._owner = OwnerLock(self.spool_path)
         self._owner.acquire()
-        self._lock = threading.Lock()          # spool write transactions + counters
+        self._lock = threading.Lock()  # spool write transactions + counters
         try:
-            self._spool = Spool(self.spool_path, lock=self._lock, durability=durability)
+            self._spool = Spool(self.spool_path, lock=self._lock, durability=self.settings.durability)
         except BaseException:
             self._owner.release()
             raise
@@ -170,7 +151,14 @@ class Writer:
         self._reasons: collections.Counter = collections.Counter()
         self._rejects: collections.deque = collections.deque(maxlen=1000)
         # What a previous process left: replayed first, as spooled.
-        self._spool.claim(max_batch_rows, max_batch_bytes, 0, True, True, batch_id)
+        self._spool.claim(
+            max_rows=self.settings.max_batch_rows,
+            max_bytes=self.settings.max_batch_bytes,
+            max_age_s=0,
+            force=True,
+            spooled=True,
+            make_id=batch_id,
+        )
         self._spool.mark_spooled()
         self._backlog, self._backlog_bytes = self._spool.totals()
         self._c["recovered"] = self._backlog
@@ -181,6 +169,13 @@ class Writer:
         if start:
             self._thread.start()
 
+    def __getattr__(self, name: str) -> Any:
+        """The settings' fields read as attributes (w.max_batch_rows), as before they were grouped."""
+        settings = self.__dict__.get("settings")
+        if settings is not None and name in WriterSettings.__dataclass_fields__:
+            return getattr(settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     # ------------------------------------------------------------------ app API
     def submit(self, rows: Iterable[Mapping], at: datetime | None = None, *, stamp_missing_ts: bool = True) -> int:
         """Map and durably enqueue a snapshot; returns the number of rows accepted (the
@@ -189,13 +184,17 @@ class Writer:
         quarantines them). Never touches the database, never raises because of it."""
         try:
             if at is None and stamp_missing_ts:
-                at = datetime.now(timezone.utc)
+                at = datetime.now(UTC)
             good, bad = snapshot.to_raw_rows(rows, at)
             n = len(good)
             if self._closed:
                 raise RuntimeError("submit() after close()")
-            records = [(len(chunk), ("[" + ",".join(text for _, text in chunk) + "]").encode())
-                       for chunk in (good[i:i + self.max_batch_rows] for i in range(0, n, self.max_batch_rows))]
+            records = [
+                (len(chunk), ("[" + ",".join(text for _, text in chunk) + "]").encode())
+                for chunk in (
+                    good[i : i + self.settings.max_batch_rows] for i in range(0, n, self.settings.max_batch_rows)
+                )
+            ]
             if records or bad:
                 self._spool.append(records, time.time(), quarantined=len(bad))
             self._last_submit = time.monotonic()
@@ -208,9 +207,15 @@ class Writer:
                 for r in bad:
                     self._note_reject(None, r)
             if bad:
-                log.warning("%d row(s) rejected before sending (first: row %d, %s: %s)", len(bad), bad[0].row, bad[0].field, bad[0].reason)
-            if self._unclaimed >= self.max_batch_rows or self._backlog > self.max_spool_rows:
-                self._wake.set()   # a full batch: no need to wait for max_delay_s
+                log.warning(
+                    "%d row(s) rejected before sending (first: row %d, %s: %s)",
+                    len(bad),
+                    bad[0].row,
+                    bad[0].field,
+                    bad[0].reason,
+                )
+            if self._unclaimed >= self.settings.max_batch_rows or self._backlog > self.settings.max_spool_rows:
+                self._wake.set()  # a full batch: no need to wait for max_delay_s
             return n
         except Exception as exc:  # the spool failed (disk full?) or submit after close: count, log, carry on
             n = len(rows) if hasattr(rows, "__len__") else 0
@@ -225,8 +230,12 @@ class Writer:
         {exchange, symbol} dicts or (exchange, symbol) pairs. Spooled like the rows."""
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise ValueError("submit_membership needs an aware datetime `at` (with a UTC offset)")
-        pairs = [{"exchange": m["exchange"], "symbol": m["symbol"]} if isinstance(m, Mapping)
-                 else {"exchange": m[0], "symbol": m[1]} for m in members]
+        pairs = [
+            {"exchange": m["exchange"], "symbol": m["symbol"]}
+            if isinstance(m, Mapping)
+            else {"exchange": m[0], "symbol": m[1]}
+            for m in members
+        ]
         self._submit_call("membership", pairs, at.isoformat())
 
     def submit_symbol_refs(self, refs: Iterable[Mapping]) -> None:
@@ -235,10 +244,12 @@ class Writer:
 
     def _submit_call(self, kind: str, payload_obj: list, arg: str | None) -> None:
         try:
-            payload = json.dumps(snapshot.clean(payload_obj, ""), ensure_ascii=False, separators=(",", ":"),
-                                 allow_nan=False).encode()
-            self._spool.add_call(kind, batch_id(payload + (arg or "").encode(), kind), payload, len(payload_obj), arg,
-                                 not self._db_up)
+            payload = json.dumps(
+                snapshot.clean(payload_obj, ""), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode()
+            self._spool.add_call(
+                kind, batch_id(payload + (arg or "").encode(), kind), payload, len(payload_obj), arg, not self._db_up
+            )
             with self._lock:
                 self._backlog_bytes += len(payload)
             self._wake.set()
@@ -259,8 +270,22 @@ class Writer:
         start), pending (waiting in the spool), lag_s (age of the oldest waiting row),
         db_up, last_error, last_error_at, batches, calls."""
         with self._lock:
-            out = {k: self._c[k] for k in ("submitted", "written", "duplicates", "quarantined", "spooled", "replayed",
-                                           "dropped", "failed", "recovered", "batches", "calls")}
+            out = {
+                k: self._c[k]
+                for k in (
+                    "submitted",
+                    "written",
+                    "duplicates",
+                    "quarantined",
+                    "spooled",
+                    "replayed",
+                    "dropped",
+                    "failed",
+                    "recovered",
+                    "batches",
+                    "calls",
+                )
+            }
             out["pending"] = self._backlog
             try:
                 out["lag_s"] = round(self._spool.lag_s(), 3) if not self._closed else None
@@ -313,11 +338,14 @@ class Writer:
             self._spool.close()
         self._owner.release()
         if out["pending"]:
-            log.warning("closed with %d row(s) left in the spool %s (replayed by the next writer, or `wldb spool replay`)",
-                        out["pending"], self.spool_path)
+            log.warning(
+                "closed with %d row(s) left in the spool %s (replayed by the next writer, or `wldb spool replay`)",
+                out["pending"],
+                self.spool_path,
+            )
         return out
 
-    def __enter__(self) -> "Writer":
+    def __enter__(self) -> Writer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -334,173 +362,3 @@ class Writer:
             self._reasons[key] += 1
         else:
             self._reasons[("(other)", "(too many distinct reasons)")] += 1
-
-    # ------------------------------------------------------------ flush thread
-    def _run(self) -> None:
-        sp = Spool(self.spool_path, lock=self._lock, durability=self.durability)
-        try:
-            while True:
-                closing = self._closing.is_set()
-                more = False
-                try:
-                    down = not self._db_up
-                    claimed = sp.claim(self.max_batch_rows, self.max_batch_bytes, self.max_delay_s, closing, down, batch_id)
-                    with self._lock:
-                        self._unclaimed -= claimed
-                        self._c["spooled"] += claimed if down else 0
-                    if self._backlog > self.max_spool_rows or self._backlog_bytes > self.max_spool_bytes:
-                        self._enforce(sp)
-                    if closing or time.monotonic() >= self._next_try:
-                        more = self._cycle(sp, closing)
-                    # A checkpoint makes a concurrent submit wait on SQLite's own lock for
-                    # milliseconds: run it between bursts of submits, or when the WAL is big.
-                    sp.checkpoint(4 << 20 if time.monotonic() - self._last_submit > 0.2 else 64 << 20)
-                except Exception as exc:  # a bug or a broken spool: log, back off, carry on
-                    log.exception("flush cycle failed: %s", exc)
-                    with self._lock:
-                        self._set_error(f"flush: {exc}")
-                    self._drop_conn()
-                    time.sleep(0.5)
-                if closing:
-                    if not more or time.monotonic() >= self._close_deadline:
-                        break
-                    continue
-                if not more:
-                    wait = min(max(self.max_delay_s / 4, 0.05), 0.5)
-                    if not self._db_up:
-                        wait = min(wait, max(0.0, self._next_try - time.monotonic()) + 0.01)
-                    self._wake.wait(wait)
-                    self._wake.clear()
-        finally:
-            self._drop_conn()
-            sp.close()
-
-    def _enforce(self, sp: Spool) -> None:
-        dropped = sp.enforce(self.max_spool_rows, self.max_spool_bytes, self.max_dead_rows)
-        rows, size = sp.totals()
-        with self._lock:
-            self._backlog, self._backlog_bytes = rows, size
-            self._c["dropped"] += dropped
-        if dropped:
-            log.warning("spool full (%d rows / %d bytes max): dropped the %d oldest row(s)",
-                        self.max_spool_rows, self.max_spool_bytes, dropped)
-
-    def _cycle(self, sp: Spool, closing: bool) -> bool:
-        """Send the live units, then a few spooled ones (oldest first). True when there may
-        be more to send right away; False when all is sent or the database is unavailable."""
-        page, replay = 50, (50 if closing else self.replay_per_cycle)
-        fresh = sp.units(spooled=False, limit=page)
-        old = sp.units(spooled=True, limit=replay)
-        try:
-            for unit in fresh + old:
-                if not self._send(sp, unit, closing):
-                    return False
-        finally:
-            if not self.keep_connection:
-                self._drop_conn()
-        return bool(fresh or old) and (closing or len(fresh) == page or len(old) == replay)
-
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._drop_conn()
-            conn = config.connect(self.target, autocommit=True, connect_timeout=self.connect_timeout_s,
-                                  application_name=self.application_name)
-            try:
-                conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{int(self.statement_timeout_s * 1000)}",))
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
-        return self._conn
-
-    def _drop_conn(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                pass
-
-    def _send(self, sp: Spool, unit: Unit, closing: bool) -> bool:
-        """Send one unit. True: done (written or dead-lettered); False: retry later."""
-        sp.load(unit)
-        try:
-            conn = self._connection()
-            limit = self.statement_timeout_s + self.watchdog_grace_s
-            if closing:
-                limit = max(0.5, min(limit, self._close_deadline - time.monotonic()))
-            watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
-            watchdog.daemon = True
-            watchdog.start()
-            try:
-                if unit.kind == "raw":
-                    res = conn.execute(INGEST_SQL, (Jsonb(unit.payload, dumps=_same), unit.batch_id)).fetchone()
-                elif unit.kind == "membership":
-                    res = conn.execute(MEMBERSHIP_SQL, (Jsonb(unit.payload, dumps=_same), unit.arg)).fetchone()
-                else:
-                    res = conn.execute(SYMBOL_REFS_SQL, (Jsonb(unit.payload, dumps=_same),)).fetchone()
-            finally:
-                watchdog.cancel()
-        except Exception as exc:
-            if retryable(exc):
-                self._down(sp, unit, exc)
-                return False
-            self._bury(sp, unit, exc)
-            return True
-        self._up(sp, unit, res)
-        return True
-
-    def _up(self, sp: Spool, unit: Unit, res: tuple) -> None:
-        counts = {"replayed": unit.n_rows if unit.spooled and unit.kind == "raw" else 0}
-        found: list[snapshot.Reject] = []
-        if unit.kind == "raw":
-            _received, inserted, dups, rejected, rejects = res
-            counts.update(written=inserted, duplicates=dups, quarantined=rejected)
-            if rejects:
-                keys = _row_keys(unit.payload, {r["row"] for r in rejects})
-                found = [snapshot.Reject(r["row"], r["field"], r["reason"], keys.get(r["row"])) for r in rejects]
-                log.warning("batch %s: %d row(s) quarantined by the database (first: row %d, %s: %s)",
-                            unit.batch_id, rejected, found[0].row, found[0].field, found[0].reason)
-        elif unit.kind == "membership" and res and res[2]:
-            log.info("membership snapshot at %s is older than the recorded history: ignored (stale)", unit.arg)
-        sp.done(unit, **counts)
-        with self._lock:
-            for k, v in counts.items():
-                self._c[k] += v
-            self._c["batches" if unit.kind == "raw" else "calls"] += 1
-            self._backlog_bytes -= unit.n_bytes
-            if unit.kind == "raw":
-                self._backlog -= unit.n_rows
-            for r in found:
-                self._note_reject(unit.batch_id, r)
-            if not self._db_up:
-                log.info("database available again: replaying %d spooled row(s)", self._backlog)
-            self._db_up, self._fails = True, 0
-
-    def _down(self, sp: Spool, unit: Unit, exc: BaseException) -> None:
-        self._drop_conn()
-        msg = f"{getattr(exc, 'sqlstate', None) or type(exc).__name__}: {str(exc).strip()}"
-        newly = sp.retry_later(unit, msg)
-        delay = min(self.backoff_s[1], self.backoff_s[0] * 2 ** self._fails) * random.uniform(0.8, 1.2)
-        with self._lock:
-            was_up = self._db_up
-            self._db_up = False
-            self._fails += 1
-            self._next_try = time.monotonic() + delay
-            self._c["spooled"] += newly
-            self._set_error(msg)
-        (log.warning if was_up else log.debug)(
-            "database unavailable (%s): spooling, retry in %.1fs", msg, delay)
-
-    def _bury(self, sp: Spool, unit: Unit, exc: BaseException) -> None:
-        state = getattr(exc, "sqlstate", None)
-        msg = f"{state or type(exc).__name__}: {str(exc).strip()}"
-        sp.bury(unit, state, msg)
-        with self._lock:
-            self._c["failed"] += unit.n_rows
-            if unit.kind == "raw":
-                self._backlog -= unit.n_rows
-            self._backlog_bytes -= unit.n_bytes
-            self._set_error(msg)
-        log.error("%s batch %s (%d rows) refused by the database, kept as a dead letter in %s, not retried: %s",
-                  unit.kind, unit.batch_id, unit.n_rows, self.spool_path, msg)

@@ -45,18 +45,34 @@ AS $$
              ORDER BY d.ts DESC LIMIT 1) AS db ON true
      CROSS JOIN LATERAL (
             SELECT v.factor, v.value FROM (VALUES
-                ('spread_rel', r.spread_rel), ('funding_rate', r.funding_rate), ('range_1h', r.range_1h),
-                ('range_12h', r.range_12h), ('volatility', r.volatility), ('slope_3m', r.slope_3m),
-                ('crossings_1h', r.crossings_1h::float8), ('drift_ratio', r.drift_ratio),
-                ('best_buy_high_sell_low', r.best_buy_high_sell_low), ('best_sell_high_buy_low', r.best_sell_high_buy_low),
-                ('volume_quote', r.volume_quote), ('sweep_impact', r.sweep_impact), ('book_imbalance', r.book_imbalance),
-                ('bid_ask_spread', r.bid_ask_spread), ('spread_zscore_1h', r.spread_zscore_1h),
-                ('spread_zscore_12h', r.spread_zscore_12h), ('spread_momentum_15m', r.spread_momentum_15m),
-                ('funding_zscore_7d', r.funding_zscore_7d), ('funding_trend_3d', r.funding_trend_3d),
-                ('funding_vol_7d', r.funding_vol_7d), ('funding_diff_max', r.funding_diff_max),
-                ('funding_term_slope', r.funding_term_slope), ('rv_1h', r.rv_1h), ('rv_12h', r.rv_12h),
-                ('hv_ratio', r.hv_ratio), ('premium_index_diff', r.premium_index_diff),
-                ('oi_jump_around_funding', r.oi_jump_around_funding)) AS v(factor, value)
+                ('spread_rel',             r.spread_rel),
+                ('funding_rate',           r.funding_rate),
+                ('range_1h',               r.range_1h),
+                ('range_12h',              r.range_12h),
+                ('volatility',             r.volatility),
+                ('slope_3m',               r.slope_3m),
+                ('crossings_1h',           r.crossings_1h::float8),
+                ('drift_ratio',            r.drift_ratio),
+                ('best_buy_high_sell_low', r.best_buy_high_sell_low),
+                ('best_sell_high_buy_low', r.best_sell_high_buy_low),
+                ('volume_quote',           r.volume_quote),
+                ('sweep_impact',           r.sweep_impact),
+                ('book_imbalance',         r.book_imbalance),
+                ('bid_ask_spread',         r.bid_ask_spread),
+                ('spread_zscore_1h',       r.spread_zscore_1h),
+                ('spread_zscore_12h',      r.spread_zscore_12h),
+                ('spread_momentum_15m',    r.spread_momentum_15m),
+                ('funding_zscore_7d',      r.funding_zscore_7d),
+                ('funding_trend_3d',       r.funding_trend_3d),
+                ('funding_vol_7d',         r.funding_vol_7d),
+                ('funding_diff_max',       r.funding_diff_max),
+                ('funding_term_slope',     r.funding_term_slope),
+                ('rv_1h',                  r.rv_1h),
+                ('rv_12h',                 r.rv_12h),
+                ('hv_ratio',               r.hv_ratio),
+                ('premium_index_diff',     r.premium_index_diff),
+                ('oi_jump_around_funding', r.oi_jump_around_funding)
+            ) AS v(factor, value)
              WHERE v.value IS NOT NULL
             UNION ALL
             SELECT 'meta.' || k.key, (k.value #>> '{}')::float8

@@ -1,11 +1,15 @@
 -- watchlist.jobs(p_now): watchlist-db's TimescaleDB jobs (policies on its tables and its
 -- own job procedures) with their schedule, last run (TimescaleDB's own statistics or
 -- watchlist_data.job_run_log, whichever is newer), whether the last run failed, failures
--- in the last 24 h, and whether the job is due at p_now. `wldb jobs list/run-due` and
--- `wldb status` read it.
+-- in the last 24 h, whether the job is due at p_now, and for the incremental jobs (event
+-- merge, outcome labels) their ingestion watermark and the figures of their last run
+-- (watchlist_data.job_state; NULL for the others, and a watermark of a job that has seen no
+-- rows yet is NULL rather than -infinity, which most client libraries cannot represent).
+-- `wldb jobs list/run-due`, `wldb outcomes run` and `wldb status` read it.
 CREATE OR REPLACE FUNCTION watchlist.jobs(p_now timestamptz DEFAULT now())
 RETURNS TABLE (job_id integer, proc_name text, target text, schedule_interval interval, scheduled boolean,
-               last_run_at timestamptz, last_ok boolean, last_error text, failures_24h bigint, due boolean)
+               last_run_at timestamptz, last_ok boolean, last_error text, failures_24h bigint, due boolean,
+               watermark timestamptz, last_stats jsonb)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -28,8 +32,13 @@ AS $$
            (SELECT count(*) FROM watchlist_data.job_run_log AS f
              WHERE f.job_id = j.job_id AND NOT f.succeeded AND f.started_at > p_now - INTERVAL '24 hours'),
            j.scheduled AND (greatest(j.ts_last, l.started_at) IS NULL
-                            OR greatest(j.ts_last, l.started_at) + j.schedule_interval <= p_now)
-      FROM j LEFT JOIN l ON l.job_id = j.job_id
+                            OR greatest(j.ts_last, l.started_at) + j.schedule_interval <= p_now),
+           nullif(st.watermark, '-infinity'),
+           st.last_stats
+      FROM j
+      LEFT JOIN l ON l.job_id = j.job_id
+      -- job_state is keyed by the job's unit of work: job_merge_events -> merge_events
+      LEFT JOIN watchlist_data.job_state AS st ON j.proc_name = 'job_' || st.job
      ORDER BY j.job_id
 $$;
 REVOKE ALL ON FUNCTION watchlist.jobs(timestamptz) FROM PUBLIC;

@@ -1,6 +1,6 @@
 -- watchlist.merge_events_incremental(p_now): the event merge job's unit of work. Reads only
 -- raw rows ingested since the last run (ingestion watermark in watchlist_data.job_state,
--- minus a 2-minute overlap for writers whose transactions commit late) whose ts lies in
+-- minus watchlist_data.incremental_overlap() for writers whose transactions commit late) whose ts lies in
 -- the look-back window [p_now - event_lookback, ...), and merges them with
 -- watchlist.merge_events(). The watermark is stored in the same transaction as the events.
 -- Late rows inside the look-back are merged as if they had arrived on time; rows older
@@ -12,14 +12,13 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c_overlap CONSTANT interval := INTERVAL '2 minutes';
     v_wm      timestamptz;
     r         record;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
     SELECT s.watermark INTO v_wm FROM watchlist_data.job_state AS s WHERE s.job = 'merge_events';
     SELECT * INTO r FROM watchlist.merge_events(
-        p_now - watchlist_data.setting('event_lookback')::interval, 'infinity', p_now, v_wm - c_overlap);
+        p_now - watchlist_data.setting('event_lookback')::interval, 'infinity', p_now, v_wm - watchlist_data.incremental_overlap());
     INSERT INTO watchlist_data.job_state AS s (job, watermark, last_run_at, last_stats)
     VALUES ('merge_events', coalesce(greatest(v_wm, r.watermark), '-infinity'), now(), to_jsonb(r))
     ON CONFLICT (job) DO UPDATE

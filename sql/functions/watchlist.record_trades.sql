@@ -13,9 +13,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_row jsonb;
-    v_ord bigint;
-    x     watchlist_data.watchlist_outcome;
+    v_row   jsonb;
+    v_ord   bigint;
+    v_trade watchlist_data.watchlist_outcome;
 BEGIN
     IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' THEN
         RAISE EXCEPTION 'watchlist.record_trades expects a JSON array of trade objects' USING ERRCODE = 'invalid_parameter_value';
@@ -25,24 +25,50 @@ BEGIN
         trade_ref := v_row ->> 'trade_ref';
         id := NULL; error := NULL;
         BEGIN
-            IF coalesce(v_row ->> 'opened_at', '') !~ '(Z|z|[+-]\d{2}(:?\d{2})?)$' THEN
+            IF NOT watchlist_data.has_utc_offset(coalesce(v_row ->> 'opened_at', '')) THEN
                 RAISE EXCEPTION 'opened_at must be an ISO 8601 timestamp with a UTC offset' USING ERRCODE = 'invalid_datetime_format';
             END IF;
-            IF (v_row ->> 'closed_at') IS NOT NULL AND (v_row ->> 'closed_at') !~ '(Z|z|[+-]\d{2}(:?\d{2})?)$' THEN
+            IF (v_row ->> 'closed_at') IS NOT NULL AND NOT watchlist_data.has_utc_offset(v_row ->> 'closed_at') THEN
                 RAISE EXCEPTION 'closed_at must be an ISO 8601 timestamp with a UTC offset' USING ERRCODE = 'invalid_datetime_format';
             END IF;
-            x := jsonb_populate_record(NULL::watchlist_data.watchlist_outcome, v_row - 'id' - 'recorded_at');
-            INSERT INTO watchlist_data.watchlist_outcome AS o
-                   (trade_ref, trigger_id, exchange, symbol, opened_at, closed_at, pnl, max_drawdown, holding_hours,
-                    benchmark_return, labels, notes)
-            VALUES (x.trade_ref, x.trigger_id, x.exchange, x.symbol, x.opened_at, x.closed_at, x.pnl, x.max_drawdown,
-                    coalesce(x.holding_hours, extract(epoch FROM x.closed_at - x.opened_at) / 3600),
-                    x.benchmark_return, coalesce(x.labels, '{}'::jsonb), x.notes)
+            v_trade := jsonb_populate_record(NULL::watchlist_data.watchlist_outcome, v_row - 'id' - 'recorded_at');
+            INSERT INTO watchlist_data.watchlist_outcome AS o (
+                   trade_ref,
+                   trigger_id,
+                   exchange,
+                   symbol,
+                   opened_at,
+                   closed_at,
+                   pnl,
+                   max_drawdown,
+                   holding_hours,
+                   benchmark_return,
+                   labels,
+                   notes)
+            VALUES (v_trade.trade_ref,
+                    v_trade.trigger_id,
+                    v_trade.exchange,
+                    v_trade.symbol,
+                    v_trade.opened_at,
+                    v_trade.closed_at,
+                    v_trade.pnl,
+                    v_trade.max_drawdown,
+                    coalesce(v_trade.holding_hours, extract(epoch FROM v_trade.closed_at - v_trade.opened_at) / 3600),
+                    v_trade.benchmark_return,
+                    coalesce(v_trade.labels, '{}'::jsonb),
+                    v_trade.notes)
             ON CONFLICT ON CONSTRAINT watchlist_outcome_trade_ref_key DO UPDATE
-               SET trigger_id = EXCLUDED.trigger_id, exchange = EXCLUDED.exchange, symbol = EXCLUDED.symbol,
-                   opened_at = EXCLUDED.opened_at, closed_at = EXCLUDED.closed_at, pnl = EXCLUDED.pnl,
-                   max_drawdown = EXCLUDED.max_drawdown, holding_hours = EXCLUDED.holding_hours,
-                   benchmark_return = EXCLUDED.benchmark_return, labels = EXCLUDED.labels, notes = EXCLUDED.notes,
+               SET trigger_id = EXCLUDED.trigger_id,
+                   exchange = EXCLUDED.exchange,
+                   symbol = EXCLUDED.symbol,
+                   opened_at = EXCLUDED.opened_at,
+                   closed_at = EXCLUDED.closed_at,
+                   pnl = EXCLUDED.pnl,
+                   max_drawdown = EXCLUDED.max_drawdown,
+                   holding_hours = EXCLUDED.holding_hours,
+                   benchmark_return = EXCLUDED.benchmark_return,
+                   labels = EXCLUDED.labels,
+                   notes = EXCLUDED.notes,
                    recorded_at = now()
             RETURNING o.id INTO id;
         EXCEPTION WHEN OTHERS THEN

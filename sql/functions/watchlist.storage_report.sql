@@ -2,7 +2,8 @@
 -- hypertables, and how far each continuous aggregate is materialised (watermark and lag
 -- behind now; newer buckets are served by real-time aggregation). For `wldb status`.
 -- The watermark comes from TimescaleDB internals (_timescaledb_functions.cagg_watermark);
--- where a version lacks them it is NULL rather than an error.
+-- where a version lacks them it is NULL rather than an error. est_rows is the planner's
+-- estimate, NULL where the table was never analysed (the embedded engine never analyses).
 CREATE OR REPLACE FUNCTION watchlist.storage_report()
 RETURNS TABLE (relation text, kind text, chunks integer, compressed_chunks integer, total_bytes bigint,
                before_compression_bytes bigint, after_compression_bytes bigint, est_rows bigint,
@@ -14,7 +15,7 @@ DECLARE
     r record;
 BEGIN
     FOR r IN
-        SELECT c.oid, c.relname::text AS name, c.reltuples::bigint AS est,
+        SELECT c.oid, c.relname::text AS name, nullif(c.reltuples, -1)::bigint AS est,
                EXISTS (SELECT 1 FROM timescaledb_information.hypertables h
                         WHERE h.hypertable_schema = 'watchlist_data' AND h.hypertable_name = c.relname) AS is_ht
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -1,4 +1,4 @@
--- Job procedure for TimescaleDB's scheduler (every factor_every, see watchlist.apply_policies):
+-- Job procedure for TimescaleDB's scheduler (every compute_factors_every, see watchlist.apply_policies):
 -- a thin wrapper around watchlist.compute_factors_incremental().
 CREATE OR REPLACE PROCEDURE watchlist_data.job_compute_factors(job_id integer, config jsonb)
 LANGUAGE plpgsql

@@ -8,10 +8,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    c_tz_suffix   CONSTANT text := '(Z|z|[+-]\d{2}(:?\d{2})?)$';
     c_iso         CONSTANT text := '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?';
     c_max_future  CONSTANT interval := INTERVAL '5 minutes';
-    c_meta_bytes  CONSTANT integer := 65536;
+    c_meta_bytes  CONSTANT integer := watchlist_data.meta_max_bytes();
     v_key   text;
     v_val   jsonb;
     v_kind  text;
@@ -70,7 +69,7 @@ BEGIN
                 reason := format('expected an ISO 8601 timestamp string, got %s', v_type); RETURN NEXT;
             ELSIF (v_val #>> '{}') !~ c_iso THEN
                 reason := format('not an ISO 8601 timestamp: %s', left(v_val #>> '{}', 64)); RETURN NEXT;
-            ELSIF (v_val #>> '{}') !~ c_tz_suffix THEN
+            ELSIF NOT watchlist_data.has_utc_offset(v_val #>> '{}') THEN
                 reason := format('timestamp has no UTC offset (naive): %s', left(v_val #>> '{}', 64)); RETURN NEXT;
             ELSE
                 BEGIN

@@ -5,10 +5,10 @@
 --   raw hypertable       chunk interval, compression after raw_compress_after, retention raw_retention
 --   5-minute series      refresh (series_refresh_*), retention series_retention
 --   hourly Type A stats  refresh (typea_refresh_*), retention typea_stats_retention
---   history              job watchlist_data.job_prune_history, daily (events, labels, trades, quarantine)
---   events               job watchlist_data.job_merge_events, every minute
---   outcome labels       job watchlist_data.job_label_outcomes, every 5 minutes
---   database factors     job watchlist_data.job_compute_factors, every factor_every; factor_value
+--   history              job watchlist_data.job_prune_history, every prune_history_every (events, labels, trades, quarantine)
+--   events               job watchlist_data.job_merge_events, every merge_events_every
+--   outcome labels       job watchlist_data.job_label_outcomes, every label_outcomes_every
+--   database factors     job watchlist_data.job_compute_factors, every compute_factors_every; factor_value
 --                        compressed after factor_compress_after, dropped after factor_retention
 -- Refuses to change anything while watchlist.policy_problems() reports a problem.
 -- Called by `wldb migrate` after every run and by watchlist.set_setting(). Owner-only.
@@ -116,28 +116,30 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    -- Custom jobs (procedures in sql/functions/, thin wrappers around SQL functions).
+    -- Custom jobs (procedures in sql/functions/, thin wrappers around SQL functions), each
+    -- on the schedule of its setting.
     FOR r IN
         SELECT * FROM (VALUES
-            ('job_prune_history', INTERVAL '1 day'),
-            ('job_merge_events',  INTERVAL '1 minute'),
-            ('job_label_outcomes', INTERVAL '5 minutes'),
-            ('job_compute_factors', watchlist_data.setting('factor_every')::interval)
-        ) AS t(proc, every)
+            ('job_prune_history',  'prune_history_every'),
+            ('job_merge_events',   'merge_events_every'),
+            ('job_label_outcomes', 'label_outcomes_every'),
+            ('job_compute_factors', 'compute_factors_every')
+        ) AS t(proc, setting_key)
     LOOP
+        v_want := watchlist_data.setting(r.setting_key)::interval;
         SELECT j.job_id, j.schedule_interval INTO v_job, v_sched FROM timescaledb_information.jobs AS j
          WHERE j.proc_schema = 'watchlist_data' AND j.proc_name = r.proc;
         policy := 'job'; target := 'watchlist_data.' || r.proc;
         IF v_job IS NULL THEN
-            PERFORM add_job(('watchlist_data.' || r.proc)::regproc, r.every);
+            PERFORM add_job(('watchlist_data.' || r.proc)::regproc, v_want);
             action := 'added';
-        ELSIF v_sched <> r.every THEN
-            PERFORM alter_job(v_job, schedule_interval => r.every);
+        ELSIF v_sched <> v_want THEN
+            PERFORM alter_job(v_job, schedule_interval => v_want);
             action := 'changed';
         ELSE
             action := 'unchanged';
         END IF;
-        detail := format('every %s', r.every);
+        detail := format('every %s', v_want);
         RETURN NEXT;
     END LOOP;
 END

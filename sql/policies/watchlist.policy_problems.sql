@@ -21,7 +21,7 @@ DECLARE
     v_typea_end    interval := watchlist_data.setting('typea_refresh_end')::interval;
     v_history_ret  interval := watchlist_data.setting('history_retention')::interval;
     v_lookback     interval := watchlist_data.setting('event_lookback')::interval;
-    v_horizon      interval := make_interval(mins => (SELECT max(h) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS h));
+    v_horizon      interval := watchlist_data.longest_horizon();
 BEGIN
     IF v_series_start >= v_raw_ret THEN
         problem := format('series_refresh_start (%s) must be shorter than raw_retention (%s)', v_series_start, v_raw_ret); RETURN NEXT;

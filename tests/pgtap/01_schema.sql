@@ -59,20 +59,20 @@ SELECT fk_ok('watchlist_data', 'future_outcome', 'event_id', 'watchlist_data', '
 SELECT has_index('watchlist_data', 'watch_signal_event', 'watch_signal_event_start_idx', 'events indexed by start_ts');
 
 -- CHECK constraints reject what must not be stored
-SELECT throws_ok($$INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
+SELECT throws_like($$INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
                    VALUES (now(), 'binance', 'BTCUSDT', 'A', false, 'NaN')$$,
-                 '23514', NULL, 'NaN spread is refused');
-SELECT throws_ok($$INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, funding_rate)
+                 '%violates check constraint "watch_signal_raw_finite"', 'NaN spread is refused');
+SELECT throws_like($$INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, funding_rate)
                    VALUES (now(), 'binance', 'BTCUSDT', 'A', false, '-Infinity')$$,
-                 '23514', NULL, 'infinite funding rate is refused');
-SELECT throws_ok($$INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered)
+                 '%violates check constraint "watch_signal_raw_finite"', 'infinite funding rate is refused');
+SELECT throws_like($$INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered)
                    VALUES (now(), 'binance', 'BTCUSDT', 'D', false)$$,
-                 '23514', NULL, 'signal type outside A/B/C is refused');
+                 '%violates check constraint "watch_signal_raw_signal_type_check"', 'signal type outside A/B/C is refused');
 SELECT throws_ok($$INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status)
                    VALUES ('binance', 'BTCUSDT', 'A', now(), now(), 0, 1, 'maybe')$$,
-                 '23514', NULL, 'unknown event status is refused');
+                 '23514', 'new row for relation "watch_signal_event" violates check constraint "watch_signal_event_status_check"', 'unknown event status is refused');
 SELECT throws_ok($$INSERT INTO watchlist_data.future_outcome (event_id, horizon_min, covered, pnl) VALUES (-1, 30, false, 1.0)$$,
-                 '23514', NULL, 'an uncovered horizon cannot carry a made-up pnl');
+                 '23514', 'new row for relation "future_outcome" violates check constraint "future_outcome_uncovered_empty"', 'an uncovered horizon cannot carry a made-up pnl');
 
 -- TimescaleDB: hypertable, chunking, compression settings, continuous aggregates
 SELECT is((SELECT count(*)::int FROM timescaledb_information.hypertables

@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(31);
+SELECT plan(34);
 
 SELECT has_role('wl_owner', 'owner role exists');
 SELECT has_role('wl_writer', 'writer role exists');
@@ -72,6 +72,7 @@ SELECT results_eq($$
              ('watchlist.outcome_excess(timestamp with time zone,timestamp with time zone)', 'wl_reader'),
              ('watchlist.policy_problems()', 'wl_reader'),
              ('watchlist.record_trades(jsonb)', 'wl_writer'),
+             ('watchlist.schema_version()', 'wl_reader'),
              ('watchlist.series(text,text,integer,timestamp with time zone)', 'wl_reader'),
              ('watchlist.storage_report()', 'wl_reader'),
              ('watchlist.sync_membership(jsonb,timestamp with time zone)', 'wl_writer'),
@@ -95,16 +96,16 @@ SET LOCAL ROLE wl_writer;
 SELECT is((SELECT inserted FROM watchlist.ingest_raw(
               '[{"ts": "2026-01-01T00:00:00Z", "exchange": "binance", "symbol": "PRIVTEST", "signal_type": "A", "triggered": false}]', 'privtest')),
           1, 'writer inserts raw rows through the writer API');
-SELECT lives_ok($$SELECT watchlist.upsert_symbol_refs('[{"exchange": "binance", "symbol": "PRIVTEST", "base": "PRIV", "quote": "USDT"}]')$$,
-                'writer upserts symbol reference rows through the API');
-SELECT lives_ok($$SELECT watchlist.sync_membership('[{"exchange": "binance", "symbol": "PRIVTEST"}]', '2099-01-01T00:00:00Z')$$,
-                'writer records watchlist membership through the API');
-SELECT throws_ok($$SELECT * FROM watchlist.watch_signal_raw$$, '42501', NULL, 'writer cannot read the raw view');
-SELECT throws_ok($$SELECT * FROM watchlist_data.watch_signal_raw$$, '42501', NULL, 'writer cannot read the raw table');
-SELECT throws_ok($$UPDATE watchlist_data.watch_signal_raw SET triggered = true$$, '42501', NULL, 'writer cannot UPDATE raw rows');
-SELECT throws_ok($$DELETE FROM watchlist_data.watch_signal_raw$$, '42501', NULL, 'writer cannot DELETE raw rows');
-SELECT throws_ok($$TRUNCATE watchlist_data.watch_signal_raw$$, '42501', NULL, 'writer cannot TRUNCATE raw');
-SELECT throws_ok($$SELECT watchlist.set_setting('raw_retention', '1 day')$$, '42501', NULL, 'writer cannot change settings');
+SELECT is(watchlist.upsert_symbol_refs('[{"exchange": "binance", "symbol": "PRIVTEST", "base": "PRIV", "quote": "USDT"}]'), 1,
+          'writer upserts symbol reference rows through the API (one row)');
+SELECT results_eq($$SELECT entered, stale FROM watchlist.sync_membership('[{"exchange": "binance", "symbol": "PRIVTEST"}]', '2099-01-01T00:00:00Z')$$,
+                  $$VALUES (1, false)$$, 'writer records watchlist membership through the API (PRIVTEST entered)');
+SELECT throws_ok($$SELECT * FROM watchlist.watch_signal_raw$$, '42501', 'permission denied for view watch_signal_raw', 'writer cannot read the raw view');
+SELECT throws_ok($$SELECT * FROM watchlist_data.watch_signal_raw$$, '42501', 'permission denied for schema watchlist_data', 'writer cannot read the raw table');
+SELECT throws_ok($$UPDATE watchlist_data.watch_signal_raw SET triggered = true$$, '42501', 'permission denied for schema watchlist_data', 'writer cannot UPDATE raw rows');
+SELECT throws_ok($$DELETE FROM watchlist_data.watch_signal_raw$$, '42501', 'permission denied for schema watchlist_data', 'writer cannot DELETE raw rows');
+SELECT throws_ok($$TRUNCATE watchlist_data.watch_signal_raw$$, '42501', 'permission denied for schema watchlist_data', 'writer cannot TRUNCATE raw');
+SELECT throws_ok($$SELECT watchlist.set_setting('raw_retention', '1 day')$$, '42501', 'permission denied for function set_setting', 'writer cannot change settings');
 RESET ROLE;
 
 -- Behaviour as wl_reader.
@@ -112,10 +113,16 @@ SET LOCAL ROLE wl_reader;
 SELECT is((SELECT count(*)::int FROM watchlist.watch_signal_raw WHERE symbol = 'PRIVTEST'), 1, 'reader reads the raw view');
 SELECT lives_ok($$SELECT * FROM watchlist.watchlist_series_agg LIMIT 1$$, 'reader reads the 5-minute series view');
 SELECT lives_ok($$SELECT * FROM watchlist.window_stats('binance', 'PRIVTEST', now() - interval '12 hours', now())$$, 'reader calls the read API');
-SELECT throws_ok($$SELECT watchlist.ingest_raw('[]', 'x')$$, '42501', NULL, 'reader cannot call the writer API');
+SELECT ok((SELECT migrations > 0 AND latest ~ '(^|/)\d{4}_[a-z0-9_]+\.sql$' FROM watchlist.schema_version()),
+          'reader sees how far the schema is migrated (watchlist.schema_version)');
+SELECT ok((SELECT count(*) > 0 FROM watchlist.jobs() WHERE proc_name = 'job_label_outcomes'),
+          'reader lists the jobs, the incremental ones with their last figures (watchlist.jobs)');
+SELECT throws_ok($$SELECT * FROM watchlist_data.job_state$$, '42501', 'permission denied for schema watchlist_data',
+                 'reader cannot read the job state table itself');
+SELECT throws_ok($$SELECT watchlist.ingest_raw('[]', 'x')$$, '42501', 'permission denied for function ingest_raw', 'reader cannot call the writer API');
 SELECT throws_ok($$INSERT INTO watchlist.watch_signal_raw (ts, exchange, symbol, signal_type, triggered) VALUES (now(), 'binance', 'X', 'A', false)$$,
-                 '42501', NULL, 'reader cannot insert through the views');
-SELECT throws_ok($$SELECT watchlist.apply_policies()$$, '42501', NULL, 'reader cannot touch policies');
+                 '42501', 'permission denied for view watch_signal_raw', 'reader cannot insert through the views');
+SELECT throws_ok($$SELECT watchlist.apply_policies()$$, '42501', 'permission denied for function apply_policies', 'reader cannot touch policies');
 RESET ROLE;
 
 SELECT * FROM finish();

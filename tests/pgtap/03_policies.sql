@@ -9,7 +9,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(24);
+SELECT plan(31);
 
 CREATE TEMP VIEW wl_jobs AS
 SELECT j.proc_name::text AS proc, j.hypertable_name::text AS rel, j.config, j.schedule_interval, j.owner::text AS owner
@@ -32,6 +32,11 @@ SELECT results_eq($$SELECT rel COLLATE "default", (config ->> 'start_offset')::i
                   $$VALUES ('typea_stats_1h', INTERVAL '2 days', INTERVAL '1 hour', INTERVAL '30 minutes'),
                            ('watchlist_series_agg', INTERVAL '2 days', INTERVAL '5 minutes', INTERVAL '5 minutes')$$,
                   'refresh policies of both continuous aggregates');
+SELECT results_eq($$SELECT key, value FROM watchlist.settings
+                     WHERE key IN ('prune_history_every', 'merge_events_every', 'label_outcomes_every') ORDER BY key$$,
+                  $$VALUES ('label_outcomes_every', '5 minutes'), ('merge_events_every', '1 minute'),
+                           ('prune_history_every', '1 day')$$,
+                  'the job schedules are settings, with the schedules the jobs always had');
 SELECT is((SELECT count(*)::int FROM wl_jobs WHERE proc = 'job_prune_history' AND schedule_interval = INTERVAL '1 day'), 1,
           'the history prune job runs daily');
 SELECT is((SELECT count(*)::int FROM wl_jobs WHERE proc = 'job_merge_events' AND schedule_interval = INTERVAL '1 minute'), 1,
@@ -52,12 +57,11 @@ SELECT ok((SELECT (r.config ->> 'drop_after')::interval > (f.config ->> 'start_o
               AND f.proc = 'policy_refresh_continuous_aggregate' AND f.rel = 'typea_stats_1h'),
           'series retention is longer than the hourly refresh window');
 SELECT ok((SELECT (config ->> 'drop_after')::interval
-             > make_interval(mins => (SELECT max(h) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) h))
+             > watchlist_data.longest_horizon()
            FROM wl_jobs WHERE proc = 'policy_retention' AND rel = 'watch_signal_raw'),
           'raw retention is longer than every outcome horizon');
 SELECT ok((SELECT (config ->> 'compress_after')::interval
-             > make_interval(mins => (SELECT max(h) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) h))
-               + watchlist_data.setting('event_lookback')::interval
+             > watchlist_data.longest_horizon() + watchlist_data.setting('event_lookback')::interval
            FROM wl_jobs WHERE proc = 'policy_compression' AND rel = 'watch_signal_raw'),
           'raw compression waits past the longest horizon plus the merge look-back');
 
@@ -73,16 +77,35 @@ SELECT is((SELECT (config ->> 'drop_after')::interval FROM wl_jobs WHERE proc = 
           INTERVAL '45 days', 'the raw retention job now drops after 45 days');
 SELECT results_eq($$SELECT policy, action FROM watchlist.set_setting('series_refresh_every', '10 minutes') WHERE action <> 'unchanged'$$,
                   $$VALUES ('refresh', 'replaced')$$, 'changing a refresh schedule replaces that refresh policy');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', '1 day')$$, '22023', NULL,
+SELECT results_eq($$SELECT policy, target, action, detail FROM watchlist.set_setting('label_outcomes_every', '10 minutes')
+                     WHERE action <> 'unchanged'$$,
+                  $$VALUES ('job', 'watchlist_data.job_label_outcomes', 'changed', 'every 00:10:00')$$,
+                  'set_setting(label_outcomes_every) reschedules exactly the outcome job');
+SELECT is((SELECT schedule_interval FROM wl_jobs WHERE proc = 'job_label_outcomes'), INTERVAL '10 minutes',
+          'the outcome job now runs every 10 minutes');
+SELECT is((SELECT schedule_interval FROM watchlist.jobs() WHERE proc_name = 'job_label_outcomes'), INTERVAL '10 minutes',
+          'watchlist.jobs() shows the new schedule');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('merge_events_every', '0 minutes')$$, '22023',
+                 'setting "merge_events_every" takes a interval value; "0 minutes" is not one: must be positive',
+                 'a job schedule must be positive');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', '1 day')$$, '22023',
+                 'inconsistent watchlist-db settings: series_refresh_start (2 days) must be shorter than raw_retention (1 day); raw_retention (1 day) must be longer than raw_compress_after (2 days)',
                  'a raw retention shorter than the refresh window and horizons is refused');
 SELECT is(watchlist_data.setting('raw_retention'), '45 days', 'the refused change left the setting as it was');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('series_refresh_start', '10 days')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('series_refresh_start', '10 days')$$, '22023',
+                 'inconsistent watchlist-db settings: series_refresh_start (10 days) must be shorter than series_retention (7 days)',
                  'a refresh window reaching past series retention is refused');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', 'soon')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('raw_retention', 'soon')$$, '22023',
+                 'setting "raw_retention" takes a interval value; "soon" is not one: invalid input syntax for type interval: "soon"',
                  'a value of the wrong kind is refused');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('no_such_key', '1')$$, '42704', NULL, 'an unknown key is refused');
-SELECT throws_ok($$SELECT * FROM watchlist.set_setting('outcome_horizons_min', '{30,0}')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('no_such_key', '1')$$, '42704', 'unknown watchlist-db setting "no_such_key"', 'an unknown key is refused');
+SELECT throws_ok($$SELECT * FROM watchlist.set_setting('outcome_horizons_min', '{30,0}')$$, '22023',
+                 'setting "outcome_horizons_min" takes a integer[] value; "{30,0}" is not one: must be a non-empty list of positive integers',
                  'a zero horizon is refused');
+SELECT is((SELECT count(*)::int FROM watchlist.set_setting('outcome_horizons_min', '{15,720,60}') WHERE action <> 'unchanged'),
+          0, 'changing the horizons moves no policy');
+SELECT is(watchlist_data.longest_horizon(), INTERVAL '12 hours',
+          'the longest horizon is the largest of outcome_horizons_min, in any order');
 
 SELECT * FROM finish();
 ROLLBACK;

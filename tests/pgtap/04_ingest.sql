@@ -81,7 +81,8 @@ SELECT results_eq($$SELECT batch_id, row_index, field FROM watchlist.ingest_reje
 SELECT is((SELECT row_data ->> 'meta' FROM watchlist_data.ingest_quarantine WHERE batch_id = 'mixed-1' AND row_index = 9),
           '(dropped: oversize)', 'an oversize row is quarantined without its oversize meta');
 
-SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '22023', NULL, 'a non-array payload is refused as a whole');
+SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '22023', 'watchlist.ingest_raw expects a JSON array of row objects, got object',
+                 'a non-array payload is refused as a whole');
 SELECT results_eq($$SELECT received, inserted, duplicates, rejected FROM watchlist.ingest_raw('[]', 'empty')$$,
                   $$VALUES (0, 0, 0, 0)$$, 'an empty batch is fine');
 

@@ -29,51 +29,74 @@ SELECT t0 + make_interval(mins => i, secs => (i * 7) % 13),
                           'funding_diff_top', jsonb_build_array(jsonb_build_object('funding_diff', k)))
   FROM fx_origin, generate_series(0, 13 * 60 - 1) AS i, (VALUES ('binance', 1), ('okx', 2)) AS e(ex, k);
 
--- 5-minute aggregate vs direct aggregation.
-SELECT results_eq($$
-    SELECT bucket, exchange, symbol, n_rows, n_triggered, spread_n,
-           round(spread_sum::numeric, 12), round(spread_sumsq::numeric, 15), spread_min, spread_max, spread_first, spread_last, spread_rel,
-           round(t_sum::numeric, 6), round(t_sumsq::numeric, 4), round(ty_sum::numeric, 10),
-           spot_price, futures_price, funding_rate, next_funding_time, pair_top1, funding_diff_top1
-      FROM watchlist_data.watchlist_series_agg WHERE symbol = 'CAGGTEST' ORDER BY exchange, bucket$$,
-    $$
-    SELECT b, exchange, symbol, count(*), count(*) FILTER (WHERE triggered), count(spread_rel),
-           round(sum(spread_rel)::numeric, 12), round(sum(spread_rel ^ 2)::numeric, 15), min(spread_rel), max(spread_rel),
-           (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1],
-           (array_agg(spread_rel ORDER BY ts DESC) FILTER (WHERE spread_rel IS NOT NULL))[1],
-           (array_agg(spread_rel ORDER BY ts DESC))[1],
-           round(sum(tau) FILTER (WHERE spread_rel IS NOT NULL)::numeric, 6),
-           round(sum(tau ^ 2) FILTER (WHERE spread_rel IS NOT NULL)::numeric, 4),
-           round(sum(tau * spread_rel)::numeric, 10),
-           (array_agg(spot_price ORDER BY ts DESC))[1], (array_agg(futures_price ORDER BY ts DESC))[1],
-           (array_agg(funding_rate ORDER BY ts DESC))[1], (array_agg(next_funding_time ORDER BY ts DESC))[1],
-           (array_agg(meta -> 'pairs_top' -> 0 ORDER BY ts DESC))[1], (array_agg(meta -> 'funding_diff_top' -> 0 ORDER BY ts DESC))[1]
-      FROM (SELECT r.*, time_bucket('5 minutes', ts) AS b, extract(epoch FROM ts - time_bucket('5 minutes', ts))::float8 AS tau
-              FROM watchlist_data.watch_signal_raw r WHERE symbol = 'CAGGTEST') x
-     GROUP BY b, exchange, symbol ORDER BY exchange, b$$,
-    'the 5-minute aggregate equals direct aggregation over raw, bucket by bucket');
+-- 5-minute aggregate vs direct aggregation. Exact columns must be equal; float sums are
+-- compared to 1e-12 relative (the rollup adds in another order than a direct sum, so
+-- rounding both to a fixed number of decimals can land on either side of a boundary).
+CREATE TEMP TABLE fx_raw5 AS
+SELECT b AS bucket, exchange, symbol, count(*) AS n_rows, count(*) FILTER (WHERE triggered) AS n_triggered,
+       count(spread_rel) AS spread_n, sum(spread_rel) AS spread_sum, sum(spread_rel ^ 2) AS spread_sumsq,
+       min(spread_rel) AS spread_min, max(spread_rel) AS spread_max,
+       (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1] AS spread_first,
+       (array_agg(spread_rel ORDER BY ts DESC) FILTER (WHERE spread_rel IS NOT NULL))[1] AS spread_last,
+       (array_agg(spread_rel ORDER BY ts DESC))[1] AS spread_rel,
+       sum(tau) FILTER (WHERE spread_rel IS NOT NULL) AS t_sum,
+       sum(tau ^ 2) FILTER (WHERE spread_rel IS NOT NULL) AS t_sumsq,
+       sum(tau * spread_rel) AS ty_sum,
+       (array_agg(spot_price ORDER BY ts DESC))[1] AS spot_price, (array_agg(futures_price ORDER BY ts DESC))[1] AS futures_price,
+       (array_agg(funding_rate ORDER BY ts DESC))[1] AS funding_rate, (array_agg(next_funding_time ORDER BY ts DESC))[1] AS next_funding_time,
+       (array_agg(meta -> 'pairs_top' -> 0 ORDER BY ts DESC))[1] AS pair_top1,
+       (array_agg(meta -> 'funding_diff_top' -> 0 ORDER BY ts DESC))[1] AS funding_diff_top1
+  FROM (SELECT r.*, time_bucket('5 minutes', ts) AS b, extract(epoch FROM ts - time_bucket('5 minutes', ts))::float8 AS tau
+          FROM watchlist_data.watch_signal_raw r WHERE symbol = 'CAGGTEST') x
+ GROUP BY b, exchange, symbol;
+
+SELECT is((SELECT count(*)::int
+             FROM (SELECT * FROM watchlist_data.watchlist_series_agg WHERE symbol = 'CAGGTEST') a
+             FULL JOIN fx_raw5 d USING (bucket, exchange, symbol)
+            WHERE (a.n_rows, a.n_triggered, a.spread_n, a.spread_min, a.spread_max, a.spread_first, a.spread_last, a.spread_rel,
+                   a.spot_price, a.futures_price, a.funding_rate, a.next_funding_time, a.pair_top1, a.funding_diff_top1)
+                  IS DISTINCT FROM
+                  (d.n_rows, d.n_triggered, d.spread_n, d.spread_min, d.spread_max, d.spread_first, d.spread_last, d.spread_rel,
+                   d.spot_price, d.futures_price, d.funding_rate, d.next_funding_time, d.pair_top1, d.funding_diff_top1)
+               OR NOT coalesce(abs(a.spread_sum - d.spread_sum) <= 1e-12 * greatest(1, abs(d.spread_sum)), a.spread_sum IS NULL AND d.spread_sum IS NULL)
+               OR NOT coalesce(abs(a.spread_sumsq - d.spread_sumsq) <= 1e-12 * greatest(1e-3, abs(d.spread_sumsq)), a.spread_sumsq IS NULL AND d.spread_sumsq IS NULL)
+               OR NOT coalesce(abs(a.t_sum - d.t_sum) <= 1e-12 * greatest(1, abs(d.t_sum)), a.t_sum IS NULL AND d.t_sum IS NULL)
+               OR NOT coalesce(abs(a.t_sumsq - d.t_sumsq) <= 1e-12 * greatest(1, abs(d.t_sumsq)), a.t_sumsq IS NULL AND d.t_sumsq IS NULL)
+               OR NOT coalesce(abs(a.ty_sum - d.ty_sum) <= 1e-12 * greatest(1, abs(d.ty_sum)), a.ty_sum IS NULL AND d.ty_sum IS NULL)),
+          0,
+          'the 5-minute aggregate equals direct aggregation over raw, bucket by bucket (no bucket missing, none extra)');
 
 SELECT is((SELECT count(*)::int FROM watchlist_data.watchlist_series_agg WHERE symbol = 'CAGGTEST'), 2 * 13 * 12,
           '13 h on two exchanges = 312 five-minute buckets');
 
--- Hourly aggregate vs direct hourly aggregation (time sums relative to the hour).
-SELECT results_eq($$
-    SELECT bucket, exchange, n_rows, n_triggered, spread_n, round(spread_sum::numeric, 12), round(spread_sumsq::numeric, 15),
-           spread_min, spread_max, spread_first, spread_last,
-           round(t_sum::numeric, 4), round(t_sumsq::numeric, 1), round(ty_sum::numeric, 8)
-      FROM watchlist_data.typea_stats_1h WHERE symbol = 'CAGGTEST' ORDER BY exchange, bucket$$,
-    $$
-    SELECT b, exchange, count(*), count(*) FILTER (WHERE triggered), count(spread_rel),
-           round(sum(spread_rel)::numeric, 12), round(sum(spread_rel ^ 2)::numeric, 15), min(spread_rel), max(spread_rel),
-           (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1],
-           (array_agg(spread_rel ORDER BY ts DESC) FILTER (WHERE spread_rel IS NOT NULL))[1],
-           round(sum(tau) FILTER (WHERE spread_rel IS NOT NULL)::numeric, 4),
-           round(sum(tau ^ 2) FILTER (WHERE spread_rel IS NOT NULL)::numeric, 1),
-           round(sum(tau * spread_rel)::numeric, 8)
-      FROM (SELECT r.*, time_bucket('1 hour', ts) AS b, extract(epoch FROM ts - time_bucket('1 hour', ts))::float8 AS tau
-              FROM watchlist_data.watch_signal_raw r WHERE symbol = 'CAGGTEST') x
-     GROUP BY b, exchange ORDER BY exchange, b$$,
-    'the hourly Type A aggregate (rolled up from 5-minute buckets) equals direct hourly aggregation over raw');
+-- Hourly aggregate vs direct hourly aggregation (time sums relative to the hour), compared
+-- as above.
+CREATE TEMP TABLE fx_raw1h AS
+SELECT b AS bucket, exchange, count(*) AS n_rows, count(*) FILTER (WHERE triggered) AS n_triggered,
+       count(spread_rel) AS spread_n, sum(spread_rel) AS spread_sum, sum(spread_rel ^ 2) AS spread_sumsq,
+       min(spread_rel) AS spread_min, max(spread_rel) AS spread_max,
+       (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1] AS spread_first,
+       (array_agg(spread_rel ORDER BY ts DESC) FILTER (WHERE spread_rel IS NOT NULL))[1] AS spread_last,
+       sum(tau) FILTER (WHERE spread_rel IS NOT NULL) AS t_sum,
+       sum(tau ^ 2) FILTER (WHERE spread_rel IS NOT NULL) AS t_sumsq,
+       sum(tau * spread_rel) AS ty_sum
+  FROM (SELECT r.*, time_bucket('1 hour', ts) AS b, extract(epoch FROM ts - time_bucket('1 hour', ts))::float8 AS tau
+          FROM watchlist_data.watch_signal_raw r WHERE symbol = 'CAGGTEST') x
+ GROUP BY b, exchange;
+
+SELECT is((SELECT count(*)::int
+             FROM (SELECT * FROM watchlist_data.typea_stats_1h WHERE symbol = 'CAGGTEST') a
+             FULL JOIN fx_raw1h d USING (bucket, exchange)
+            WHERE (a.n_rows, a.n_triggered, a.spread_n, a.spread_min, a.spread_max, a.spread_first, a.spread_last)
+                  IS DISTINCT FROM
+                  (d.n_rows, d.n_triggered, d.spread_n, d.spread_min, d.spread_max, d.spread_first, d.spread_last)
+               OR NOT coalesce(abs(a.spread_sum - d.spread_sum) <= 1e-12 * greatest(1, abs(d.spread_sum)), a.spread_sum IS NULL AND d.spread_sum IS NULL)
+               OR NOT coalesce(abs(a.spread_sumsq - d.spread_sumsq) <= 1e-12 * greatest(1e-3, abs(d.spread_sumsq)), a.spread_sumsq IS NULL AND d.spread_sumsq IS NULL)
+               OR NOT coalesce(abs(a.t_sum - d.t_sum) <= 1e-12 * greatest(1, abs(d.t_sum)), a.t_sum IS NULL AND d.t_sum IS NULL)
+               OR NOT coalesce(abs(a.t_sumsq - d.t_sumsq) <= 1e-12 * greatest(1, abs(d.t_sumsq)), a.t_sumsq IS NULL AND d.t_sumsq IS NULL)
+               OR NOT coalesce(abs(a.ty_sum - d.ty_sum) <= 1e-12 * greatest(1, abs(d.ty_sum)), a.ty_sum IS NULL AND d.ty_sum IS NULL)),
+          0,
+          'the hourly Type A aggregate (rolled up from 5-minute buckets) equals direct hourly aggregation over raw');
 
 -- 12 h window statistics with ragged edges (not hour-aligned) vs raw.
 CREATE TEMP TABLE fx_window AS

@@ -10,6 +10,9 @@ SET LOCAL search_path = public, pg_catalog;
 SELECT plan(12);
 
 -- Membership: enter, leave, re-enter, idempotent, stale replays ignored.
+-- A snapshot is the whole watchlist and staleness is judged against the whole history, so
+-- this transaction starts from an empty history (whatever a reused database holds; rolled back).
+DELETE FROM watchlist_data.watchlist_membership;
 SELECT results_eq($$SELECT entered, left_count, stale FROM watchlist.sync_membership(
                       '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2031-01-01T00:00:00Z')$$,
                   $$VALUES (2, 0, false)$$, 'two symbols enter the watchlist');
@@ -34,7 +37,8 @@ SELECT results_eq($$SELECT symbol FROM watchlist.watchlist_membership
                      WHERE symbol IN ('MEMA', 'MEMB') AND entered_at <= '2031-01-01T01:30:00Z'
                        AND coalesce(left_at, 'infinity') > '2031-01-01T01:30:00Z' ORDER BY symbol$$,
                   $$VALUES ('MEMA')$$, 'the universe as of 01:30 is MEMA alone');
-SELECT throws_ok($$SELECT * FROM watchlist.sync_membership('{}', now())$$, '22023', NULL, 'a non-array watchlist is refused');
+SELECT throws_ok($$SELECT * FROM watchlist.sync_membership('{}', now())$$, '22023', 'watchlist.sync_membership expects a JSON array of {exchange, symbol}',
+                 'a non-array watchlist is refused');
 
 -- History prune: events older than history_retention go, with their labels; open events stay.
 INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, is_open)

@@ -43,10 +43,17 @@ INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, 
 SELECT t0 + make_interval(mins => k), 'binance', 'OUTD', 'A', k IN (0, 1), 0.003, t0 + interval '30 minutes'
   FROM t, generate_series(0, 5) AS k;
 
-SELECT lives_ok($$SELECT * FROM watchlist.merge_events((SELECT t0 - interval '1 hour' FROM t), 'infinity', (SELECT t0 + interval '30 minutes' FROM t))$$,
-                'the fixture events are merged');
+SELECT results_eq($$SELECT keys, deleted FROM watchlist.merge_events((SELECT t0 - interval '1 hour' FROM t), (SELECT t0 + interval '1 hour' FROM t), (SELECT t0 + interval '30 minutes' FROM t))$$,
+                  $$VALUES (4, 0)$$, 'the fixture events are merged: four keys');
 SELECT is((SELECT count(*)::int FROM watchlist_data.watch_signal_event WHERE symbol LIKE 'OUT_' AND status = 'confirmed'), 4,
           'four confirmed events');
+
+-- The labelling job's counts are database-wide: as if its previous run had been at t0
+-- (watermark just before the fixture's rows), so only the fixture's events are candidates
+-- on a reused database too.
+INSERT INTO watchlist_data.job_state (job, watermark, last_run_at, last_stats)
+SELECT 'label_outcomes', t0 - interval '1 day', t0, jsonb_build_object('p_now', t0) FROM t
+ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats;
 
 CREATE FUNCTION pg_temp.lab(p_sym text, p_h int) RETURNS watchlist_data.future_outcome LANGUAGE sql AS $$
     SELECT o.* FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id

@@ -40,7 +40,7 @@ SELECT is((SELECT markers @> '[{"kind": "funding"}]' FROM s, t WHERE s.ts = t0 +
           'the funding time at minute 45 is a marker');
 SELECT is((SELECT (spot_price, futures_price, funding_interval_hours)::text FROM s, t WHERE s.ts = t0 + interval '55 minutes'),
           '(159,159.5,4)', 'prices and funding interval of the bucket');
-SELECT throws_ok($$SELECT * FROM watchlist.series('binance', 'READTEST', 0)$$, '22023', NULL, 'hours must be positive');
+SELECT throws_ok($$SELECT * FROM watchlist.series('binance', 'READTEST', 0)$$, '22023', 'series: hours must be between 1 and 168, got 0', 'hours must be positive');
 
 CREATE TEMP TABLE m AS SELECT * FROM watchlist.metrics('binance', 'READTEST', (SELECT t0 + interval '59 minutes 30 seconds' FROM t));
 SELECT results_eq($$SELECT spread_latest, n_1h, n_12h, crossings_1h, drift_ratio, type_class, next_funding_time - t0 FROM m, t$$,

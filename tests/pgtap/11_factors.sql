@@ -30,10 +30,10 @@ SELECT results_eq($$SELECT j.proc_name::text COLLATE "default", coalesce(j.confi
                   'factor_value compressed after factor_compress_after, dropped after factor_retention');
 SELECT is((SELECT j.schedule_interval FROM timescaledb_information.jobs AS j
             WHERE j.proc_schema = 'watchlist_data' AND j.proc_name = 'job_compute_factors'),
-          INTERVAL '5 minutes', 'the factor job runs every factor_every (5 minutes)');
-SELECT results_eq($$SELECT policy, target, action FROM watchlist.set_setting('factor_every', '10 minutes') WHERE action <> 'unchanged'$$,
+          INTERVAL '5 minutes', 'the factor job runs every compute_factors_every (5 minutes)');
+SELECT results_eq($$SELECT policy, target, action FROM watchlist.set_setting('compute_factors_every', '10 minutes') WHERE action <> 'unchanged'$$,
                   $$VALUES ('job', 'watchlist_data.job_compute_factors', 'changed')$$,
-                  'set_setting(factor_every) changes exactly the factor job');
+                  'set_setting(compute_factors_every) changes exactly the factor job');
 SELECT is((SELECT j.schedule_interval FROM timescaledb_information.jobs AS j
             WHERE j.proc_schema = 'watchlist_data' AND j.proc_name = 'job_compute_factors'),
           INTERVAL '10 minutes', 'the factor job now runs every 10 minutes');

@@ -125,9 +125,17 @@ def test_wldb_chart_writes_a_png_and_an_html_page(target, chart_data, tmp_path, 
     m = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert m and base64.b64decode(m.group(1)) == data
     assert "<table>" in html and "latest spread" in html and "event_open" in html
-    with config.connect(target) as c:
-        met = charts.fetch_metrics(c, g.exchange, symbol, now)
-    assert charts.format_metric(met["mean_12h"], "bps") in html
+    # the 12 h mean of the page, read back from the HTML, against the raw rows of the window
+    # (5-minute buckets: the one holding `now` included, 144 of them)
+    if which == "generated":
+        spreads = [r["spread_rel"] for r in g.rows[symbol] if r["ts"] < now + timedelta(minutes=5)]
+    else:
+        spreads = [r["spread_rel"] for r in _rows(g.exchange, "GAPTEST") if datetime.fromisoformat(r["ts"]) < now + timedelta(minutes=5)]
+    mean = sum(spreads) / len(spreads)
+    m = re.search(r"<th>mean 12 h</th><td>([-0-9.]+) bps \(([-0-9.e]+)\)</td>", html)
+    assert m, "the metrics table shows the 12 h mean in bps and as a fraction"
+    assert float(m.group(1)) == pytest.approx(mean * 1e4, abs=0.0006)
+    assert float(m.group(2)) == pytest.approx(mean, rel=1e-5)
 
 
 def test_wldb_chart_html_only_and_unknown_symbol(target, chart_data, tmp_path):

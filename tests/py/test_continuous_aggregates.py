@@ -47,10 +47,26 @@ def test_refreshed_aggregates_serve_materialised_rows_equal_to_raw(conn):
           FROM (SELECT r.*, time_bucket('5 minutes', ts) b, extract(epoch FROM ts - time_bucket('5 minutes', ts))::float8 tau
                   FROM watchlist_data.watch_signal_raw r WHERE symbol = 'MATTEST') x
          GROUP BY b ORDER BY b""").fetchall()
+    # the same statistics computed from the raw rows (not from the aggregates' own output)
+    direct_hourly = conn.execute(f"""
+        SELECT h, count(*), count(*) FILTER (WHERE triggered), count(spread_rel), sum(spread_rel), sum(spread_rel ^ 2),
+               min(spread_rel), max(spread_rel),
+               (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1],
+               (array_agg(spread_rel ORDER BY ts DESC) FILTER (WHERE spread_rel IS NOT NULL))[1],
+               sum(tau) FILTER (WHERE spread_rel IS NOT NULL), sum(tau ^ 2) FILTER (WHERE spread_rel IS NOT NULL),
+               sum(tau * spread_rel)
+          FROM (SELECT r.*, time_bucket('1 hour', ts) h, extract(epoch FROM ts - time_bucket('1 hour', ts))::float8 tau
+                  FROM watchlist_data.watch_signal_raw r WHERE symbol = 'MATTEST') x
+         GROUP BY h ORDER BY h""").fetchall()
+    direct_stats = conn.execute("""
+        SELECT count(spread_rel), avg(spread_rel), stddev_samp(spread_rel), min(spread_rel), max(spread_rel),
+               max(spread_rel) - min(spread_rel),
+               (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1],
+               (array_agg(spread_rel ORDER BY ts DESC) FILTER (WHERE spread_rel IS NOT NULL))[1],
+               3600 * regr_slope(spread_rel, extract(epoch FROM ts))
+          FROM watchlist_data.watch_signal_raw WHERE symbol = 'MATTEST' AND ts >= %s AND ts < %s""", (t0, t1)).fetchone()
     conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t1))
     conn.execute("CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (t0, t1))
-    hourly_before = conn.execute("SELECT * FROM watchlist_data.typea_stats_1h WHERE symbol = 'MATTEST' ORDER BY bucket").fetchall()
-    stats_before = conn.execute("SELECT * FROM watchlist.window_stats('gate', 'MATTEST', %s, %s)", (t0, t1)).fetchone()
     try:
         # With the raw rows gone, whatever the aggregates still return is materialised.
         conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'MATTEST'")
@@ -63,10 +79,19 @@ def test_refreshed_aggregates_serve_materialised_rows_equal_to_raw(conn):
                     assert g is None
                 else:
                     assert g == pytest.approx(w, rel=1e-12, abs=1e-15)
-        hourly = conn.execute("SELECT * FROM watchlist_data.typea_stats_1h WHERE symbol = 'MATTEST' ORDER BY bucket").fetchall()
-        assert len(hourly) == 6 and hourly == hourly_before
-        stats = conn.execute("SELECT * FROM watchlist.window_stats('gate', 'MATTEST', %s, %s)", (t0, t1)).fetchone()
-        assert stats == stats_before and stats[0] == sum(1 for r in rows if r["spread_rel"] is not None)
+        hourly = conn.execute("""SELECT bucket, n_rows, n_triggered, spread_n, spread_sum, spread_sumsq, spread_min, spread_max,
+                                        spread_first, spread_last, t_sum, t_sumsq, ty_sum
+                                   FROM watchlist_data.typea_stats_1h WHERE symbol = 'MATTEST' ORDER BY bucket""").fetchall()
+        assert len(hourly) == 6 == len(direct_hourly)
+        for got, want in zip(hourly, direct_hourly):
+            assert got[:4] == want[:4]
+            assert got[4:] == pytest.approx(want[4:], rel=1e-12, abs=1e-12)
+        stats = conn.execute("SELECT n, mean, sigma, min, max, range, first, last, slope_per_hour FROM watchlist.window_stats('gate', 'MATTEST', %s, %s)",
+                             (t0, t1)).fetchone()
+        assert stats[0] == direct_stats[0] == sum(1 for r in rows if r["spread_rel"] is not None)
+        assert stats[1:6] == pytest.approx(direct_stats[1:6], rel=1e-9, abs=1e-15)
+        assert stats[6:8] == direct_stats[6:8]
+        assert stats[8] == pytest.approx(direct_stats[8], rel=1e-9)
     finally:
         conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'MATTEST'")
         conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t1))

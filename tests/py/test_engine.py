@@ -10,17 +10,12 @@ import psycopg
 import pytest
 
 from watchlist_db.engine import EmbeddedEngine, _pid_alive
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from writer_helpers import free_port, up_engine
 
 
 @pytest.fixture
 def engine(tmp_path):
-    eng = EmbeddedEngine(tmp_path / "wldb", _free_port())
+    eng = EmbeddedEngine(tmp_path / "wldb", free_port())
     yield eng
     eng.down()
 
@@ -33,7 +28,7 @@ def _query(eng, sql):
 
 def test_up_status_second_up_and_down(engine):
     assert engine.status().state == "stopped"
-    st = engine.up(echo=lambda *_: None)
+    st = up_engine(engine)
     assert st.state == "running" and st.port == engine.port
     assert _query(engine, "SELECT name FROM pg_available_extensions WHERE name = 'timescaledb'") == [("timescaledb",)]
     again = engine.up(echo=lambda *_: None)
@@ -47,7 +42,7 @@ def test_up_status_second_up_and_down(engine):
 
 
 def test_crash_is_detected_and_up_recovers_with_the_data(engine):
-    st = engine.up(echo=lambda *_: None)
+    st = up_engine(engine)
     _query(engine, "CREATE TABLE public.persisted (x int); INSERT INTO public.persisted VALUES (42)")
     engine.down()
     st = engine.up(echo=lambda *_: None)
@@ -65,7 +60,7 @@ def test_crash_is_detected_and_up_recovers_with_the_data(engine):
 
 
 def test_clients_queue_and_never_inherit_session_state(engine):
-    engine.up(echo=lambda *_: None)
+    up_engine(engine)
     # A client that leaves mid-transaction, with a SET and a temp table...
     c1 = psycopg.connect(engine.conninfo(), prepare_threshold=None)
     c1.execute("SET application_name = 'leaky'")
@@ -76,7 +71,8 @@ def test_clients_queue_and_never_inherit_session_state(engine):
     for _ in range(30):
         rows = _query(engine, "SELECT current_setting('application_name'), to_regclass('pg_temp.leak') IS NULL, "
                               "(SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction')")
-        assert rows[0][1] is True
+        assert rows[0][1] is True, "no temp table inherited"
+        assert rows[0][2] == 0, "no session left idle in transaction"
     assert rows[0][0] != "leaky"
 
 

@@ -91,3 +91,22 @@ def test_a_failing_migration_keeps_nothing(target, tmp_path):
     with config.connect(target) as c:
         assert c.execute("SELECT to_regclass('watchlist_data.pytest_half')").fetchone()[0] is None
         assert c.execute("SELECT count(*) FROM watchlist_data.schema_migrations WHERE filename = '0995_broken.sql'").fetchone()[0] == 0
+
+
+def test_the_ledger_records_how_long_each_migration_took(target, tmp_path):
+    """duration_ms is the time the file took (it was always 0): a migration that sleeps
+    0.3 s in SQL and a no-transaction one that sleeps 0.2 s are recorded with at least that."""
+    sql = tmp_path / "sql"
+    shutil.copytree(config.sql_dir(), sql)
+    (sql / "0996_slow.sql").write_text("SELECT pg_sleep(0.3);\n")
+    (sql / "0997_slow_no_tx.sql").write_text("-- wldb:no-transaction\nSELECT pg_sleep(0.2);\n")
+    try:
+        report = migrate.migrate(target, sql_root=sql, echo=lambda *_: None)
+        assert report.applied == ["0996_slow.sql", "0997_slow_no_tx.sql"]
+        with config.connect(target) as c:
+            ms = dict(c.execute("""SELECT filename, duration_ms FROM watchlist_data.schema_migrations
+                                    WHERE filename IN ('0996_slow.sql', '0997_slow_no_tx.sql')""").fetchall())
+        assert ms["0996_slow.sql"] >= 300 and ms["0997_slow_no_tx.sql"] >= 200, ms
+    finally:
+        with config.connect(target) as c:
+            c.execute("DELETE FROM watchlist_data.schema_migrations WHERE filename IN ('0996_slow.sql', '0997_slow_no_tx.sql')")

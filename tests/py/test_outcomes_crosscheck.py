@@ -115,3 +115,74 @@ def test_labels_match_an_independent_numpy_computation(conn, seed):
                 assert vol == pytest.approx(want["volatility"], rel=1e-9, abs=1e-15), key
     assert len(got_map) == sum(1 for s, st in events for h in HORIZONS if _expected(data[s], st, h, now) is not None)
     assert n_checked >= 10
+
+
+# --------------------------------------------------------------------------------------
+# Examples from the plan's words (../shared/seed/watchlist-db-plan.zh.md, "outcome 计算"),
+# each built so that another reading of the words gives another number. The expected
+# values are worked by hand; both the numpy reference above and the SQL must give them.
+#   pnl "按基差回归" (basis reversion): a positive spread is shorted, a negative one bought;
+#       the entry is the event's start (no look-ahead), not its end.
+#   spread_change "当前 spread -> 未来 spread": future minus current, not current minus future.
+#   volatility "未来窗口 σ": sample sigma of the future window (t0, t1] only, entry excluded.
+#   funding_change: exit minus entry.
+#   max_drawdown: the project's documented reading, the worst adverse excursion of the
+#       spread from the entry (bps); a favourable run that gives some back is not adverse.
+W0 = datetime(2033, 9, 1, tzinfo=timezone.utc)
+
+
+def _rows_at(points):
+    """points: (minute, spread, funding) -> rows in the reference's shape."""
+    return [{"ts": W0 + timedelta(minutes=m), "spread": sp, "funding": f, "nft": W0 + timedelta(hours=8),
+             "trig": 0 <= m <= 4, "interval": 8, "sell": None, "buy": None} for m, sp, f in points]
+
+
+WORDS = {
+    # short: 0.0030 at the start, 0.0050 at the event's end (minute 4), 0.0010 at 30 min
+    # pnl 10000 * (0.0030 - 0.0010) - 8 = 12   (entry at the end would say 32, a long -28)
+    # spread_change 0.0010 - 0.0030 = -0.0020  (the other order +0.0020)
+    # funding_change 0.0003 - 0.0001 = 0.0002
+    "WSHORT": (_rows_at([(-1, 0.0030, 0.0001), (0, 0.0030, 0.0001), (4, 0.0050, 0.0002), (10, 0.0040, 0.0002),
+                         (20, 0.0020, 0.0003), (30, 0.0010, 0.0003), (31, 0.0010, 0.0003)]),
+               {"pnl": 12.0, "spread_change": -0.0020, "funding_change": 0.0002}),
+    # long: -0.0020 -> -0.0005: pnl 10000 * 0.0015 - 8 = 7 (a short would say -23)
+    "WLONG": (_rows_at([(0, -0.0020, 0.0), (10, -0.0015, 0.0), (20, -0.0010, 0.0), (30, -0.0005, 0.0)]),
+              {"pnl": 7.0, "spread_change": 0.0015, "max_drawdown": 0.0}),
+    # volatility of (t0, t1]: 0.0040, 0.0020, 0.0030 -> sample sigma 0.0010
+    # (with the entry row 0.00081650, population sigma of the window 0.00081650)
+    "WVOL": (_rows_at([(0, 0.0030, 0.0), (10, 0.0040, 0.0), (20, 0.0020, 0.0), (30, 0.0030, 0.0)]),
+             {"volatility": 0.0010, "pnl": -8.0, "max_drawdown": 10.0}),
+    # short at 0.0030: falls to 0.0010 (+20 bps), gives back to 0.0025, ends 0.0015:
+    # never above the entry, so no adverse excursion: 0 (a peak-to-trough reading says 15)
+    "WDD": (_rows_at([(0, 0.0030, 0.0), (10, 0.0010, 0.0), (20, 0.0025, 0.0), (30, 0.0015, 0.0)]),
+            {"max_drawdown": 0.0, "pnl": 7.0}),
+}
+
+
+def test_examples_from_the_plan_words(conn):
+    now = W0 + timedelta(hours=1)
+    for sym, (rows, want) in WORDS.items():
+        ref = _expected(rows, W0, 30, now)
+        for k, v in want.items():
+            assert ref[k] == pytest.approx(v, abs=1e-9), (sym, k, "reference")
+    with conn.transaction(force_rollback=True):
+        with conn.cursor() as cur:
+            cur.executemany(
+                """INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel,
+                       funding_rate, funding_interval_hours, next_funding_time)
+                   VALUES (%s, 'xwords', %s, 'A', %s, %s, %s, %s, %s)""",
+                [(r["ts"], sym, r["trig"], r["spread"], r["funding"], r["interval"], r["nft"])
+                 for sym, (rows, _) in WORDS.items() for r in rows])
+        ids = [conn.execute("""INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts,
+                                      duration_sec, n_samples, status, is_open)
+                               VALUES ('xwords', %s, 'A', %s, %s, 240, 5, 'confirmed', false) RETURNING id""",
+                           (sym, W0, W0 + timedelta(minutes=4))).fetchone()[0] for sym in WORDS]
+        conn.execute("SELECT * FROM watchlist.label_outcomes(%s, %s)", (now, ids))
+        got = {r[0]: dict(zip(("pnl", "spread_change", "funding_change", "max_drawdown", "volatility"), r[1:]))
+               for r in conn.execute("""SELECT e.symbol, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility
+                                          FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
+                                         WHERE e.exchange = 'xwords' AND o.horizon_min = 30 AND o.covered""")}
+    assert set(got) == set(WORDS)
+    for sym, (_, want) in WORDS.items():
+        for k, v in want.items():
+            assert got[sym][k] == pytest.approx(v, abs=1e-9), (sym, k, "SQL")

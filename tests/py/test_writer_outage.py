@@ -1,5 +1,8 @@
-"""The writer through an outage and through crashes, on a private embedded engine that the
-tests stop and start: the table ends up holding exactly the submitted rows."""
+"""The writer through an outage and through crashes, on a server the tests own and stop, kill
+and restart: a private embedded engine when the suite runs on the embedded engine, a private
+real PostgreSQL + TimescaleDB server (the machine's binaries) when it runs on a server
+(WLDB_TEST_DSN). Every row whose submit() returned is stored exactly once, and submit()
+never waits for the database."""
 from __future__ import annotations
 
 import json
@@ -14,32 +17,107 @@ from pathlib import Path
 
 import pytest
 
+from pgserver import PrivateServer, timescaledb_bindir
 from watchlist_db import config
-from watchlist_db.engine import EmbeddedEngine
+from watchlist_db.engine import EmbeddedEngine, _pid_alive
 from watchlist_db.migrate import migrate
 from watchlist_db.spool import spool_summary
 from watchlist_db.writer import Writer
-from writer_helpers import closed_port_target, free_port, keys_of, q, snapshot, stored_keys, utc_minutes_ago, wait_until
+from writer_helpers import (closed_port_target, free_port, keys_of, q, snapshot, stored_keys, up_engine, utc_minutes_ago,
+                            wait_until)
 
 CHILD = Path(__file__).with_name("writer_child.py")
+
+
+NO_REAL_SERVER = "no local PostgreSQL with TimescaleDB to run a private real server"
+
+
+class OwnEmbedded:
+    """A private embedded engine: down = clean stop, kill = SIGKILL of the engine process."""
+    embedded = True
+
+    def __init__(self, data_dir):
+        self.eng = EmbeddedEngine(data_dir, free_port())
+
+    def up(self):
+        up_engine(self.eng)      # a first start moves to another port if this one was taken meanwhile
+
+    def down(self):
+        self.eng.down()
+
+    def kill(self):
+        pid = self.eng.status().pid
+        os.kill(pid, signal.SIGKILL)
+        assert wait_until(lambda: not _pid_alive(pid), 30)
+
+    def conninfo(self):
+        return self.eng.conninfo()
+
+    def close(self):
+        self.eng.down()
+
+
+class OwnReal:
+    """A private PostgreSQL + TimescaleDB server: down = fast shutdown, kill = SIGKILL of the
+    postmaster (the next start runs crash recovery)."""
+    embedded = False
+
+    def __init__(self, bindir):
+        self.srv = PrivateServer(bindir)
+
+    def up(self):
+        if not self.srv.running():
+            self.srv.start()
+
+    def down(self):
+        self.srv.stop()
+
+    def kill(self):
+        self.srv.kill()
+
+    def conninfo(self):
+        return self.srv.conninfo
+
+    def close(self):
+        self.srv.destroy()
 
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     if os.environ.get("WLDB_TEST_DSN"):
-        pytest.skip("stops and starts an embedded engine of its own")
-    eng = EmbeddedEngine(tmp_path_factory.mktemp("outage") / "wldb", free_port())
-    eng.up(echo=lambda *_: None)
+        bindir = timescaledb_bindir()
+        if bindir is None:
+            pytest.skip(NO_REAL_SERVER)
+        eng = OwnReal(bindir)
+    else:
+        eng = OwnEmbedded(tmp_path_factory.mktemp("outage") / "wldb")
+    eng.up()
     try:
-        migrate(config.Target(eng.conninfo(), True, "outage engine"), echo=lambda *_: None)
+        migrate(config.Target(eng.conninfo(), eng.embedded, "outage server"), echo=lambda *_: None)
         yield eng
     finally:
-        eng.down()
+        eng.close()
 
 
 @pytest.fixture
 def etarget(engine):
-    return config.Target(engine.conninfo(), True, "outage engine")
+    engine.up()      # a test that failed half-way may have left it down
+    return config.Target(engine.conninfo(), engine.embedded, "outage server")
+
+
+class TimedWriter(Writer):
+    """A Writer that remembers how long each submit() took."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.submit_s: list[float] = []
+
+    def submit(self, *a, **kw):
+        t = time.monotonic()
+        try:
+            return super().submit(*a, **kw)
+        finally:
+            self.submit_s.append(time.monotonic() - t)
 
 
 def _table_state(target, symbol):
@@ -50,8 +128,8 @@ def _table_state(target, symbol):
 def test_engine_outage_mid_stream_loses_nothing_and_adds_nothing(engine, etarget, tmp_path):
     t0 = utc_minutes_ago(120)
     submitted: list[dict] = []
-    w = Writer(target=etarget, spool_path=tmp_path / "spool.sqlite", max_delay_s=0.05, connect_timeout_s=2,
-               backoff_s=(0.2, 1))
+    w = TimedWriter(target=etarget, spool_path=tmp_path / "spool.sqlite", max_delay_s=0.05, connect_timeout_s=5,
+                    backoff_s=(0.2, 1))
     try:
         def feed(n):
             for _ in range(n):
@@ -68,12 +146,13 @@ def test_engine_outage_mid_stream_loses_nothing_and_adds_nothing(engine, etarget
         feed(20)
         assert wait_until(lambda: not w.stats()["db_up"], 30), "the writer noticed the outage"
         feed(20)
-        engine.up(echo=lambda *_: None)
+        engine.up()
         feed(20)
         st = w.close(timeout=120)
     finally:
         w.close(timeout=1)
     assert len(submitted) == 800
+    assert max(w.submit_s) < 5, "submit() never waited as long as a connection attempt"
     assert st["pending"] == 0 and st["dropped"] == 0 and st["failed"] == 0 and st["quarantined"] == 0
     assert st["spooled"] > 0 and st["replayed"] > 0
     assert st["written"] + st["duplicates"] >= 800
@@ -113,10 +192,14 @@ def _keys(symbol, t0, per, ks):
     return {("binance", symbol, t0 + timedelta(seconds=k * per + j)) for k in ks for j in range(per)}
 
 
-def test_kill_9_while_spooling_loses_no_returned_submit(etarget, tmp_path):
+def test_kill_9_writer_while_the_server_is_down_then_replay(engine, etarget, tmp_path):
     t0, per = utc_minutes_ago(100), 7
     spool = tmp_path / "spool.sqlite"
-    ok, _ = _run_child(spool, closed_port_target(), "WTKILL1", t0, per, lambda ok, st: len(ok) >= 60)
+    engine.down()
+    try:
+        ok, _ = _run_child(spool, etarget, "WTKILL1", t0, per, lambda ok, st: len(ok) >= 60)
+    finally:
+        engine.up()
     assert len(ok) >= 60
     with Writer(target=etarget, spool_path=spool) as w:
         pass
@@ -172,3 +255,37 @@ def test_a_torn_wal_tail_loses_only_the_torn_commit(tmp_path):
     got = sorted(r["ts"] for r in sp.waiting_rows())
     sp.close()
     assert got == sorted(r["ts"].isoformat() for snap in snaps[:11] for r in snap)
+
+
+def test_server_sigkilled_mid_stream_recovers_and_loses_nothing(engine, etarget, tmp_path):
+    """SIGKILL of the server (the postmaster on a real server: PostgreSQL crash recovery on
+    the next start) while batches are being written; then restart and keep writing."""
+    t0 = utc_minutes_ago(150)
+    submitted: list[dict] = []
+    w = TimedWriter(target=etarget, spool_path=tmp_path / "spool.sqlite", max_delay_s=0.02, max_batch_rows=400,
+                    connect_timeout_s=5, backoff_s=(0.2, 1))
+    try:
+        def feed(n):
+            for _ in range(n):
+                rows = snapshot("WTCRASH", t0, 40, step_s=1)
+                for j, r in enumerate(rows):
+                    r["ts"] = t0 + timedelta(seconds=len(submitted) + j)
+                submitted.extend(rows)
+                w.submit(rows)
+
+        feed(30)
+        assert wait_until(lambda: w.stats()["written"] > 0, 60)
+        feed(30)                       # batches in flight when the server dies
+        engine.kill()
+        feed(30)
+        assert wait_until(lambda: not w.stats()["db_up"], 30), "the writer noticed the crash"
+        engine.up()                    # crash recovery
+        feed(30)
+        st = w.close(timeout=180)
+    finally:
+        w.close(timeout=1)
+    assert len(submitted) == 120 * 40
+    assert max(w.submit_s) < 5, "submit() never waited as long as a connection attempt"
+    assert st["pending"] == 0 and st["dropped"] == 0 and st["failed"] == 0 and st["quarantined"] == 0, st
+    assert _table_state(etarget, "WTCRASH") == (4800, 4800), "every row exactly once"
+    assert set(stored_keys(etarget, "WTCRASH")) == keys_of(submitted)

@@ -44,13 +44,35 @@ def stored_keys(target: config.Target, symbol: str) -> list[tuple]:
 
 
 def free_port() -> int:
+    """A port free right now; another program may take it before it is used: start
+    engines on it with up_engine(), which retries."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def up_engine(eng, attempts: int = 5):
+    """eng.up(), choosing another free port when the chosen one was taken meanwhile."""
+    from watchlist_db.engine import EngineError
+    for attempt in range(attempts):
+        try:
+            return eng.up(echo=lambda *_: None)
+        except EngineError as exc:
+            if attempt == attempts - 1 or not ("already taken" in str(exc) or "EADDRINUSE" in str(exc)):
+                raise
+            eng.port = free_port()
+
+
+_HELD: list[socket.socket] = []
+
+
 def closed_port_target() -> config.Target:
-    return config.Target(f"host=127.0.0.1 port={free_port()} dbname=x user=x sslmode=disable gssencmode=disable",
+    """A port that refuses connections for the rest of the session: bound, never
+    listening, and held (a port merely found free could be taken by a server meanwhile)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _HELD.append(s)
+    return config.Target(f"host=127.0.0.1 port={s.getsockname()[1]} dbname=x user=x sslmode=disable gssencmode=disable",
                          False, "a closed port")
 
 

@@ -1,0 +1,296 @@
+"""`wldb chart`, `wldb ic`, `wldb export`: the research commands (the `research` extra:
+matplotlib for the pictures, pyarrow for Parquet). Each command is a thin wrapper around a
+plain function the demo calls too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from .. import config
+from .. import research as research_mod
+from .common import Failure, connect, need_extra, target_of
+
+EXTRA = "research"
+
+
+def _charts():
+    need_extra("matplotlib", EXTRA, "drawing charts")
+    from .. import charts
+
+    return charts
+
+
+def _time_option(_ctx, _param, value: str | None) -> datetime | None:
+    try:
+        return research_mod.parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _range(from_: str | None, to_: str | None, days: int) -> research_mod.Range:
+    try:
+        return research_mod.time_range(from_, to_, days)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+# ------------------------------------------------------------------------- chart
+def write_chart(
+    target: config.Target,
+    exchange: str,
+    symbol: str,
+    *,
+    hours: int = 12,
+    now: datetime | None = None,
+    out_png: str | None = None,
+    out_html: str | None = None,
+) -> None:
+    """The app's chart of one symbol as PNG (and HTML). Failure when there is no data."""
+    charts = _charts()
+    exchange, symbol = exchange.lower(), symbol.upper()
+    with connect(target) as conn:
+        at = now or charts.fetch_now(conn)
+        series = charts.fetch_series(conn, exchange, symbol, hours, at)
+        metrics = charts.fetch_metrics(conn, exchange, symbol, at)
+    if not any(not r["filled"] for r in series):
+        raise Failure(
+            f"no samples of {exchange} {symbol} in the {hours} h to {at:%Y-%m-%d %H:%M} UTC "
+            "(check the spelling; --now for an older window)"
+        )
+    png = charts.render_chart(series, metrics, exchange, symbol, hours, at)
+    if out_png is None and out_html is None:
+        out_png = f"chart_{exchange}_{symbol.replace('/', '-').replace(':', '-')}.png"
+    n_filled = sum(1 for r in series if r["filled"])
+    n_marks = sum(len(r["markers"] or []) for r in series)
+    click.echo(f"{exchange} {symbol}: {len(series)} buckets ({n_filled} gap-filled), {n_marks} marker(s)")
+    if out_png:
+        p = charts.write_bytes(out_png, png)
+        w, h = charts.CHART_SIZE_PX
+        click.echo(f"wrote {p} ({w}x{h} PNG, {len(png) // 1024} KiB)")
+    if out_html:
+        page = charts.chart_html(png, metrics, series, exchange, symbol, hours, at)
+        p = charts.write_bytes(out_html, page.encode("utf-8"))
+        click.echo(f"wrote {p} (HTML with the chart embedded and the metrics table)")
+
+
+@click.command("chart")
+@click.argument("exchange")
+@click.argument("symbol")
+@click.option("--hours", default=12, show_default=True, type=click.IntRange(1, 168), help="Window length.")
+@click.option(
+    "--out",
+    "out_png",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PNG to write (default: chart_EXCHANGE_SYMBOL.png, unless only --html is given).",
+)
+@click.option(
+    "--html",
+    "out_html",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a self-contained HTML page: the PNG embedded plus a table of the metrics.",
+)
+@click.option(
+    "--now",
+    "now",
+    callback=_time_option,
+    default=None,
+    help="End of the window (ISO 8601; default: the database's now()). Naive times are UTC.",
+)
+@click.pass_context
+def chart_cmd(ctx, exchange, symbol, hours, out_png, out_html, now) -> None:
+    """The app's watchlist chart of one symbol, as PNG (and HTML).
+
+    \b
+    From watchlist.series (5-minute buckets, gap-filled) and watchlist.metrics:
+      spread_rel (gap-filled buckets shaded, drawn lighter), 15-minute midline,
+      window baseline, spot and futures prices (lower panel), event open/close
+      points and funding times; the title carries latest spread, mean/sigma 12 h,
+      z-score, slope and next funding."""
+    write_chart(target_of(ctx), exchange, symbol, hours=hours, now=now, out_png=out_png, out_html=out_html)
+
+
+_range_options = [
+    click.option(
+        "--from", "from_", default=None, help="Events starting at or after (ISO 8601 date or time; naive = UTC)."
+    ),
+    click.option("--to", "to_", default=None, help="... and before (default: now)."),
+    click.option(
+        "--days", default=30, show_default=True, type=click.IntRange(1), help="Range length when --from is not given."
+    ),
+    click.option(
+        "--signal-type", type=click.Choice(["A", "B", "C"]), default=None, help="Only events of this signal type."
+    ),
+    click.option("--exchange", default=None, help="Only events of this exchange."),
+]
+
+
+def _with_range_options(f):
+    for opt in reversed(_range_options):
+        f = opt(f)
+    return f
+
+
+# ---------------------------------------------------------------------------- ic
+def write_ic(
+    target: config.Target,
+    rng: research_mod.Range,
+    *,
+    metric: str = "pnl",
+    period: str = "1 day",
+    min_events: int = 5,
+    signal_type: str | None = None,
+    exchange: str | None = None,
+    factor: str | None = None,
+    horizons: tuple[int, ...] = (),
+    fmt: str = "table",
+    out: str | None = None,
+    report: str | None = None,
+    top: int = 5,
+) -> None:
+    """watchlist.factor_ic as a table / CSV / JSON (stdout or a file), and optionally the
+    PNG report. Failure when there is nothing to show."""
+    charts = _charts() if report else None
+    horizons = tuple(horizons)
+    with connect(target) as conn:
+        cols, all_rows = research_mod.fetch_ic(conn, rng, metric, period, min_events, signal_type, exchange, factor)
+        rows = [r for r in all_rows if not horizons or r["horizon_min"] in horizons]
+        per = []
+        if rows and report:
+            per = research_mod.fetch_ic_by_period(
+                conn, rng, metric, period, min_events, signal_type, exchange, factor, horizons
+            )
+        summary = None if all_rows else research_mod.labelled_summary(conn, rng, signal_type, exchange)
+    if not all_rows:
+        raise Failure(research_mod.no_data_message(summary, rng, "factor IC"))
+    if not rows:
+        known = ", ".join(str(h) for h in sorted({r["horizon_min"] for r in all_rows}))
+        raise Failure(
+            f"no factor IC at horizon(s) {', '.join(map(str, horizons))} min; the labels have "
+            f"{known} (setting outcome_horizons_min)"
+        )
+    if fmt == "table":
+        text = research_mod.format_ic_table(rows, rng, metric, period, min_events)
+    elif fmt == "csv":
+        text = research_mod.rows_csv(cols, rows)
+    else:
+        text = research_mod.rows_json(cols, rows)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(rows)} row(s) ({fmt}) to {out}")
+    else:
+        click.echo(text, nl=False)
+    if report:
+        title = f"factor IC of {metric}, events {rng}, period {period}"
+        unit = f"mean {metric} ({research_mod.METRIC_UNITS[metric]})"
+        p = charts.write_bytes(report, charts.render_ic_report(rows, per, top, title, unit))
+        click.echo(f"wrote report {p}", err=fmt != "table" and not out)  # keep csv/json on stdout parseable
+
+
+@click.command("ic")
+@_with_range_options
+@click.option(
+    "--metric",
+    type=click.Choice(list(research_mod.METRICS)),
+    default="pnl",
+    show_default=True,
+    help="Outcome the factors are correlated with.",
+)
+@click.option("--period", default="1 day", show_default=True, help="IC period (a PostgreSQL interval).")
+@click.option(
+    "--min-events",
+    default=5,
+    show_default=True,
+    type=click.IntRange(2),
+    help="Fewer events in a period: skipped.",
+)
+@click.option("--factor", default=None, help="Only this factor (e.g. spread_zscore_1h, meta.rsi_14).")
+@click.option("--horizon", "horizons", type=int, multiple=True, help="Only this horizon in minutes (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False), default=None, help="Write the output here instead of stdout."
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw a PNG: mean IC by horizon, cumulative IC over time, quintile outcomes.",
+)
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 10), help="Factors shown in --report.")
+@click.pass_context
+def ic_cmd(
+    ctx, from_, to_, days, signal_type, exchange, metric, period, min_events, factor, horizons, fmt, out, report, top
+) -> None:
+    """Which factors predict outcomes: watchlist.factor_ic, one row per factor x horizon.
+
+    \b
+    table: one table per horizon ranked by |IR| (IC mean, IR, t, hit %, rank IC,
+    rank IR, periods used/skipped, events, top-bottom quintile, rank autocorrelation);
+    csv / json: every column of watchlist.factor_ic."""
+    write_ic(
+        target_of(ctx),
+        _range(from_, to_, days),
+        metric=metric,
+        period=period,
+        min_events=min_events,
+        signal_type=signal_type,
+        exchange=exchange,
+        factor=factor,
+        horizons=horizons,
+        fmt=fmt,
+        out=out,
+        report=report,
+        top=top,
+    )
+
+
+# ------------------------------------------------------------------------ export
+def write_export(
+    target: config.Target,
+    rng: research_mod.Range,
+    out: str,
+    *,
+    signal_type: str | None = None,
+    exchange: str | None = None,
+) -> None:
+    """The research frame (watchlist.export_frame, expanded) to CSV or Parquet."""
+    try:
+        kind = research_mod.export_format(out)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--out") from None
+    if kind == "parquet":
+        need_extra("pyarrow", EXTRA, "writing Parquet", "or write CSV: --out FILE.csv")
+    with connect(target) as conn:
+        rows = research_mod.fetch_export(conn, rng, signal_type, exchange)
+        summary = None if rows else research_mod.labelled_summary(conn, rng, signal_type, exchange)
+    if not rows:
+        raise Failure(research_mod.no_data_message(summary, rng, "the export", need_covered=False))
+    cols, recs = research_mod.expand_frame(rows)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "csv":
+        research_mod.write_export_csv(path, cols, recs)
+    else:
+        research_mod.write_export_parquet(path, cols, recs)
+    n_events = len({r["event_id"] for r in recs})
+    n_horizons = len({r["horizon_min"] for r in recs})
+    n_factors = sum(1 for c in cols if c.startswith("factor_"))
+    click.echo(
+        f"wrote {len(recs)} row(s) x {len(cols)} column(s) to {path} ({kind}): {n_events} event(s), "
+        f"{n_horizons} horizon(s), {n_factors} factor column(s)"
+    )
+
+
+@click.command("export")
+@_with_range_options
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="FILE.csv or FILE.parquet")
+@click.pass_context
+def export_cmd(ctx, from_, to_, days, signal_type, exchange, out) -> None:
+    """Write the research frame: one row per confirmed event x horizon (watchlist.export_frame),
+    factors expanded to factor_<name> columns and the label to label_<key> columns.
+    Parquet needs pyarrow (the `research` extra)."""
+    write_export(target_of(ctx), _range(from_, to_, days), out, signal_type=signal_type, exchange=exchange)

@@ -1,0 +1,128 @@
+"""`wldb status` (alias `doctor`): one screen, gathered by collect(), drawn by render()."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import click
+import psycopg
+
+from .. import __version__, config
+from ..spool import default_spool_path, spool_summary
+from .common import Failure, connect, target_of
+
+STATUS_SQL = {
+    "versions": """SELECT current_setting('server_version') AS postgres,
+                          (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb,
+                          v.migrations, v.latest
+                     FROM watchlist.schema_version() AS v""",
+    "tables": """SELECT relation, kind, chunks, compressed_chunks, total_bytes, before_compression_bytes,
+                        after_compression_bytes, est_rows, materialized_until, lag
+                   FROM watchlist.storage_report()""",
+    "jobs": """SELECT job_id, target, proc_name, schedule_interval, last_run_at, last_ok, last_error,
+                      failures_24h, due
+                 FROM watchlist.jobs(now())""",
+    "problems": "SELECT problem FROM watchlist.policy_problems()",
+}
+
+
+@dataclass
+class Status:
+    """Everything `wldb status` shows; ``bad`` when monitoring should alert."""
+
+    database: str
+    version: str = __version__
+    versions: tuple | None = None
+    tables: list[tuple] = field(default_factory=list)
+    jobs: list[tuple] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    spool: dict = field(default_factory=dict)
+
+    @property
+    def bad(self) -> bool:
+        failed_job = any(j[5] is False for j in self.jobs)
+        tot = self.spool.get("totals", {})
+        spool_bad = bool(self.spool.get("exists") and (self.spool["dead_rows"] or tot.get("dropped")))
+        return failed_job or bool(self.problems) or spool_bad
+
+
+def collect(conn: psycopg.Connection, database: str = "", spool_path=None) -> Status:
+    """Read the status through the API (every query reads watchlist.*)."""
+    st = Status(database=database)
+    st.versions = conn.execute(STATUS_SQL["versions"]).fetchone()
+    st.tables = conn.execute(STATUS_SQL["tables"]).fetchall()
+    st.jobs = conn.execute(STATUS_SQL["jobs"]).fetchall()
+    st.problems = [r[0] for r in conn.execute(STATUS_SQL["problems"])]
+    st.spool = spool_summary(spool_path or default_spool_path())
+    return st
+
+
+def _table_line(rel, kind, chunks, cchunks, size, before, after, est, mat_until, lag) -> str:
+    if kind == "hypertable":
+        extra = f"{chunks} chunks, {cchunks} compressed"
+        if before and after:
+            extra += f" ({before / 1024:.0f} -> {after / 1024:.0f} KiB, {before / after:.1f}x)"
+    elif kind == "continuous aggregate":
+        if mat_until:
+            extra = f"materialised until {mat_until:%Y-%m-%d %H:%M} (lag {str(lag).split('.')[0]})"
+        else:
+            extra = "not materialised yet (real-time aggregation serves it)"
+    else:
+        # the planner's estimate; none where the table was never analysed (the embedded engine)
+        extra = f"~{est:,} rows" if est is not None else ""
+    return f"  {rel:<38} {size / 1024:>9.0f} KiB  {extra}".rstrip()
+
+
+def render(st: Status) -> list[tuple[str, str | None]]:
+    """(line, colour) pairs, colour None for plain lines."""
+    out: list[tuple[str, str | None]] = [(f"watchlist-db {st.version}", None), (f"database: {st.database}", None)]
+    pg, tsdb, n_migrations, latest = st.versions
+    out.append((f"PostgreSQL {pg}, TimescaleDB {tsdb}, {n_migrations} migrations (latest {latest})", None))
+    out.append(("\nstorage", None))
+    out += [(_table_line(*t), None) for t in st.tables]
+    out.append(("\njobs", None))
+    for job_id, tgt, proc, every, last_at, last_ok, last_error, failures, due in st.jobs:
+        last_txt = "never run" if last_at is None else f"{'ok' if last_ok else 'FAILED'} at {last_at:%Y-%m-%d %H:%M}"
+        line = f"  [{job_id}] {proc:<36} {tgt:<22} every {every}  last: {last_txt}  failures 24h: {failures}"
+        out.append((line + ("  (due)" if due else ""), None))
+        if last_ok is False:
+            out.append((f"      last error: {last_error}", "red"))
+    out.append(("\npolicy consistency: " + ("ok" if not st.problems else ""), None))
+    out += [(f"  problem: {p}", "red") for p in st.problems]
+    sp = st.spool
+    if not sp.get("exists"):
+        out.append((f"\nwriter spool: none at {sp.get('path')}", None))
+    else:
+        tot = sp.get("totals", {})
+        out.append((f"\nwriter spool: {sp['path']} ({'in use' if sp.get('in_use') else 'idle'})", None))
+        out.append(
+            (
+                f"  pending {sp['pending_rows']:,} rows (lag {sp['lag_s']:.0f} s), dead {sp['dead_rows']:,} rows; "
+                f"totals: written {tot.get('written', 0):,}, quarantined {tot.get('quarantined', 0):,}, "
+                f"dropped {tot.get('dropped', 0):,}",
+                None,
+            )
+        )
+        if sp.get("last_error"):
+            out.append((f"  last error: {sp['last_error']}", "yellow"))
+    return out
+
+
+@click.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """One screen: versions, storage (chunks, compression, aggregate lag), jobs, policy
+    consistency, the writer's spool. Exit 1 when something is wrong (monitoring can use it)."""
+    target: config.Target = target_of(ctx)
+    try:
+        with connect(target) as conn:
+            st = collect(conn, target.describe())
+    except Failure as exc:
+        missing = (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName)
+        if isinstance(exc.__cause__, missing):
+            raise Failure("watchlist-db is not installed in this database: run `wldb migrate`") from exc
+        raise
+    for line, colour in render(st):
+        click.secho(line, fg=colour) if colour else click.echo(line)
+    sys.exit(1 if st.bad else 0)

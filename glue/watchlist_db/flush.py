@@ -1,0 +1,277 @@
+"""The writer's flush thread (see writer.py for the whole path of a row): group spooled
+rows into batches, send each as one statement, route failures by SQLSTATE class (retry
+later, or dead letter), bound the spool. A mixin of Writer: it works on the Writer's
+settings, spool, counters and lock."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from . import config, snapshot
+from .spool import Spool, Unit
+
+log = logging.getLogger("watchlist_db.writer")
+
+RETRY_CLASSES = ("08", "53", "57", "40")
+INGEST_SQL = "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw(%s, %s)"
+MEMBERSHIP_SQL = "SELECT entered, left_count, stale FROM watchlist.sync_membership(%s, %s)"
+SYMBOL_REFS_SQL = "SELECT watchlist.upsert_symbol_refs(%s)"
+
+
+def retryable(exc: BaseException) -> bool:
+    """Worth retrying later (the database or the network, not the batch)?"""
+    state = getattr(exc, "sqlstate", None)
+    if state:
+        return state[:2] in RETRY_CLASSES
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+def batch_id(payload: bytes, kind: str = "raw") -> str:
+    """Deterministic: the same rows in the same order always get the same id."""
+    prefix = {"raw": "wl", "membership": "wl-m", "symbol_refs": "wl-s"}[kind]
+    return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:32]}"
+
+
+def _same(payload: bytes) -> bytes:
+    return payload
+
+
+def _shutdown_socket(fd: int) -> None:
+    """Wake a thread blocked on this socket: shutdown() makes its poll/recv return."""
+    try:
+        s = socket.socket(fileno=os.dup(fd))
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        finally:
+            s.close()
+    except OSError:
+        pass
+
+
+def _row_keys(payload: bytes, wanted: set[int]) -> dict[int, tuple | None]:
+    """(exchange, symbol, ts) of some rows of a batch, parsed one row at a time (a big
+    batch parsed in one C call would hold the GIL, and so the app's submit(), for a while)."""
+    text = payload.decode()
+    dec, out, pos, last = json.JSONDecoder(), {}, 1, max(wanted)
+    for i in range(last + 1):
+        row, pos = dec.raw_decode(text, pos)
+        pos += 1  # the comma
+        if i in wanted:
+            out[i] = snapshot.row_key(row)
+    return out
+
+
+class FlushThread:
+    """The Writer's background half (its ``_run`` is the thread's body)."""
+
+    # ------------------------------------------------------------ flush thread
+    def _run(self) -> None:
+        sp = Spool(self.spool_path, lock=self._lock, durability=self.settings.durability)
+        try:
+            while True:
+                closing = self._closing.is_set()
+                more = False
+                try:
+                    down = not self._db_up
+                    claimed = sp.claim(
+                        max_rows=self.settings.max_batch_rows,
+                        max_bytes=self.settings.max_batch_bytes,
+                        max_age_s=self.settings.max_delay_s,
+                        force=closing,
+                        spooled=down,
+                        make_id=batch_id,
+                    )
+                    with self._lock:
+                        self._unclaimed -= claimed
+                        self._c["spooled"] += claimed if down else 0
+                    if (
+                        self._backlog > self.settings.max_spool_rows
+                        or self._backlog_bytes > self.settings.max_spool_bytes
+                    ):
+                        self._enforce(sp)
+                    if closing or time.monotonic() >= self._next_try:
+                        more = self._cycle(sp, closing)
+                    # A checkpoint makes a concurrent submit wait on SQLite's own lock for
+                    # milliseconds: run it between bursts of submits, or when the WAL is big.
+                    sp.checkpoint(4 << 20 if time.monotonic() - self._last_submit > 0.2 else 64 << 20)
+                except Exception as exc:  # a bug or a broken spool: log, back off, carry on
+                    log.exception("flush cycle failed: %s", exc)
+                    with self._lock:
+                        self._set_error(f"flush: {exc}")
+                    self._drop_conn()
+                    time.sleep(0.5)
+                if closing:
+                    if not more or time.monotonic() >= self._close_deadline:
+                        break
+                    continue
+                if not more:
+                    wait = min(max(self.settings.max_delay_s / 4, 0.05), 0.5)
+                    if not self._db_up:
+                        wait = min(wait, max(0.0, self._next_try - time.monotonic()) + 0.01)
+                    self._wake.wait(wait)
+                    self._wake.clear()
+        finally:
+            self._drop_conn()
+            sp.close()
+
+    def _enforce(self, sp: Spool) -> None:
+        dropped = sp.enforce(self.settings.max_spool_rows, self.settings.max_spool_bytes, self.settings.max_dead_rows)
+        rows, size = sp.totals()
+        with self._lock:
+            self._backlog, self._backlog_bytes = rows, size
+            self._c["dropped"] += dropped
+        if dropped:
+            log.warning(
+                "spool full (%d rows / %d bytes max): dropped the %d oldest row(s)",
+                self.settings.max_spool_rows,
+                self.settings.max_spool_bytes,
+                dropped,
+            )
+
+    def _cycle(self, sp: Spool, closing: bool) -> bool:
+        """Send the live units, then a few spooled ones (oldest first). True when there may
+        be more to send right away; False when all is sent or the database is unavailable."""
+        page, replay = 50, (50 if closing else self.settings.replay_per_cycle)
+        fresh = sp.units(spooled=False, limit=page)
+        old = sp.units(spooled=True, limit=replay)
+        try:
+            for unit in fresh + old:
+                if not self._send(sp, unit, closing):
+                    return False
+        finally:
+            if not self.settings.keep_connection:
+                self._drop_conn()
+        return bool(fresh or old) and (closing or len(fresh) == page or len(old) == replay)
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._drop_conn()
+            conn = config.connect(
+                self.target,
+                autocommit=True,
+                connect_timeout=self.settings.connect_timeout_s,
+                application_name=self.settings.application_name,
+            )
+            try:
+                conn.execute(
+                    "SELECT set_config('statement_timeout', %s, false)",
+                    (f"{int(self.settings.statement_timeout_s * 1000)}",),
+                )
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _drop_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    def _send(self, sp: Spool, unit: Unit, closing: bool) -> bool:
+        """Send one unit. True: done (written or dead-lettered); False: retry later."""
+        sp.load(unit)
+        try:
+            conn = self._connection()
+            limit = self.settings.statement_timeout_s + self.settings.watchdog_grace_s
+            if closing:
+                limit = max(0.5, min(limit, self._close_deadline - time.monotonic()))
+            watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                if unit.kind == "raw":
+                    res = conn.execute(INGEST_SQL, (Jsonb(unit.payload, dumps=_same), unit.batch_id)).fetchone()
+                elif unit.kind == "membership":
+                    res = conn.execute(MEMBERSHIP_SQL, (Jsonb(unit.payload, dumps=_same), unit.arg)).fetchone()
+                else:
+                    res = conn.execute(SYMBOL_REFS_SQL, (Jsonb(unit.payload, dumps=_same),)).fetchone()
+            finally:
+                watchdog.cancel()
+        except Exception as exc:
+            if retryable(exc):
+                self._down(sp, unit, exc)
+                return False
+            self._bury(sp, unit, exc)
+            return True
+        self._up(sp, unit, res)
+        return True
+
+    def _up(self, sp: Spool, unit: Unit, res: tuple) -> None:
+        counts = {"replayed": unit.n_rows if unit.spooled and unit.kind == "raw" else 0}
+        found: list[snapshot.Reject] = []
+        if unit.kind == "raw":
+            _received, inserted, dups, rejected, rejects = res
+            counts.update(written=inserted, duplicates=dups, quarantined=rejected)
+            if rejects:
+                keys = _row_keys(unit.payload, {r["row"] for r in rejects})
+                found = [snapshot.Reject(r["row"], r["field"], r["reason"], keys.get(r["row"])) for r in rejects]
+                log.warning(
+                    "batch %s: %d row(s) quarantined by the database (first: row %d, %s: %s)",
+                    unit.batch_id,
+                    rejected,
+                    found[0].row,
+                    found[0].field,
+                    found[0].reason,
+                )
+        elif unit.kind == "membership" and res and res[2]:
+            log.info("membership snapshot at %s is older than the recorded history: ignored (stale)", unit.arg)
+        sp.done(unit, **counts)
+        with self._lock:
+            for k, v in counts.items():
+                self._c[k] += v
+            self._c["batches" if unit.kind == "raw" else "calls"] += 1
+            self._backlog_bytes -= unit.n_bytes
+            if unit.kind == "raw":
+                self._backlog -= unit.n_rows
+            for r in found:
+                self._note_reject(unit.batch_id, r)
+            if not self._db_up:
+                log.info("database available again: replaying %d spooled row(s)", self._backlog)
+            self._db_up, self._fails = True, 0
+
+    def _down(self, sp: Spool, unit: Unit, exc: BaseException) -> None:
+        self._drop_conn()
+        msg = f"{getattr(exc, 'sqlstate', None) or type(exc).__name__}: {str(exc).strip()}"
+        newly = sp.retry_later(unit, msg)
+        delay = min(self.settings.backoff_s[1], self.settings.backoff_s[0] * 2**self._fails) * random.uniform(0.8, 1.2)
+        with self._lock:
+            was_up = self._db_up
+            self._db_up = False
+            self._fails += 1
+            self._next_try = time.monotonic() + delay
+            self._c["spooled"] += newly
+            self._set_error(msg)
+        (log.warning if was_up else log.debug)("database unavailable (%s): spooling, retry in %.1fs", msg, delay)
+
+    def _bury(self, sp: Spool, unit: Unit, exc: BaseException) -> None:
+        state = getattr(exc, "sqlstate", None)
+        msg = f"{state or type(exc).__name__}: {str(exc).strip()}"
+        sp.bury(unit, state, msg)
+        with self._lock:
+            self._c["failed"] += unit.n_rows
+            if unit.kind == "raw":
+                self._backlog -= unit.n_rows
+            self._backlog_bytes -= unit.n_bytes
+            self._set_error(msg)
+        log.error(
+            "%s batch %s (%d rows) refused by the database, kept as a dead letter in %s, not retried: %s",
+            unit.kind,
+            unit.batch_id,
+            unit.n_rows,
+            self.spool_path,
+            msg,
+        )
