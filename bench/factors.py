@@ -2,11 +2,12 @@
 """Benchmark: the database factors (issue 12). Prints figures; it is not a test.
 
 For EXCHANGES x SYMBOLS keys (bench-only exchange prefix 'bench'):
-  history         factor rows (bases) for the 7 days before the day, written directly, so the
-                  7-day funding windows read a full week (chunks older than factor_compress_after,
-                  8 days, compressed as the policy would)
-  raw             a day plus 10 minutes of 1-minute samples with meta.exchanges (3 entries)
-  backfill        watchlist.compute_factors over the day (288 bucket ends)
+  history         factor rows (bases) for the 7 days before the backfill window, written
+                  directly, so the 7-day funding windows read a full week (chunks older than
+                  factor_compress_after, 8 days, compressed as the policy would)
+  raw             the backfill window plus the steady-state runs, 1-minute samples with
+                  meta.exchanges (3 entries)
+  backfill        watchlist.compute_factors over --backfill-hours (default 24: the full day)
   steady state    watchlist.compute_factors_incremental after each of RUNS more 5 minutes of
                   raw rows (the job's run every 5 minutes); target <= 2 s a run at 7 x 800
 Everything it inserts is deleted at the end. Embedded engine by default, or --dsn / WLDB_DSN.
@@ -79,7 +80,8 @@ def main() -> int:
     ap.add_argument("--exchanges", type=int, default=7)
     ap.add_argument("--symbols", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--no-backfill", action="store_true", help="skip the day's backfill")
+    ap.add_argument("--backfill-hours", type=int, default=24,
+                    help="hours computed by watchlist.compute_factors before the steady-state runs (0: none)")
     ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to profile them)")
     args = ap.parse_args()
 
@@ -87,8 +89,9 @@ def main() -> int:
     keys = args.exchanges * args.symbols
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     now -= timedelta(minutes=now.minute % 5)
-    day0 = now - timedelta(days=1, minutes=5 * args.runs)          # raw from here
-    h0 = day0 - timedelta(days=7)                                  # factor history from here
+    day0 = now - timedelta(hours=args.backfill_hours, minutes=5 * args.runs)   # raw from here
+    # factor history from here to day0 (12 h more without a backfill: the 12-hour windows)
+    h0 = day0 - timedelta(days=7, hours=0 if args.backfill_hours else 12)
     print(f"engine: {target.describe()}")
     print(f"scale: {keys} keys; raw {day0:%m-%d %H:%M} .. {now:%m-%d %H:%M} (1-minute); factor history from {h0:%m-%d %H:%M}")
     with config.connect(target, autocommit=True) as conn:
@@ -96,9 +99,10 @@ def main() -> int:
         cleanup(conn)
         try:
             t = time.perf_counter()
-            n_hist = 7 * 288
+            n_hist = 7 * 288 + (12 * 12 if args.backfill_hours == 0 else 0)
             for k in range(0, n_hist, 144):
-                conn.execute(HISTORY_SQL, {"exchanges": args.exchanges, "symbols": args.symbols, "h0": h0,
+                conn.execute(HISTORY_SQL, {"exchanges": args.exchanges, "symbols": args.symbols,
+                                           "h0": h0,
                                            "k_from": k, "k_to": min(k + 144, n_hist)})
             conn.execute("""SELECT compress_chunk(c, if_not_compressed => true)
                               FROM show_chunks('watchlist_data.factor_value', older_than => %s::timestamptz) AS c""",
@@ -108,11 +112,11 @@ def main() -> int:
             m_day = int((base_end - day0).total_seconds() // 60)
             s = load_raw(conn, day0, args.exchanges, args.symbols, 0, m_day)
             print(f"  raw: {keys * m_day:,} rows in {s:.1f} s")
-            if not args.no_backfill:
+            if args.backfill_hours:
                 t = time.perf_counter()
                 r = conn.execute("SELECT * FROM watchlist.compute_factors(%s, %s)", (day0, base_end)).fetchone()
                 s = time.perf_counter() - t
-                print(f"  backfill of the day: {r[0]} bucket ends, {r[2]:,} factor rows in {s:.1f} s "
+                print(f"  backfill of {args.backfill_hours} h: {r[0]} bucket ends, {r[2]:,} factor rows in {s:.1f} s "
                       f"({s / max(r[0], 1):.2f} s per bucket end)")
             # the job's state as if it had run at base_end
             conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
