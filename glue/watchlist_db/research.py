@@ -106,6 +106,17 @@ def fetch_ic(
     return cols, rows
 
 
+def fetch_event_study(conn, rng: Range, factor: str, signal_type: str | None, exchange: str | None) -> list[dict]:
+    """watchlist.event_study: mean excess pnl path (bps) per minute by quintile of factor."""
+    _, rows = _dicts(
+        conn.execute(
+            "SELECT * FROM watchlist.event_study(%s, %s, %s, NULL, true, %s, %s)",
+            (rng.start, rng.end, factor, signal_type, exchange),
+        )
+    )
+    return rows
+
+
 def fetch_ic_by_period(
     conn,
     rng: Range,

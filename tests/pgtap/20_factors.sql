@@ -10,7 +10,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(27);
+SELECT plan(29);
 
 -- table, hypertable, compression, policies, job
 SELECT col_is_pk('watchlist_data', 'factor_value', ARRAY['exchange', 'symbol', 'ts'], 'factor_value key (exchange, symbol, ts)');
@@ -143,6 +143,22 @@ SELECT results_eq($$SELECT o.symbol, o.y FROM wl_fx,
 SELECT throws_ok($$SELECT * FROM watchlist_data.factor_observations(now() - INTERVAL '1 day', now(), 'excess_alpha', INTERVAL '1 day',
                                                                       NULL, NULL, NULL)$$,
                  '22023', NULL, 'an unknown metric is refused');
+
+-- event study: FX2 (entered at T+20, spread 0.001 falling) and FX3 (T+140, rising); FX1 has
+-- no row after its entry, so no path
+INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
+SELECT t + v.m * INTERVAL '1 minute', 'pgtapfx', v.s, 'A', true, v.x
+  FROM wl_fx, (VALUES ('FX2', 21, 0.0008), ('FX2', 22, 0.0005), ('FX3', 141, 0.0012), ('FX3', 142, 0.0012)) AS v(s, m, x);
+SELECT results_eq($$SELECT quintile, minute, n_events, round(mean_pnl::numeric, 9), ci_low
+                      FROM wl_fx, watchlist.event_study(t, t + INTERVAL '1 day', 'spread_rel', 2, false, NULL, 'pgtapfx')$$,
+                  $$VALUES (1, 0, 1, 0.000000000, NULL::float8), (1, 1, 1, 2.000000000, NULL), (1, 2, 1, 5.000000000, NULL),
+                           (2, 0, 1, 0.000000000, NULL), (2, 1, 1, -2.000000000, NULL), (2, 2, 1, -2.000000000, NULL)$$,
+                  'event_study: pnl path in bps by quintile of the factor at entry (short a positive spread)');
+SELECT results_eq($$SELECT quintile, minute, round(mean_pnl::numeric, 9)
+                      FROM wl_fx, watchlist.event_study(t, t + INTERVAL '1 day', 'spread_rel', 2, true, NULL, 'pgtapfx')$$,
+                  $$VALUES (1, 0, 0.000000000), (1, 1, 2.000000000), (1, 2, 3.500000000),
+                           (2, 0, 0.000000000), (2, 1, -2.000000000), (2, 2, -3.500000000)$$,
+                  'event_study: excess over the mean path of the study''s events at the same minute');
 
 -- privileges
 SET LOCAL ROLE wl_reader;
