@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(34);
+SELECT plan(35);
 
 SELECT has_role('wl_owner', 'owner role exists');
 SELECT has_role('wl_writer', 'writer role exists');
@@ -68,6 +68,7 @@ SELECT results_eq($$
              ('watchlist.factor_ic(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.factor_ic_by_period(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
+             ('watchlist.job_health(timestamp with time zone,interval)', 'wl_reader'),
              ('watchlist.jobs(timestamp with time zone)', 'wl_reader'),
              ('watchlist.metrics(text,text,timestamp with time zone)', 'wl_reader'),
              ('watchlist.outcome_excess(timestamp with time zone,timestamp with time zone)', 'wl_reader'),
@@ -114,6 +115,7 @@ SET LOCAL ROLE wl_reader;
 SELECT is((SELECT count(*)::int FROM watchlist.watch_signal_raw WHERE symbol = 'PRIVTEST'), 1, 'reader reads the raw view');
 SELECT lives_ok($$SELECT * FROM watchlist.watchlist_series_agg LIMIT 1$$, 'reader reads the 5-minute series view');
 SELECT lives_ok($$SELECT * FROM watchlist.window_stats('binance', 'PRIVTEST', now() - interval '12 hours', now())$$, 'reader calls the read API');
+SELECT lives_ok($$SELECT * FROM watchlist.job_health()$$, 'reader calls watchlist.job_health() (wldb status)');
 SELECT ok((SELECT migrations > 0 AND latest ~ '(^|/)\d{4}_[a-z0-9_]+\.sql$' FROM watchlist.schema_version()),
           'reader sees how far the schema is migrated (watchlist.schema_version)');
 SELECT ok((SELECT count(*) > 0 FROM watchlist.jobs() WHERE proc_name = 'job_label_outcomes'),

@@ -42,6 +42,7 @@ EXPECTED_SKIPS = {
     "embedded": {
         "the embedded engine has one database",                     # test_cli_commands
         "only a configured server is refused",                      # test_cli_commands
+        "the embedded engine has no job scheduler",                 # test_scheduler (NO_SCHEDULER_REASON)
     },
 }
 

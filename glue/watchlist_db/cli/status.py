@@ -24,6 +24,7 @@ STATUS_SQL = {
                       failures_24h, due
                  FROM watchlist.jobs(now())""",
     "problems": "SELECT problem FROM watchlist.policy_problems()",
+    "job_health": "SELECT kind, job_id, problem, fix FROM watchlist.job_health()",
 }
 
 
@@ -37,6 +38,7 @@ class Status:
     tables: list[tuple] = field(default_factory=list)
     jobs: list[tuple] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    job_health: list[tuple] = field(default_factory=list)
     spool: dict = field(default_factory=dict)
 
     @property
@@ -44,7 +46,7 @@ class Status:
         failed_job = any(j[5] is False for j in self.jobs)
         tot = self.spool.get("totals", {})
         spool_bad = bool(self.spool.get("exists") and (self.spool["dead_rows"] or tot.get("dropped")))
-        return failed_job or bool(self.problems) or spool_bad
+        return failed_job or bool(self.problems) or bool(self.job_health) or spool_bad
 
 
 def collect(conn: psycopg.Connection, database: str = "", spool_path=None) -> Status:
@@ -54,6 +56,7 @@ def collect(conn: psycopg.Connection, database: str = "", spool_path=None) -> St
     st.tables = conn.execute(STATUS_SQL["tables"]).fetchall()
     st.jobs = conn.execute(STATUS_SQL["jobs"]).fetchall()
     st.problems = [r[0] for r in conn.execute(STATUS_SQL["problems"])]
+    st.job_health = conn.execute(STATUS_SQL["job_health"]).fetchall()
     st.spool = spool_summary(spool_path or default_spool_path())
     return st
 
@@ -88,6 +91,8 @@ def render(st: Status) -> list[tuple[str, str | None]]:
         out.append((line + ("  (due)" if due else ""), None))
         if last_ok is False:
             out.append((f"      last error: {last_error}", "red"))
+    for kind, _job_id, problem, fix in st.job_health:
+        out.append((f"  job problem ({kind}): {problem}" + (f"\n      fix: {fix}" if fix else ""), "red"))
     out.append(("\npolicy consistency: " + ("ok" if not st.problems else ""), None))
     out += [(f"  problem: {p}", "red") for p in st.problems]
     sp = st.spool
