@@ -130,7 +130,10 @@ BEGIN
                    CASE WHEN hist.plo - hist.lo > hist.hi - hist.phi AND hist.plo - hist.lo > 0 THEN hist.plo - hist.lo ELSE 0 END AS dmm,
                    greatest(hist.hi, hist.px) - least(hist.lo, hist.px) AS tr,
                    -- running maximum of x inside W(t, 12 h), for the drawdown
-                   max(hist.x) OVER (PARTITION BY hist.exchange, hist.symbol ORDER BY hist.ts) AS runmax
+                   max(hist.x) OVER (PARTITION BY hist.exchange, hist.symbol ORDER BY hist.ts) AS runmax,
+                   -- midline of the crossings: mean of x over W(t, 3 h)
+                   avg(hist.x) FILTER (WHERE hist.ts > v_t - INTERVAL '3 hours')
+                       OVER (PARTITION BY hist.exchange, hist.symbol) AS c3w
               FROM hist WHERE hist.ts > v_t - INTERVAL '12 hours'
         ), a AS (
             SELECT cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig, cur.x0,
@@ -170,17 +173,15 @@ BEGIN
                    count(*) FILTER (WHERE st.step) AS dn_12,
                    array_agg(st.rv_1h) FILTER (WHERE st.ts < v_t AND st.rv_1h IS NOT NULL) AS rv_hist,
                    avg(st.x) FILTER (WHERE st.ts > v_t - INTERVAL '3 hours') AS c3,
+                   count(*) FILTER (WHERE st.step AND st.pts > v_t - INTERVAL '3 hours'
+                                      AND (st.x - st.c3w) * (st.px - st.c3w) < 0) AS cross_n,
                    avg(st.v) AS v_m, stddev_samp(st.v) AS v_sd,
                    max(st.signal_persistence_min) FILTER (WHERE st.ts = v_t - c_step) AS pers_prev
               FROM cur JOIN st ON st.exchange = cur.exchange AND st.symbol = cur.symbol
              GROUP BY cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig, cur.x0
-        ), cr AS (
-            SELECT st.exchange, st.symbol, count(*) AS n
-              FROM st JOIN a ON a.exchange = st.exchange AND a.symbol = st.symbol
-             WHERE st.step AND st.pts > v_t - INTERVAL '3 hours' AND (st.x - a.c3) * (st.px - a.c3) < 0
-             GROUP BY 1, 2
-        ), fh AS (          -- hourly funding samples H(t, 7 d)
-            SELECT h.exchange, h.symbol, h.ts, h.b_funding_close AS fh,
+        ), fh AS (          -- hourly funding samples H(t, 7 d), with their mean and f_t
+            SELECT h.exchange, h.symbol, h.ts, h.b_funding_close AS fh, cur.f AS fcur,
+                   avg(h.b_funding_close) OVER (PARTITION BY h.exchange, h.symbol) AS m,
                    lag(h.ts) OVER w AS pts, lag(h.b_funding_close) OVER w AS pfh
               FROM watchlist_data.factor_value AS h
               JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol
@@ -188,15 +189,10 @@ BEGIN
             WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
         ), fa AS (
             SELECT fh.exchange, fh.symbol, avg(fh.fh) AS m, stddev_samp(fh.fh) AS sd, count(*) AS n,
-                   regr_slope(fh.fh, extract(epoch FROM fh.ts)::float8 / 86400) FILTER (WHERE fh.ts > v_t - INTERVAL '3 days') AS trend
+                   regr_slope(fh.fh, extract(epoch FROM fh.ts)::float8 / 86400) FILTER (WHERE fh.ts > v_t - INTERVAL '3 days') AS trend,
+                   count(*) FILTER (WHERE fh.fh < fh.fcur) AS below,
+                   avg(((fh.fh - fh.pfh) * (fh.pfh - fh.m) < 0)::int::float8) FILTER (WHERE fh.pts = fh.ts - INTERVAL '1 hour') AS rev
               FROM fh GROUP BY 1, 2
-        ), fr AS (
-            SELECT fh.exchange, fh.symbol,
-                   count(*) FILTER (WHERE fh.fh < cur.f) AS below,
-                   avg(((fh.fh - fh.pfh) * (fh.pfh - fa.m) < 0)::int::float8) FILTER (WHERE fh.pts = fh.ts - INTERVAL '1 hour') AS rev
-              FROM fh JOIN fa ON fa.exchange = fh.exchange AND fa.symbol = fh.symbol
-              JOIN cur ON cur.exchange = fh.exchange AND cur.symbol = fh.symbol
-             GROUP BY 1, 2
         ), mom AS (         -- central moments of x over W(t, 12 h), shifted by x_t
             SELECT a.*,
                    a.y2 / nullif(a.nx, 0) - (a.y1 / nullif(a.nx, 0)) ^ 2 AS m2,
@@ -234,19 +230,17 @@ BEGIN
                        / (mom.dx_n + CASE WHEN mom.dx IS NOT NULL THEN 1 ELSE 0 END) END AS adx,
                    CASE WHEN fa.n >= 2 AND fa.sd > 0 THEN (mom.f - fa.m) / fa.sd END AS fz,
                    fa.trend AS ftrend, fa.sd AS fvol,
-                   CASE WHEN fa.n >= 1 AND mom.f IS NOT NULL THEN least(5, 1 + floor(5.0 * fr.below / fa.n)) END AS regime,
-                   fr.rev,
+                   CASE WHEN fa.n >= 1 AND mom.f IS NOT NULL THEN least(5, 1 + floor(5.0 * fa.below / fa.n)) END AS regime,
+                   fa.rev,
                    mom.rv1,
                    CASE WHEN mom.dn_12 > 0 THEN sqrt(mom.d2_12) END AS rv12,
                    CASE WHEN mom.dn_1 > 0 AND mom.d2_12 > 0 THEN sqrt(mom.d2_1 / mom.dn_1) / sqrt(mom.d2_12 / mom.dn_12) END AS hvr,
                    (SELECT stddev_samp(u) FROM unnest(mom.rv_hist || mom.rv1) AS u) AS vov,
-                   CASE WHEN mom.c3 IS NOT NULL THEN coalesce(cr.n, 0) END AS cross3,
+                   CASE WHEN mom.c3 IS NOT NULL THEN mom.cross_n END AS cross3,
                    CASE WHEN mom.v_sd > 0 THEN (mom.v - mom.v_m) / mom.v_sd END AS vz,
                    CASE WHEN mom.trig THEN 5 + coalesce(mom.pers_prev, 0) ELSE 0 END AS pers
               FROM mom
               LEFT JOIN fa ON fa.exchange = mom.exchange AND fa.symbol = mom.symbol
-              LEFT JOIN fr ON fr.exchange = mom.exchange AND fr.symbol = mom.symbol
-              LEFT JOIN cr ON cr.exchange = mom.exchange AND cr.symbol = mom.symbol
         )
         UPDATE watchlist_data.factor_value AS fv SET
             spread_zscore_1h = res.z1, spread_zscore_12h = res.z12, spread_halflife_12h = res.hl,
