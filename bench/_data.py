@@ -45,3 +45,88 @@ def cleanup(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange LIKE 'bench%'")  # labels cascade
     conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job IN ('merge_events', 'label_outcomes')")
+
+
+# --- shared by the benchmarks: server CPU, paused jobs, machine-readable results ---------
+
+import json as _json
+import os as _os
+from contextlib import contextmanager
+from pathlib import Path as _Path
+
+_TICK = _os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return _Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def proc_cpu(pid: int | None) -> float | None:
+    """utime + stime of one process in seconds (None: not on this machine / not readable)."""
+    f = _stat(pid) if pid else None
+    return None if f is None else (int(f[11]) + int(f[12])) / _TICK
+
+
+class ServerCpu:
+    """CPU seconds of a local server, read from /proc: `backend` is the connection's own
+    backend (pg_backend_pid()), `server` every process of the server (the postmaster's
+    children alive now plus the exited ones the postmaster has reaped: cutime/cstime)."""
+
+    def __init__(self, conn, embedded_pid: int | None = None):
+        self.backend_pid = self.postmaster_pid = None
+        if embedded_pid:                         # the embedded engine: one node process
+            self.backend_pid = self.postmaster_pid = embedded_pid if _stat(embedded_pid) else None
+            self.tree = False
+            return
+        self.tree = True
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        f = _stat(pid)
+        if f is not None:                        # a local server: its backend is on this machine
+            self.backend_pid, self.postmaster_pid = pid, int(f[1])
+
+    def backend(self) -> float | None:
+        return proc_cpu(self.backend_pid)
+
+    def server(self) -> float | None:
+        if self.postmaster_pid is None:
+            return None
+        f = _stat(self.postmaster_pid)
+        if f is None:
+            return None
+        total = (int(f[11]) + int(f[12]) + (int(f[13]) + int(f[14]) if self.tree else 0)) / _TICK
+        if self.tree:
+            for d in _Path("/proc").iterdir():
+                if d.name.isdigit():
+                    c = _stat(int(d.name))
+                    if c is not None and int(c[1]) == self.postmaster_pid:
+                        total += (int(c[11]) + int(c[12])) / _TICK
+        return total
+
+
+@contextmanager
+def jobs_paused(conn):
+    """Pause this database's scheduled watchlist jobs and refresh policies while a benchmark
+    runs (they would otherwise merge, label and refresh the bench rows behind its back);
+    restores the scheduled flag of each afterwards. A no-op where there is no scheduler."""
+    try:
+        ids = [r[0] for r in conn.execute(
+            """SELECT job_id FROM timescaledb_information.jobs
+                WHERE scheduled AND (proc_schema = 'watchlist_data' OR hypertable_schema = 'watchlist_data')""")]
+        for i in ids:
+            conn.execute("SELECT alter_job(%s, scheduled => false)", (i,))
+    except Exception:  # noqa: BLE001 - no permission / no scheduler: run with the jobs as they are
+        ids = []
+    try:
+        yield
+    finally:
+        for i in ids:
+            conn.execute("SELECT alter_job(%s, scheduled => true)", (i,))
+
+
+def write_json(path: str | None, data: dict) -> None:
+    """Results for bench/run.py's summary table."""
+    if path:
+        _Path(path).write_text(_json.dumps(data, default=str, indent=1))

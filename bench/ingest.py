@@ -17,10 +17,13 @@ symbols, which are deleted before and after every method):
                         spool to ingest_raw, until close() returns (includes the mapping)
 
 Figures: wall-clock rows/s; client CPU microseconds per row (time.process_time of this
-process, all threads); server CPU microseconds per row on the embedded engine, whose
-server is the node process (utime+stime from /proc/<pid>/stat); "n/a" on a real server
-(its backends come and go with the connections). Needs an owner or
-superuser connection (the naive methods write the table directly). Prints figures; not a test.
+process, all threads); server CPU microseconds per row from /proc/<pid>/stat (utime+stime)
+when the server runs on this machine: "backend" is the method's own connection
+(pg_backend_pid(); the writer hook opens its own, so n/a there), "server" every process of
+the server (the postmaster's children, live and reaped: WAL writer, checkpointer and
+background jobs included). On the embedded engine both are the node process. "n/a" for a
+remote server. Needs an owner or superuser connection (the naive methods write the table
+directly). Prints figures; not a test.
 """
 from __future__ import annotations
 
@@ -40,6 +43,9 @@ from psycopg.types.json import Jsonb  # noqa: E402
 
 from watchlist_db import config, snapshot  # noqa: E402
 from watchlist_db.writer import Writer  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _data  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 CLEAN = "DELETE FROM watchlist_data.watch_signal_raw WHERE symbol LIKE 'BENCH%'"
@@ -70,22 +76,6 @@ def make_items(n: int, seed: int = 7) -> list[dict]:
     return items
 
 
-class ServerCpu:
-    """CPU seconds used by the server process, when it can be read from /proc."""
-
-    def __init__(self, pid: int | None):
-        self.pid = pid if pid and Path(f"/proc/{pid}/stat").exists() else None
-
-    def read(self) -> float | None:
-        if self.pid is None:
-            return None
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / TICK
-
-
 def engine_pid() -> int | None:
     try:
         return int(json.loads((config.data_dir() / "engine.json").read_text())["pid"])
@@ -105,19 +95,23 @@ def params(row: dict, cols: list[str]) -> list:
     return [Jsonb(row[c]) if c == "meta" else row.get(c) for c in cols]
 
 
-def run(name, target, fn, n):
+def run(name, target, fn, n, own_conn: bool):
+    """Time fn(conn) (own_conn: fn() opens its own connections)."""
+    def diff(a, b):
+        return None if a is None or b is None else b - a
     with config.connect(target) as c:
         c.execute(CLEAN)
-    cpu = ServerCpu(engine_pid() if target.embedded else None)
-    s0, c0, t0 = cpu.read(), time.process_time(), time.perf_counter()
-    fn()
-    wall, client = time.perf_counter() - t0, time.process_time() - c0
-    s1 = cpu.read()
+        cpu = _data.ServerCpu(c, engine_pid() if target.embedded else None)
+        b0, s0, c0, t0 = cpu.backend(), cpu.server(), time.process_time(), time.perf_counter()
+        fn() if own_conn else fn(c)
+        wall, client = time.perf_counter() - t0, time.process_time() - c0
+        b1, s1 = cpu.backend(), cpu.server()
     with config.connect(target) as c:
         stored = c.execute("SELECT count(*) FROM watchlist_data.watch_signal_raw WHERE symbol LIKE 'BENCH%'").fetchone()[0]
         c.execute(CLEAN)
     assert stored == n, f"{name}: {stored} rows stored, expected {n}"
-    return {"name": name, "wall": wall, "client": client, "server": None if s0 is None or s1 is None else s1 - s0}
+    return {"name": name, "wall": wall, "client": client, "server": diff(s0, s1),
+            "backend": None if own_conn and not target.embedded else diff(b0, b1)}
 
 
 def main() -> None:
@@ -126,6 +120,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=5000, help="rows per method (default 5000)")
     ap.add_argument("--dsn", default=None, help="libpq connection string (default: as wldb resolves it)")
     ap.add_argument("--batch", type=int, default=2000, help="rows per ingest_raw statement (default 2000)")
+    ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
     args = ap.parse_args()
     n = args.rows - args.rows % 20
     target = config.resolve_target(args.dsn)
@@ -137,12 +132,6 @@ def main() -> None:
     meta_bytes = sum(len(json.dumps(r["meta"])) for r in rows) / n
     print(f"{n} rows, {meta_bytes:.0f} bytes of meta each, {len(cols)} columns; database: {target.describe()}")
     insert_sql = f"INSERT INTO watchlist_data.watch_signal_raw ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-    def with_conn(body):
-        def go():
-            with config.connect(target) as c:
-                body(c)
-        return go
-
     def naive(c):
         for r in rows:
             c.execute(insert_sql, params(r, cols))
@@ -187,30 +176,43 @@ def main() -> None:
             st = w.close(timeout=600)
             assert st["written"] == n and st["pending"] == 0, st
 
-    methods = [("naive INSERT (autocommit)", with_conn(naive)), ("executemany", with_conn(executemany)),
-               ("multi-row VALUES", with_conn(multirow)), ("COPY + INSERT ON CONFLICT", with_conn(copy)),
-               (f"ingest_raw ({args.batch}/statement)", with_conn(ingest_raw)),
+    methods = [("naive INSERT (autocommit)", naive), ("executemany", executemany),
+               ("multi-row VALUES", multirow), ("COPY + INSERT ON CONFLICT", copy),
+               (f"ingest_raw ({args.batch}/statement)", ingest_raw),
                ("writer hook (submit -> spool -> ingest_raw)", writer_hook)]
     results = []
+    with config.connect(target) as jc, _data.jobs_paused(jc):
+        run_all(methods, results, target, n, writer_hook)
+    report(results, n, lat, target, meta_bytes, args, items)
+
+
+def run_all(methods, results, target, n, writer_hook):
     for name, fn in methods:
         if name.startswith("COPY") and target.embedded:
             results.append({"name": name, "skip": "n/a (crashes the embedded engine)"})
             continue
         print(f"  running {name} ...", file=sys.stderr, flush=True)
-        results.append(run(name, target, fn, n))
+        results.append(run(name, target, fn, n, own_conn=fn is writer_hook))
 
+
+def report(results, n, lat, target, meta_bytes, args, items):
     base = results[0]
-    print(f"\n{'method':<44} {'rows/s':>9} {'client us/row':>14} {'server us/row':>14} {'speed vs naive':>15} {'CPU vs naive':>13}")
+    def us(v):
+        return "n/a" if v is None else f"{v / n * 1e6:.1f}"
+    print(f"\n{'method':<44} {'rows/s':>9} {'client us/row':>14} {'backend us/row':>15} {'server us/row':>14} "
+          f"{'speed vs naive':>15} {'CPU vs naive':>13}")
     for r in results:
         if "skip" in r:
             print(f"{r['name']:<44} {r['skip']}")
             continue
         rps = n / r["wall"]
-        cl = r["client"] / n * 1e6
-        sv = None if r["server"] is None else r["server"] / n * 1e6
         total, base_total = r["client"] + (r["server"] or 0), base["client"] + (base["server"] or 0)
-        print(f"{r['name']:<44} {rps:>9.0f} {cl:>14.1f} {('n/a' if sv is None else f'{sv:.1f}'):>14} "
+        print(f"{r['name']:<44} {rps:>9.0f} {us(r['client']):>14} {us(r['backend']):>15} {us(r['server']):>14} "
               f"{(base['wall'] / r['wall']):>14.2f}x {(total / base_total if base_total else 0):>12.2f}x")
+    _data.write_json(args.json, {"rows": n, "meta_bytes": meta_bytes, "methods": [
+        dict(r, rows_per_s=None if "skip" in r else n / r["wall"],
+             **({} if "skip" in r else {k + "_us_row": None if r[k] is None else r[k] / n * 1e6
+                                         for k in ("client", "backend", "server")})) for r in results]})
     lat.sort()
     if lat:
         print(f"\nwriter hook: submit() of a 20-symbol snapshot, back to back while batches flush: "

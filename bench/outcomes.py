@@ -6,7 +6,13 @@ EXCHANGES x SYMBOLS keys (bench-only exchange prefix), merges the events, then m
   full run        watchlist.label_outcomes over every confirmed event x horizon of the day
   baseline        one watchlist.label_outcomes call per event (what a per-event worker
                   loop would do), timed on a sample of events and scaled up
-  steady state    watchlist.label_outcomes_incremental after one more minute of data
+  steady state    after each new minute of data (--minutes of them): the merge job's unit
+                  (watchlist.merge_events_incremental), then the outcome job's
+                  (watchlist.label_outcomes_incremental); median and max per run, first with
+                  the loaded day as the only history, then with 7 days of history (6 more
+                  days of events and labels: the day's, shifted back 1..6 days; raw rows are
+                  kept for the newest day + horizon only, as older raw rows do not enter a
+                  steady-state run)
 Everything it inserts is deleted at the end. Embedded engine by default, or --dsn / WLDB_DSN.
 
     python bench/outcomes.py                    # 7 x 100 keys, a 24 h day
@@ -24,6 +30,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from watchlist_db import config  # noqa: E402
 import _data  # noqa: E402
+from psycopg.types.json import Jsonb  # noqa: E402
+
+# Older history for the steady-state runs: the bench day's events and labels again, shifted
+# back 1..days days (bench keys only).
+HISTORY_SQL = """
+WITH ins AS (
+    INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec,
+                n_samples, features_agg, reason, status, is_open, created_at, updated_at)
+    SELECT s.exchange, s.symbol, s.signal_type, s.start_ts - %(shift)s, s.end_ts - %(shift)s,
+           s.duration_sec, s.n_samples, s.features_agg, s.reason, s.status, false, s.created_at - %(shift)s,
+           s.updated_at - %(shift)s
+      FROM watchlist_data.watch_signal_event s
+     WHERE s.exchange LIKE 'bench%%' AND s.start_ts >= %(t0)s AND s.start_ts < %(t1)s
+    RETURNING id, exchange, symbol, signal_type, start_ts
+)
+INSERT INTO watchlist_data.future_outcome (event_id, horizon_min, covered, pnl, spread_change, funding_change,
+            max_drawdown, volatility, label, computed_at)
+SELECT i.id, o.horizon_min, o.covered, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility,
+       o.label, o.computed_at
+  FROM ins i
+  JOIN watchlist_data.watch_signal_event s ON s.exchange = i.exchange AND s.symbol = i.symbol
+   AND s.signal_type = i.signal_type AND s.start_ts = i.start_ts + %(shift)s
+  JOIN watchlist_data.future_outcome o ON o.event_id = s.id
+"""
 
 
 def main() -> int:
@@ -33,6 +63,9 @@ def main() -> int:
     ap.add_argument("--symbols", type=int, default=100)
     ap.add_argument("--day-hours", type=int, default=24)
     ap.add_argument("--sample", type=int, default=50, help="events timed one by one for the baseline")
+    ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to EXPLAIN a run)")
+    ap.add_argument("--minutes", type=int, default=3, help="steady-state runs per history length")
+    ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
     args = ap.parse_args()
 
     target = config.resolve_target(args.dsn)
@@ -41,7 +74,7 @@ def main() -> int:
     t0 = (datetime.now(timezone.utc) - timedelta(minutes=minutes + 2)).replace(second=0, microsecond=0)
     print(f"engine: {target.describe()}")
     print(f"scale: {keys} keys, {args.day_hours} h of events + 6 h of horizon = {keys * minutes:,} rows")
-    with config.connect(target) as conn:
+    with config.connect(target) as jc, _data.jobs_paused(jc), config.connect(target) as conn:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
         load_s = _data.load(conn, t0, args.exchanges, args.symbols, 0, minutes)
@@ -70,21 +103,68 @@ def main() -> int:
         full_s = time.perf_counter() - t
         print(f"  labelled: {full[1]:,} labels ({full[2]:,} uncovered) in {full_s:.2f} s")
 
-        conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark) VALUES ('label_outcomes', %s)
-                        ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark""", (now,))
-        _data.load(conn, t0, args.exchanges, args.symbols, minutes, minutes + 1,
-                   ingested=now + timedelta(minutes=1), progress=False)
+        for job in ("label_outcomes", "merge_events"):
+            conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark, last_stats) VALUES (%s, %s, %s)
+                            ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
+                         (job, now, Jsonb({"p_now": now.isoformat()})))
+        # two untimed runs: the job's state as a running job leaves it (the second ranks the open days)
+        for _ in range(2):
+            conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (now,)).fetchone()
+        steady = {}
+        m = minutes
+        for hist in ((1,) if args.keep else (1, 7)):
+            if hist == 7:
+                t = time.perf_counter()
+                for d in range(1, 7):
+                    conn.execute(HISTORY_SQL, {"shift": timedelta(days=d), "t0": t0, "t1": day_end})
+                n_hist = conn.execute("""SELECT count(*) FROM watchlist_data.watch_signal_event
+                                          WHERE exchange LIKE 'bench%%'""").fetchone()[0]
+                n_lab = conn.execute("""SELECT count(*) FROM watchlist_data.future_outcome o
+                                          JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
+                                         WHERE e.exchange LIKE 'bench%%'""").fetchone()[0]
+                conn.execute("ANALYZE watchlist_data.watch_signal_event")
+                conn.execute("ANALYZE watchlist_data.future_outcome")
+                print(f"  7 days of history: {n_hist:,} events, {n_lab:,} labels (added in {time.perf_counter() - t:.1f} s)")
+            runs = []
+            for _ in range(args.minutes):
+                at = t0 + timedelta(minutes=m + 1)
+                _data.load(conn, t0, args.exchanges, args.symbols, m, m + 1, ingested=at, progress=False)
+                m += 1
+                t = time.perf_counter()
+                conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (at,)).fetchone()
+                merge_s = time.perf_counter() - t
+                t = time.perf_counter()
+                inc = conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (at,)).fetchone()
+                runs.append({"merge_ms": merge_s * 1000, "label_ms": (time.perf_counter() - t) * 1000,
+                             "candidates": inc[0], "written": inc[1], "recomputed": inc[3]})
+                print(f"  {hist} d history, minute {len(runs)}: merge {runs[-1]['merge_ms']:.0f} ms, "
+                      f"labels {runs[-1]['label_ms']:.0f} ms ({inc[0]} candidates, {inc[1]} written, {inc[3]} re-examined)")
+            steady[hist] = runs
+        # the hourly pass that re-ranks the open days' quintiles (forced by forgetting when it ran)
+        conn.execute("""UPDATE watchlist_data.job_state SET last_stats = last_stats || '{"ranked_days": {}}'
+                         WHERE job = 'label_outcomes'""")
+        at = t0 + timedelta(minutes=m + 1)
+        _data.load(conn, t0, args.exchanges, args.symbols, m, m + 1, ingested=at, progress=False)
+        conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (at,)).fetchone()
         t = time.perf_counter()
-        inc = conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (now + timedelta(minutes=1),)).fetchone()
-        inc_s = time.perf_counter() - t
-        _data.cleanup(conn)
+        conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (at,)).fetchone()
+        rank_ms = (time.perf_counter() - t) * 1000
+        print(f"  7 d history, with the hourly quintile ranking of the open days: labels {rank_ms:.0f} ms")
+        if not args.keep:
+            _data.cleanup(conn)
 
     baseline = per_event * n_events
     print()
     print(f"{'measure':<44}{'time':>10}{'baseline':>12}{'ratio':>8}")
     print(f"{'label ' + format(n_events, ',') + ' events (' + format(full[1], ',') + ' labels)':<44}{full_s:>9.2f}s{baseline:>11.1f}s{baseline / full_s:>7.1f}x")
-    print(f"{'steady state (incremental, 1 new minute)':<44}{inc_s * 1000:>8.0f}ms{'':>12}{'':>8}"
-          f"  ({inc[1]} written, {inc[3]} re-examined)")
+    for hist, runs in steady.items():
+        lab = sorted(r["label_ms"] for r in runs)
+        mer = sorted(r["merge_ms"] for r in runs)
+        print(f"{'label job, 1 new minute, ' + str(hist) + ' d history':<44}{lab[len(lab) // 2]:>8.0f}ms"
+              f"   (max {lab[-1]:.0f} ms of {len(lab)} runs; merge job {mer[len(mer) // 2]:.0f} ms, max {mer[-1]:.0f} ms)")
+    print(f"{'label job run that re-ranks the open days':<44}{rank_ms:>8.0f}ms   (at most hourly)")
+    _data.write_json(args.json, {"rank_ms": rank_ms, "keys": keys, "events": n_events, "labels": full[1], "full_s": full_s,
+                                 "baseline_s": baseline, "steady": steady})
     print(f"baseline = one label_outcomes call per event ({per_event * 1000:.1f} ms each, timed on {len(ids)} events)")
     if target.embedded:
         print("note: embedded engine (WASM, single session): timings say nothing about a real server")

@@ -95,10 +95,21 @@ def timed(conn, sql: str, params) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def measure(conn, keys, now, iterations: int) -> dict[str, list[float]]:
+LIST = "SELECT * FROM watchlist.watchlist_list(%s)"
+
+
+def measure(conn, keys, now, iterations: int, members) -> dict[str, list[float]]:
     to = bucket_end(now)
-    times = {"series": [], "raw series": [], "metrics": [], "raw metrics": []}
+    times = {"series": [], "raw series": [], "metrics": [], "raw metrics": [], "list": [], "20 x metrics": []}
     for i in range(iterations + 5):
+        got = [timed(conn, LIST, (now,))]
+        t = time.perf_counter()
+        for e, s in members:
+            conn.execute(METRICS, (e, s, now)).fetchall()
+        got.append((time.perf_counter() - t) * 1000)
+        if i >= 5:
+            times["list"].append(got[0])
+            times["20 x metrics"].append(got[1])
         e, s = keys[i % len(keys)]
         raw_m = {"e": e, "s": s, "to": to, "h1": to - timedelta(hours=1), "h12": to - timedelta(hours=12)}
         got = [timed(conn, SERIES, (e, s, now)), timed(conn, RAW_SERIES, (e, s, to - timedelta(hours=12), to)),
@@ -136,6 +147,7 @@ def main() -> int:
     ap.add_argument("--hours", type=int, default=13, help="hours of 1-minute data loaded (>= 12)")
     ap.add_argument("--iterations", type=int, default=200, help="calls timed per query and state")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
     args = ap.parse_args()
 
     target = config.resolve_target(args.dsn)
@@ -151,7 +163,7 @@ def main() -> int:
     print(f"scale: {keys_n} keys x {args.hours} h of 1-minute samples = {keys_n * minutes:,} rows; "
           f"{args.iterations} timed calls per query and state, on random keys")
     results = {}
-    with config.connect(target) as conn:
+    with config.connect(target) as jc, _data.jobs_paused(jc), config.connect(target) as conn:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
         try:
@@ -168,7 +180,15 @@ def main() -> int:
                       "materialisation (without the new rows) until the refresh below")
 
             print(f"  real-time: {agreement(conn, keys[0], now)}")
-            results["real-time (not refreshed)"] = measure(conn, keys, now, args.iterations)
+            # a 20-symbol watchlist (the seed: "usually < 20 symbols") for the one-call list read
+            members = sorted(set(keys))[:20]
+            conn.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange LIKE 'bench%%'")
+            for e, s in members:
+                conn.execute("""INSERT INTO watchlist_data.watchlist_membership (exchange, symbol, entered_at)
+                                VALUES (%s, %s, %s)""", (e, s, t0))
+            n_members = conn.execute("SELECT count(*) FROM watchlist.watchlist_list(%s)", (now,)).fetchone()[0]
+            print(f"  watchlist_list: {n_members} members at now")
+            results["real-time (not refreshed)"] = measure(conn, keys, now, args.iterations, members)
 
             t = time.perf_counter()
             # in 2-hour slices: one refresh over millions of rows runs the 32-bit embedded
@@ -185,8 +205,9 @@ def main() -> int:
             print(f"  refresh: watchlist_series_agg {ref1:.1f} s, typea_stats_1h {ref2:.1f} s; "
                   f"materialised up to {show(watermark(conn))}")
             print(f"  materialised: {agreement(conn, keys[0], now)}")
-            results["materialised (refreshed)"] = measure(conn, keys, now, args.iterations)
+            results["materialised (refreshed)"] = measure(conn, keys, now, args.iterations, members)
         finally:
+            conn.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange LIKE 'bench%%'")
             _data.cleanup(conn)
             conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (win_from, win_to))
             conn.execute("CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (win_from, win_to))
@@ -200,6 +221,11 @@ def main() -> int:
             a, r = t[q], t["raw " + q]
             a50, a99, r50, r99 = pct(a, 50), pct(a, 99), pct(r, 50), pct(r, 99)
             print(f"{state:<28}{q:<10}{a50:>8.1f}ms{a99:>8.1f}ms{r50:>8.1f}ms{r99:>8.1f}ms{a50 / r50:>12.2f}x{a99 / r99:>12.2f}x")
+    _data.write_json(args.json, {"keys": keys_n, "results": {
+        st: {q: {"p50": pct(t[q], 50), "p99": pct(t[q], 99)} for q in t} for st, t in results.items()}})
+    for state, t in results.items():
+        print(f"{state:<28}{'list':<10}{pct(t['list'], 50):>8.1f}ms{pct(t['list'], 99):>8.1f}ms"
+              f"{pct(t['20 x metrics'], 50):>8.1f}ms{pct(t['20 x metrics'], 99):>8.1f}ms   (baseline: 20 x metrics())")
     print("API/raw below 1: the API is faster than the raw query. series does more than its raw equivalent "
           "(gap-filling, midline, baseline, markers).")
     if target.embedded:

@@ -31,6 +31,7 @@ def main() -> int:
     ap.add_argument("--exchanges", type=int, default=7)
     ap.add_argument("--symbols", type=int, default=100)
     ap.add_argument("--hours", type=int, default=24)
+    ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
     args = ap.parse_args()
     target = config.resolve_target(args.dsn)
     day = (datetime.now(timezone.utc) - timedelta(days=10)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -43,7 +44,8 @@ def main() -> int:
         chunks = [r[0] for r in conn.execute(CHUNKS_SQL, (day, day + timedelta(days=(args.hours + 23) // 24)))]
         n = conn.execute("SELECT count(*) FROM watchlist_data.watch_signal_raw WHERE ts >= %s AND ts < %s",
                          (day, day + timedelta(hours=args.hours))).fetchone()[0]
-        for c in chunks:   # leftovers of an interrupted earlier run must not count
+        for c in chunks:   # leftovers of an earlier run (a chunk left compressed) must not count
+            conn.execute("SELECT decompress_chunk(%s::regclass, if_compressed => true)", (c,))
             conn.execute(f"VACUUM FULL {c}")
         before = sum(conn.execute("SELECT pg_total_relation_size(%s::regclass)", (c,)).fetchone()[0] for c in chunks)
         t = time.perf_counter()
@@ -63,6 +65,7 @@ def main() -> int:
     print(f"{'raw chunk, compressed':<34}{after / n:>12.1f}{before / n:>12.1f}{before / max(after, 1):>7.1f}x")
     print(f"per day at 7 x 800 x 1 min (8.06M rows): {before / n * 8.064e6 / 2**30:.2f} GiB row store, "
           f"{after / n * 8.064e6 / 2**30:.2f} GiB compressed")
+    _data.write_json(args.json, {"rows": n, "row_store": before / n, "compressed": after / n})
     if target.embedded:
         print("note: embedded engine; sizes are PostgreSQL's and carry over to a real server, timings do not")
     return 0

@@ -148,7 +148,7 @@ def labelled_summary(conn, rng: Range, signal_type: str | None, exchange: str | 
                                   AND EXISTS (SELECT 1 FROM watchlist.future_outcome o WHERE o.event_id = e.id AND o.covered)),
                count(*)
           FROM watchlist.watch_signal_event e
-         WHERE e.start_ts >= %s AND e.start_ts < %s
+         WHERE coalesce(e.entry_ts, e.start_ts) >= %s AND coalesce(e.entry_ts, e.start_ts) < %s
            AND (%s::text IS NULL OR e.signal_type = %s) AND (%s::text IS NULL OR e.exchange = %s)""",
         (rng.start, rng.end, signal_type, signal_type, exchange, exchange),
     ).fetchone()
@@ -284,6 +284,7 @@ BASE_EXPORT = [
     "signal_type",
     "start_ts",
     "end_ts",
+    "entry_ts",
     "duration_sec",
     "horizon_min",
     "covered",
@@ -315,7 +316,7 @@ def expand_frame(rows: list[dict]) -> tuple[list[str], list[dict]]:
     label_keys: set[str] = set()
     factor_keys: set[str] = set()
     for r in rows:
-        label_keys.update((r["label"] or {}).keys())
+        label_keys.update(k for k in (r["label"] or {}) if k != "entry_ts")  # a base column already
         factor_keys.update((r["factors"] or {}).keys())
     labels = [k for k in LABEL_ORDER if k in label_keys] + sorted(label_keys - set(LABEL_ORDER))
     factors = sorted(factor_keys)
@@ -350,6 +351,7 @@ def _arrow_type(pa, col: str, values: list):
         "signal_type": pa.string(),
         "start_ts": pa.timestamp("us", tz="UTC"),
         "end_ts": pa.timestamp("us", tz="UTC"),
+        "entry_ts": pa.timestamp("us", tz="UTC"),
         "duration_sec": pa.int32(),
         "horizon_min": pa.int32(),
         "covered": pa.bool_(),

@@ -1,37 +1,36 @@
 -- watchlist.event_factors(from, to, signal_type, exchange): factor values of every
--- confirmed event that started in [from, to), point in time, as of the entry time (ev.entry_ts,
--- defined once below: the event start): the app's factors from the latest raw row of
--- (exchange, symbol) at or before it (never later), and the database's factors from the
--- latest row of watchlist_data.factor_value at or before it and at most 30 minutes older
--- (a row at t uses only raw rows before t), as
--- (event_id, exchange, symbol, signal_type, start_ts, factor, value), one row per factor:
--- the core factor columns of watch_signal_raw by name, every numeric key of meta.factors as
--- 'meta.<key>', and every factor column of factor_value as 'db.<column>' (so an app factor
--- and a database factor of the same name are both kept, told apart by the prefix).
--- Universe as it was: an event counts only if its (exchange, symbol) was on the watchlist
--- at its start (watchlist_membership); when no membership has ever been recorded, every
--- event counts.
-CREATE OR REPLACE FUNCTION watchlist.event_factors(p_from timestamptz, p_to timestamptz,
+-- confirmed event entered in [from, to), point in time: taken from the latest raw row of
+-- (exchange, symbol) at or before the event's entry_ts (its confirmed_at, the first moment
+-- it is known; never later), as (event_id, exchange, symbol, signal_type, start_ts,
+-- entry_ts, factor, value), one row per factor: the core factor columns of
+-- watch_signal_raw by name, every numeric key of meta.factors as 'meta.<key>', and the
+-- database's factors (watchlist_data.factor_value) as 'db.<column>', from its latest row at
+-- or before entry_ts and at most 30 minutes older (a row at t uses only raw rows before t),
+-- so an app factor and a database factor of the same name are both kept, told apart by the
+-- prefix. Universe as it was: an event
+-- counts only if its (exchange, symbol) was on the watchlist at its entry
+-- (watchlist_membership); when no membership has ever been recorded, every event counts.
+DROP FUNCTION IF EXISTS watchlist.event_factors(timestamptz, timestamptz, text, text);
+CREATE FUNCTION watchlist.event_factors(p_from timestamptz, p_to timestamptz,
                                                    p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL)
 RETURNS TABLE (event_id bigint, exchange text, symbol text, signal_type text, start_ts timestamptz,
-               factor text, value double precision)
+               entry_ts timestamptz, factor text, value double precision)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET extra_float_digits = 3              -- factor_value rows pass through jsonb: keep every bit
 AS $$
     WITH ev AS (
-        SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts,
-               e.start_ts AS entry_ts            -- the "as of" time of every factor below
+        SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts, e.entry_ts
           FROM watchlist_data.watch_signal_event AS e
-         WHERE e.status = 'confirmed' AND e.start_ts >= p_from AND e.start_ts < p_to
+         WHERE e.status = 'confirmed' AND e.entry_ts >= p_from AND e.entry_ts < p_to
            AND (p_signal_type IS NULL OR e.signal_type = p_signal_type)
            AND (p_exchange IS NULL OR e.exchange = p_exchange)
            AND (NOT EXISTS (SELECT 1 FROM watchlist_data.watchlist_membership)
                 OR EXISTS (SELECT 1 FROM watchlist_data.watchlist_membership AS m
                             WHERE m.exchange = e.exchange AND m.symbol = e.symbol
-                              AND m.entered_at <= e.start_ts AND coalesce(m.left_at, 'infinity') > e.start_ts))
+                              AND m.entered_at <= e.entry_ts AND coalesce(m.left_at, 'infinity') > e.entry_ts))
     )
-    SELECT ev.id, ev.exchange, ev.symbol, ev.signal_type, ev.start_ts, f.factor, f.value
+    SELECT ev.id, ev.exchange, ev.symbol, ev.signal_type, ev.start_ts, ev.entry_ts, f.factor, f.value
       FROM ev
      CROSS JOIN LATERAL (
             SELECT r.* FROM watchlist_data.watch_signal_raw AS r

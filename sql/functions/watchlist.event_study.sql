@@ -10,7 +10,7 @@
 --            (the universe of events entered in [from, to)) at the same minute
 -- An event counts at minute m only when it has a raw row at or after entry + m.
 -- quintile = ntile(5) over the factor value (ties by event id); band = mean +- 1.96 sd / sqrt(n).
--- The entry time is one expression (f.start_ts) in the first CTE.
+-- The entry time is the event's entry_ts (watchlist.event_factors: its confirmed_at).
 CREATE OR REPLACE FUNCTION watchlist.event_study(
     p_from timestamptz, p_to timestamptz, p_factor text, p_horizon_min integer DEFAULT NULL,
     p_excess boolean DEFAULT true, p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL)
@@ -29,7 +29,7 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH ev AS (
-        SELECT f.event_id, f.exchange, f.symbol, f.start_ts AS entry_ts, f.value,
+        SELECT f.event_id, f.exchange, f.symbol, f.entry_ts, f.value,
                ntile(5) OVER (ORDER BY f.value, f.event_id) AS q
           FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS f
          WHERE f.factor = p_factor

@@ -21,6 +21,7 @@ DECLARE
     v_good   jsonb[];
     v_idx    integer[];
     v_row    jsonb;
+    v_any_problem boolean;
     i        integer;
 BEGIN
     IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' THEN
@@ -32,11 +33,15 @@ BEGIN
     CREATE TEMP TABLE IF NOT EXISTS pg_temp.wl_ingest_problem (row_index integer, field text, reason text) ON COMMIT DROP;
     TRUNCATE pg_temp.wl_ingest_problem;
 
-    -- 1. Per-row checks.
+    -- 1. Per-row checks, set-based: one pass over the batch with the inlined fast test
+    -- (watchlist_data.raw_row_clean); only rows it cannot vouch for get the exact per-field
+    -- verdict of watchlist_data.raw_row_problems (the same reasons as ever).
     INSERT INTO pg_temp.wl_ingest_problem
     SELECT (r.ord - 1)::integer, p.field, p.reason
       FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord)
-     CROSS JOIN LATERAL watchlist_data.raw_row_problems(r.val, v_now) AS p;
+     CROSS JOIN LATERAL watchlist_data.raw_row_problems(r.val, v_now) AS p
+     WHERE NOT watchlist_data.raw_row_clean(r.val, v_now);
+    v_any_problem := FOUND;
 
     -- 2. Keys repeated inside the batch (among rows that passed 1): keep the first.
     INSERT INTO pg_temp.wl_ingest_problem
@@ -46,48 +51,62 @@ BEGIN
                (first_value(r.ord) OVER w - 1)::integer AS first_index,
                row_number() OVER w AS n
           FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord)
-         WHERE NOT EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem q WHERE q.row_index = r.ord - 1)
+         WHERE NOT (v_any_problem AND EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem q WHERE q.row_index = r.ord - 1))
         WINDOW w AS (PARTITION BY r.val ->> 'exchange', r.val ->> 'symbol', (r.val ->> 'ts')::timestamptz ORDER BY r.ord)
       ) AS d
      WHERE d.n > 1;
 
-    -- 3. Good rows in one INSERT.
-    SELECT array_agg(r.val || jsonb_build_object(
-                'meta', coalesce(nullif(r.val -> 'meta', 'null'::jsonb), '{}'::jsonb),
-                'signal_type', coalesce(nullif(r.val -> 'signal_type', 'null'::jsonb), r.val -> 'type_class'),
-                'ingested_at', to_jsonb(v_now))
-             ORDER BY r.ord),
-           array_agg((r.ord - 1)::integer ORDER BY r.ord)
-      INTO v_good, v_idx
-      FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord)
-     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem q WHERE q.row_index = r.ord - 1);
-
+    -- 3. Good rows in one INSERT straight from the JSON (jsonb_populate_record per row, no
+    -- re-built row objects); a row the checks let through but the database still refuses
+    -- sends the batch through the one-row-at-a-time fallback, so only that row is quarantined.
+    v_any_problem := v_any_problem OR EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem);
     inserted := 0;
-    IF v_good IS NOT NULL THEN
-        BEGIN
-            -- (LATERAL, not (jsonb_populate_record(...)).*, which would call it once per column)
-            INSERT INTO watchlist_data.watch_signal_raw
-            SELECT x.* FROM unnest(v_good) AS g
-             CROSS JOIN LATERAL jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, g) AS x
-            ON CONFLICT (exchange, symbol, ts) DO NOTHING;
-            GET DIAGNOSTICS inserted = ROW_COUNT;
-        EXCEPTION WHEN OTHERS THEN
-            -- A row the checks let through was still refused: fall back to one row at a
-            -- time so that only the offending row is quarantined.
-            inserted := 0;
-            FOR i IN 1 .. cardinality(v_good) LOOP
-                v_row := v_good[i];
-                BEGIN
-                    INSERT INTO watchlist_data.watch_signal_raw
-                    SELECT x.* FROM jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, v_row) AS x
-                    ON CONFLICT (exchange, symbol, ts) DO NOTHING;
-                    IF FOUND THEN inserted := inserted + 1; END IF;
-                EXCEPTION WHEN OTHERS THEN
-                    INSERT INTO pg_temp.wl_ingest_problem VALUES (v_idx[i], '(row)', format('refused by the database: %s [%s]', SQLERRM, SQLSTATE));
-                END;
-            END LOOP;
-        END;
-    END IF;
+    BEGIN
+        INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status,
+               spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours, next_funding_time,
+               range_1h, range_12h, volatility, slope_3m, crossings_1h, drift_ratio,
+               best_buy_high_sell_low, best_sell_high_buy_low, volume_quote, sweep_impact, book_imbalance,
+               bid_ask_spread, spread_zscore_1h, spread_zscore_12h, spread_momentum_15m, funding_zscore_7d,
+               funding_trend_3d, funding_vol_7d, funding_diff_max, funding_term_slope, rv_1h, rv_12h,
+               hv_ratio, premium_index_diff, oi_jump_around_funding, meta, ingested_at)
+        SELECT x.ts, x.exchange, x.symbol, coalesce(x.signal_type, x.type_class), x.type_class, x.triggered, x.status,
+               x.spot_price, x.futures_price, x.spread_rel, x.funding_rate, x.funding_interval_hours, x.next_funding_time,
+               x.range_1h, x.range_12h, x.volatility, x.slope_3m, x.crossings_1h, x.drift_ratio,
+               x.best_buy_high_sell_low, x.best_sell_high_buy_low, x.volume_quote, x.sweep_impact, x.book_imbalance,
+               x.bid_ask_spread, x.spread_zscore_1h, x.spread_zscore_12h, x.spread_momentum_15m, x.funding_zscore_7d,
+               x.funding_trend_3d, x.funding_vol_7d, x.funding_diff_max, x.funding_term_slope, x.rv_1h, x.rv_12h,
+               x.hv_ratio, x.premium_index_diff, x.oi_jump_around_funding,
+               coalesce(nullif(x.meta, 'null'::jsonb), '{}'::jsonb), v_now
+          FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord)
+         CROSS JOIN LATERAL jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, r.val) AS x
+         WHERE NOT (v_any_problem AND EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem q WHERE q.row_index = r.ord - 1))
+        ON CONFLICT (exchange, symbol, ts) DO NOTHING;
+        GET DIAGNOSTICS inserted = ROW_COUNT;
+    EXCEPTION WHEN OTHERS THEN
+        -- A row the checks let through was still refused: fall back to one row at a
+        -- time so that only the offending row is quarantined.
+        inserted := 0;
+        SELECT array_agg(r.val || jsonb_build_object(
+                    'meta', coalesce(nullif(r.val -> 'meta', 'null'::jsonb), '{}'::jsonb),
+                    'signal_type', coalesce(nullif(r.val -> 'signal_type', 'null'::jsonb), r.val -> 'type_class'),
+                    'ingested_at', to_jsonb(v_now))
+                 ORDER BY r.ord),
+               array_agg((r.ord - 1)::integer ORDER BY r.ord)
+          INTO v_good, v_idx
+          FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord)
+         WHERE NOT EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem q WHERE q.row_index = r.ord - 1);
+        FOR i IN 1 .. coalesce(cardinality(v_good), 0) LOOP
+            v_row := v_good[i];
+            BEGIN
+                INSERT INTO watchlist_data.watch_signal_raw
+                SELECT x.* FROM jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, v_row) AS x
+                ON CONFLICT (exchange, symbol, ts) DO NOTHING;
+                IF FOUND THEN inserted := inserted + 1; END IF;
+            EXCEPTION WHEN OTHERS THEN
+                INSERT INTO pg_temp.wl_ingest_problem VALUES (v_idx[i], '(row)', format('refused by the database: %s [%s]', SQLERRM, SQLSTATE));
+            END;
+        END LOOP;
+    END;
 
     -- 4. Quarantine and report.
     INSERT INTO watchlist_data.ingest_quarantine (batch_id, row_index, field, reason, row_data)
@@ -102,8 +121,7 @@ BEGIN
                               ORDER BY q.row_index, q.field), '[]'::jsonb)
       INTO rejected, rejects
       FROM pg_temp.wl_ingest_problem AS q;
-    duplicates := coalesce(cardinality(v_good), 0) - inserted
-                  - (SELECT count(DISTINCT q.row_index)::integer FROM pg_temp.wl_ingest_problem q WHERE q.field = '(row)');
+    duplicates := received - rejected - inserted;
     TRUNCATE pg_temp.wl_ingest_problem;
     RETURN NEXT;
 END

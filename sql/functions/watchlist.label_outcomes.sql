@@ -1,11 +1,16 @@
 -- watchlist.label_outcomes(p_now, p_event_ids): write future_outcome labels — what
 -- happened after each confirmed event, at every horizon of setting outcome_horizons_min.
 -- Without p_event_ids it labels every (event, horizon) not labelled yet whose horizon has
--- passed (only events that started after p_started_after, when given: the job passes its
--- previous run's reach so it does not re-scan months of labelled events); with p_event_ids
--- it (re)computes those events' labels (late data).
+-- passed (only events entered after p_started_after, when given; only horizons that
+-- fell due after p_due_after, when given: the outcome job passes its previous reach so it
+-- looks at the newly due (event, horizon) pairs only, through the entry_ts index); with
+-- p_event_ids it (re)computes those events' labels (late data). p_quantiles = false skips
+-- the quintile update (the job assigns quintiles itself, see label_outcomes_incremental).
 --
--- Definitions (spreads are fractions, as spread_rel; t0 = event start_ts, t1 = t0 + horizon):
+-- Definitions (spreads are fractions, as spread_rel; t0 = the event's entry_ts, i.e. its
+-- confirmed_at: the first moment a live system knows the event (see merge_events); the
+-- trade cannot be entered at start_ts, which is known to be an event only later;
+-- t1 = t0 + horizon):
 --   entry row   the latest raw row of (exchange, symbol) at or before t0 with a spread:
 --               nothing after t0 is used for the entry (no look-ahead).
 --   exit row    the latest raw row at or before t1 with a spread.
@@ -30,16 +35,23 @@
 --   max_drawdown    bps, >= 0: worst adverse excursion of the spread leg marked at
 --                   spread_rel over the rows in (t0, t1]: 10000 * max(0, -min(s * (spread - entry_px)))
 --   volatility      stddev_samp of spread_rel over the rows in (t0, t1] (fraction)
+--   entry_ts    column: t0 the label was computed for (the merge drops labels whose event's
+--               entry moved since)
 --   label       {"sign": -1|0|1 of pnl, "direction", "entry_px", "exit_px", "funding_times",
 --                "quantile": 1..5 quintile of pnl among covered labels of the same horizon
---                whose events started the same UTC day (recomputed as the day fills)}
+--                whose events were entered the same UTC day (recomputed as the day fills)};
+--               uncovered: {"reason"}
 -- Idempotent: unchanged labels are not rewritten.
 DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[]);
+DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[], timestamptz);
 CREATE OR REPLACE FUNCTION watchlist.label_outcomes(p_now timestamptz DEFAULT now(), p_event_ids bigint[] DEFAULT NULL,
-                                                    p_started_after timestamptz DEFAULT NULL)
+                                                    p_started_after timestamptz DEFAULT NULL,
+                                                    p_due_after timestamptz DEFAULT NULL, p_quantiles boolean DEFAULT true)
 RETURNS TABLE (candidates integer, written integer, uncovered integer)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 DECLARE
     v_h        interval := watchlist_data.setting('event_max_sample_gap')::interval;
@@ -50,16 +62,18 @@ BEGIN
     DROP TABLE IF EXISTS pg_temp.wl_label;
     CREATE TEMP TABLE wl_label ON COMMIT DROP AS
     WITH cand AS (
-        SELECT e.id AS event_id, e.exchange, e.symbol, e.start_ts AS t0, h AS horizon_min,
-               e.start_ts + make_interval(mins => h) AS t1
+        SELECT e.id AS event_id, e.exchange, e.symbol, e.entry_ts AS t0, h AS horizon_min,
+               e.entry_ts + make_interval(mins => h) AS t1
           FROM watchlist_data.watch_signal_event AS e
          CROSS JOIN unnest(v_horizons) AS h
-         WHERE e.status = 'confirmed'
-           AND e.start_ts + make_interval(mins => h) <= p_now
-           AND (p_started_after IS NULL OR p_event_ids IS NOT NULL OR e.start_ts > p_started_after)
+         WHERE e.status = 'confirmed' AND e.entry_ts IS NOT NULL
+           AND e.entry_ts <= p_now - make_interval(mins => h)
+           AND e.entry_ts > coalesce(p_due_after, '-infinity') - make_interval(mins => h)
+           AND (p_started_after IS NULL OR p_event_ids IS NOT NULL OR e.entry_ts > p_started_after)
            AND CASE WHEN p_event_ids IS NULL
                     THEN NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
-                                      WHERE o.event_id = e.id AND o.horizon_min = h)
+                                      WHERE o.event_id = e.id AND o.horizon_min = h
+                                     OFFSET 0)  -- a probe per candidate, not a hash of every label
                     ELSE e.id = ANY (p_event_ids) END
     )
     SELECT c.*, en.entry_ts, en.entry_spread, en.entry_funding, en.entry_buy, en.entry_sell,
@@ -108,48 +122,51 @@ BEGIN
                CASE WHEN l.s = -1 THEN coalesce(l.exit_buy, l.exit_spread) ELSE coalesce(l.exit_sell, l.exit_spread) END AS exit_px
           FROM wl_label AS l
     ), metrics AS (
-        SELECT p.event_id, p.horizon_min, p.covered,
+        SELECT p.event_id, p.horizon_min, p.covered, p.t0,
                CASE WHEN p.covered THEN 10000 * (p.s * (p.exit_px - p.entry_px) - p.s * p.rate_sum) - v_cost END AS pnl,
                CASE WHEN p.covered THEN p.exit_spread - p.entry_spread END AS spread_change,
                CASE WHEN p.covered THEN p.exit_funding - p.entry_funding END AS funding_change,
                CASE WHEN p.covered THEN 10000 * greatest(0, CASE WHEN p.s = -1 THEN p.hi - p.entry_px ELSE p.entry_px - p.lo END) END AS max_drawdown,
                CASE WHEN p.covered THEN coalesce(p.vol, 0) END AS volatility,
                p.s, p.entry_px, p.exit_px, p.n_times,
-               CASE WHEN p.entry_spread IS NULL THEN 'no spread at or before the event start'
+               CASE WHEN p.entry_spread IS NULL THEN 'no spread at or before the entry'
                     WHEN NOT p.reached THEN 'no data at or after the horizon'
                     WHEN p.exit_ts IS NULL OR p.t1 - p.exit_ts > v_h THEN 'hole in the data at the horizon' END AS why
           FROM priced AS p
     ), up AS (
         INSERT INTO watchlist_data.future_outcome AS o
-               (event_id, horizon_min, covered, pnl, spread_change, funding_change, max_drawdown, volatility, label, computed_at)
+               (event_id, horizon_min, covered, pnl, spread_change, funding_change, max_drawdown, volatility, label, computed_at,
+                entry_ts)
         SELECT m.event_id, m.horizon_min, m.covered, m.pnl, m.spread_change, m.funding_change, m.max_drawdown, m.volatility,
                CASE WHEN m.covered
                     THEN jsonb_build_object('sign', sign(m.pnl)::int,
                                             'direction', CASE WHEN m.s = -1 THEN 'short_spread' ELSE 'long_spread' END,
                                             'entry_px', m.entry_px, 'exit_px', m.exit_px, 'funding_times', m.n_times)
                     ELSE jsonb_build_object('reason', m.why) END,
-               now()
+               now(), m.t0
           FROM metrics AS m
         ON CONFLICT (event_id, horizon_min) DO UPDATE
            SET covered = EXCLUDED.covered, pnl = EXCLUDED.pnl, spread_change = EXCLUDED.spread_change,
                funding_change = EXCLUDED.funding_change, max_drawdown = EXCLUDED.max_drawdown,
                volatility = EXCLUDED.volatility, label = EXCLUDED.label || (o.label - ARRAY['sign', 'direction', 'entry_px', 'exit_px', 'funding_times', 'reason']),
-               computed_at = EXCLUDED.computed_at
-         WHERE (o.covered, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility, o.label - 'quantile')
+               computed_at = EXCLUDED.computed_at, entry_ts = EXCLUDED.entry_ts
+         WHERE (o.covered, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility, o.label - 'quantile', o.entry_ts)
                IS DISTINCT FROM (EXCLUDED.covered, EXCLUDED.pnl, EXCLUDED.spread_change, EXCLUDED.funding_change,
-                                 EXCLUDED.max_drawdown, EXCLUDED.volatility, EXCLUDED.label)
+                                 EXCLUDED.max_drawdown, EXCLUDED.volatility, EXCLUDED.label, EXCLUDED.entry_ts)
         RETURNING o.event_id, o.horizon_min, o.covered
     )
     SELECT count(*)::integer, count(*) FILTER (WHERE NOT up.covered)::integer INTO written, uncovered FROM up;
 
-    -- Quintiles of pnl per (horizon, UTC day of the event start), for the days touched.
+    -- Quintiles of pnl per (horizon, UTC day of the event's entry), for the days touched.
+    IF NOT p_quantiles THEN RETURN NEXT; RETURN; END IF;
     WITH days AS (
         SELECT DISTINCT l.horizon_min, date_trunc('day', l.t0, 'UTC') AS d FROM wl_label AS l
     ), q AS (
-        SELECT o.id, ntile(5) OVER (PARTITION BY o.horizon_min, date_trunc('day', e.start_ts, 'UTC') ORDER BY o.pnl, o.event_id) AS quintile
+        SELECT o.id, ntile(5) OVER (PARTITION BY o.horizon_min, date_trunc('day', e.entry_ts, 'UTC') ORDER BY o.pnl, o.event_id) AS quintile
           FROM watchlist_data.future_outcome AS o
           JOIN watchlist_data.watch_signal_event AS e ON e.id = o.event_id
-          JOIN days ON days.horizon_min = o.horizon_min AND days.d = date_trunc('day', e.start_ts, 'UTC')
+          JOIN days ON days.horizon_min = o.horizon_min
+           AND e.entry_ts >= days.d AND e.entry_ts < days.d + INTERVAL '24 hours'
          WHERE o.covered
     )
     UPDATE watchlist_data.future_outcome AS o SET label = o.label || jsonb_build_object('quantile', q.quintile)
@@ -157,4 +174,4 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-REVOKE ALL ON FUNCTION watchlist.label_outcomes(timestamptz, bigint[], timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION watchlist.label_outcomes(timestamptz, bigint[], timestamptz, timestamptz, boolean) FROM PUBLIC;

@@ -1,68 +1,187 @@
--- watchlist.label_outcomes_incremental(p_now): the outcome job's unit of work.
---   1. labels every confirmed (event, horizon) whose horizon has passed and is not labelled;
---   2. recomputes the labels of events whose windows [start - max sample gap, start +
---      horizon] received raw rows ingested since the last run (late data), found through
---      the ingestion watermark in watchlist_data.job_state (less
---      watchlist_data.incremental_overlap()), among rows no older than the longest horizon
---      (watchlist_data.longest_horizon()) plus the merge look-back.
--- Watermark and labels are written in one transaction.
+-- watchlist.label_outcomes_incremental(p_now): the outcome job's unit of work, costing in
+-- proportion to what changed since the previous run (state in watchlist_data.job_state,
+-- job 'label_outcomes': the ingestion watermark, and in last_stats the previous p_now,
+-- the events whose due labels were still waiting for data, and when quintiles were last
+-- assigned):
+--   1. newly due labels: (confirmed event, horizon) pairs whose horizon fell due since the
+--      previous run's p_now (minus watchlist_data.incremental_overlap()), found through the entry_ts index,
+--      one range per horizon, plus the events still waiting for data at the previous run
+--      (a due label is written once data reaches its horizon or the grace period ends).
+--      The first run (no state) looks at every event.
+--   2. events the merge changed since the previous run (updated_at; e.g. confirmed late,
+--      after a horizon had passed) that are confirmed and miss a due label;
+--   3. late data: labels whose window [entry - max sample gap, entry + horizon] received raw
+--      rows ingested since the watermark (less the overlap) that are not newer than the
+--      previous run's p_now (rows newer than that cannot change an existing label), and
+--      that were computed before those rows arrived; recomputed.
+--   4. quintiles (label.quantile, per horizon and UTC day of the event's entry) of the days
+--      touched: assigned at most once an hour while a day fills and once more when it
+--      closes (its last horizon + the grace period has passed), since ranking a whole day
+--      costs as much as the day, not as the new labels; the first run assigns them too.
+--      watchlist.label_outcomes() called by hand still re-ranks the touched days at once.
+-- Watermark, state and labels are written in one transaction.
 CREATE OR REPLACE FUNCTION watchlist.label_outcomes_incremental(p_now timestamptz DEFAULT now())
 RETURNS TABLE (candidates integer, written integer, uncovered integer, recomputed_events integer, watermark timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+SET jit = off
 AS $$
 DECLARE
-    v_sample_gap      interval := watchlist_data.setting('event_max_sample_gap')::interval;
-    v_reach           interval := watchlist_data.longest_horizon() + watchlist_data.setting('event_lookback')::interval;
-    v_wm              timestamptz;
-    v_new_wm          timestamptz;
-    v_late_event_ids  bigint[];
-    v_pending         record;
-    v_late_candidates integer := 0;
-    v_late_written    integer := 0;
-    v_late_uncovered  integer := 0;
+    c_overlap   CONSTANT interval := watchlist_data.incremental_overlap();
+    c_requantile CONSTANT interval := INTERVAL '1 hour';
+    v_h         interval := watchlist_data.setting('event_max_sample_gap')::interval;
+    v_grace     interval := watchlist_data.setting('event_lookback')::interval;
+    v_horizons  int[]    := watchlist_data.setting('outcome_horizons_min')::int[];
+    v_max_h     interval := watchlist_data.longest_horizon();
+    v_min_h     interval := make_interval(mins => (SELECT min(x) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS x));
+    v_reach     interval := watchlist_data.longest_horizon() + watchlist_data.setting('event_lookback')::interval;
+    v_state     record;
+    v_prev_now  timestamptz;
+    v_due_after timestamptz;
+    v_wm        timestamptz;
+    v_new_wm    timestamptz;
+    v_ids       bigint[];
+    v_changed   bigint[];
+    v_pending   bigint[];
+    v_pend_prev bigint[];
+    v_pend_from timestamptz;
+    v_pend_next timestamptz;
+    v_ids2      bigint[];
+    v_first     boolean;
+    v_ranked    jsonb;
+    v_days      timestamptz[];
+    a           record;
+    b           record;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:label_outcomes'));
-    SELECT s.watermark INTO v_wm FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes';
+    SELECT s.watermark, s.last_run_at, s.last_stats INTO v_state FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes';
+    v_wm := v_state.watermark;
+    v_prev_now := (v_state.last_stats ->> 'p_now')::timestamptz;
+    v_due_after := v_prev_now - c_overlap;
+    v_ranked := coalesce(v_state.last_stats -> 'ranked_days', '{}'::jsonb);
 
-    WITH late AS (
-        SELECT r.exchange, r.symbol, min(r.ts) AS min_ts, max(r.ts) AS max_ts, max(r.ingested_at) AS max_ing
-          FROM watchlist_data.watch_signal_raw AS r
-         WHERE r.ts >= p_now - v_reach AND r.ingested_at > coalesce(v_wm - watchlist_data.incremental_overlap(), '-infinity')
-         GROUP BY 1, 2
-    )
-    SELECT (SELECT max(l.max_ing) FROM late AS l),
-           (SELECT array_agg(DISTINCT o.event_id)
-              FROM late AS l
-              JOIN watchlist_data.watch_signal_event AS e ON e.exchange = l.exchange AND e.symbol = l.symbol
-              JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
-             WHERE v_wm IS NOT NULL
-               AND l.max_ts >= e.start_ts - v_sample_gap AND l.min_ts <= e.start_ts + make_interval(mins => o.horizon_min))
-      INTO v_new_wm, v_late_event_ids;
+    -- 3. late data (looked up before 1 and 2 write anything)
+    IF v_wm IS NOT NULL THEN
+        WITH late AS (
+            SELECT r.exchange, r.symbol, min(r.ts) AS min_ts, max(r.ts) AS max_ts, max(r.ingested_at) AS max_ing
+              FROM watchlist_data.watch_signal_raw AS r
+             WHERE r.ts >= p_now - v_reach AND r.ts <= coalesce(v_prev_now, p_now)
+               AND r.ingested_at > v_wm - c_overlap
+             GROUP BY 1, 2
+        )
+        SELECT array_agg(DISTINCT o.event_id) INTO v_ids
+          FROM late AS l
+          JOIN watchlist_data.watch_signal_event AS e
+            ON e.exchange = l.exchange AND e.symbol = l.symbol AND e.signal_type IN ('A', 'B', 'C')
+           AND e.entry_ts >= l.min_ts - v_max_h AND e.entry_ts <= l.max_ts + v_h
+          JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
+         WHERE l.max_ts >= e.entry_ts - v_h AND l.min_ts <= e.entry_ts + make_interval(mins => o.horizon_min)
+           AND o.computed_at <= l.max_ing;
+    END IF;
+    SELECT max(r.ingested_at) INTO v_new_wm
+      FROM watchlist_data.watch_signal_raw AS r
+     WHERE r.ts >= p_now - v_reach AND r.ingested_at > coalesce(v_wm - c_overlap, '-infinity');
 
-    -- Pending labels: events that started after the previous run's reach (its p_now minus
-    -- the longest horizon, the grace period and a day of slack); the first run scans all.
-    SELECT * INTO v_pending FROM watchlist.label_outcomes(p_now, NULL,
-        (SELECT (s.last_stats ->> 'p_now')::timestamptz - v_reach - INTERVAL '1 day'
-           FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes'));
-    IF v_late_event_ids IS NOT NULL THEN
-        SELECT x.candidates, x.written, x.uncovered INTO v_late_candidates, v_late_written, v_late_uncovered
-          FROM watchlist.label_outcomes(p_now, v_late_event_ids) AS x;
+    -- 1. newly due labels (everything on the first run), then 2, 3 and the labels that were
+    -- still waiting for data at the previous run
+    v_pend_prev := ARRAY(SELECT jsonb_array_elements_text(coalesce(v_state.last_stats -> 'pending', '[]'))::bigint);
+    v_pend_from := (v_state.last_stats ->> 'pending_from')::timestamptz;
+    v_first := v_state.last_stats IS NULL OR NOT v_state.last_stats ? 'ranked_days';
+    SELECT 0 AS candidates, 0 AS written, 0 AS uncovered INTO b;
+    SELECT * INTO a FROM watchlist.label_outcomes(p_now, NULL, NULL, v_due_after, v_first);
+
+    -- 2. events changed since the previous run that miss a due label
+    IF v_state.last_run_at IS NOT NULL THEN
+        SELECT array_agg(e.id) INTO v_changed
+          FROM watchlist_data.watch_signal_event AS e
+         WHERE e.updated_at >= v_state.last_run_at - c_overlap AND e.status = 'confirmed'
+           AND e.entry_ts <= p_now - v_min_h
+           AND EXISTS (SELECT 1 FROM unnest(v_horizons) AS h
+                        WHERE e.entry_ts <= p_now - make_interval(mins => h)
+                          AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
+                                           WHERE o.event_id = e.id AND o.horizon_min = h OFFSET 0))
+           AND NOT e.id = ANY (coalesce(v_ids, '{}'));
+    END IF;
+
+    -- changed events and late data: all their due labels; events still waiting for data
+    -- since before this run's window: only their horizons from the earliest waiting one on
+    v_ids2 := ARRAY(SELECT DISTINCT x FROM unnest(v_changed || v_ids) AS x);
+    IF cardinality(v_ids2) > 0 THEN
+        SELECT * INTO b FROM watchlist.label_outcomes(p_now, v_ids2, NULL, NULL, v_first);
+    END IF;
+    v_pend_prev := ARRAY(SELECT x FROM unnest(v_pend_prev) AS x EXCEPT SELECT y FROM unnest(v_ids2) AS y);
+    IF cardinality(v_pend_prev) > 0 THEN
+        SELECT b.candidates + x.candidates AS candidates, b.written + x.written AS written, b.uncovered + x.uncovered AS uncovered
+          INTO b FROM watchlist.label_outcomes(p_now, v_pend_prev, NULL, v_pend_from - INTERVAL '1 microsecond', v_first) AS x;
+        v_ids2 := v_ids2 || v_pend_prev;
+    END IF;
+
+    -- confirmed events with a due label still waiting for data that the next run's window
+    -- (horizons due after this p_now less the overlap) will not cover, and the earliest such
+    -- horizon: the next run looks at those again (a label waits at most the grace period)
+    SELECT array_agg(DISTINCT x.id), min(x.entry_ts + make_interval(mins => h)) INTO v_pending, v_pend_next
+      FROM (
+            SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e WHERE e.id = ANY (v_ids2)
+            UNION ALL
+            SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e
+             WHERE e.entry_ts > coalesce(v_due_after, '-infinity') - v_max_h AND e.entry_ts <= p_now - v_min_h
+        ) AS x
+     CROSS JOIN unnest(v_horizons) AS h
+     WHERE x.status = 'confirmed'
+       AND x.entry_ts <= p_now - c_overlap - make_interval(mins => h)
+       AND (x.id = ANY (v_ids2) OR x.entry_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h))
+       AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
+                        WHERE o.event_id = x.id AND o.horizon_min = h OFFSET 0);
+
+    -- 4. quintiles: on the first run label_outcomes ranked the days it touched; afterwards a
+    -- day is ranked when it first receives labels, then at most hourly while it fills, and
+    -- once more when it closes (its last horizon and the grace period have passed)
+    IF NOT v_first THEN
+        v_days := ARRAY(
+            SELECT DISTINCT d FROM (
+                SELECT g AS d FROM generate_series(date_trunc('day', v_due_after - v_max_h, 'UTC'),
+                                                   p_now, INTERVAL '24 hours') AS g
+                UNION ALL
+                SELECT date_trunc('day', e.entry_ts, 'UTC') FROM watchlist_data.watch_signal_event AS e
+                 WHERE e.id = ANY (v_ids2)) AS x
+             WHERE x.d + INTERVAL '24 hours' + v_reach <= p_now                        -- closed
+                OR coalesce((v_ranked ->> to_char(x.d AT TIME ZONE 'UTC', 'YYYY-MM-DD'))::timestamptz, '-infinity')
+                   <= now() - c_requantile                                            -- filling
+            UNION
+            SELECT g FROM generate_series(date_trunc('day', v_prev_now - v_reach - INTERVAL '24 hours', 'UTC'),
+                                          p_now - v_reach - INTERVAL '24 hours', INTERVAL '24 hours') AS g
+             WHERE g + INTERVAL '24 hours' + v_reach > v_prev_now);                  -- closed since the last run
+        IF cardinality(v_days) > 0 THEN
+            WITH q AS (
+                SELECT o.id, ntile(5) OVER (PARTITION BY o.horizon_min, dd.d ORDER BY o.pnl, o.event_id) AS quintile
+                  FROM unnest(v_days) AS dd(d)
+                  JOIN watchlist_data.watch_signal_event AS e ON e.entry_ts >= dd.d AND e.entry_ts < dd.d + INTERVAL '24 hours'
+                  JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
+                 WHERE o.covered
+            )
+            UPDATE watchlist_data.future_outcome AS o SET label = o.label || jsonb_build_object('quantile', q.quintile)
+              FROM q WHERE q.id = o.id AND (o.label -> 'quantile') IS DISTINCT FROM to_jsonb(q.quintile);
+        END IF;
+        -- remember when each open day was ranked
+        v_ranked := coalesce((SELECT jsonb_object_agg(k.key, k.value) FROM jsonb_each(v_ranked) AS k
+                               WHERE k.key::date + INTERVAL '24 hours' + v_reach > p_now AT TIME ZONE 'UTC'), '{}'::jsonb)
+                    || coalesce((SELECT jsonb_object_agg(to_char(d AT TIME ZONE 'UTC', 'YYYY-MM-DD'), now())
+                                   FROM unnest(v_days) AS d WHERE d + INTERVAL '24 hours' + v_reach > p_now), '{}'::jsonb);
     END IF;
 
     watermark := coalesce(greatest(v_wm, v_new_wm), '-infinity');
-    candidates := v_pending.candidates + v_late_candidates;
-    written := v_pending.written + v_late_written;
-    uncovered := v_pending.uncovered + v_late_uncovered;
-    recomputed_events := coalesce(cardinality(v_late_event_ids), 0);
+    candidates := a.candidates + b.candidates;
+    written := a.written + b.written;
+    uncovered := a.uncovered + b.uncovered;
+    recomputed_events := coalesce(cardinality(v_ids), 0);
     INSERT INTO watchlist_data.job_state AS s (job, watermark, last_run_at, last_stats)
     VALUES ('label_outcomes', watermark, now(),
-            jsonb_build_object(
-                'candidates', candidates,
-                'written', written,
-                'uncovered', uncovered,
-                'recomputed_events', recomputed_events,
-                'p_now', p_now))
+            jsonb_build_object('candidates', candidates, 'written', written, 'uncovered', uncovered,
+                               'recomputed_events', recomputed_events, 'changed_events', coalesce(cardinality(v_changed), 0),
+                               'p_now', p_now, 'pending', coalesce(to_jsonb(v_pending), '[]'),
+                               'pending_from', v_pend_next,
+                               'ranked_days', v_ranked))
     ON CONFLICT (job) DO UPDATE
        SET watermark = EXCLUDED.watermark, last_run_at = EXCLUDED.last_run_at, last_stats = EXCLUDED.last_stats;
     RETURN NEXT;

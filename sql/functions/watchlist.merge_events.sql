@@ -3,37 +3,58 @@
 -- signal_type) with raw rows in [p_from, p_to) (and, when p_since is given, ingested after
 -- p_since). The incremental job calls it through watchlist.merge_events_incremental().
 --
--- Rules (settings: N = event_min_minutes, M = event_cooldown_minutes,
---        H = event_max_sample_gap):
+-- THE RULE (the seed plan: "the threshold met for N consecutive minutes makes an event
+-- (N = 2); re-triggering within the M-minute cooldown (M = 3) is the same event").
+-- Settings: N = event_min_minutes, M = event_cooldown_minutes, H = event_max_sample_gap.
 --   * A key's samples are its raw rows, in ts order; a sample is triggered or not.
 --   * Off time: the signal counts as off from the first untriggered sample after a
 --     triggered one, or from the last sample before a hole in the data (two consecutive
 --     samples more than H apart: the unknown stretch counts as off), whichever is first.
---   * Gap between two consecutive triggered samples = the off time between them
---     (0 when every sample between them is triggered and no hole lies between).
---     Gap <= M: same event; gap > M: the later sample starts a new event.
---     So at 1-minute sampling, 3 untriggered minutes (gap = M) keep the event, 4 split it;
---     at 30 s the same in minutes; at 5-minute sampling one untriggered sample is already
---     5 minutes off, while consecutive triggered samples always stay together.
---   * start_ts = first triggered sample, end_ts = LAST TRIGGERED SAMPLE (not the end of the
---     cooldown), duration_sec = end_ts - start_ts, n_samples = triggered samples in it.
---   * An event reaches N when end_ts - start_ts >= N - 1 minutes ("it lasted N minutes,
---     counting the minute of its last sample": N consecutive samples at 1-minute sampling,
---     2N - 1 at 30 s, two consecutive samples at 5 minutes; a single sample never, for N >= 2).
---   * is_open: the event could still be extended: no later triggered run, and the key's
---     latest sample is less than M after the off time began (or no off sample yet), and
---     the key was not silent for the whole look-back before p_now. Closed otherwise.
---   * status: 'confirmed' once it reached N (open or closed); 'new' while open and short
---     of N; 'dropped' when closed short of N. Runs short of N are kept, as 'new'/'dropped',
---     so research can see the signals that did not last; labels and IC use 'confirmed'.
---   * features_agg: {column: {first, last, mean, min, max}} of the core scalars over the
---     event's triggered samples, plus pairs_top / funding_diff_top first and last snapshots.
+--   * ISLAND (the event): triggered samples whose off time between them is at most M.
+--     Gap <= M: same event; gap > M: the later sample starts a new event. At 1-minute
+--     sampling 3 untriggered minutes (gap = M) keep the event, 4 split it; at 5-minute
+--     sampling one untriggered sample is already 5 minutes off.
+--   * RUN: consecutive triggered samples: no untriggered sample and no hole longer than H
+--     between them. A run "lasts N minutes" when last - first >= N - 1 minutes: N samples at
+--     1-minute sampling, 2N - 1 at 30 s, 2 at 5 minutes; never a single sample (N >= 2).
+--   * confirmed_at: the time of the first sample at which the island holds such a run
+--     (the sample that completes it): the first moment a live system knows the event.
+--     Entry time of research = entry_ts (a column of the event table, = confirmed_at).
+--   * status: 'confirmed' once confirmed_at is set (open or closed); 'new' while open
+--     without a qualifying run; 'dropped' when it closed without one. Islands that never
+--     confirmed are kept so research can see the signals that did not last; labels and IC
+--     use 'confirmed' events only, from entry_ts on.
+--   * start_ts = first triggered sample of the island, end_ts = LAST TRIGGERED SAMPLE (not
+--     the end of the cooldown), duration_sec = end_ts - start_ts, n_samples = triggered
+--     samples in it.
+--   * is_open: the island could still be extended: no later island, and the key's latest
+--     sample is less than M after the off time began (or no off sample yet), and the key
+--     was not silent for the whole look-back before p_now. Closed otherwise.
+--   Worked patterns at 1-minute sampling, N = 2, M = 3 (T triggered, F not, . no sample;
+--   minutes from 0):
+--     TT          confirmed, start 0, confirmed_at 1
+--     TFFFT       one island (gap 3 = M), no run of 2: dropped when closed; a live system
+--                 never saw 2 consecutive triggered minutes
+--     TFFTT       one island, start 0, end 4, confirmed_at 4 (the run 3-4 completes at 4)
+--     TTFFFFT     two islands (gap 4 > M): 0-1 confirmed at 1, then 6 alone: dropped
+--     TT.....TT   H = 10: the hole of 6 min is no split; the runs are 0-1 and 7-8 (a hole
+--                 is "consecutive" when <= H): one island confirmed at 1
+--     30 s: TTT confirmed at the 3rd sample (1 min); TT not. 5 min: TT confirmed at the 2nd.
+--   * features_agg over the island's triggered samples: {column: {first, last, mean, min,
+--     max}} for every numeric column of watch_signal_raw (read from the catalog, so new
+--     columns are included) and {"meta.<key>": ...} for every numeric key of meta.factors,
+--     plus pairs_top_first / pairs_top_last / funding_diff_top_first / funding_diff_top_last
+--     (first / last non-null snapshots of meta.pairs_top and meta.funding_diff_top).
+--     first / last are the earliest / latest non-null values.
 -- Mechanics: each touched key is recomputed from the start of the earliest stored event it
 -- could join (events ending within M + H before its earliest touched row) to the end of
--- its data; stored events of the key from there on are reconciled with the result by
--- natural key (exchange, symbol, signal_type, start_ts): unchanged rows are not touched,
--- so re-running any window changes nothing; ids survive extensions. Serialised by an
--- advisory lock. Reads compressed chunks like any other.
+-- its data, in one pass over its samples (lag/lead: the off time after a triggered sample
+-- is decided by the sample that follows it) and a second pass over the triggered ones;
+-- stored events of the key from there on are reconciled with the result by natural key
+-- (exchange, symbol, signal_type, start_ts): unchanged rows are not touched, so re-running
+-- any window changes nothing; ids survive extensions. An event whose entry changed (or that
+-- is no longer confirmed) loses its labels; the label job writes them again.
+-- Serialised by an advisory lock. Reads compressed chunks like any other.
 CREATE OR REPLACE FUNCTION watchlist.merge_events(
     p_from  timestamptz,
     p_to    timestamptz DEFAULT 'infinity',
@@ -44,6 +65,7 @@ RETURNS TABLE (keys integer, samples bigint, inserted integer, updated integer, 
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET work_mem = '64MB'
+SET jit = off
 AS $$
 DECLARE
     v_n        interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
@@ -51,113 +73,163 @@ DECLARE
     v_h        interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_lookback interval := watchlist_data.setting('event_lookback')::interval;
     v_min_from timestamptz;
+    v_inner    text;   -- numeric columns of the raw table
+    v_outer    text;   -- ... carried (as float8) for the triggered samples
+    v_stats    text;   -- their features_agg expression
+    v_stale    integer;
+    v_seqscan  text;
+    -- TimescaleDB's first()/last() aggregates live in the extension's schema (public on a
+    -- default install, elsewhere on some engines)
+    v_tsdb     text := (SELECT quote_ident(n.nspname) FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
+                         WHERE x.extname = 'timescaledb');
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
 
-    DROP TABLE IF EXISTS pg_temp.wl_merge_keys, pg_temp.wl_merge_samples, pg_temp.wl_merge_new;
+    DROP TABLE IF EXISTS pg_temp.wl_merge_keys, pg_temp.wl_merge_trig, pg_temp.wl_merge_new;
 
-    -- 1. Touched keys and the earliest touched sample of each.
-    CREATE TEMP TABLE wl_merge_keys ON COMMIT DROP AS
-    SELECT r.exchange, r.symbol, r.signal_type, min(r.ts) AS min_ts, max(r.ingested_at) AS max_ingested,
-           NULL::timestamptz AS r_from
-      FROM watchlist_data.watch_signal_raw AS r
-     WHERE r.ts >= p_from AND r.ts < p_to AND (p_since IS NULL OR r.ingested_at > p_since)
-     GROUP BY 1, 2, 3;
+    -- 1. Touched keys and the earliest touched sample of each. Dynamic SQL: always planned
+    --    for the actual window and watermark (the BRIN index on ingested_at finds what
+    --    arrived since p_since without reading the look-back).
+    EXECUTE format($q$
+        CREATE TEMP TABLE wl_merge_keys ON COMMIT DROP AS
+        SELECT r.exchange, r.symbol, r.signal_type, min(r.ts) AS min_ts, max(r.ingested_at) AS max_ingested,
+               min(r.ts) AS r_from
+          FROM watchlist_data.watch_signal_raw AS r
+         WHERE r.ts >= $1 AND r.ts < $2 %s
+         GROUP BY 1, 2, 3$q$, CASE WHEN p_since IS NOT NULL THEN 'AND r.ingested_at > $3' ELSE '' END)
+    USING p_from, p_to, p_since;
     SELECT count(*)::integer, max(k.max_ingested) INTO keys, watermark FROM wl_merge_keys AS k;
 
-    -- 2. Recompute from the start of the earliest event each key's new rows could join.
+    -- 2. Recompute from the start of the earliest event each key's new rows could join
+    --    (one set-based pass over the events that end within reach of the earliest new row).
+    SELECT min(k.min_ts) INTO v_min_from FROM wl_merge_keys AS k;
     UPDATE wl_merge_keys AS k
-       SET r_from = least(k.min_ts, (SELECT min(e.start_ts) FROM watchlist_data.watch_signal_event AS e
-                                      WHERE e.exchange = k.exchange AND e.symbol = k.symbol
-                                        AND e.signal_type = k.signal_type AND e.end_ts >= k.min_ts - (v_m + v_h)));
+       SET r_from = least(k.min_ts, x.first_start)
+      FROM (SELECT e.exchange, e.symbol, e.signal_type, min(e.start_ts) AS first_start
+              FROM wl_merge_keys AS k2
+              JOIN watchlist_data.watch_signal_event AS e
+                ON e.exchange = k2.exchange AND e.symbol = k2.symbol AND e.signal_type = k2.signal_type
+               AND e.end_ts >= k2.min_ts - (v_m + v_h)
+             WHERE e.end_ts >= v_min_from - (v_m + v_h)
+             GROUP BY 1, 2, 3) AS x
+     WHERE x.exchange = k.exchange AND x.symbol = k.symbol AND x.signal_type = k.signal_type
+       AND x.first_start < k.min_ts;
     SELECT min(k.r_from) INTO v_min_from FROM wl_merge_keys AS k;
     ANALYZE wl_merge_keys;
 
-    CREATE TEMP TABLE wl_merge_samples ON COMMIT DROP AS
-    SELECT r.exchange, r.symbol, r.signal_type, r.ts, r.triggered,
-           r.spread_rel, r.funding_rate, r.volatility, r.range_1h, r.range_12h, r.slope_3m, r.crossings_1h,
-           r.drift_ratio, r.sweep_impact, r.best_buy_high_sell_low, r.best_sell_high_buy_low, r.volume_quote,
-           r.book_imbalance, r.funding_diff_max, r.spread_zscore_1h,
-           r.meta -> 'pairs_top' AS pairs_top, r.meta -> 'funding_diff_top' AS funding_diff_top
-      FROM wl_merge_keys AS k
-      JOIN watchlist_data.watch_signal_raw AS r
-        ON r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type AND r.ts >= k.r_from
-     WHERE r.ts >= v_min_from;
-    SELECT count(*) INTO samples FROM wl_merge_samples;
+    -- 3. One ordered pass over each key's samples (a lateral subquery per key: its rows come
+    --    off the (exchange, symbol, ts) index in order, so no sort of the whole window):
+    --    run starts (from the previous sample), the off time after each triggered sample
+    --    (from the next one); keep the triggered samples, with their values, and the key's
+    --    last sample (with the key's sample count).
+    --    jsonb_build_object takes at most 100 arguments: 40 columns per call, concatenated.
+    SELECT string_agg(g.inner_cols, ', ' ORDER BY g.grp), string_agg(g.outer_cols, ', ' ORDER BY g.grp),
+           string_agg('jsonb_build_object(' || g.stats || ')', ' || ' ORDER BY g.grp)
+      INTO v_inner, v_outer, v_stats
+      FROM (SELECT c.grp,
+                   string_agg(format('r.%I', c.attname), ', ' ORDER BY c.attnum) AS inner_cols,
+                   string_agg(format('w.%1$I::float8 AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS outer_cols,
+                   string_agg(format('%1$L, CASE WHEN count(t.%1$I) > 0 THEN jsonb_build_object('
+                                     '''first'', public.first(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
+                                     '''last'', public.last(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
+                                     '''mean'', avg(t.%1$I), ''min'', min(t.%1$I), ''max'', max(t.%1$I)) END', c.attname),
+                              ', ' ORDER BY c.attnum) AS stats
+              FROM (SELECT a.attname, a.attnum, (row_number() OVER (ORDER BY a.attnum) - 1) / 40 AS grp
+                      FROM pg_attribute AS a
+                     WHERE a.attrelid = 'watchlist_data.watch_signal_raw'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                       AND a.atttypid IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
+                                          'int8'::regtype, 'numeric'::regtype)) AS c
+             GROUP BY c.grp) AS g;
 
-    -- 3. Gaps and islands.
-    CREATE TEMP TABLE wl_merge_new ON COMMIT DROP AS
-    WITH marked AS (
-        -- off_mark: the earliest instant this row proves the signal off since the previous row
-        SELECT s.*,
-               CASE WHEN s.ts - lag(s.ts) OVER w > v_h THEN lag(s.ts) OVER w
-                    WHEN NOT s.triggered THEN s.ts END                        AS off_mark,
-               -- segment: rows after the k-th triggered sample, up to and including the next one
-               coalesce(sum(s.triggered::int) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS seg
-          FROM wl_merge_samples AS s
-        WINDOW w AS (PARTITION BY s.exchange, s.symbol, s.signal_type ORDER BY s.ts)
-    ), segs AS (
-        SELECT m.*,
-               min(m.off_mark) OVER (PARTITION BY m.exchange, m.symbol, m.signal_type, m.seg) AS seg_off_start,
-               max(m.ts) OVER (PARTITION BY m.exchange, m.symbol, m.signal_type) AS key_last_ts
-          FROM marked AS m
-    ), runs AS (
-        SELECT g.*,
-               sum(CASE WHEN g.seg = 0 OR (g.seg_off_start IS NOT NULL AND g.ts - g.seg_off_start > v_m) THEN 1 ELSE 0 END)
-                   OVER (PARTITION BY g.exchange, g.symbol, g.signal_type ORDER BY g.ts) AS run_no
-          FROM segs AS g
-         WHERE g.triggered
-    ), tails AS (
-        -- off start after each run's last sample (segment following it), and whether a
-        -- later triggered sample exists
-        SELECT DISTINCT ON (g.exchange, g.symbol, g.signal_type, g.seg)
-               g.exchange, g.symbol, g.signal_type, g.seg, g.seg_off_start, g.key_last_ts
-          FROM segs AS g
-    ), events AS (
-        SELECT r.exchange, r.symbol, r.signal_type, r.run_no,
-               min(r.ts) AS start_ts, max(r.ts) AS end_ts, count(*)::integer AS n_samples,
-               max(r.seg) + 1 AS next_seg, max(r.key_last_ts) AS key_last_ts,
-               (array_agg(r.pairs_top ORDER BY r.ts) FILTER (WHERE r.pairs_top IS NOT NULL))[1] AS pairs_first,
-               (array_agg(r.pairs_top ORDER BY r.ts DESC) FILTER (WHERE r.pairs_top IS NOT NULL))[1] AS pairs_last,
-               (array_agg(r.funding_diff_top ORDER BY r.ts) FILTER (WHERE r.funding_diff_top IS NOT NULL))[1] AS fdiff_first,
-               (array_agg(r.funding_diff_top ORDER BY r.ts DESC) FILTER (WHERE r.funding_diff_top IS NOT NULL))[1] AS fdiff_last
-          FROM runs AS r
-         GROUP BY 1, 2, 3, 4
-    ), features_by_run AS (
-        SELECT x.exchange, x.symbol, x.signal_type, x.run_no,
-               jsonb_strip_nulls(jsonb_object_agg(x.name, x.stats)) AS agg
-          FROM (SELECT r.exchange, r.symbol, r.signal_type, r.run_no, f.name,
-                       jsonb_build_object(
-                           'first', (array_agg(f.val ORDER BY r.ts) FILTER (WHERE f.val IS NOT NULL))[1],
-                           'last',  (array_agg(f.val ORDER BY r.ts DESC) FILTER (WHERE f.val IS NOT NULL))[1],
-                           'mean',  avg(f.val), 'min', min(f.val), 'max', max(f.val)) AS stats
-                  FROM runs AS r
-                 CROSS JOIN LATERAL (VALUES
-                       ('spread_rel', r.spread_rel), ('funding_rate', r.funding_rate), ('volatility', r.volatility),
-                       ('range_1h', r.range_1h), ('range_12h', r.range_12h), ('slope_3m', r.slope_3m),
-                       ('crossings_1h', r.crossings_1h::float8), ('drift_ratio', r.drift_ratio), ('sweep_impact', r.sweep_impact),
-                       ('best_buy_high_sell_low', r.best_buy_high_sell_low), ('best_sell_high_buy_low', r.best_sell_high_buy_low),
-                       ('volume_quote', r.volume_quote), ('book_imbalance', r.book_imbalance),
-                       ('funding_diff_max', r.funding_diff_max), ('spread_zscore_1h', r.spread_zscore_1h)) AS f(name, val)
-                 WHERE f.val IS NOT NULL
-                 GROUP BY r.exchange, r.symbol, r.signal_type, r.run_no, f.name) AS x
-         GROUP BY 1, 2, 3, 4
-    )
-    SELECT e.exchange, e.symbol, e.signal_type, e.start_ts, e.end_ts,
-           extract(epoch FROM e.end_ts - e.start_ts)::integer AS duration_sec,
-           e.n_samples,
-           coalesce(fr.agg, '{}'::jsonb) || jsonb_strip_nulls(jsonb_build_object(
-               'pairs_top_first', e.pairs_first, 'pairs_top_last', e.pairs_last,
-               'funding_diff_top_first', e.fdiff_first, 'funding_diff_top_last', e.fdiff_last)) AS features_agg,
-           (e.end_ts - e.start_ts >= v_n) AS reached,
-           NOT (lead(e.run_no) OVER (PARTITION BY e.exchange, e.symbol, e.signal_type ORDER BY e.run_no) IS NOT NULL
-                OR coalesce(e.key_last_ts - t.seg_off_start >= v_m, false)
-                OR p_now - e.key_last_ts > v_lookback) AS is_open
-      FROM events AS e
-      LEFT JOIN tails AS t ON t.exchange = e.exchange AND t.symbol = e.symbol AND t.signal_type = e.signal_type AND t.seg = e.next_seg
-      LEFT JOIN features_by_run AS fr ON fr.exchange = e.exchange AND fr.symbol = e.symbol AND fr.signal_type = e.signal_type AND fr.run_no = e.run_no;
+    -- The per-key scan must use the (exchange, symbol, ts) index: right after a bulk load,
+    -- before autovacuum has analysed the new chunk, the planner can believe it tiny and
+    -- read the whole chunk once per key (seen: minutes instead of seconds).
+    v_seqscan := current_setting('enable_seqscan');
+    PERFORM set_config('enable_seqscan', 'off', true);
+    EXECUTE format($q$
+        CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
+        SELECT k.exchange, k.symbol, k.signal_type, x.*
+          FROM wl_merge_keys AS k
+         CROSS JOIN LATERAL (
+            SELECT w.ts, w.triggered, w.prev_ts, w.next_ts, w.key_n,
+                   w.triggered AND (w.prev_ts IS NULL OR NOT w.prev_trig OR w.ts - w.prev_ts > $2) AS run_start,
+                   CASE WHEN w.next_ts - w.ts > $2 THEN w.ts WHEN NOT w.next_trig THEN w.next_ts END AS off_after,
+                   CASE WHEN w.triggered THEN w.meta -> 'pairs_top' END AS pairs_top,
+                   CASE WHEN w.triggered THEN w.meta -> 'funding_diff_top' END AS funding_diff_top,
+                   CASE WHEN w.triggered AND jsonb_typeof(w.meta -> 'factors') = 'object' THEN w.meta -> 'factors' END AS factors,
+                   %s
+              FROM (SELECT r.ts, r.triggered, r.meta, %s,
+                           lag(r.ts) OVER w AS prev_ts, lag(r.triggered) OVER w AS prev_trig,
+                           lead(r.ts) OVER w AS next_ts, lead(r.triggered) OVER w AS next_trig,
+                           row_number() OVER w AS key_n
+                      FROM watchlist_data.watch_signal_raw AS r
+                     WHERE r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type
+                       AND r.ts >= k.r_from AND r.ts >= $1
+                    WINDOW w AS (ORDER BY r.ts)) AS w
+             WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_outer, v_inner)
+    USING v_min_from, v_h;
+    PERFORM set_config('enable_seqscan', v_seqscan, true);
+    SELECT coalesce(sum(t.key_n) FILTER (WHERE t.next_ts IS NULL), 0) INTO samples FROM wl_merge_trig AS t;
 
-    -- 4. Reconcile with the stored events of the touched keys.
+    -- 4. Islands, runs and confirmation over the triggered samples; features in the same
+    --    aggregate. isl: a new island when the off time before a sample exceeds M.
+    EXECUTE replace(replace(format($q$
+        CREATE TEMP TABLE wl_merge_new ON COMMIT DROP AS
+        WITH k AS (
+            SELECT t.*, max(t.ts) OVER (PARTITION BY t.exchange COLLATE "C", t.symbol COLLATE "C", t.signal_type COLLATE "C") AS key_last_ts
+              FROM wl_merge_trig AS t
+        ), p AS (
+            SELECT k.*,
+                   lag(k.ts) OVER w AS prev_trig_ts, lag(k.off_after) OVER w AS prev_off,
+                   max(CASE WHEN k.run_start THEN k.ts END) OVER (w ROWS UNBOUNDED PRECEDING) AS run_start_ts
+              FROM k
+             WHERE k.triggered
+            WINDOW w AS (PARTITION BY k.exchange COLLATE "C", k.symbol COLLATE "C", k.signal_type COLLATE "C" ORDER BY k.ts)
+        ), t AS (
+            SELECT p.*,
+                   sum(CASE WHEN p.prev_trig_ts IS NULL OR p.ts - p.prev_off > $2 THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY p.exchange COLLATE "C", p.symbol COLLATE "C", p.signal_type COLLATE "C" ORDER BY p.ts) AS isl
+              FROM p
+        ), ev AS (
+            SELECT t.exchange, t.symbol, t.signal_type, t.isl,
+                   min(t.ts) AS start_ts, max(t.ts) AS end_ts, count(*)::integer AS n_samples,
+                   min(t.ts) FILTER (WHERE t.ts - t.run_start_ts >= $1) AS confirmed_at,
+                   public.last(t.off_after, t.ts) AS off_after, max(t.key_last_ts) AS key_last_ts,
+                   jsonb_strip_nulls(jsonb_build_object(
+                       'pairs_top_first', public.first(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
+                       'pairs_top_last', public.last(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
+                       'funding_diff_top_first', public.first(t.funding_diff_top, t.ts) FILTER (WHERE t.funding_diff_top IS NOT NULL),
+                       'funding_diff_top_last', public.last(t.funding_diff_top, t.ts) FILTER (WHERE t.funding_diff_top IS NOT NULL))
+                       || %s) AS features_agg,
+                   bool_or(t.factors IS NOT NULL) AS has_factors
+              FROM t
+             GROUP BY 1, 2, 3, 4
+        ), fac AS (
+            -- numeric keys of meta.factors, only for islands that have any
+            SELECT x.exchange, x.symbol, x.signal_type, x.isl, jsonb_object_agg(x.name, x.stats) AS agg
+              FROM (SELECT t.exchange, t.symbol, t.signal_type, t.isl, 'meta.' || f.key AS name,
+                           jsonb_build_object('first', public.first(f.val, t.ts), 'last', public.last(f.val, t.ts),
+                                              'mean', avg(f.val), 'min', min(f.val), 'max', max(f.val)) AS stats
+                      FROM t
+                     CROSS JOIN LATERAL (SELECT j.key, (j.value #>> '{}')::float8 AS val
+                                           FROM jsonb_each(t.factors) AS j WHERE jsonb_typeof(j.value) = 'number') AS f
+                     WHERE t.factors IS NOT NULL
+                     GROUP BY 1, 2, 3, 4, 5) AS x
+             GROUP BY 1, 2, 3, 4
+        )
+        SELECT ev.exchange, ev.symbol, ev.signal_type, ev.start_ts, ev.end_ts,
+               extract(epoch FROM ev.end_ts - ev.start_ts)::integer AS duration_sec,
+               ev.n_samples, ev.confirmed_at,
+               ev.features_agg || coalesce(fac.agg, '{}'::jsonb) AS features_agg,
+               NOT (ev.isl < max(ev.isl) OVER (PARTITION BY ev.exchange COLLATE "C", ev.symbol COLLATE "C", ev.signal_type COLLATE "C")
+                    OR coalesce(ev.key_last_ts - ev.off_after >= $2, false)
+                    OR $3 - ev.key_last_ts > $4) AS is_open
+          FROM ev
+          LEFT JOIN fac ON ev.has_factors AND fac.exchange = ev.exchange AND fac.symbol = ev.symbol
+                       AND fac.signal_type = ev.signal_type AND fac.isl = ev.isl$q$, v_stats), 'public.first(', v_tsdb || '.first('), 'public.last(', v_tsdb || '.last(')
+    USING v_n, v_m, p_now, v_lookback;
+
+    -- 5. Reconcile with the stored events of the touched keys.
     ANALYZE wl_merge_new;
     WITH gone AS (
         DELETE FROM watchlist_data.watch_signal_event AS e
@@ -173,25 +245,40 @@ BEGIN
 
     WITH up AS (
         INSERT INTO watchlist_data.watch_signal_event AS e
-               (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, features_agg, reason, status, is_open)
+               (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, features_agg, reason, status,
+                is_open, confirmed_at)
         SELECT n.exchange, n.symbol, n.signal_type, n.start_ts, n.end_ts, n.duration_sec, n.n_samples, n.features_agg,
-               format('%s triggered sample(s) over %s s; N = %s min, M = %s', n.n_samples, n.duration_sec,
-                      extract(epoch FROM v_n) / 60 + 1, v_m),
-               CASE WHEN n.reached THEN 'confirmed' WHEN n.is_open THEN 'new' ELSE 'dropped' END,
-               n.is_open
+               format('%s triggered sample(s) over %s s; %s; N = %s min, M = %s', n.n_samples, n.duration_sec,
+                      CASE WHEN n.confirmed_at IS NULL THEN 'no run of N consecutive minutes'
+                           ELSE format('N consecutive minutes reached at +%s s', extract(epoch FROM n.confirmed_at - n.start_ts)::integer) END,
+                      (extract(epoch FROM v_n) / 60)::integer + 1, v_m),
+               CASE WHEN n.confirmed_at IS NOT NULL THEN 'confirmed' WHEN n.is_open THEN 'new' ELSE 'dropped' END,
+               n.is_open, n.confirmed_at
           FROM wl_merge_new AS n
         ON CONFLICT (exchange, symbol, signal_type, start_ts) DO UPDATE
            SET end_ts = EXCLUDED.end_ts, duration_sec = EXCLUDED.duration_sec, n_samples = EXCLUDED.n_samples,
                features_agg = EXCLUDED.features_agg, reason = EXCLUDED.reason, status = EXCLUDED.status,
-               is_open = EXCLUDED.is_open, updated_at = now()
-         WHERE (e.end_ts, e.n_samples, e.features_agg, e.reason, e.status, e.is_open)
-               IS DISTINCT FROM (EXCLUDED.end_ts, EXCLUDED.n_samples, EXCLUDED.features_agg, EXCLUDED.reason, EXCLUDED.status, EXCLUDED.is_open)
-        RETURNING (xmax = 0) AS is_insert
+               is_open = EXCLUDED.is_open, confirmed_at = EXCLUDED.confirmed_at, updated_at = now()
+         WHERE (e.end_ts, e.n_samples, e.features_agg, e.reason, e.status, e.is_open, e.confirmed_at)
+               IS DISTINCT FROM (EXCLUDED.end_ts, EXCLUDED.n_samples, EXCLUDED.features_agg, EXCLUDED.reason,
+                                 EXCLUDED.status, EXCLUDED.is_open, EXCLUDED.confirmed_at)
+        RETURNING e.id, (xmax = 0) AS is_insert, e.entry_ts, e.status
+    ), stale AS (
+        -- labels of an event whose entry moved, or that is no longer confirmed, are stale:
+        -- removed here, written again by the label job (it reads events updated since its
+        -- previous run)
+        DELETE FROM watchlist_data.future_outcome AS o
+         USING up
+         WHERE NOT up.is_insert AND o.event_id = up.id
+           AND (up.status <> 'confirmed' OR o.entry_ts IS DISTINCT FROM up.entry_ts)
+        RETURNING 1
     )
-    SELECT count(*) FILTER (WHERE is_insert)::integer, count(*) FILTER (WHERE NOT is_insert)::integer
-      INTO inserted, updated FROM up;
+    SELECT (SELECT count(*) FILTER (WHERE is_insert)::integer FROM up),
+           (SELECT count(*) FILTER (WHERE NOT is_insert)::integer FROM up),
+           (SELECT count(*)::integer FROM stale)
+      INTO inserted, updated, v_stale;
 
-    -- 5. Keys silent for the whole look-back: their open events can no longer be extended.
+    -- 6. Keys silent for the whole look-back: their open events can no longer be extended.
     WITH closed AS (
         UPDATE watchlist_data.watch_signal_event AS e
            SET is_open = false, status = CASE WHEN e.status = 'new' THEN 'dropped' ELSE e.status END, updated_at = now()

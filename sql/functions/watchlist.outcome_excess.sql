@@ -7,7 +7,7 @@
 --                                                                      excess_pnl_tod = pnl - it
 --   sector, liquidity_tier  from watchlist_symbol_ref (NULL when unknown), for group-neutral IC
 --                   (watchlist_data.factor_observations, metrics excess_pnl_sector / _tier)
--- The entry time is one expression (e.start_ts) in the first CTE.
+-- The entry time is the event's entry_ts (its confirmed_at), as in watchlist.event_factors.
 CREATE OR REPLACE FUNCTION watchlist.outcome_excess(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (event_id bigint, horizon_min integer, entry_ts timestamptz, exchange text, symbol text,
                sector text, liquidity_tier smallint, pnl double precision,
@@ -17,10 +17,10 @@ LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
     WITH o AS (
-        SELECT e.id, o.horizon_min AS h, e.start_ts AS entry_ts, e.exchange, e.symbol, o.pnl
+        SELECT e.id, o.horizon_min AS h, e.entry_ts, e.exchange, e.symbol, o.pnl
           FROM watchlist_data.watch_signal_event AS e
           JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id AND o.covered AND o.pnl IS NOT NULL
-         WHERE e.status = 'confirmed' AND e.start_ts >= p_from AND e.start_ts < p_to
+         WHERE e.status = 'confirmed' AND e.entry_ts >= p_from AND e.entry_ts < p_to
     ), b AS (
         SELECT o.*,
                avg(o.pnl) OVER (PARTITION BY o.h, time_bucket(INTERVAL '1 hour', o.entry_ts)) AS bu,

@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(35);
+SELECT plan(36);
 
 SELECT has_role('wl_owner', 'owner role exists');
 SELECT has_role('wl_writer', 'writer role exists');
@@ -76,9 +76,11 @@ SELECT results_eq($$
              ('watchlist.record_trades(jsonb)', 'wl_writer'),
              ('watchlist.schema_version()', 'wl_reader'),
              ('watchlist.series(text,text,integer,timestamp with time zone)', 'wl_reader'),
+             ('watchlist.series_minute(text,text,integer,timestamp with time zone)', 'wl_reader'),
              ('watchlist.storage_report()', 'wl_reader'),
              ('watchlist.sync_membership(jsonb,timestamp with time zone)', 'wl_writer'),
              ('watchlist.upsert_symbol_refs(jsonb)', 'wl_writer'),
+             ('watchlist.watchlist_list(timestamp with time zone,text)', 'wl_reader'),
              ('watchlist.window_stats(text,text,timestamp with time zone,timestamp with time zone)', 'wl_reader')$$,
     'function grants: writer API to wl_writer, read API to wl_reader, nothing to PUBLIC');
 
@@ -115,6 +117,7 @@ SET LOCAL ROLE wl_reader;
 SELECT is((SELECT count(*)::int FROM watchlist.watch_signal_raw WHERE symbol = 'PRIVTEST'), 1, 'reader reads the raw view');
 SELECT lives_ok($$SELECT * FROM watchlist.watchlist_series_agg LIMIT 1$$, 'reader reads the 5-minute series view');
 SELECT lives_ok($$SELECT * FROM watchlist.window_stats('binance', 'PRIVTEST', now() - interval '12 hours', now())$$, 'reader calls the read API');
+SELECT lives_ok($$SELECT * FROM watchlist.watchlist_list(now())$$, 'reader calls the one-call list read');
 SELECT lives_ok($$SELECT * FROM watchlist.job_health()$$, 'reader calls watchlist.job_health() (wldb status)');
 SELECT ok((SELECT migrations > 0 AND latest ~ '(^|/)\d{4}_[a-z0-9_]+\.sql$' FROM watchlist.schema_version()),
           'reader sees how far the schema is migrated (watchlist.schema_version)');

@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(16);
+SELECT plan(20);
 
 CREATE TEMP TABLE good_batch AS
 SELECT jsonb_build_array(
@@ -80,6 +80,27 @@ SELECT results_eq($$SELECT batch_id, row_index, field FROM watchlist.ingest_reje
                   'the quarantine holds exactly the reported problems');
 SELECT is((SELECT row_data ->> 'meta' FROM watchlist_data.ingest_quarantine WHERE batch_id = 'mixed-1' AND row_index = 9),
           '(dropped: oversize)', 'an oversize row is quarantined without its oversize meta');
+
+-- The set-based fast test (watchlist_data.raw_row_clean) vouches for the good rows and for
+-- no row with a problem, so every rejection above came from the exact per-field checks.
+SELECT results_eq($$SELECT r.ord::int - 1, watchlist_data.raw_row_clean(r.val, now())
+                      FROM mixed_batch, jsonb_array_elements(rows) WITH ORDINALITY AS r(val, ord) ORDER BY 1$$,
+                  $$VALUES (0, true), (1, false), (2, false), (3, false), (4, false), (5, false), (6, false), (7, false),
+                           (8, false), (9, false), (10, true), (11, false), (12, false), (13, false), (14, false)$$,
+                  'fast test: clean for the good row (and the in-batch duplicate, found by key), not for any bad one');
+SELECT results_eq($$SELECT watchlist_data.raw_row_clean(r, now()) FROM good_batch, jsonb_array_elements(rows) AS r$$,
+                  $$VALUES (true), (true), (true)$$, 'fast test: the good batch is clean');
+SELECT results_eq($$SELECT v, watchlist_data.iso_ts_ok(to_jsonb(v))
+                      FROM unnest(ARRAY['2028-02-29T00:00:00Z', '2027-02-29T00:00:00Z', '2026-04-31T00:00:00Z', '2026-12-31T23:59:59.123456-05:30',
+                                        '2026-01-01 00:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T00:00:00+15:00']) AS v$$,
+                  $$VALUES ('2028-02-29T00:00:00Z', true), ('2027-02-29T00:00:00Z', false), ('2026-04-31T00:00:00Z', false),
+                           ('2026-12-31T23:59:59.123456-05:30', true), ('2026-01-01 00:00:00Z', false),
+                           ('2026-01-01T24:00:00Z', false), ('2026-01-01T00:00:00+15:00', false)$$,
+                  'fast test: only canonical timestamps naming a real day (others go to the exact checks)');
+SELECT results_eq($$SELECT received, inserted, rejected FROM watchlist.ingest_raw(jsonb_build_array(
+                        jsonb_build_object('ts', '2026-03-01 11:30:00+00', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A',
+                                           'triggered', true, 'spread_rel', 1e-320, 'crossings_1h', 3)), 'edge-1')$$,
+                  $$VALUES (1, 1, 0)$$, 'a valid row the fast test cannot vouch for (space separator, a number below 1e-300) is still stored');
 
 SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '22023', 'watchlist.ingest_raw expects a JSON array of row objects, got object',
                  'a non-array payload is refused as a whole');

@@ -1,5 +1,7 @@
 -- Event merging (gaps and islands): exact expected events for the rule's edge cases,
--- at 30 s, 1 min and 5 min sampling; open events extended; late data; idempotency.
+-- at 30 s, 1 min and 5 min sampling; the confirmation rule (a run of N consecutive
+-- minutes inside the island; confirmed_at) at default and other N, M, H; features_agg;
+-- open events extended; late data; idempotency.
 -- Defaults: N = 2 minutes, M = 3 minutes, max sample gap H = 10 minutes, look-back 6 h.
 \set QUIET 1
 \set ON_ERROR_ROLLBACK 1
@@ -9,7 +11,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(25);
+SELECT plan(48);
 
 CREATE TEMP TABLE t AS SELECT '2030-01-01T00:00:00Z'::timestamptz AS t0;
 
@@ -32,6 +34,15 @@ RETURNS TABLE (s numeric, e numeric, n integer, status text, open boolean) LANGU
      WHERE exchange = p_ex AND symbol = p_sym ORDER BY start_ts
 $$;
 
+-- events of a key with confirmed_at: (start, end, samples, status, open, confirmed_at), minutes from p_at
+CREATE FUNCTION pg_temp.evc(p_sym text, p_at timestamptz)
+RETURNS TABLE (s numeric, e numeric, n integer, status text, open boolean, c numeric) LANGUAGE sql AS $$
+    SELECT round((extract(epoch FROM start_ts - p_at) / 60)::numeric, 1), round((extract(epoch FROM end_ts - p_at) / 60)::numeric, 1),
+           n_samples, status, is_open, round((extract(epoch FROM confirmed_at - p_at) / 60)::numeric, 1)
+      FROM watchlist_data.watch_signal_event
+     WHERE exchange = 'binance' AND symbol = p_sym ORDER BY start_ts
+$$;
+
 -- 1-minute sampling
 SELECT pg_temp.put('binance', 'EXACTN',  t0, '1 minute', 'FTTFFFFF') FROM t;
 SELECT pg_temp.put('binance', 'NMINUS1', t0, '1 minute', 'FTFFFFFF') FROM t;
@@ -51,8 +62,8 @@ SELECT pg_temp.put('binance', 'S30GAPM', t0, '30 seconds', 'TTTFFFFFFTTTFFFFFFFF
 SELECT pg_temp.put('binance', 'M5',      t0, '5 minutes', 'TTTFTTFF') FROM t;
 SELECT pg_temp.put('binance', 'M5SINGLE', t0, '5 minutes', 'TFTFF') FROM t;
 
-SELECT results_eq($$SELECT keys, samples, inserted, updated, deleted FROM watchlist.merge_events((SELECT t0 FROM t), 'infinity', (SELECT t0 + interval '2 hours' FROM t))$$,
-                  $$VALUES (14, 149::bigint, 19, 0, 0)$$, 'first merge: 14 keys, 149 samples read, 19 events (runs)');
+SELECT results_eq($$SELECT keys, samples, inserted, deleted FROM watchlist.merge_events((SELECT t0 FROM t), 'infinity', (SELECT t0 + interval '2 hours' FROM t))$$,
+                  $$VALUES (14, 149::bigint, 19, 0)$$, 'first merge: 14 keys, 149 samples read, 19 events (runs)');
 
 SELECT results_eq($$SELECT * FROM pg_temp.ev('EXACTN')$$, $$VALUES (1.0, 2.0, 2, 'confirmed', false)$$,
                   'exactly N (2 consecutive triggered minutes) is a confirmed event, closed after M untriggered minutes');
@@ -87,6 +98,124 @@ SELECT is((SELECT features_agg -> 'spread_rel' FROM watchlist_data.watch_signal_
           'features_agg holds first/last/mean/min/max of the triggered samples');
 SELECT is((SELECT features_agg -> 'pairs_top_last' FROM watchlist_data.watch_signal_event WHERE symbol = 'GAPM'),
           '[{"i": 7}]'::jsonb, 'features_agg keeps the last pairs_top snapshot');
+
+-- The confirmation rule (issue 11): a RUN of consecutive triggered samples spanning N - 1
+-- minutes inside the island; confirmed_at = the sample that completes the first such run.
+-- Patterns at t0 + 3 days (T1 below), defaults N = 2, M = 3, H = 10 min.
+CREATE TEMP TABLE t1 AS SELECT t0 + interval '3 days' AS t1 FROM t;
+SELECT pg_temp.put('binance', 'BLIP',     t1, '1 minute', 'TFFFTFFFF') FROM t1;
+SELECT pg_temp.put('binance', 'LATERUN',  t1, '1 minute', 'TFFTTFFFF') FROM t1;
+SELECT pg_temp.put('binance', 'TWOBLIPS', t1, '1 minute', 'TFFTFTTTFFFF') FROM t1;
+SELECT pg_temp.put('binance', 'CONFBLIP', t1, '1 minute', 'TTFFFTFFFF') FROM t1;
+SELECT pg_temp.put('binance', 'HOLERUN',  t1, '1 minute', 'T.....TFFFF') FROM t1;
+SELECT pg_temp.put('binance', 'OPENBLIP', t1, '1 minute', 'FFTFT') FROM t1;
+SELECT pg_temp.put('binance', 'S30SPLIT', t1, '30 seconds', 'TTFTTFFFFFFFF') FROM t1;
+SELECT pg_temp.put('binance', 'S30LATE',  t1, '30 seconds', 'TTFTTTFFFFFFFF') FROM t1;
+SELECT pg_temp.put('binance', 'M5PAIR',   t1, '5 minutes', 'FTTFF') FROM t1;
+SELECT results_eq($$SELECT keys, inserted FROM watchlist.merge_events((SELECT t1 FROM t1), 'infinity', (SELECT t1 + interval '1 hour' FROM t1))$$,
+                  $$VALUES (9, 9)$$, 'rule patterns: 9 keys, one island each');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('BLIP', (SELECT t1 FROM t1))$$,
+                  $$VALUES (0.0, 4.0, 2, 'dropped', false, NULL::numeric)$$,
+                  'blip / 3 quiet minutes / blip: one island (gap = M) but never 2 consecutive triggered minutes: dropped, no confirmed_at');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('LATERUN', (SELECT t1 FROM t1))$$,
+                  $$VALUES (0.0, 4.0, 3, 'confirmed', false, 4.0)$$,
+                  'a run after an early blip: the island starts at the blip, confirmed_at is the run''s 2nd sample (minute 4)');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('TWOBLIPS', (SELECT t1 FROM t1))$$,
+                  $$VALUES (0.0, 7.0, 5, 'confirmed', false, 6.0)$$,
+                  'blip, blip, then a run of 3: confirmed when the run first spans N - 1 (minute 6), not at its end');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('CONFBLIP', (SELECT t1 FROM t1))$$,
+                  $$VALUES (0.0, 5.0, 3, 'confirmed', false, 1.0)$$,
+                  'a blip within M after a confirmed run extends the event; confirmed_at stays at the run');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('HOLERUN', (SELECT t1 FROM t1))$$,
+                  $$VALUES (0.0, 6.0, 2, 'confirmed', false, 6.0)$$,
+                  'two triggered samples across a 6-minute hole (<= H, nothing untriggered between): one run spanning 6 min');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('OPENBLIP', (SELECT t1 FROM t1))$$,
+                  $$VALUES (2.0, 4.0, 2, 'new', true, NULL::numeric)$$,
+                  'blip / quiet / blip still inside the cooldown: new and open, not confirmed');
+-- (removed again: later merges with a later p_now would close it as silent)
+DELETE FROM watchlist_data.watch_signal_event WHERE symbol = 'OPENBLIP';
+DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'OPENBLIP';
+SELECT results_eq($$SELECT * FROM pg_temp.evc('S30SPLIT', (SELECT t1 FROM t1))$$,
+                  $$VALUES (0.0, 2.0, 4, 'dropped', false, NULL::numeric)$$,
+                  '30 s: two runs of 2 samples (30 s each) split by one untriggered sample: never a minute, dropped');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('S30LATE', (SELECT t1 FROM t1))$$,
+                  $$VALUES (0.0, 2.5, 5, 'confirmed', false, 2.5)$$,
+                  '30 s: the second run of 3 samples spans 1 minute: confirmed at its 3rd sample');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('M5PAIR', (SELECT t1 FROM t1))$$,
+                  $$VALUES (5.0, 10.0, 2, 'confirmed', false, 10.0)$$,
+                  '5 min: two consecutive triggered samples confirm at the second');
+SELECT is((SELECT count(*)::int FROM watchlist_data.watch_signal_event
+            WHERE symbol IN ('BLIP', 'LATERUN', 'TWOBLIPS', 'CONFBLIP', 'HOLERUN', 'S30SPLIT', 'S30LATE', 'M5PAIR')
+              AND entry_ts IS DISTINCT FROM confirmed_at), 0, 'entry_ts is confirmed_at');
+SELECT is((SELECT confirmed_at FROM watchlist.watch_signal_event WHERE symbol = 'LATERUN'),
+          (SELECT t1 + interval '4 minutes' FROM t1), 'the read view exposes confirmed_at');
+
+-- Read straight from the plan ("连续 N 分钟满足阈值才生成 event（默认 N=2）；冷静期 M 分钟内重复满足
+-- 视为同一 event"; start_ts = "首次满足时间"), where another reading would answer differently:
+SELECT results_eq($$SELECT status, confirmed_at IS NULL FROM watchlist_data.watch_signal_event WHERE symbol = 'BLIP'$$,
+                  $$VALUES ('dropped', true)$$,
+                  'plan: "N consecutive minutes" - two single minutes 4 apart are not 2 consecutive minutes (reading end - start across the cooldown would confirm it)');
+SELECT results_eq($$SELECT start_ts - t1, confirmed_at - t1 FROM watchlist_data.watch_signal_event, t1 WHERE symbol = 'LATERUN'$$,
+                  $$VALUES (interval '0', interval '4 minutes')$$,
+                  'plan: re-triggering within M is the same event and start_ts is the first time the threshold was met: the blip, not the run (a run-only reading would start at minute 3)');
+SELECT results_eq($$SELECT status, confirmed_at - t1 FROM watchlist_data.watch_signal_event, t1 WHERE symbol = 'S30LATE'$$,
+                  $$VALUES ('confirmed', interval '2 minutes 30 seconds')$$,
+                  'plan: N = 2 minutes at 30 s sampling is 3 samples spanning 1 minute (a "4 samples = 2 whole minutes" reading would leave it unconfirmed)');
+
+-- features_agg: every numeric column of the raw table and every numeric meta.factors key.
+SELECT pg_temp.put('binance', 'FEAT', t1 + interval '2 hours', '1 minute', 'TTTFFFF') FROM t1;
+UPDATE watchlist_data.watch_signal_raw AS r
+   SET crossings_1h = 10 - x.i, rv_1h = CASE WHEN x.i = 2 THEN NULL ELSE 0.01 * x.i END, spot_price = 100 + x.i,
+       meta = r.meta || jsonb_build_object('factors', jsonb_build_object('rsi', 50 + x.i, 'tag', 'x'),
+                                           'funding_diff_top', jsonb_build_array(x.i))
+  FROM (SELECT t1 + interval '2 hours' + make_interval(mins => i) AS ts, i + 1 AS i FROM t1, generate_series(0, 2) AS i) AS x
+ WHERE r.exchange = 'binance' AND r.symbol = 'FEAT' AND r.ts = x.ts;
+SELECT * FROM watchlist.merge_events((SELECT t1 + interval '2 hours' FROM t1), 'infinity', (SELECT t1 + interval '3 hours' FROM t1));
+SELECT is((SELECT features_agg - ARRAY['spread_rel', 'pairs_top_first', 'pairs_top_last'] FROM watchlist_data.watch_signal_event WHERE symbol = 'FEAT'),
+          '{"crossings_1h": {"first": 9, "last": 7, "mean": 8, "min": 7, "max": 9},
+            "rv_1h": {"first": 0.01, "last": 0.03, "mean": 0.02, "min": 0.01, "max": 0.03},
+            "spot_price": {"first": 101, "last": 103, "mean": 102, "min": 101, "max": 103},
+            "meta.rsi": {"first": 51, "last": 53, "mean": 52, "min": 51, "max": 53},
+            "funding_diff_top_first": [1], "funding_diff_top_last": [3]}'::jsonb,
+          'features_agg: integer and float columns, first/last skip NULLs, numeric meta.factors keys (non-numeric ignored), funding_diff_top snapshots');
+SELECT is((SELECT count(*)::int FROM jsonb_object_keys((SELECT features_agg FROM watchlist_data.watch_signal_event WHERE symbol = 'FEAT'))),
+          9, 'no key for columns without values (spread_rel, 3 set columns, meta.rsi, 4 snapshots)');
+
+-- Other settings: N = 3, M = 5 minutes, H = 90 s (keys removed again afterwards).
+UPDATE watchlist_data.settings SET value = CASE key WHEN 'event_min_minutes' THEN '3' WHEN 'event_cooldown_minutes' THEN '5'
+                                                    ELSE '90 seconds' END
+ WHERE key IN ('event_min_minutes', 'event_cooldown_minutes', 'event_max_sample_gap');
+CREATE TEMP TABLE t2 AS SELECT t0 + interval '4 days' AS t2 FROM t;
+SELECT pg_temp.put('binance', 'N3SHORT', t2, '1 minute', 'TTFTTTFFFFFFF') FROM t2;
+SELECT pg_temp.put('binance', 'M5GAP',   t2, '1 minute', 'TTFFFFFTTTFFFFFF') FROM t2;
+SELECT pg_temp.put('binance', 'M5SPLIT', t2, '1 minute', 'TTTFFFFFFTTFFFFFF') FROM t2;
+SELECT pg_temp.put('binance', 'H90',     t2, '1 minute', 'TT.TTTFFFFFF') FROM t2;
+SELECT pg_temp.put('binance', 'H90RUN',  t2, '1 minute', 'TTT.TFFFFFF') FROM t2;
+SELECT pg_temp.put('binance', 'N3M5MIN', t2, '5 minutes', 'TTFFF') FROM t2;
+SELECT * FROM watchlist.merge_events((SELECT t2 FROM t2), 'infinity', (SELECT t2 + interval '1 hour' FROM t2));
+SELECT results_eq($$SELECT * FROM pg_temp.evc('N3SHORT', (SELECT t2 FROM t2))$$,
+                  $$VALUES (0.0, 5.0, 5, 'confirmed', false, 5.0)$$,
+                  'N = 3: a run of 2 is not enough; the run of 3 after it confirms at its 3rd minute');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('M5GAP', (SELECT t2 FROM t2))$$,
+                  $$VALUES (0.0, 9.0, 5, 'confirmed', false, 9.0)$$,
+                  'M = 5: 5 untriggered minutes keep one island; N = 3 reached by the second run');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('M5SPLIT', (SELECT t2 FROM t2))$$,
+                  $$VALUES (0.0, 2.0, 3, 'confirmed', false, 2.0), (9.0, 10.0, 2, 'dropped', false, NULL::numeric)$$,
+                  'M = 5: 6 untriggered minutes split; the second island (2 minutes) is short of N = 3');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('H90', (SELECT t2 FROM t2))$$,
+                  $$VALUES (0.0, 5.0, 5, 'confirmed', false, 5.0)$$,
+                  'H = 90 s: a 2-minute hole breaks the run (0-1 is short of N) but not the island (off 2 min <= M); the run 3-5 confirms');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('H90RUN', (SELECT t2 FROM t2))$$,
+                  $$VALUES (0.0, 4.0, 4, 'confirmed', false, 2.0)$$,
+                  'H = 90 s: the run 0-2 confirms before the hole');
+SELECT results_eq($$SELECT * FROM pg_temp.evc('N3M5MIN', (SELECT t2 FROM t2))$$,
+                  $$VALUES (0.0, 5.0, 2, 'dropped', false, NULL::numeric)$$,
+                  '5 min sampling with H = 90 s: every step is a hole, so no two samples are consecutive: one island (off 5 min <= M), never confirmed');
+UPDATE watchlist_data.settings SET value = CASE key WHEN 'event_min_minutes' THEN '2' WHEN 'event_cooldown_minutes' THEN '3'
+                                                    ELSE '10 minutes' END
+ WHERE key IN ('event_min_minutes', 'event_cooldown_minutes', 'event_max_sample_gap');
+DELETE FROM watchlist_data.watch_signal_event WHERE symbol IN ('N3SHORT', 'M5GAP', 'M5SPLIT', 'H90', 'H90RUN', 'N3M5MIN');
+DELETE FROM watchlist_data.watch_signal_raw WHERE symbol IN ('N3SHORT', 'M5GAP', 'M5SPLIT', 'H90', 'H90RUN', 'N3M5MIN');
 
 -- Re-running any window changes nothing.
 SELECT results_eq($$SELECT inserted, updated, deleted FROM watchlist.merge_events((SELECT t0 + interval '3 minutes' FROM t), 'infinity', (SELECT t0 + interval '2 hours' FROM t))$$,

@@ -1,7 +1,10 @@
 -- Outcome labels with hand-computed values: a short and a long convergence trade, a
 -- funding time crossed (8 h and 1 h intervals), a hole at the horizon, a horizon the data
--- never reaches, a late row recomputing a label; plus recorded trades.
+-- never reaches, a late row recomputing a label, a re-merge moving an event's entry;
+-- plus recorded trades.
 -- Settings for the fixture: horizons {10, 20} minutes, cost 2 bps; N = 2, M = 3, H = 10 min.
+-- Every event is triggered at t0 and t0+1: confirmed at t0+1, so the trade is entered at
+-- t0+1 (entry_ts = confirmed_at: no look-ahead) and the horizons end at t0+11 / t0+21.
 \set QUIET 1
 \set ON_ERROR_ROLLBACK 1
 \set ON_ERROR_STOP 1
@@ -10,7 +13,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(27);
+SELECT plan(33);
 
 SELECT count(*) FROM watchlist.set_setting('outcome_horizons_min', '{10,20}');
 SELECT count(*) FROM watchlist.set_setting('outcome_cost_bps', '2');
@@ -18,7 +21,7 @@ CREATE TEMP TABLE t AS SELECT '2032-01-01T00:00:00Z'::timestamptz AS t0;
 
 -- A: short the spread. spread 0.0030 at t0 falling 0.0001/min, a spike to 0.0036 at t0+3;
 -- executable: sell = spread - 0.0001, buy = spread + 0.0001; funding 0.0001 every 8 h,
--- next funding at t0+5. The row at t0+10 arrives late.
+-- next funding at t0+5. The row at t0+11 arrives late.
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, funding_rate,
             funding_interval_hours, next_funding_time, best_sell_high_buy_low, best_buy_high_sell_low, ingested_at)
 SELECT t0 + make_interval(mins => k), 'binance', 'OUTS', 'A', k IN (0, 1), sp, 0.0001, 8,
@@ -26,7 +29,7 @@ SELECT t0 + make_interval(mins => k), 'binance', 'OUTS', 'A', k IN (0, 1), sp, 0
        sp - 0.0001, sp + 0.0001, t0 + interval '30 minutes'
   FROM t, generate_series(-2, 25) AS k,
        LATERAL (SELECT CASE WHEN k = 3 THEN 0.0036 ELSE 0.0030 - 0.0001 * k END AS sp) AS x
- WHERE k <> 10;
+ WHERE k <> 11;
 -- B: long the spread. spread -0.0020 rising 0.0001/min, no executable columns; funding
 -- -0.0002 every hour, next funding at t0+2 then t0+62.
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, funding_rate,
@@ -62,42 +65,48 @@ $$;
 
 SELECT results_eq($$SELECT candidates, written, uncovered, recomputed_events FROM watchlist.label_outcomes_incremental((SELECT t0 + interval '30 minutes' FROM t))$$,
                   $$VALUES (6, 6, 1, 0)$$, 'first run: A, B, C at both horizons (C at 20 min uncovered); D waits for data');
--- A at 10 min, before the late row: exit at t0+9 (buy 0.0022): 10000*(0.0029 - 0.0022 + 0.0001) - 2 = 6
-SELECT ok(abs((pg_temp.lab('OUTS', 10)).pnl - 6) < 1e-9, 'A 10 min before the late row: pnl 6 bps (exit at t0+9)');
+-- A at 10 min, before the late row: entry at t0+1 (spread 0.0029, sell 0.0028), exit at
+-- t0+10 (buy 0.0021): 10000*(0.0028 - 0.0021 + 0.0001) - 2 = 6
+SELECT ok(abs((pg_temp.lab('OUTS', 10)).pnl - 6) < 1e-9, 'A 10 min before the late row: pnl 6 bps (exit at t0+10)');
 
--- The row at t0+10 arrives late.
+-- The row at t0+11 arrives late.
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, funding_rate,
             funding_interval_hours, next_funding_time, best_sell_high_buy_low, best_buy_high_sell_low, ingested_at)
-SELECT t0 + interval '10 minutes', 'binance', 'OUTS', 'A', false, 0.0020, 0.0001, 8, t0 + interval '8 hours 5 minutes',
-       0.0019, 0.0021, t0 + interval '35 minutes' FROM t;
+SELECT t0 + interval '11 minutes', 'binance', 'OUTS', 'A', false, 0.0019, 0.0001, 8, t0 + interval '8 hours 5 minutes',
+       0.0018, 0.0020, t0 + interval '35 minutes' FROM t;
 SELECT results_eq($$SELECT written, recomputed_events FROM watchlist.label_outcomes_incremental((SELECT t0 + interval '40 minutes' FROM t))$$,
                   $$VALUES (2, 3)$$, 'the late row rewrites both labels of event A and nothing else (3 events re-examined: the 2-minute watermark overlap)');
 
--- A, short, 10 min: entry sell 0.0029, exit buy 0.0021, funding at t0+5 (+0.0001):
--- 10000 * (0.0029 - 0.0021 + 0.0001) - 2 = 7
+-- A, short, 10 min: entry at t0+1 sell 0.0028, exit at t0+11 buy 0.0020, funding at t0+5
+-- (+0.0001): 10000 * (0.0028 - 0.0020 + 0.0001) - 2 = 7
 SELECT ok(abs((pg_temp.lab('OUTS', 10)).pnl - 7) < 1e-9, 'A 10 min: pnl 7 bps');
-SELECT ok(abs((pg_temp.lab('OUTS', 10)).spread_change - (-0.0010)) < 1e-12, 'A 10 min: spread change -0.0010');
+SELECT ok(abs((pg_temp.lab('OUTS', 10)).spread_change - (-0.0010)) < 1e-12, 'A 10 min: spread change -0.0010 (0.0019 - 0.0029)');
 SELECT is((pg_temp.lab('OUTS', 10)).funding_change, 0::float8, 'A 10 min: funding unchanged');
--- adverse excursion: the spike to 0.0036 against a 0.0029 entry = 7 bps
-SELECT ok(abs((pg_temp.lab('OUTS', 10)).max_drawdown - 7) < 1e-9, 'A 10 min: max drawdown 7 bps (the spike)');
+-- adverse excursion: the spike to 0.0036 against a 0.0028 entry = 8 bps
+SELECT ok(abs((pg_temp.lab('OUTS', 10)).max_drawdown - 8) < 1e-9, 'A 10 min: max drawdown 8 bps (the spike)');
 SELECT ok(abs((pg_temp.lab('OUTS', 10)).volatility
-              - (SELECT stddev_samp(v) FROM unnest(ARRAY[0.0029, 0.0028, 0.0036, 0.0026, 0.0025, 0.0024, 0.0023, 0.0022, 0.0021, 0.0020]::float8[]) v)) < 1e-15,
-          'A 10 min: volatility = sigma of the spread over (t0, t0+10]');
+              - (SELECT stddev_samp(v) FROM unnest(ARRAY[0.0028, 0.0036, 0.0026, 0.0025, 0.0024, 0.0023, 0.0022, 0.0021, 0.0020, 0.0019]::float8[]) v)) < 1e-15,
+          'A 10 min: volatility = sigma of the spread over (t0+1, t0+11]');
 SELECT is((pg_temp.lab('OUTS', 10)).label - 'quantile',
-          '{"sign": 1, "direction": "short_spread", "entry_px": 0.0029, "exit_px": 0.0021, "funding_times": 1}'::jsonb,
-          'A 10 min: label (entry at the start row, no look-ahead)');
--- A, 20 min: exit buy 0.0011: 10000 * (0.0029 - 0.0011 + 0.0001) - 2 = 17
+          '{"sign": 1, "direction": "short_spread", "entry_px": 0.0028, "exit_px": 0.0020, "funding_times": 1}'::jsonb,
+          'A 10 min: label, entered at confirmed_at t0+1 (the start row t0 would have sold at 0.0029: look-ahead)');
+SELECT is((SELECT confirmed_at - start_ts FROM watchlist_data.watch_signal_event WHERE symbol = 'OUTS'), interval '1 minute',
+          'A: confirmed one minute after its start');
+SELECT is((SELECT count(*)::int FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
+            WHERE e.symbol LIKE 'OUT_' AND o.entry_ts IS DISTINCT FROM e.start_ts + interval '1 minute'), 0,
+          'every label records the entry it was computed for: confirmed_at, t0+1');
+-- A, 20 min: exit at t0+21 buy 0.0010: 10000 * (0.0028 - 0.0010 + 0.0001) - 2 = 17
 SELECT ok(abs((pg_temp.lab('OUTS', 20)).pnl - 17) < 1e-9, 'A 20 min: pnl 17 bps, one funding time crossed (next is 8 h later)');
 
--- B, long, 10 min: entry -0.0020, exit -0.0010; funding times t0+2 (rate -0.0002, the
--- perp long receives 0.0002): 10000 * (0.0010 + 0.0002) - 2 = 10
+-- B, long, 10 min: entry at t0+1 -0.0019, exit at t0+11 -0.0009; funding time t0+2 (rate
+-- -0.0002 of the row at t0+1, the perp long receives 0.0002): 10000 * (0.0010 + 0.0002) - 2 = 10
 SELECT ok(abs((pg_temp.lab('OUTL', 10)).pnl - 10) < 1e-9, 'B 10 min: pnl 10 bps');
 SELECT is((pg_temp.lab('OUTL', 10)).max_drawdown, 0::float8, 'B 10 min: the spread never went against the long');
 SELECT is((pg_temp.lab('OUTL', 10)).label ->> 'direction', 'long_spread', 'B is a long-spread trade');
--- B, 20 min: exit -0.0000 (k=20), funding at t0+2 only (t0+62 is beyond): 10000 * (0.0020 + 0.0002) - 2 = 20
+-- B, 20 min: exit 0.0001 (t0+21), funding at t0+2 only (t0+62 is beyond): 10000 * (0.0020 + 0.0002) - 2 = 20
 SELECT ok(abs((pg_temp.lab('OUTL', 20)).pnl - 20) < 1e-9, 'B 20 min: pnl 20 bps, hourly funding crossed once');
 
--- C: 10 min covered (exit t0+2 is 8 min before the horizon, within H = 10), 20 min is not.
+-- C: 10 min covered (exit t0+2 is 9 min before the horizon t0+11, within H = 10), 20 min is not.
 SELECT ok(abs((pg_temp.lab('OUTH', 10)).pnl - (-2)) < 1e-9, 'C 10 min: flat spread, pnl = -cost');
 SELECT results_eq($$SELECT covered, pnl, spread_change, max_drawdown, label FROM pg_temp.lab('OUTH', 20)$$,
                   $$VALUES (false, NULL::float8, NULL::float8, NULL::float8, '{"reason": "hole in the data at the horizon"}'::jsonb)$$,
@@ -116,6 +125,33 @@ SELECT results_eq($$SELECT written, uncovered FROM watchlist.label_outcomes_incr
 SELECT is((pg_temp.lab('OUTD', 10)).label, '{"reason": "no data at or after the horizon"}'::jsonb, 'D: the reason says why');
 SELECT results_eq($$SELECT written FROM watchlist.label_outcomes_incremental((SELECT t0 + interval '7 hours' FROM t))$$,
                   $$VALUES (0)$$, 're-running writes nothing');
+
+-- R, a day later: triggered at T, T+2, T+3 (T+1 not): confirmed at T+3, labelled from there.
+-- Then T+1 turns out triggered (late): the re-merge confirms it at T+1; its labels are
+-- stale (entered at T+3), dropped by the merge and written again by the label job.
+CREATE TEMP TABLE r AS SELECT t0 + interval '1 day' AS t FROM t;
+INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, ingested_at)
+SELECT r.t + make_interval(mins => k), 'binance', 'OUTR', 'A', k IN (0, 2, 3), 0.0030 - 0.0001 * k, r.t + interval '45 minutes'
+  FROM r, generate_series(-2, 40) AS k;
+SELECT * FROM watchlist.merge_events((SELECT t - interval '1 hour' FROM r), 'infinity', (SELECT t + interval '45 minutes' FROM r));
+SELECT * FROM watchlist.label_outcomes_incremental((SELECT t + interval '45 minutes' FROM r));
+SELECT results_eq($$SELECT o.horizon_min, o.entry_ts - r.t, o.label -> 'entry_px' FROM watchlist_data.future_outcome o
+                      JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id, r WHERE e.symbol = 'OUTR' ORDER BY 1$$,
+                  $$VALUES (10, interval '3 minutes', '0.0027'::jsonb), (20, interval '3 minutes', '0.0027'::jsonb)$$,
+                  'R: entered at T+3, where the run T+2..T+3 confirmed it (spread 0.0027)');
+UPDATE watchlist_data.watch_signal_raw SET triggered = true, ingested_at = (SELECT t + interval '50 minutes' FROM r)
+ WHERE symbol = 'OUTR' AND ts = (SELECT t + interval '1 minute' FROM r);
+SELECT * FROM watchlist.merge_events((SELECT t - interval '1 hour' FROM r), 'infinity', (SELECT t + interval '50 minutes' FROM r));
+SELECT results_eq($$SELECT e.confirmed_at - r.t, (SELECT count(*)::int FROM watchlist_data.future_outcome o WHERE o.event_id = e.id)
+                      FROM watchlist_data.watch_signal_event e, r WHERE e.symbol = 'OUTR'$$,
+                  $$VALUES (interval '1 minute', 0)$$, 'R re-merged: confirmed at T+1 now, its stale labels are gone');
+SELECT results_eq($$SELECT written FROM watchlist.label_outcomes_incremental((SELECT t + interval '55 minutes' FROM r))$$,
+                  $$VALUES (2)$$, 'the label job writes R''s two labels again');
+SELECT results_eq($$SELECT o.horizon_min, o.entry_ts - r.t, o.label -> 'entry_px', o.spread_change FROM watchlist_data.future_outcome o
+                      JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id, r WHERE e.symbol = 'OUTR' ORDER BY 1$$,
+                  $$VALUES (10, interval '1 minute', '0.0029'::jsonb, 0.0019::float8 - 0.0029::float8),
+                           (20, interval '1 minute', '0.0029'::jsonb, 0.0009::float8 - 0.0029::float8)$$,
+                  'R: entered at T+1 now (spread 0.0029), horizons from there');
 
 -- Executed trades.
 SELECT results_eq($$SELECT row_index, trade_ref, id IS NOT NULL, error IS NULL FROM watchlist.record_trades(jsonb_build_array(

@@ -8,9 +8,10 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(14);
+SELECT plan(15);
 
--- day d, event i: factor x (meta.factors.f1, and spread_rel = x / 1000), outcome y (pnl, 30 min)
+-- day d, event i: factor x (meta.factors.f1, and spread_rel = x / 1000) at the event's entry
+-- (confirmed_at = entry_ts, one minute after its start), outcome y (pnl, 30 min)
 CREATE TEMP TABLE fx (d int, i int, x float8, y float8);
 INSERT INTO fx VALUES
   (1, 1, 1, 2), (1, 2, 2, 4), (1, 3, 3, 6), (1, 4, 4, 8), (1, 5, 5, 10), (1, 6, 6, 12),    -- IC 1
@@ -18,20 +19,23 @@ INSERT INTO fx VALUES
   (3, 1, 1, 1), (3, 2, 1, 2), (3, 3, 2, 3), (3, 4, 3, 4), (3, 5, 4, 5), (3, 6, 5, 6),      -- ties in x
   (4, 1, 1, 1), (4, 2, 2, 2);                                                              -- too few
 CREATE TEMP TABLE fx_ev AS
-SELECT fx.*, '2035-01-01T00:00:00Z'::timestamptz + make_interval(days => d - 1, hours => i) AS start_ts, 'F' || i AS symbol FROM fx;
+SELECT fx.*, '2035-01-01T00:00:00Z'::timestamptz + make_interval(days => d - 1, hours => i) AS entry_ts, 'F' || i AS symbol FROM fx;
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, meta)
-SELECT start_ts, 'lab', symbol, 'A', true, x / 1000, jsonb_build_object('factors', jsonb_build_object('f1', x, 'note', 'text ignored'))
+SELECT entry_ts, 'lab', symbol, 'A', true, x / 1000, jsonb_build_object('factors', jsonb_build_object('f1', x, 'note', 'text ignored'))
   FROM fx_ev;
--- a row one minute AFTER each start with a wild factor value: must never be used (no look-ahead)
+-- a row one minute AFTER each entry with a wild factor value: must never be used (no look-ahead)
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, meta)
-SELECT start_ts + interval '1 minute', 'lab', symbol, 'A', true, 999, '{"factors": {"f1": -999}}' FROM fx_ev;
-INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open)
-SELECT 'lab', symbol, 'A', start_ts, start_ts + interval '1 minute', 60, 2, 'confirmed', false FROM fx_ev;
+SELECT entry_ts + interval '1 minute', 'lab', symbol, 'A', true, 999, '{"factors": {"f1": -999}}' FROM fx_ev;
+-- the event's first sample, one minute BEFORE the entry: superseded by the entry row
+INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, meta)
+SELECT entry_ts - interval '1 minute', 'lab', symbol, 'A', true, 0.5, '{"factors": {"f1": 500}}' FROM fx_ev;
+INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open, confirmed_at)
+SELECT 'lab', symbol, 'A', entry_ts - interval '1 minute', entry_ts + interval '1 minute', 120, 3, 'confirmed', false, entry_ts FROM fx_ev;
 -- the symbols are on the watchlist (whatever memberships the database holds for others)
 INSERT INTO watchlist_data.watchlist_membership (exchange, symbol, entered_at)
 SELECT DISTINCT 'lab', symbol, '2034-12-01T00:00:00Z'::timestamptz FROM fx_ev;
 INSERT INTO watchlist_data.future_outcome (event_id, horizon_min, covered, pnl)
-SELECT e.id, 30, true, fx_ev.y FROM fx_ev JOIN watchlist_data.watch_signal_event e ON e.exchange = 'lab' AND e.start_ts = fx_ev.start_ts;
+SELECT e.id, 30, true, fx_ev.y FROM fx_ev JOIN watchlist_data.watch_signal_event e ON e.exchange = 'lab' AND e.entry_ts = fx_ev.entry_ts;
 
 CREATE TEMP TABLE per AS
 SELECT * FROM watchlist.factor_ic_by_period('2035-01-01', '2035-01-05', 'pnl', '1 day', 5, NULL, 'lab', 'meta.f1');
@@ -68,7 +72,11 @@ SELECT ok((SELECT abs(rank_autocorr - 1) < 1e-12 FROM s2), 'factor ranks identic
 
 -- point in time and factor discovery
 SELECT is((SELECT count(*)::int FROM watchlist.event_factors('2035-01-01', '2035-01-05', NULL, 'lab') WHERE value < 0), 0,
-          'values recorded after the event start are never used');
+          'values recorded after the entry are never used');
+SELECT results_eq($$SELECT f.symbol, f.entry_ts, f.start_ts, f.value FROM watchlist.event_factors('2035-01-01', '2035-01-05', NULL, 'lab') AS f
+                     WHERE f.factor = 'meta.f1' ORDER BY f.entry_ts, f.symbol$$,
+                  $$SELECT symbol, entry_ts, entry_ts - interval '1 minute', x FROM fx_ev ORDER BY entry_ts, symbol$$,
+                  'factor values are those of the entry (confirmed_at), not of the event start one minute earlier');
 SELECT results_eq($$SELECT DISTINCT factor FROM watchlist.event_factors('2035-01-01', '2035-01-05', NULL, 'lab') ORDER BY 1$$,
                   $$VALUES ('meta.f1'), ('spread_rel')$$, 'core columns and numeric meta.factors keys are factors; text keys are not');
 SELECT throws_ok($$SELECT * FROM watchlist.factor_ic_by_period('2035-01-01', '2035-01-05', 'profit')$$, '22023',

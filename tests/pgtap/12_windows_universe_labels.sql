@@ -9,6 +9,7 @@
 \pset format unaligned
 \pset tuples_only true
 \pset pager off
+-- (Fixture events are inserted with confirmed_at = start_ts: their entry is their start.)
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
 SELECT plan(21);
@@ -50,8 +51,8 @@ SELECT ok((SELECT abs(m.zscore_12h - (l.spread_rel - w.mean) / w.sigma) < 1e-9 A
 CREATE TEMP TABLE ut AS SELECT '2036-03-01T12:00:00Z'::timestamptz AS t;
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
 SELECT t, 'univ', s, 'A', true, 0.001 FROM ut, unnest(ARRAY['MEMBER', 'LEFTBEFORE', 'ENTEREDAFTER', 'REENTERED', 'NOTMEMBER', 'LEFTATSTART']) s;
-INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open)
-SELECT 'univ', s, 'A', t, t + interval '2 minutes', 120, 3, 'confirmed', false
+INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open, confirmed_at)
+SELECT 'univ', s, 'A', t, t + interval '2 minutes', 120, 3, 'confirmed', false, t
   FROM ut, unnest(ARRAY['MEMBER', 'LEFTBEFORE', 'ENTEREDAFTER', 'REENTERED', 'NOTMEMBER', 'LEFTATSTART']) s;
 INSERT INTO watchlist_data.watchlist_membership (exchange, symbol, entered_at, left_at)
 SELECT 'univ', s, t + e, t + l FROM ut, (VALUES
@@ -76,8 +77,8 @@ SELECT count(*) FROM watchlist.set_setting('outcome_cost_bps', '5.5');
 CREATE TEMP TABLE ht AS SELECT '2036-04-01T00:00:00Z'::timestamptz AS t0;
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
 SELECT t0 + make_interval(mins => k), 'hzn', 'HZN', 'A', false, 0.0040 - 0.00002 * k FROM ht, generate_series(-3, 50) AS k;
-INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open)
-SELECT 'hzn', 'HZN', 'A', t0, t0 + interval '2 minutes', 120, 3, 'confirmed', false FROM ht;
+INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open, confirmed_at)
+SELECT 'hzn', 'HZN', 'A', t0, t0 + interval '2 minutes', 120, 3, 'confirmed', false, t0 FROM ht;
 CREATE TEMP TABLE hid AS SELECT array_agg(id) AS ids FROM watchlist_data.watch_signal_event WHERE exchange = 'hzn';
 SELECT results_eq($$SELECT written, uncovered FROM watchlist.label_outcomes((SELECT t0 + interval '1 day' FROM ht), (SELECT ids FROM hid))$$,
                   $$VALUES (2, 0)$$, 'two labels: one per configured horizon');
@@ -99,9 +100,9 @@ SELECT results_eq($$SELECT o.horizon_min, round(o.pnl::numeric, 9) FROM watchlis
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, funding_rate)
 VALUES ('2036-05-01T01:00Z', 'fobs', 'FO1', 'A', true, 0.001, 0.0001), ('2036-05-01T02:00Z', 'fobs', 'FO2', 'A', true, 0.002, 0.0002),
        ('2036-05-01T03:00Z', 'fobs', 'FO3', 'A', true, 0.003, 0.0003), ('2036-05-01T04:00Z', 'fobs', 'FO4', 'A', true, 0.004, 0.0004);
-INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open)
+INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open, confirmed_at)
 SELECT 'fobs', 'FO' || i, 'A', '2036-05-01T00:00Z'::timestamptz + make_interval(hours => i), '2036-05-01T00:02Z'::timestamptz + make_interval(hours => i),
-       120, 3, 'confirmed', false FROM generate_series(1, 4) i;
+       120, 3, 'confirmed', false, '2036-05-01T00:00Z'::timestamptz + make_interval(hours => i) FROM generate_series(1, 4) i;
 INSERT INTO watchlist_data.watchlist_membership (exchange, symbol, entered_at)
 SELECT 'fobs', 'FO' || i, '2036-01-01' FROM generate_series(1, 4) i;
 INSERT INTO watchlist_data.future_outcome (event_id, horizon_min, covered, pnl, spread_change, funding_change, max_drawdown, volatility)
@@ -140,9 +141,9 @@ SELECT st + make_interval(mins => k), 'qday', 'Q' || i, 'A', false,
   FROM qd, unnest(ARRAY[-1, 0, 5, 10, 11]) AS k;
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
 VALUES ('2036-06-01T20:00Z', 'qday', 'QHOLE', 'A', false, 0.003);
-INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open)
-SELECT 'qday', 'Q' || i, 'A', st, st + interval '2 minutes', 120, 3, 'confirmed', false FROM qd
-UNION ALL SELECT 'qday', 'QHOLE', 'A', '2036-06-01T20:00Z', '2036-06-01T20:02Z', 120, 3, 'confirmed', false;
+INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open, confirmed_at)
+SELECT 'qday', 'Q' || i, 'A', st, st + interval '2 minutes', 120, 3, 'confirmed', false, st FROM qd
+UNION ALL SELECT 'qday', 'QHOLE', 'A', '2036-06-01T20:00Z', '2036-06-01T20:02Z', 120, 3, 'confirmed', false, '2036-06-01T20:00Z';
 SELECT results_eq($$SELECT written, uncovered FROM watchlist.label_outcomes('2036-06-03',
                       (SELECT array_agg(id) FROM watchlist_data.watch_signal_event WHERE exchange = 'qday'))$$,
                   $$VALUES (14, 1)$$, '14 labels, the hole uncovered');

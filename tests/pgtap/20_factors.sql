@@ -88,9 +88,9 @@ SELECT is((SELECT count(*)::int FROM watchlist_data.factor_value WHERE exchange 
 SELECT throws_ok($$SELECT * FROM watchlist.compute_factors(now(), now() - INTERVAL '1 hour')$$, '22023', NULL,
                  'compute_factors refuses an empty window');
 
--- factor lab: a confirmed event entered at T+12 sees the row of T+10, never T+15's
-INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open)
-SELECT 'pgtapfx', 'FX1', 'A', t + INTERVAL '12 minutes', t + INTERVAL '13 minutes', 60, 2, 'confirmed', false FROM wl_fx;
+-- factor lab: a confirmed event entered (confirmed_at = entry_ts) at T+12 sees the row of T+10, never T+15's
+INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, confirmed_at, duration_sec, n_samples, status, is_open)
+SELECT 'pgtapfx', 'FX1', 'A', t + INTERVAL '12 minutes', t + INTERVAL '13 minutes', t + INTERVAL '12 minutes', 60, 2, 'confirmed', false FROM wl_fx;
 SELECT results_eq($$SELECT f.factor, round(f.value::numeric, 9) FROM wl_fx, watchlist.event_factors(t, t + INTERVAL '1 hour', NULL, 'pgtapfx') AS f
                      WHERE f.factor IN ('db.signal_persistence_min', 'db.spread_rsi_14', 'db.rv_1h', 'spread_rel') ORDER BY 1$$,
                   $$VALUES ('db.rv_1h', 0.001000000), ('db.signal_persistence_min', 5.000000000), ('db.spread_rsi_14', 0.000000000),
@@ -112,8 +112,8 @@ SELECT is((SELECT count(*)::int FROM watchlist.factor_catalog() WHERE source = '
           'every database factor column is listed, and each has its definition');
 
 -- benchmark-relative outcomes: two events in one hour (pnl 10, 20), one two hours later (40)
-INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, status, is_open)
-SELECT 'pgtapfx', v.s, 'A', t + v.m * INTERVAL '1 minute', t + v.m * INTERVAL '1 minute', 0, 1, 'confirmed', false
+INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, confirmed_at, duration_sec, n_samples, status, is_open)
+SELECT 'pgtapfx', v.s, 'A', t + v.m * INTERVAL '1 minute', t + v.m * INTERVAL '1 minute', t + v.m * INTERVAL '1 minute', 0, 1, 'confirmed', false
   FROM wl_fx, (VALUES ('FX2', 20), ('FX3', 140)) AS v(s, m);
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
 SELECT t + v.m * INTERVAL '1 minute', 'pgtapfx', v.s, 'A', true, 0.001 FROM wl_fx, (VALUES ('FX2', 20), ('FX3', 140)) AS v(s, m);

@@ -55,12 +55,12 @@ def generate(seed: int, exchange: str, t0: datetime, n_symbols: int = 10, beta: 
         if si < FEW_SYMBOLS:
             starts.append(500 + int(rng.integers(0, 60)))
         trig = np.zeros(minutes, bool)
-        momentum = rng.normal(0, 1, minutes)                 # noise, except at event starts
+        momentum = rng.normal(0, 1, minutes)                 # noise, except at event entries
         drift = np.zeros(minutes)
         for s in starts:
             trig[s:s + 3] = True
             f = rng.normal(0, 1)
-            momentum[s] = f
+            momentum[s + 1] = f       # at the entry: confirmed_at, the 2nd triggered minute (N = 2)
             # the spread falls (a short-spread trade gains) over the next hour when f > 0
             ramp = np.minimum(np.arange(minutes - s), 60) / 60.0
             drift[s:] += -beta * f * 0.0001 * ramp

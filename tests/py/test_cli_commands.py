@@ -151,8 +151,8 @@ def test_outcomes_run_labels_a_due_event(target):
                      SELECT %s + make_interval(mins => k), %s, 'CLIOUT', 'A', false, 0.003, 0.0001
                        FROM generate_series(-5, 370) AS k""", (t0, ex))
         c.execute("""INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec,
-                                                                   n_samples, status, is_open)
-                     VALUES (%s, 'CLIOUT', 'A', %s, %s + interval '2 minutes', 120, 3, 'confirmed', false)""", (ex, t0, t0))
+                                                                   n_samples, status, is_open, confirmed_at)
+                     VALUES (%s, 'CLIOUT', 'A', %s, %s + interval '2 minutes', 120, 3, 'confirmed', false, %s)""", (ex, t0, t0, t0))
     try:
         res = _cli(target, ["outcomes", "run"])
         assert res.exit_code == 0, res.output

@@ -1,7 +1,8 @@
 """Event merging: the SQL (watchlist.merge_events / merge_events_incremental) must equal a
 small, obviously-correct Python reference of the documented rules, event for event, on
-random triggered sequences at mixed cadences with holes; and the incremental job, fed the
-same data in two deliveries, must end where a full merge ends."""
+random triggered sequences at mixed cadences with holes, under the default and other
+settings of N, M, H; and the incremental job, fed the same data in two deliveries, must end
+where a full merge ends."""
 from __future__ import annotations
 
 import itertools
@@ -22,36 +23,59 @@ class Ev:
     n: int
     status: str
     open: bool
+    confirmed_at: datetime | None
 
 
-def reference(samples: list[tuple[datetime, bool]], now: datetime) -> list[Ev]:
-    """The rules as README/SQL document them, written plainly."""
-    runs, run, off_start, prev_ts = [], None, None, None
+def reference(samples: list[tuple[datetime, bool]], now: datetime,
+              n_min: int = N_MIN, m: timedelta = M, h: timedelta = H) -> list[Ev]:
+    """The rules as README/SQL document them, written plainly: islands of triggered samples
+    (off time between them <= M); inside an island, runs of consecutive triggered samples
+    (nothing untriggered and no hole > H between them); confirmed at the first sample where
+    the current run has lasted N - 1 minutes."""
+    islands, cur, off_start, prev_ts, prev_trig, run_start = [], None, None, None, False, None
     for ts, trig in samples:
-        if prev_ts is not None and ts - prev_ts > H and off_start is None:
+        hole = prev_ts is not None and ts - prev_ts > h
+        if hole and off_start is None:
             off_start = prev_ts          # a hole counts as off from the sample before it
         if trig:
-            if run is not None and off_start is not None and ts - off_start > M:
-                runs.append(run)
-                run = None
-            if run is None:
-                run = [ts, ts, 0]
-            run[1], run[2] = ts, run[2] + 1
+            if cur is not None and off_start is not None and ts - off_start > m:
+                islands.append(cur)
+                cur = None
+            if cur is None:
+                cur = {"start": ts, "end": ts, "n": 0, "confirmed": None}
+            if not prev_trig or hole:
+                run_start = ts           # a new run of consecutive triggered samples
+            cur["end"], cur["n"] = ts, cur["n"] + 1
+            if cur["confirmed"] is None and ts - run_start >= timedelta(minutes=n_min - 1):
+                cur["confirmed"] = ts
             off_start = None
         elif off_start is None:
             off_start = ts               # first untriggered sample after a triggered one
-        prev_ts = ts
+        prev_ts, prev_trig = ts, trig
+    if cur is not None:
+        islands.append(cur)
     out = []
-    if run is not None:
-        runs.append(run)
     last_ts = samples[-1][0] if samples else None
-    for i, (start, end, n) in enumerate(runs):
-        is_last = i == len(runs) - 1
+    for i, isl in enumerate(islands):
+        is_last = i == len(islands) - 1
         tail_off = off_start if is_last else None
-        open_ = is_last and not ((tail_off is not None and last_ts - tail_off >= M) or now - last_ts > LOOKBACK)
-        reached = end - start >= timedelta(minutes=N_MIN - 1)
-        out.append(Ev(start, end, n, "confirmed" if reached else ("new" if open_ else "dropped"), open_))
+        open_ = is_last and not ((tail_off is not None and last_ts - tail_off >= m) or now - last_ts > LOOKBACK)
+        status = "confirmed" if isl["confirmed"] else ("new" if open_ else "dropped")
+        out.append(Ev(isl["start"], isl["end"], isl["n"], status, open_, isl["confirmed"]))
     return out
+
+
+# (N minutes, M, H): the defaults and two other settings
+RULES = [(2, M, H), (3, timedelta(minutes=5), timedelta(seconds=90)), (1, timedelta(minutes=2), timedelta(minutes=4)),
+         (4, timedelta(minutes=1), timedelta(minutes=10))]
+
+
+def _set_rules(conn, rule):
+    n_min, m, h = rule
+    conn.execute("""UPDATE watchlist_data.settings SET value = CASE key WHEN 'event_min_minutes' THEN %s
+                        WHEN 'event_cooldown_minutes' THEN %s ELSE %s END
+                     WHERE key IN ('event_min_minutes', 'event_cooldown_minutes', 'event_max_sample_gap')""",
+                 (str(n_min), str(int(m.total_seconds() // 60)), f"{int(h.total_seconds())} seconds"))
 
 
 step = st.tuples(st.sampled_from([30, 60, 60, 60, 300, 240, 700]), st.booleans())
@@ -75,15 +99,17 @@ def _insert(conn, symbol, samples, ingested):
 
 
 def _stored(conn, symbol):
-    rows = conn.execute("""SELECT start_ts, end_ts, n_samples, status, is_open FROM watchlist_data.watch_signal_event
+    rows = conn.execute("""SELECT start_ts, end_ts, n_samples, status, is_open, confirmed_at FROM watchlist_data.watch_signal_event
                             WHERE exchange = 'prop' AND symbol = %s ORDER BY start_ts""", (symbol,)).fetchall()
     return [Ev(*r) for r in rows]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seqs=st.lists(sequence, min_size=1, max_size=3), now_extra=st.sampled_from([0, 60, 200, 7 * 3600]))
-def test_sql_merge_equals_reference(conn, seqs, now_extra):
+@given(seqs=st.lists(sequence, min_size=1, max_size=3), now_extra=st.sampled_from([0, 60, 200, 7 * 3600]),
+       rule=st.sampled_from(RULES))
+def test_sql_merge_equals_reference(conn, seqs, now_extra, rule):
     with conn.transaction(force_rollback=True):
+        _set_rules(conn, rule)
         data = {}
         for seq in seqs:
             symbol = f"P{next(_counter)}"
@@ -92,17 +118,21 @@ def test_sql_merge_equals_reference(conn, seqs, now_extra):
         now = max(s[-1][0] for s in data.values()) + timedelta(seconds=now_extra)
         conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (T0, now))
         for symbol, samples in data.items():
-            assert _stored(conn, symbol) == reference(samples, now), samples
+            assert _stored(conn, symbol) == reference(samples, now, *rule), (samples, rule)
         again = conn.execute("SELECT inserted, updated, deleted FROM watchlist.merge_events(%s, 'infinity', %s)", (T0, now)).fetchone()
         assert again == (0, 0, 0)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seq=sequence.filter(lambda s: len(s) >= 2), cut=st.floats(0.1, 0.9), late=st.booleans())
-def test_incremental_in_two_deliveries_equals_reference(conn, seq, cut, late):
+@given(seq=sequence.filter(lambda s: len(s) >= 2), cut=st.floats(0.1, 0.9), late=st.booleans(), rule=st.sampled_from(RULES))
+def test_incremental_in_two_deliveries_equals_reference(conn, seq, cut, late, rule):
     """Deliver the samples in two batches (the second possibly containing earlier, late rows)
     and run the incremental job after each: the result equals the reference on all data."""
     with conn.transaction(force_rollback=True):
+        # the merge lock first: a scheduler's merge job (real servers) then waits for this
+        # transaction instead of deadlocking on the job_state row deleted below
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+        _set_rules(conn, rule)
         symbol = f"I{next(_counter)}"
         samples = _materialise(seq)
         k = max(1, int(len(samples) * cut))
@@ -117,7 +147,7 @@ def test_incremental_in_two_deliveries_equals_reference(conn, seq, cut, late):
         _insert(conn, symbol, second, end + timedelta(minutes=5))
         now = end + timedelta(minutes=5)
         conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (now,))
-        assert _stored(conn, symbol) == reference(samples, now), (first, second)
+        assert _stored(conn, symbol) == reference(samples, now, *rule), (first, second, rule)
 
 
 def test_merge_reads_compressed_chunks(conn):
@@ -141,3 +171,20 @@ def test_merge_reads_compressed_chunks(conn):
         conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (start, now))
         stored = _stored(conn, symbol)
         assert stored == reference(samples, now) and len(stored) > 10
+
+
+def test_reference_reads_the_plan():
+    """The reference itself, on patterns written from the plan's words (N = 2, M = 3 at 1 min):
+    "N consecutive minutes" and "re-triggering within M is the same event"."""
+    def at(pattern, step=60):
+        return [(T0 + timedelta(seconds=step * i), c == "T") for i, c in enumerate(pattern) if c != "."]
+    now = T0 + timedelta(hours=1)
+    m = lambda k: T0 + timedelta(minutes=k)  # noqa: E731
+    assert reference(at("TFFFTFFFF"), now) == [Ev(m(0), m(4), 2, "dropped", False, None)]
+    assert reference(at("TFFTTFFFF"), now) == [Ev(m(0), m(4), 3, "confirmed", False, m(4))]
+    assert reference(at("TTFFFFTFFFF"), now) == [Ev(m(0), m(1), 2, "confirmed", False, m(1)),
+                                                  Ev(m(6), m(6), 1, "dropped", False, None)]
+    assert reference(at("TTFTTFFFFFFF", 30), now) == [Ev(m(0), m(2), 4, "dropped", False, None)]
+    assert reference(at("TTT", 30), now) == [Ev(m(0), m(1), 3, "confirmed", True, m(1))]
+    assert reference(at("TT", 300), now) == [Ev(m(0), m(5), 2, "confirmed", True, m(5))]
+    assert reference(at("T"), now, n_min=1) == [Ev(m(0), m(0), 1, "confirmed", True, m(0))]

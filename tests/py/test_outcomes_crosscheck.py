@@ -1,6 +1,8 @@
 """Outcome labels cross-checked against an independent numpy computation of the documented
 definitions, on generated data: random-walk spreads, funding at 1/4/8 h intervals, executable
-spreads present on some symbols only, and holes in the data."""
+spreads present on some symbols only, and holes in the data. The trade is entered when the
+event is confirmed (N = 2: the second of two consecutive triggered minutes), recomputed here
+from the samples, not read from the database."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -37,8 +39,20 @@ def _generate(rng, symbol, interval_h, executable, minutes=9 * 60):
     return symbol, rows
 
 
-def _expected(rows, start, horizon, now):
-    t0, t1 = start, start + timedelta(minutes=horizon)
+def _confirmation(rows, start):
+    """Entry time: the first triggered row at or after the event start whose previous row is
+    triggered too and at most H earlier (a run of 2 consecutive triggered minutes)."""
+    prev = None
+    for r in rows:
+        if r["ts"] >= start and r["trig"] and prev is not None and prev["trig"] and r["ts"] - prev["ts"] <= H_GAP \
+                and prev["ts"] >= start:
+            return r["ts"]
+        prev = r
+    return None
+
+
+def _expected(rows, entry, horizon, now):
+    t0, t1 = entry, entry + timedelta(minutes=horizon)
     before = [r for r in rows if r["ts"] <= t0]
     window = [r for r in rows if t0 < r["ts"] <= t1]
     reached = any(r["ts"] >= t1 for r in rows)
@@ -91,14 +105,16 @@ def test_labels_match_an_independent_numpy_computation(conn, seed):
                                      o.funding_change, o.max_drawdown, o.volatility
                                 FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
                                WHERE e.exchange = 'xc'""").fetchall()
-        events = conn.execute("""SELECT symbol, start_ts FROM watchlist_data.watch_signal_event
+        events = conn.execute("""SELECT symbol, start_ts, confirmed_at FROM watchlist_data.watch_signal_event
                                   WHERE exchange = 'xc' AND status = 'confirmed'""").fetchall()
     assert len(events) >= 6
     got_map = {(g[0], g[1], g[2]): g[3:] for g in got}
     n_checked = 0
-    for sym, start in events:
+    for sym, start, confirmed_at in events:
+        entry = _confirmation(data[sym], start)
+        assert confirmed_at == entry, (sym, start)
         for h in HORIZONS:
-            want = _expected(data[sym], start, h, now)
+            want = _expected(data[sym], entry, h, now)
             key = (sym, start, h)
             if want is None:
                 assert key not in got_map, f"{key} labelled before its horizon was covered"
@@ -113,7 +129,8 @@ def test_labels_match_an_independent_numpy_computation(conn, seed):
                 assert dfund == pytest.approx(want["funding_change"], abs=1e-12), key
                 assert dd == pytest.approx(want["max_drawdown"], abs=1e-9), key
                 assert vol == pytest.approx(want["volatility"], rel=1e-9, abs=1e-15), key
-    assert len(got_map) == sum(1 for s, st in events for h in HORIZONS if _expected(data[s], st, h, now) is not None)
+    assert len(got_map) == sum(1 for s, st, _ in events for h in HORIZONS
+                               if _expected(data[s], _confirmation(data[s], st), h, now) is not None)
     assert n_checked >= 10
 
 
@@ -173,10 +190,11 @@ def test_examples_from_the_plan_words(conn):
                    VALUES (%s, 'xwords', %s, 'A', %s, %s, %s, %s, %s)""",
                 [(r["ts"], sym, r["trig"], r["spread"], r["funding"], r["interval"], r["nft"])
                  for sym, (rows, _) in WORDS.items() for r in rows])
+        # fixture events confirmed at their first sample (entry = confirmed_at = W0)
         ids = [conn.execute("""INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts,
-                                      duration_sec, n_samples, status, is_open)
-                               VALUES ('xwords', %s, 'A', %s, %s, 240, 5, 'confirmed', false) RETURNING id""",
-                           (sym, W0, W0 + timedelta(minutes=4))).fetchone()[0] for sym in WORDS]
+                                      duration_sec, n_samples, status, is_open, confirmed_at)
+                               VALUES ('xwords', %s, 'A', %s, %s, 240, 5, 'confirmed', false, %s) RETURNING id""",
+                           (sym, W0, W0 + timedelta(minutes=4), W0)).fetchone()[0] for sym in WORDS]
         conn.execute("SELECT * FROM watchlist.label_outcomes(%s, %s)", (now, ids))
         got = {r[0]: dict(zip(("pnl", "spread_change", "funding_change", "max_drawdown", "volatility"), r[1:]))
                for r in conn.execute("""SELECT e.symbol, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility

@@ -38,7 +38,7 @@ def _build(conn, g: fd.Generated):
     """Insert, merge, label; return confirmed events and covered labels as SQL stored them."""
     fd.insert(conn, g)
     fd.merge_and_label(conn, g)
-    events = conn.execute("""SELECT id, symbol, start_ts FROM watchlist_data.watch_signal_event
+    events = conn.execute("""SELECT id, symbol, entry_ts FROM watchlist_data.watch_signal_event
                               WHERE exchange = %s AND status = 'confirmed'""", (g.exchange,)).fetchall()
     labels = conn.execute("""SELECT o.event_id, o.horizon_min, o.covered, o.label, o.pnl, o.spread_change
                                FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
@@ -300,7 +300,7 @@ def test_event_study_paths_by_quintile_from_the_raw_rows(target, committed):
     g = committed
     f = "spread_momentum_15m"
     with config.connect(target) as c:
-        evs = c.execute("""SELECT e.event_id, e.symbol, e.start_ts, e.value FROM watchlist.event_factors(%s, %s, NULL, %s) AS e
+        evs = c.execute("""SELECT e.event_id, e.symbol, e.entry_ts, e.value FROM watchlist.event_factors(%s, %s, NULL, %s) AS e
                             WHERE e.factor = %s ORDER BY e.value, e.event_id""", (g.t0, g.now, g.exchange, f)).fetchall()
         got = c.execute("SELECT quintile, minute, n_events, mean_pnl FROM watchlist.event_study(%s, %s, %s, 30, false, NULL, %s)",
                         (g.t0, g.now, f, g.exchange)).fetchall()
@@ -339,7 +339,7 @@ def test_wldb_export_csv_and_parquet(target, committed, tmp_path):
     with config.connect(target) as c:
         n_sql = c.execute("SELECT count(*) FROM watchlist.export_frame(%s, %s, NULL, %s)",
                           (g.t0, g.t0 + timedelta(days=1), g.exchange)).fetchone()[0]
-        events = c.execute("""SELECT id, symbol, start_ts FROM watchlist_data.watch_signal_event
+        events = c.execute("""SELECT id, symbol, entry_ts FROM watchlist_data.watch_signal_event
                                WHERE exchange = %s AND status = 'confirmed'""", (g.exchange,)).fetchall()
     assert n_sql == len(events) * len(fd.HORIZONS)
     ev = {eid: (sym, start) for eid, sym, start in events}

@@ -116,7 +116,10 @@ def chart_cmd(ctx, exchange, symbol, hours, out_png, out_html, now) -> None:
 
 _range_options = [
     click.option(
-        "--from", "from_", default=None, help="Events starting at or after (ISO 8601 date or time; naive = UTC)."
+        "--from",
+        "from_",
+        default=None,
+        help="Events entered (confirmed) at or after (ISO 8601 date or time; naive = UTC).",
     ),
     click.option("--to", "to_", default=None, help="... and before (default: now)."),
     click.option(

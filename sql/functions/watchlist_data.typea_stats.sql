@@ -1,0 +1,60 @@
+-- watchlist_data.typea_stats(exchange, symbol, now): the body of watchlist.metrics (see
+-- there for the columns), as a plain SQL function: no SECURITY DEFINER, no SET, one SELECT,
+-- so PostgreSQL inlines it into the calling query. watchlist.metrics calls it for one key;
+-- watchlist.watchlist_list joins it LATERAL to every member, so each member's 144 buckets
+-- are read through the aggregates' (exchange, symbol, bucket) indexes in one plan.
+-- Private (schema watchlist_data): reached only through those SECURITY DEFINER functions.
+CREATE OR REPLACE FUNCTION watchlist_data.typea_stats(p_exchange text, p_symbol text, p_now timestamptz)
+RETURNS TABLE (exchange text, symbol text, as_of timestamptz, type_class text, spread_latest double precision,
+               mean_1h double precision, sigma_1h double precision, range_1h double precision, slope_1h double precision,
+               mean_12h double precision, sigma_12h double precision, range_12h double precision, slope_12h double precision,
+               zscore_12h double precision, crossings_1h integer, drift_ratio double precision,
+               funding_rate double precision, funding_interval_hours double precision, next_funding_time timestamptz,
+               n_1h bigint, n_12h bigint)
+LANGUAGE sql STABLE
+AS $$
+    -- One pass over the 144 five-minute buckets of the last 12 h; the 1 h figures are the
+    -- last 12 of them. Sufficient statistics as in watchlist.window_stats (time sums shifted
+    -- to a common origin, the window start). Only the columns used (the aggregate's rows are
+    -- wide: its jsonb columns would be copied for nothing).
+    WITH b AS (
+        SELECT s.bucket, s.type_class, s.spread_rel, s.crossings_1h, s.drift_ratio, s.funding_rate,
+               s.funding_interval_hours, s.next_funding_time, s.spread_n, s.spread_sum, s.spread_sumsq,
+               s.t_sum, s.t_sumsq, s.ty_sum, s.spread_min, s.spread_max,
+               extract(epoch FROM s.bucket - (time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes'))::float8 AS off,
+               s.bucket >= time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '55 minutes' AS in_1h
+          FROM watchlist_data.watchlist_series_agg AS s
+         WHERE s.exchange = p_exchange AND s.symbol = p_symbol
+           AND s.bucket >= time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes'
+           AND s.bucket <= time_bucket(INTERVAL '5 minutes', p_now)
+    ), w AS (
+        SELECT sum(b.spread_n)::float8 AS n, sum(b.spread_sum) AS sy, sum(b.spread_sumsq) AS syy,
+               sum(b.t_sum + b.spread_n * b.off) AS st,
+               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) AS stt,
+               sum(b.ty_sum + b.off * b.spread_sum) AS sty, min(b.spread_min) AS lo, max(b.spread_max) AS hi,
+               sum(b.spread_n) FILTER (WHERE b.in_1h)::float8 AS n1, sum(b.spread_sum) FILTER (WHERE b.in_1h) AS sy1,
+               sum(b.spread_sumsq) FILTER (WHERE b.in_1h) AS syy1,
+               sum(b.t_sum + b.spread_n * b.off) FILTER (WHERE b.in_1h) AS st1,
+               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) FILTER (WHERE b.in_1h) AS stt1,
+               sum(b.ty_sum + b.off * b.spread_sum) FILTER (WHERE b.in_1h) AS sty1,
+               min(b.spread_min) FILTER (WHERE b.in_1h) AS lo1, max(b.spread_max) FILTER (WHERE b.in_1h) AS hi1
+          FROM b WHERE b.spread_n > 0
+    ), l AS (
+        SELECT * FROM b ORDER BY b.bucket DESC LIMIT 1
+    )
+    SELECT p_exchange, p_symbol, l.bucket, l.type_class, l.spread_rel,
+           w.sy1 / nullif(w.n1, 0),
+           CASE WHEN w.n1 > 1 THEN sqrt(greatest((w.syy1 - w.sy1 * w.sy1 / w.n1) / (w.n1 - 1), 0)) END,
+           w.hi1 - w.lo1,
+           3600 * (w.n1 * w.sty1 - w.st1 * w.sy1) / nullif(w.n1 * w.stt1 - w.st1 * w.st1, 0),
+           w.sy / nullif(w.n, 0),
+           CASE WHEN w.n > 1 THEN sqrt(greatest((w.syy - w.sy * w.sy / w.n) / (w.n - 1), 0)) END,
+           w.hi - w.lo,
+           3600 * (w.n * w.sty - w.st * w.sy) / nullif(w.n * w.stt - w.st * w.st, 0),
+           (l.spread_rel - w.sy / nullif(w.n, 0))
+               / nullif(CASE WHEN w.n > 1 THEN sqrt(greatest((w.syy - w.sy * w.sy / w.n) / (w.n - 1), 0)) END, 0),
+           l.crossings_1h, l.drift_ratio, l.funding_rate, l.funding_interval_hours, l.next_funding_time,
+           coalesce(w.n1, 0)::bigint, coalesce(w.n, 0)::bigint
+      FROM l CROSS JOIN w
+$$;
+REVOKE ALL ON FUNCTION watchlist_data.typea_stats(text, text, timestamptz) FROM PUBLIC;
