@@ -13,9 +13,11 @@ RETURNS TABLE (event_id bigint, horizon_min integer, entry_ts timestamptz, excha
                sector text, liquidity_tier smallint, pnl double precision,
                bench_universe double precision, excess_pnl double precision,
                bench_tod double precision, excess_pnl_tod double precision)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
+BEGIN
+    RETURN QUERY
     WITH o AS (
         SELECT e.id, o.horizon_min AS h, e.entry_ts, e.exchange, e.symbol, o.pnl
           FROM watchlist_data.watch_signal_event AS e
@@ -31,7 +33,8 @@ AS $$
            b.bu, b.pnl - b.bu, b.bt, b.pnl - b.bt
       FROM b
       LEFT JOIN watchlist_data.watchlist_symbol_ref AS s ON s.exchange = b.exchange AND s.symbol = b.symbol
-     ORDER BY b.entry_ts, b.id, b.h
+     ORDER BY b.entry_ts, b.id, b.h;
+END
 $$;
 REVOKE ALL ON FUNCTION watchlist.outcome_excess(timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION watchlist.outcome_excess(timestamptz, timestamptz) TO wl_reader;
