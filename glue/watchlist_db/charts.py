@@ -367,10 +367,18 @@ def top_factors(ic_rows: list[dict], top: int) -> list[str]:
 
 
 def render_ic_report(
-    ic_rows: list[dict], per_rows: list[dict], top: int, title: str, outcome_label: str = "mean outcome"
+    ic_rows: list[dict],
+    per_rows: list[dict],
+    top: int,
+    title: str,
+    outcome_label: str = "mean outcome",
+    study_rows: list[dict] | None = None,
+    study_factor: str | None = None,
 ) -> bytes:
     """(a) mean IC by horizon for the top factors, (b) cumulative IC over time per top
-    factor and horizon, (c) mean outcome by quintile of each horizon's top factor."""
+    factor and horizon, (c) mean outcome by quintile of each horizon's top factor, and
+    (d) with study_rows (watchlist.event_study) the mean excess pnl path minute by minute
+    by quintile of study_factor, with its 95% band."""
     plt = _plt()
     import matplotlib.dates as mdates
 
@@ -378,8 +386,9 @@ def render_ic_report(
     factors = top_factors(ic_rows, top)
     colors = {f: plt.get_cmap("tab10")(i % 10) for i, f in enumerate(factors)}
     ncol = max(len(horizons), 1)
-    fig = plt.figure(figsize=(max(4.2 * ncol, 10), 11.5), dpi=DPI)
-    gs = fig.add_gridspec(3, ncol, height_ratios=[1.1, 1, 1], hspace=0.55, wspace=0.3)
+    nrow = 4 if study_rows else 3
+    fig = plt.figure(figsize=(max(4.2 * ncol, 10), 11.5 if nrow == 3 else 15), dpi=DPI)
+    gs = fig.add_gridspec(nrow, ncol, height_ratios=[1.1, 1, 1, 1.2][:nrow], hspace=0.55, wspace=0.3)
     try:
         # (a)
         ax = fig.add_subplot(gs[0, :])
@@ -440,8 +449,24 @@ def render_ic_report(
             axc.set_ylabel(outcome_label, fontsize=8)
             axc.tick_params(labelsize=7)
             axc.grid(True, axis="y", alpha=0.3)
+        # (d)
+        if study_rows:
+            axd = fig.add_subplot(gs[3, :])
+            cmap = plt.get_cmap("RdYlGn")
+            for q in sorted({r["quintile"] for r in study_rows}):
+                pts = sorted((r for r in study_rows if r["quintile"] == q), key=lambda r: r["minute"])
+                xs = [r["minute"] for r in pts]
+                c = cmap((q - 1) / 4)
+                axd.plot(xs, [r["mean_pnl"] for r in pts], color=c, lw=1.4, label=f"q{q}")
+                axd.fill_between(xs, [_nan(r["ci_low"]) for r in pts], [_nan(r["ci_high"]) for r in pts], color=c, alpha=0.15)
+            axd.axhline(0, color="black", lw=0.6)
+            axd.set_xlabel("minutes after entry")
+            axd.set_ylabel("mean excess pnl (bps)", fontsize=8)
+            axd.set_title(f"(d) event study: excess pnl path by quintile of {study_factor} (95% band)", loc="left", fontsize=9)
+            axd.legend(fontsize=8, ncol=5, loc="best")
+            axd.grid(True, alpha=0.3)
         fig.suptitle(title, fontsize=12, fontweight="bold")
-        fig.subplots_adjust(left=0.06, right=0.98, top=0.92, bottom=0.06)
+        fig.subplots_adjust(left=0.06, right=0.98, top=0.92 if nrow == 3 else 0.94, bottom=0.06 if nrow == 3 else 0.04)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=DPI)
     finally:

@@ -21,6 +21,9 @@ ALIASES = {
     "merge": ("job_merge_events", None),
     "prune": ("job_prune_history", None),
     "label": ("job_label_outcomes", None),
+    "factors": ("job_compute_factors", None),
+    "compress-factors": ("policy_compression", "factor_value"),
+    "retention-factors": ("policy_retention", "factor_value"),
     "refresh-series": ("policy_refresh_continuous_aggregate", "watchlist_series_agg"),
     "refresh-typea": ("policy_refresh_continuous_aggregate", "typea_stats_1h"),
     "compress": ("policy_compression", "watch_signal_raw"),
@@ -28,9 +31,10 @@ ALIASES = {
     "retention-series": ("policy_retention", "watchlist_series_agg"),
     "retention-typea": ("policy_retention", "typea_stats_1h"),
 }
-# Order in which due jobs run: data first flows raw -> aggregates -> events -> labels.
+# Order in which due jobs run: data first flows raw -> aggregates -> factors -> events -> labels.
 ORDER = [
     "policy_refresh_continuous_aggregate",
+    "job_compute_factors",
     "job_merge_events",
     "job_label_outcomes",
     "policy_compression",

@@ -15,13 +15,27 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-METRICS = ("pnl", "spread_change", "funding_change", "max_drawdown", "volatility")
+METRICS = (
+    "pnl",
+    "spread_change",
+    "funding_change",
+    "max_drawdown",
+    "volatility",
+    "excess_pnl",
+    "excess_pnl_tod",
+    "excess_pnl_sector",
+    "excess_pnl_tier",
+)
 METRIC_UNITS = {
     "pnl": "bps",
     "spread_change": "fraction",
     "funding_change": "fraction per interval",
     "max_drawdown": "bps",
     "volatility": "fraction",
+    "excess_pnl": "bps over the hour's universe",
+    "excess_pnl_tod": "bps over the hour of day",
+    "excess_pnl_sector": "bps, sector-neutral",
+    "excess_pnl_tier": "bps, liquidity-tier-neutral",
 }
 
 
@@ -90,6 +104,17 @@ def fetch_ic(
     if horizons:
         rows = [r for r in rows if r["horizon_min"] in horizons]
     return cols, rows
+
+
+def fetch_event_study(conn, rng: Range, factor: str, signal_type: str | None, exchange: str | None) -> list[dict]:
+    """watchlist.event_study: mean excess pnl path (bps) per minute by quintile of factor."""
+    _, rows = _dicts(
+        conn.execute(
+            "SELECT * FROM watchlist.event_study(%s, %s, %s, NULL, true, %s, %s)",
+            (rng.start, rng.end, factor, signal_type, exchange),
+        )
+    )
+    return rows
 
 
 def fetch_ic_by_period(

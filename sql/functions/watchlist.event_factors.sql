@@ -3,7 +3,11 @@
 -- (exchange, symbol) at or before the event's entry_ts (its confirmed_at, the first moment
 -- it is known; never later), as (event_id, exchange, symbol, signal_type, start_ts,
 -- entry_ts, factor, value), one row per factor: the core factor columns of
--- watch_signal_raw and every numeric key of meta.factors. Universe as it was: an event
+-- watch_signal_raw by name, every numeric key of meta.factors as 'meta.<key>', and the
+-- database's factors (watchlist_data.factor_value) as 'db.<column>', from its latest row at
+-- or before entry_ts and at most 30 minutes older (a row at t uses only raw rows before t),
+-- so an app factor and a database factor of the same name are both kept, told apart by the
+-- prefix. Universe as it was: an event
 -- counts only if its (exchange, symbol) was on the watchlist at its entry
 -- (watchlist_membership); when no membership has ever been recorded, every event counts.
 DROP FUNCTION IF EXISTS watchlist.event_factors(timestamptz, timestamptz, text, text);
@@ -13,6 +17,7 @@ RETURNS TABLE (event_id bigint, exchange text, symbol text, signal_type text, st
                entry_ts timestamptz, factor text, value double precision)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 3              -- factor_value rows pass through jsonb: keep every bit
 AS $$
     WITH ev AS (
         SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts, e.entry_ts
@@ -31,6 +36,12 @@ AS $$
             SELECT r.* FROM watchlist_data.watch_signal_raw AS r
              WHERE r.exchange = ev.exchange AND r.symbol = ev.symbol AND r.ts <= ev.entry_ts
              ORDER BY r.ts DESC LIMIT 1) AS r
+      LEFT JOIN LATERAL (
+            SELECT to_jsonb(d) - ARRAY['ts', 'exchange', 'symbol', 'computed_at'] AS j
+              FROM watchlist_data.factor_value AS d
+             WHERE d.exchange = ev.exchange AND d.symbol = ev.symbol AND d.ts <= ev.entry_ts
+               AND d.ts > ev.entry_ts - INTERVAL '30 minutes'
+             ORDER BY d.ts DESC LIMIT 1) AS db ON true
      CROSS JOIN LATERAL (
             SELECT v.factor, v.value FROM (VALUES
                 ('spread_rel',             r.spread_rel),
@@ -65,7 +76,11 @@ AS $$
             UNION ALL
             SELECT 'meta.' || k.key, (k.value #>> '{}')::float8
               FROM jsonb_each(CASE WHEN jsonb_typeof(r.meta -> 'factors') = 'object' THEN r.meta -> 'factors' ELSE '{}' END) AS k
-             WHERE jsonb_typeof(k.value) = 'number') AS f
+             WHERE jsonb_typeof(k.value) = 'number'
+            UNION ALL
+            SELECT 'db.' || k.key, (k.value #>> '{}')::float8
+              FROM jsonb_each(coalesce(db.j, '{}')) AS k
+             WHERE k.key NOT LIKE 'b\_%' AND jsonb_typeof(k.value) = 'number') AS f
 $$;
 REVOKE ALL ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) TO wl_reader;

@@ -8,6 +8,8 @@
 --   history              job watchlist_data.job_prune_history, every prune_history_every (events, labels, trades, quarantine)
 --   events               job watchlist_data.job_merge_events, every merge_events_every
 --   outcome labels       job watchlist_data.job_label_outcomes, every label_outcomes_every
+--   database factors     job watchlist_data.job_compute_factors, every compute_factors_every; factor_value
+--                        compressed after factor_compress_after, dropped after factor_retention
 -- Refuses to change anything while watchlist.policy_problems() reports a problem.
 -- Called by `wldb migrate` after every run and by watchlist.set_setting(). Owner-only.
 CREATE OR REPLACE FUNCTION watchlist.apply_policies()
@@ -51,7 +53,9 @@ BEGIN
             ('compression', 'watch_signal_raw',     'policy_compression', 'compress_after', 'raw_compress_after'),
             ('retention',   'watch_signal_raw',     'policy_retention',   'drop_after',     'raw_retention'),
             ('retention',   'watchlist_series_agg', 'policy_retention',   'drop_after',     'series_retention'),
-            ('retention',   'typea_stats_1h',       'policy_retention',   'drop_after',     'typea_stats_retention')
+            ('retention',   'typea_stats_1h',       'policy_retention',   'drop_after',     'typea_stats_retention'),
+            ('compression', 'factor_value',         'policy_compression', 'compress_after', 'factor_compress_after'),
+            ('retention',   'factor_value',         'policy_retention',   'drop_after',     'factor_retention')
         ) AS t(kind, rel, proc, cfg_key, setting_key)
     LOOP
         v_want := watchlist_data.setting(r.setting_key)::interval;
@@ -118,7 +122,8 @@ BEGIN
         SELECT * FROM (VALUES
             ('job_prune_history',  'prune_history_every'),
             ('job_merge_events',   'merge_events_every'),
-            ('job_label_outcomes', 'label_outcomes_every')
+            ('job_label_outcomes', 'label_outcomes_every'),
+            ('job_compute_factors', 'compute_factors_every')
         ) AS t(proc, setting_key)
     LOOP
         v_want := watchlist_data.setting(r.setting_key)::interval;

@@ -80,7 +80,7 @@ SELECT results_eq($$SELECT f.symbol, f.entry_ts, f.start_ts, f.value FROM watchl
 SELECT results_eq($$SELECT DISTINCT factor FROM watchlist.event_factors('2035-01-01', '2035-01-05', NULL, 'lab') ORDER BY 1$$,
                   $$VALUES ('meta.f1'), ('spread_rel')$$, 'core columns and numeric meta.factors keys are factors; text keys are not');
 SELECT throws_ok($$SELECT * FROM watchlist.factor_ic_by_period('2035-01-01', '2035-01-05', 'profit')$$, '22023',
-                 'unknown outcome metric "profit" (pnl, spread_change, funding_change, max_drawdown, volatility)',
+                 'unknown outcome metric "profit" (pnl, spread_change, funding_change, max_drawdown, volatility, excess_pnl, excess_pnl_tod, excess_pnl_sector, excess_pnl_tier)',
                  'an unknown outcome metric is refused');
 
 SELECT * FROM finish();

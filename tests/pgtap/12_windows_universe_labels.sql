@@ -125,7 +125,7 @@ SELECT results_eq($$SELECT sym, y FROM pg_temp.fo('max_drawdown')$$,
 SELECT results_eq($$SELECT sym, y FROM pg_temp.fo('volatility')$$,
                   $$VALUES ('FO1', 0.0003::float8), ('FO2', 0.0006::float8), ('FO3', 0.0009::float8)$$, 'volatility observations');
 SELECT throws_ok($$SELECT * FROM pg_temp.fo('sharpe')$$, '22023',
-                 'unknown outcome metric "sharpe" (pnl, spread_change, funding_change, max_drawdown, volatility)',
+                 'unknown outcome metric "sharpe" (pnl, spread_change, funding_change, max_drawdown, volatility, excess_pnl, excess_pnl_tod, excess_pnl_sector, excess_pnl_tier)',
                  'an unknown metric is refused, naming the known ones');
 
 -- ------------------------------------------------------------ quintiles, 12 events a day

@@ -63,7 +63,23 @@ def test_outcomes_run_reports_the_job_figures_read_through_the_api(target):
     assert {"candidates", "written", "uncovered", "recomputed_events", "p_now"} <= set(label_stats)
     (merge_stats,) = by_proc.pop("job_merge_events")
     assert merge_stats is None or "inserted" in merge_stats
+    (factor_stats,) = by_proc.pop("job_compute_factors")
+    assert factor_stats is None or "factor_rows" in factor_stats
     assert by_proc and all(s is None for v in by_proc.values() for s in v), "only the incremental jobs have a state"
+
+
+def test_factors_lists_app_and_database_factors_with_their_definitions(target):
+    """`wldb factors` (watchlist.factor_catalog): the database factors with the formula of
+    their column comment, the app's columns; --source filters."""
+    res = CliRunner().invoke(main, ["factors", "--hours", "1"])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"^db\.spread_rsi_14\s+database\s+\S+\s+RSI \(simple averages\)", res.output, re.M), res.output
+    assert re.search(r"^spread_zscore_1h\s+app\s", res.output, re.M), res.output
+    res = CliRunner().invoke(main, ["factors", "--source", "database", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0] == "factor,source,rows,values,coverage,definition"
+    assert len(lines) > 30 and all(",database," in line for line in lines[1:]), res.output
 
 
 def test_status_shows_the_package_version_and_runs_on_the_api(target):

@@ -93,11 +93,13 @@ def test_jobs_lists_the_project_jobs_and_never_run_ones_are_due(target, probes):
         listed = jobs_mod.list_jobs(c)
     procs = sorted({(j["proc_name"], j["target"]) for j in listed if j["job_id"] not in probes})
     assert procs == sorted([
+        ("job_compute_factors", "job_compute_factors"),
         ("job_label_outcomes", "job_label_outcomes"), ("job_merge_events", "job_merge_events"),
         ("job_prune_history", "job_prune_history"),
-        ("policy_compression", "watch_signal_raw"),
+        ("policy_compression", "factor_value"), ("policy_compression", "watch_signal_raw"),
         ("policy_refresh_continuous_aggregate", "typea_stats_1h"),
         ("policy_refresh_continuous_aggregate", "watchlist_series_agg"),
+        ("policy_retention", "factor_value"),
         ("policy_retention", "typea_stats_1h"), ("policy_retention", "watch_signal_raw"),
         ("policy_retention", "watchlist_series_agg")])
     j = _job(target, ok_id)

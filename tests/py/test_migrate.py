@@ -20,7 +20,7 @@ def test_migrate_twice_is_a_noop(target):
     assert not first.changed and not second.changed
     assert first.applied == [] and first.reapplied == []
     assert {p[2] for p in second.policies} == {"unchanged"}
-    assert len(second.policies) == 10
+    assert len(second.policies) == 13
     assert _ledger(target) == before
 
 

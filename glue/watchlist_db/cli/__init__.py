@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import db, demo, ingest, jobs, migrate, outcomes, research, settings, status, trades
+from . import db, demo, factors, ingest, jobs, migrate, outcomes, research, settings, status, trades
 from .ingest import load_jsonl
 from .trades import TRADE_FIELDS
 
@@ -40,6 +40,7 @@ COMMANDS = [
     research.chart_cmd,
     research.ic_cmd,
     research.export_cmd,
+    factors.factors,
     status.status,
     demo.demo,
     ingest.insert_cmd,

@@ -190,7 +190,13 @@ def write_ic(
     if report:
         title = f"factor IC of {metric}, events {rng}, period {period}"
         unit = f"mean {metric} ({research_mod.METRIC_UNITS[metric]})"
-        p = charts.write_bytes(report, charts.render_ic_report(rows, per, top, title, unit))
+        study_factor = (charts.top_factors(rows, 1) or [None])[0]
+        study = []
+        if study_factor:
+            with connect(target) as conn:
+                study = research_mod.fetch_event_study(conn, rng, study_factor, signal_type, exchange)
+        png = charts.render_ic_report(rows, per, top, title, unit, study, study_factor)
+        p = charts.write_bytes(report, png)
         click.echo(f"wrote report {p}", err=fmt != "table" and not out)  # keep csv/json on stdout parseable
 
 
@@ -221,7 +227,8 @@ def write_ic(
     "--report",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Also draw a PNG: mean IC by horizon, cumulative IC over time, quintile outcomes.",
+    help="Also draw a PNG: mean IC by horizon, cumulative IC over time, quintile outcomes, and the event "
+    "study of the top factor (mean excess pnl path by quintile, minute by minute).",
 )
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 10), help="Factors shown in --report.")
 @click.pass_context

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Benchmark: the database factors (issue 12). Prints figures; it is not a test.
+
+For EXCHANGES x SYMBOLS keys (bench-only exchange prefix 'bench'):
+  history         factor rows (bases) for the 7 days before the backfill window, written
+                  directly, so the 7-day funding windows read a full week (chunks older than
+                  factor_compress_after, 8 days, compressed as the policy would)
+  raw             the backfill window plus the steady-state runs, 1-minute samples with
+                  meta.exchanges (3 entries)
+  backfill        watchlist.compute_factors over --backfill-hours (default 24: the full day)
+  steady state    watchlist.compute_factors_incremental after each of RUNS more 5 minutes of
+                  raw rows (the job's run every 5 minutes); target <= 2 s a run at 7 x 800
+Everything it inserts is deleted at the end. Embedded engine by default, or --dsn / WLDB_DSN.
+Wrap runs in `flock /tmp/bench.lock` on shared machines.
+
+    python bench/factors.py                    # 7 x 100 keys
+    python bench/factors.py --symbols 800      # the full 7 x 800 scale
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
+from watchlist_db import config  # noqa: E402
+
+RAW_SQL = """
+INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel,
+        funding_rate, funding_interval_hours, volume_quote, ingested_at, meta)
+SELECT %(t0)s::timestamptz + make_interval(mins => m), 'bench' || e, 'B' || lpad(s::text, 4, '0'), 'A',
+       ((m + s * 37 + e * 11) %% 100) < 10,
+       0.002 + 0.001 * sin((m + s) / 17.0) + 0.0001 * sin(m * 1.3 + s), 0.0001 * ((s %% 5) - 2) + 0.00001 * sin(m / 300.0),
+       (ARRAY[1, 4, 8])[1 + s %% 3], 1e6 + 1e5 * sin(m / 50.0 + s),
+       clock_timestamp(),
+       jsonb_build_object('exchanges', jsonb_build_array(
+           jsonb_build_object('name', 'bench' || e, 'kind', 'perp', 'funding_rate', 0.0001, 'funding_interval_hours', 8,
+                              'oi_usd', 2e6 + s, 'volume_24h_quote', 1e7),
+           jsonb_build_object('name', 'other', 'kind', 'perp', 'funding_rate', 0.00005, 'funding_interval_hours', 4,
+                              'oi_usd', 1e6, 'volume_24h_quote', 5e6),
+           jsonb_build_object('name', 'spotx', 'kind', 'spot', 'price_bid', 1.0, 'price_ask', 1.01)))
+  FROM generate_series(0, %(exchanges)s - 1) e, generate_series(0, %(symbols)s - 1) s,
+       generate_series(%(m_from)s, %(m_to)s - 1) m
+"""
+
+HISTORY_SQL = """
+INSERT INTO watchlist_data.factor_value (ts, exchange, symbol, b_n_rows, b_on_hour, b_triggered_last, b_spread_close, b_spread_high,
+        b_spread_low, b_spread_n, b_spread_sum, b_spread_m2, b_funding_close, b_volume_close)
+SELECT t, 'bench' || e, 'B' || lpad(s::text, 4, '0'), 5, extract(epoch FROM t) %% 3600 = 0, false, 0.002 + 0.001 * sin(k / 3.4 + s), 0.0031, 0.0009, 5,
+       5 * (0.002 + 0.001 * sin(k / 3.4 + s)), 1e-9, 0.0001 * ((s %% 5) - 2) + 0.00001 * sin(k / 60.0), 1e6
+  FROM generate_series(0, %(exchanges)s - 1) e, generate_series(0, %(symbols)s - 1) s,
+       generate_series(%(k_from)s, %(k_to)s - 1) k,
+       LATERAL (SELECT %(h0)s::timestamptz + make_interval(mins => 5 * k) AS t) AS x
+"""
+
+
+def load_raw(conn, t0, exchanges, symbols, m_from, m_to) -> float:
+    keys = exchanges * symbols
+    step = max(1, 200_000 // keys)
+    t = time.perf_counter()
+    for m in range(m_from, m_to, step):
+        conn.execute(RAW_SQL, {"t0": t0, "exchanges": exchanges, "symbols": symbols, "m_from": m,
+                               "m_to": min(m + step, m_to)})
+    return time.perf_counter() - t
+
+
+def cleanup(conn) -> None:
+    conn.execute("SET timescaledb.max_tuples_decompressed_per_dml_transaction = 0")
+    conn.execute("DELETE FROM watchlist_data.factor_value WHERE exchange LIKE 'bench%'")
+    conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
+    conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'compute_factors'")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dsn", default=None)
+    ap.add_argument("--exchanges", type=int, default=7)
+    ap.add_argument("--symbols", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--backfill-hours", type=int, default=24,
+                    help="hours computed by watchlist.compute_factors before the steady-state runs (0: none)")
+    ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to profile them)")
+    args = ap.parse_args()
+
+    target = config.resolve_target(args.dsn)
+    keys = args.exchanges * args.symbols
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now -= timedelta(minutes=now.minute % 5)
+    day0 = now - timedelta(hours=args.backfill_hours, minutes=5 * args.runs)   # raw from here
+    # factor history from here to day0 (12 h more without a backfill: the 12-hour windows)
+    h0 = day0 - timedelta(days=7, hours=0 if args.backfill_hours else 12)
+    print(f"engine: {target.describe()}")
+    print(f"scale: {keys} keys; raw {day0:%m-%d %H:%M} .. {now:%m-%d %H:%M} (1-minute); factor history from {h0:%m-%d %H:%M}")
+    with config.connect(target, autocommit=True) as conn:
+        conn.execute("SET ROLE wl_owner")
+        cleanup(conn)
+        try:
+            t = time.perf_counter()
+            n_hist = 7 * 288 + (12 * 12 if args.backfill_hours == 0 else 0)
+            for k in range(0, n_hist, 144):
+                conn.execute(HISTORY_SQL, {"exchanges": args.exchanges, "symbols": args.symbols,
+                                           "h0": h0,
+                                           "k_from": k, "k_to": min(k + 144, n_hist)})
+            conn.execute("""SELECT compress_chunk(c, if_not_compressed => true)
+                              FROM show_chunks('watchlist_data.factor_value', older_than => %s::timestamptz) AS c""",
+                         (now - timedelta(days=8),))
+            print(f"  factor history: {keys * n_hist:,} rows in {time.perf_counter() - t:.1f} s (chunks older than 8 days compressed, as the policy)")
+            base_end = now - timedelta(minutes=5 * args.runs)
+            m_day = int((base_end - day0).total_seconds() // 60)
+            s = load_raw(conn, day0, args.exchanges, args.symbols, 0, m_day)
+            print(f"  raw: {keys * m_day:,} rows in {s:.1f} s")
+            if args.backfill_hours:
+                t = time.perf_counter()
+                r = conn.execute("SELECT * FROM watchlist.compute_factors(%s, %s)", (day0, base_end)).fetchone()
+                s = time.perf_counter() - t
+                print(f"  backfill of {args.backfill_hours} h: {r[0]} bucket ends, {r[2]:,} factor rows in {s:.1f} s "
+                      f"({s / max(r[0], 1):.2f} s per bucket end)")
+            # the job's state as if it had run at base_end
+            conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
+                            VALUES ('compute_factors', now(), jsonb_build_object('to_ts', %s::timestamptz))
+                            ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
+                         (base_end,))
+            times = []
+            for i in range(args.runs):
+                m0 = m_day + 5 * i
+                load_raw(conn, day0, args.exchanges, args.symbols, m0, m0 + 5)
+                t = time.perf_counter()
+                r = conn.execute("SELECT * FROM watchlist.compute_factors_incremental(%s)",
+                                 (base_end + timedelta(minutes=5 * (i + 1), seconds=10),)).fetchone()
+                times.append(time.perf_counter() - t)
+                print(f"  steady-state run {i + 1}: {times[-1]:.2f} s, {r[4]:,} rows, {r[0]} late keys")
+            print(f"steady state (one 5-minute run, {keys} keys): median {statistics.median(times):.2f} s, "
+                  f"max {max(times):.2f} s   [target <= 2 s at 7 x 800]")
+        finally:
+            if not args.keep:
+                cleanup(conn)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+-- watchlist.compute_factors_incremental(p_now): the factor job's unit of work.
+--   1. every key: the bucket ends after the last run's end up to the last complete bucket end
+--      at p_now (the first run starts factor_lookback before p_now);
+--   2. late rows: keys with raw rows ingested since the ingestion watermark (2-minute overlap)
+--      whose ts lies before that start, inside the look-back [p_now - factor_lookback, ...):
+--      their rows are recomputed from the bucket of the oldest such row, first, in time order,
+--      so later rows read the corrected ones.
+-- Watermark, window end and rows are written in one transaction. Owner only.
+CREATE OR REPLACE FUNCTION watchlist.compute_factors_incremental(p_now timestamptz DEFAULT now())
+RETURNS TABLE (late_keys integer, late_from timestamptz, from_ts timestamptz, to_ts timestamptz,
+               factor_rows bigint, watermark timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    c_overlap CONSTANT interval := INTERVAL '2 minutes';
+    v_look    interval := watchlist_data.setting('factor_lookback')::interval;
+    v_wm      timestamptz;
+    v_prev_to timestamptz;
+    v_new_wm  timestamptz;
+    v_keys    jsonb;
+    v_res     record;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:compute_factors'));
+    SELECT s.watermark, (s.last_stats ->> 'to_ts')::timestamptz INTO v_wm, v_prev_to
+      FROM watchlist_data.job_state AS s WHERE s.job = 'compute_factors';
+    to_ts := time_bucket(INTERVAL '5 minutes', p_now);
+    from_ts := greatest(coalesce(v_prev_to, to_ts - v_look), to_ts - v_look);
+    factor_rows := 0;
+
+    -- Rows ingested since the watermark; those before from_ts belong to buckets already
+    -- computed: late unless the stored row already counted them (the overlap re-reads rows
+    -- seen by the previous run; raw rows are never updated, so equal counts mean equal rows).
+    WITH seen AS (
+        SELECT r.exchange, r.symbol, time_bucket(INTERVAL '5 minutes', r.ts) + INTERVAL '5 minutes' AS t,
+               max(r.ingested_at) AS max_ing
+          FROM watchlist_data.watch_signal_raw AS r
+         WHERE r.ts >= to_ts - v_look AND r.ts < to_ts
+           AND r.ingested_at > coalesce(v_wm - c_overlap, '-infinity')
+         GROUP BY 1, 2, 3
+    ), late AS (
+        SELECT s.exchange, s.symbol, min(s.t) AS t
+          FROM seen AS s
+          LEFT JOIN watchlist_data.factor_value AS fv ON fv.exchange = s.exchange AND fv.symbol = s.symbol AND fv.ts = s.t
+         WHERE s.t <= from_ts
+           AND (fv.ts IS NULL OR fv.b_n_rows <> (SELECT count(*) FROM watchlist_data.watch_signal_raw AS r2
+                                                  WHERE r2.exchange = s.exchange AND r2.symbol = s.symbol
+                                                    AND r2.ts >= s.t - INTERVAL '5 minutes' AND r2.ts < s.t))
+         GROUP BY 1, 2
+    )
+    SELECT (SELECT max(s.max_ing) FROM seen AS s), min(l.t) - INTERVAL '5 minutes',
+           jsonb_agg(jsonb_build_array(l.exchange, l.symbol)), count(*)
+      INTO v_new_wm, late_from, v_keys, late_keys
+      FROM late AS l;
+
+    IF v_keys IS NOT NULL THEN
+        SELECT * INTO v_res FROM watchlist_data.compute_factors_keys(late_from, from_ts, v_keys);
+        factor_rows := factor_rows + v_res.factor_rows;
+    END IF;
+    IF from_ts < to_ts THEN
+        SELECT * INTO v_res FROM watchlist_data.compute_factors_keys(from_ts, to_ts, NULL);
+        factor_rows := factor_rows + v_res.factor_rows;
+    END IF;
+
+    watermark := coalesce(greatest(v_wm, v_new_wm), '-infinity');
+    INSERT INTO watchlist_data.job_state AS s (job, watermark, last_run_at, last_stats)
+    VALUES ('compute_factors', watermark, now(),
+            jsonb_build_object('late_keys', late_keys, 'late_from', late_from, 'from_ts', from_ts,
+                               'to_ts', to_ts, 'factor_rows', factor_rows, 'p_now', p_now))
+    ON CONFLICT (job) DO UPDATE
+       SET watermark = EXCLUDED.watermark, last_run_at = EXCLUDED.last_run_at, last_stats = EXCLUDED.last_stats;
+    RETURN NEXT;
+END
+$$;
+REVOKE ALL ON FUNCTION watchlist.compute_factors_incremental(timestamptz) FROM PUBLIC;
