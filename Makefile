@@ -44,14 +44,8 @@ test-pgtap: deps
 test-pytest: deps
 	tests/run pytest
 
-# The Python files under ruff (check + formatter) so far: the rest of the tree joins once
-# the parallel branches have landed (ruff format glue tests bench && ruff check --fix glue
-# tests bench, then LINT_FILES := glue tests bench).
-LINT_FILES := glue/watchlist_db/__init__.py glue/watchlist_db/cli glue/watchlist_db/config.py \
-	glue/watchlist_db/migrate.py glue/watchlist_db/spool.py glue/watchlist_db/writer.py \
-	glue/watchlist_db/flush.py glue/watchlist_db/jobs.py glue/watchlist_db/demo.py \
-	glue/watchlist_db/charts.py glue/watchlist_db/research.py glue/watchlist_db/snapshot.py \
-	glue/watchlist_db/sample.py glue/watchlist_db/engine.py tests/py/test_cli.py tests/py/test_packaging.py
+# The Python files under ruff (check + formatter).
+LINT_FILES := glue tests bench
 
 lint:
 	@[ -x $(VENV)/bin/ruff ] || $(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[lint]'

@@ -1,6 +1,7 @@
 """Shared bench data: EXCHANGES x SYMBOLS keys of 1-minute samples under the bench-only
 exchange prefix 'bench', about 10% triggered in 10-minute runs, loaded server-side in
 slices (INSERT ... SELECT generate_series), and removed again by cleanup()."""
+
 from __future__ import annotations
 
 import time
@@ -23,15 +24,32 @@ SELECT %(t0)s::timestamptz + make_interval(mins => m), 'bench' || e, 'B' || lpad
 """
 
 
-def load(conn, t0: datetime, exchanges: int, symbols: int, m_from: int, m_to: int,
-         ingested: datetime | None = None, progress: bool = True) -> float:
+def load(
+    conn,
+    t0: datetime,
+    exchanges: int,
+    symbols: int,
+    m_from: int,
+    m_to: int,
+    ingested: datetime | None = None,
+    progress: bool = True,
+) -> float:
     """Insert minutes [m_from, m_to) for every key; returns seconds taken."""
     keys = exchanges * symbols
     step = max(1, 240_000 // keys)
     t = time.perf_counter()
     for m in range(m_from, m_to, step):
-        conn.execute(LOAD_SQL, {"t0": t0, "exchanges": exchanges, "symbols": symbols, "m_from": m,
-                                "m_to": min(m + step, m_to), "ingested": ingested})
+        conn.execute(
+            LOAD_SQL,
+            {
+                "t0": t0,
+                "exchanges": exchanges,
+                "symbols": symbols,
+                "m_from": m,
+                "m_to": min(m + step, m_to),
+                "ingested": ingested,
+            },
+        )
         if progress:
             print(f"\r  loading {(min(m + step, m_to) - m_from) / (m_to - m_from):6.1%}", end="", flush=True)
     if progress:
@@ -49,10 +67,10 @@ def cleanup(conn) -> None:
 
 # --- shared by the benchmarks: server CPU, paused jobs, machine-readable results ---------
 
-import json as _json
-import os as _os
-from contextlib import contextmanager
-from pathlib import Path as _Path
+import json as _json  # noqa: E402 (after the shared set-up above)
+import os as _os  # noqa: E402 (after the shared set-up above)
+from contextlib import contextmanager  # noqa: E402 (after the shared set-up above)
+from pathlib import Path as _Path  # noqa: E402 (after the shared set-up above)
 
 _TICK = _os.sysconf("SC_CLK_TCK")
 
@@ -77,14 +95,14 @@ class ServerCpu:
 
     def __init__(self, conn, embedded_pid: int | None = None):
         self.backend_pid = self.postmaster_pid = None
-        if embedded_pid:                         # the embedded engine: one node process
+        if embedded_pid:  # the embedded engine: one node process
             self.backend_pid = self.postmaster_pid = embedded_pid if _stat(embedded_pid) else None
             self.tree = False
             return
         self.tree = True
         pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
         f = _stat(pid)
-        if f is not None:                        # a local server: its backend is on this machine
+        if f is not None:  # a local server: its backend is on this machine
             self.backend_pid, self.postmaster_pid = pid, int(f[1])
 
     def backend(self) -> float | None:
@@ -112,9 +130,13 @@ def jobs_paused(conn):
     runs (they would otherwise merge, label and refresh the bench rows behind its back);
     restores the scheduled flag of each afterwards. A no-op where there is no scheduler."""
     try:
-        ids = [r[0] for r in conn.execute(
-            """SELECT job_id FROM timescaledb_information.jobs
-                WHERE scheduled AND (proc_schema = 'watchlist_data' OR hypertable_schema = 'watchlist_data')""")]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                """SELECT job_id FROM timescaledb_information.jobs
+                WHERE scheduled AND (proc_schema = 'watchlist_data' OR hypertable_schema = 'watchlist_data')"""
+            )
+        ]
         for i in ids:
             conn.execute("SELECT alter_job(%s, scheduled => false)", (i,))
     except Exception:  # noqa: BLE001 - no permission / no scheduler: run with the jobs as they are

@@ -16,13 +16,14 @@ Wrap runs in `flock /tmp/bench.lock` on shared machines.
     python bench/factors.py                    # 7 x 100 keys
     python bench/factors.py --symbols 800      # the full 7 x 800 scale
 """
+
 from __future__ import annotations
 
 import argparse
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
@@ -62,8 +63,9 @@ def load_raw(conn, t0, exchanges, symbols, m_from, m_to) -> float:
     step = max(1, 200_000 // keys)
     t = time.perf_counter()
     for m in range(m_from, m_to, step):
-        conn.execute(RAW_SQL, {"t0": t0, "exchanges": exchanges, "symbols": symbols, "m_from": m,
-                               "m_to": min(m + step, m_to)})
+        conn.execute(
+            RAW_SQL, {"t0": t0, "exchanges": exchanges, "symbols": symbols, "m_from": m, "m_to": min(m + step, m_to)}
+        )
     return time.perf_counter() - t
 
 
@@ -80,20 +82,26 @@ def main() -> int:
     ap.add_argument("--exchanges", type=int, default=7)
     ap.add_argument("--symbols", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--backfill-hours", type=int, default=24,
-                    help="hours computed by watchlist.compute_factors before the steady-state runs (0: none)")
+    ap.add_argument(
+        "--backfill-hours",
+        type=int,
+        default=24,
+        help="hours computed by watchlist.compute_factors before the steady-state runs (0: none)",
+    )
     ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to profile them)")
     args = ap.parse_args()
 
     target = config.resolve_target(args.dsn)
     keys = args.exchanges * args.symbols
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     now -= timedelta(minutes=now.minute % 5)
-    day0 = now - timedelta(hours=args.backfill_hours, minutes=5 * args.runs)   # raw from here
+    day0 = now - timedelta(hours=args.backfill_hours, minutes=5 * args.runs)  # raw from here
     # factor history from here to day0 (12 h more without a backfill: the 12-hour windows)
     h0 = day0 - timedelta(days=7, hours=0 if args.backfill_hours else 12)
     print(f"engine: {target.describe()}")
-    print(f"scale: {keys} keys; raw {day0:%m-%d %H:%M} .. {now:%m-%d %H:%M} (1-minute); factor history from {h0:%m-%d %H:%M}")
+    print(
+        f"scale: {keys} keys; raw {day0:%m-%d %H:%M} .. {now:%m-%d %H:%M} (1-minute); factor history from {h0:%m-%d %H:%M}"
+    )
     with config.connect(target, autocommit=True) as conn:
         conn.execute("SET ROLE wl_owner")
         cleanup(conn)
@@ -101,13 +109,24 @@ def main() -> int:
             t = time.perf_counter()
             n_hist = 7 * 288 + (12 * 12 if args.backfill_hours == 0 else 0)
             for k in range(0, n_hist, 144):
-                conn.execute(HISTORY_SQL, {"exchanges": args.exchanges, "symbols": args.symbols,
-                                           "h0": h0,
-                                           "k_from": k, "k_to": min(k + 144, n_hist)})
-            conn.execute("""SELECT compress_chunk(c, if_not_compressed => true)
+                conn.execute(
+                    HISTORY_SQL,
+                    {
+                        "exchanges": args.exchanges,
+                        "symbols": args.symbols,
+                        "h0": h0,
+                        "k_from": k,
+                        "k_to": min(k + 144, n_hist),
+                    },
+                )
+            conn.execute(
+                """SELECT compress_chunk(c, if_not_compressed => true)
                               FROM show_chunks('watchlist_data.factor_value', older_than => %s::timestamptz) AS c""",
-                         (now - timedelta(days=8),))
-            print(f"  factor history: {keys * n_hist:,} rows in {time.perf_counter() - t:.1f} s (chunks older than 8 days compressed, as the policy)")
+                (now - timedelta(days=8),),
+            )
+            print(
+                f"  factor history: {keys * n_hist:,} rows in {time.perf_counter() - t:.1f} s (chunks older than 8 days compressed, as the policy)"
+            )
             base_end = now - timedelta(minutes=5 * args.runs)
             m_day = int((base_end - day0).total_seconds() // 60)
             s = load_raw(conn, day0, args.exchanges, args.symbols, 0, m_day)
@@ -116,24 +135,32 @@ def main() -> int:
                 t = time.perf_counter()
                 r = conn.execute("SELECT * FROM watchlist.compute_factors(%s, %s)", (day0, base_end)).fetchone()
                 s = time.perf_counter() - t
-                print(f"  backfill of {args.backfill_hours} h: {r[0]} bucket ends, {r[2]:,} factor rows in {s:.1f} s "
-                      f"({s / max(r[0], 1):.2f} s per bucket end)")
+                print(
+                    f"  backfill of {args.backfill_hours} h: {r[0]} bucket ends, {r[2]:,} factor rows in {s:.1f} s "
+                    f"({s / max(r[0], 1):.2f} s per bucket end)"
+                )
             # the job's state as if it had run at base_end
-            conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
+            conn.execute(
+                """INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
                             VALUES ('compute_factors', now(), jsonb_build_object('to_ts', %s::timestamptz))
                             ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
-                         (base_end,))
+                (base_end,),
+            )
             times = []
             for i in range(args.runs):
                 m0 = m_day + 5 * i
                 load_raw(conn, day0, args.exchanges, args.symbols, m0, m0 + 5)
                 t = time.perf_counter()
-                r = conn.execute("SELECT * FROM watchlist.compute_factors_incremental(%s)",
-                                 (base_end + timedelta(minutes=5 * (i + 1), seconds=10),)).fetchone()
+                r = conn.execute(
+                    "SELECT * FROM watchlist.compute_factors_incremental(%s)",
+                    (base_end + timedelta(minutes=5 * (i + 1), seconds=10),),
+                ).fetchone()
                 times.append(time.perf_counter() - t)
                 print(f"  steady-state run {i + 1}: {times[-1]:.2f} s, {r[4]:,} rows, {r[0]} late keys")
-            print(f"steady state (one 5-minute run, {keys} keys): median {statistics.median(times):.2f} s, "
-                  f"max {max(times):.2f} s   [target <= 2 s at 7 x 800]")
+            print(
+                f"steady state (one 5-minute run, {keys} keys): median {statistics.median(times):.2f} s, "
+                f"max {max(times):.2f} s   [target <= 2 s at 7 x 800]"
+            )
         finally:
             if not args.keep:
                 cleanup(conn)

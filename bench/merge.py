@@ -14,13 +14,14 @@ or any server given by --dsn / WLDB_DSN.
     python bench/merge.py                        # 7 x 100 keys, 24 h  (~1M rows)
     python bench/merge.py --symbols 800          # the full 7 x 800 x 1 day (~8M rows)
 """
+
 from __future__ import annotations
 
 import argparse
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
@@ -28,6 +29,7 @@ from watchlist_db import config  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,10 +43,12 @@ def main() -> int:
     target = config.resolve_target(args.dsn)
     keys = args.exchanges * args.symbols
     total_min = args.hours * 60
-    t0 = (datetime.now(timezone.utc) - timedelta(hours=args.hours + 1)).replace(second=0, microsecond=0)
+    t0 = (datetime.now(UTC) - timedelta(hours=args.hours + 1)).replace(second=0, microsecond=0)
     print(f"engine: {target.describe()}")
-    print(f"scale: {args.exchanges} exchanges x {args.symbols} symbols = {keys} keys, {args.hours} h at 1 min "
-          f"= {keys * total_min:,} rows")
+    print(
+        f"scale: {args.exchanges} exchanges x {args.symbols} symbols = {keys} keys, {args.hours} h at 1 min "
+        f"= {keys * total_min:,} rows"
+    )
     with config.connect(target) as conn:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
@@ -56,8 +60,11 @@ def main() -> int:
         full = conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (t0, end)).fetchone()
         full_s = time.perf_counter() - t
         print(f"  full rebuild: {full[0]} keys, {full[1]:,} samples, {full[2]:,} events in {full_s:.2f} s")
-        conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark) VALUES ('merge_events', %s)
-                        ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark""", (end,))
+        conn.execute(
+            """INSERT INTO watchlist_data.job_state (job, watermark) VALUES ('merge_events', %s)
+                        ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark""",
+            (end,),
+        )
 
         inc, base = [], []
         lookback = conn.execute("SELECT watchlist_data.setting('event_lookback')::interval").fetchone()[0]
@@ -71,8 +78,10 @@ def main() -> int:
             t = time.perf_counter()
             conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (now - lookback, now)).fetchone()
             base.append(time.perf_counter() - t)
-            print(f"  minute {i + 1}: incremental {inc[-1] * 1000:7.0f} ms ({r[0]} keys, {r[1]:,} samples read)"
-                  f"   look-back re-merge {base[-1] * 1000:7.0f} ms")
+            print(
+                f"  minute {i + 1}: incremental {inc[-1] * 1000:7.0f} ms ({r[0]} keys, {r[1]:,} samples read)"
+                f"   look-back re-merge {base[-1] * 1000:7.0f} ms"
+            )
 
         _data.cleanup(conn)
 
@@ -80,8 +89,10 @@ def main() -> int:
     print()
     print(f"{'measure':<38}{'time':>12}{'baseline':>14}{'ratio':>9}")
     print(f"{'full rebuild (' + format(keys * total_min, ',') + ' rows)':<38}{full_s:>11.2f}s{'':>14}{'':>9}")
-    print(f"{'per-minute run, median of ' + str(len(inc)):<38}{med_inc * 1000:>10.0f}ms{med_base * 1000:>12.0f}ms"
-          f"{med_base / med_inc:>8.1f}x")
+    print(
+        f"{'per-minute run, median of ' + str(len(inc)):<38}{med_inc * 1000:>10.0f}ms{med_base * 1000:>12.0f}ms"
+        f"{med_base / med_inc:>8.1f}x"
+    )
     print("baseline = re-merging the whole look-back window each minute (no watermark)")
     if target.embedded:
         print("note: embedded engine (WASM, single session): timings say nothing about a real server")

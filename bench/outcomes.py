@@ -18,19 +18,21 @@ Everything it inserts is deleted at the end. Embedded engine by default, or --ds
     python bench/outcomes.py                    # 7 x 100 keys, a 24 h day
     python bench/outcomes.py --symbols 800      # the full 7 x 800 scale
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from watchlist_db import config  # noqa: E402
-import _data  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
+
+import _data  # noqa: E402
+from watchlist_db import config  # noqa: E402
 
 # Older history for the steady-state runs: the bench day's events and labels again, shifted
 # back 1..days days (bench keys only).
@@ -71,7 +73,7 @@ def main() -> int:
     target = config.resolve_target(args.dsn)
     keys = args.exchanges * args.symbols
     minutes = (args.day_hours + 6) * 60 + 5
-    t0 = (datetime.now(timezone.utc) - timedelta(minutes=minutes + 2)).replace(second=0, microsecond=0)
+    t0 = (datetime.now(UTC) - timedelta(minutes=minutes + 2)).replace(second=0, microsecond=0)
     print(f"engine: {target.describe()}")
     print(f"scale: {keys} keys, {args.day_hours} h of events + 6 h of horizon = {keys * minutes:,} rows")
     with config.connect(target) as jc, _data.jobs_paused(jc), config.connect(target) as conn:
@@ -89,9 +91,15 @@ def main() -> int:
         print(f"  merged {n_events:,} confirmed events in {merge_s:.1f} s")
 
         # baseline: one call per event on a sample (then the sample's labels are removed again)
-        ids = [r[0] for r in conn.execute("""SELECT id FROM watchlist_data.watch_signal_event
+        ids = [
+            r[0]
+            for r in conn.execute(
+                """SELECT id FROM watchlist_data.watch_signal_event
                                               WHERE exchange LIKE 'bench%%' AND status = 'confirmed'
-                                              ORDER BY random() LIMIT %s""", (args.sample,))]
+                                              ORDER BY random() LIMIT %s""",
+                (args.sample,),
+            )
+        ]
         t = time.perf_counter()
         for i in ids:
             conn.execute("SELECT * FROM watchlist.label_outcomes(%s, %s)", (now, [i]))
@@ -104,15 +112,17 @@ def main() -> int:
         print(f"  labelled: {full[1]:,} labels ({full[2]:,} uncovered) in {full_s:.2f} s")
 
         for job in ("label_outcomes", "merge_events"):
-            conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark, last_stats) VALUES (%s, %s, %s)
+            conn.execute(
+                """INSERT INTO watchlist_data.job_state (job, watermark, last_stats) VALUES (%s, %s, %s)
                             ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
-                         (job, now, Jsonb({"p_now": now.isoformat()})))
+                (job, now, Jsonb({"p_now": now.isoformat()})),
+            )
         # two untimed runs: the job's state as a running job leaves it (the second ranks the open days)
         for _ in range(2):
             conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (now,)).fetchone()
         steady = {}
         m = minutes
-        for hist in ((1,) if args.keep else (1, 7)):
+        for hist in (1,) if args.keep else (1, 7):
             if hist == 7:
                 t = time.perf_counter()
                 for d in range(1, 7):
@@ -124,7 +134,9 @@ def main() -> int:
                                          WHERE e.exchange LIKE 'bench%%'""").fetchone()[0]
                 conn.execute("ANALYZE watchlist_data.watch_signal_event")
                 conn.execute("ANALYZE watchlist_data.future_outcome")
-                print(f"  7 days of history: {n_hist:,} events, {n_lab:,} labels (added in {time.perf_counter() - t:.1f} s)")
+                print(
+                    f"  7 days of history: {n_hist:,} events, {n_lab:,} labels (added in {time.perf_counter() - t:.1f} s)"
+                )
             runs = []
             for _ in range(args.minutes):
                 at = t0 + timedelta(minutes=m + 1)
@@ -135,10 +147,19 @@ def main() -> int:
                 merge_s = time.perf_counter() - t
                 t = time.perf_counter()
                 inc = conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (at,)).fetchone()
-                runs.append({"merge_ms": merge_s * 1000, "label_ms": (time.perf_counter() - t) * 1000,
-                             "candidates": inc[0], "written": inc[1], "recomputed": inc[3]})
-                print(f"  {hist} d history, minute {len(runs)}: merge {runs[-1]['merge_ms']:.0f} ms, "
-                      f"labels {runs[-1]['label_ms']:.0f} ms ({inc[0]} candidates, {inc[1]} written, {inc[3]} re-examined)")
+                runs.append(
+                    {
+                        "merge_ms": merge_s * 1000,
+                        "label_ms": (time.perf_counter() - t) * 1000,
+                        "candidates": inc[0],
+                        "written": inc[1],
+                        "recomputed": inc[3],
+                    }
+                )
+                print(
+                    f"  {hist} d history, minute {len(runs)}: merge {runs[-1]['merge_ms']:.0f} ms, "
+                    f"labels {runs[-1]['label_ms']:.0f} ms ({inc[0]} candidates, {inc[1]} written, {inc[3]} re-examined)"
+                )
             steady[hist] = runs
         # the hourly pass that re-ranks the open days' quintiles (forced by forgetting when it ran)
         conn.execute("""UPDATE watchlist_data.job_state SET last_stats = last_stats || '{"ranked_days": {}}'
@@ -156,15 +177,29 @@ def main() -> int:
     baseline = per_event * n_events
     print()
     print(f"{'measure':<44}{'time':>10}{'baseline':>12}{'ratio':>8}")
-    print(f"{'label ' + format(n_events, ',') + ' events (' + format(full[1], ',') + ' labels)':<44}{full_s:>9.2f}s{baseline:>11.1f}s{baseline / full_s:>7.1f}x")
+    print(
+        f"{'label ' + format(n_events, ',') + ' events (' + format(full[1], ',') + ' labels)':<44}{full_s:>9.2f}s{baseline:>11.1f}s{baseline / full_s:>7.1f}x"
+    )
     for hist, runs in steady.items():
         lab = sorted(r["label_ms"] for r in runs)
         mer = sorted(r["merge_ms"] for r in runs)
-        print(f"{'label job, 1 new minute, ' + str(hist) + ' d history':<44}{lab[len(lab) // 2]:>8.0f}ms"
-              f"   (max {lab[-1]:.0f} ms of {len(lab)} runs; merge job {mer[len(mer) // 2]:.0f} ms, max {mer[-1]:.0f} ms)")
+        print(
+            f"{'label job, 1 new minute, ' + str(hist) + ' d history':<44}{lab[len(lab) // 2]:>8.0f}ms"
+            f"   (max {lab[-1]:.0f} ms of {len(lab)} runs; merge job {mer[len(mer) // 2]:.0f} ms, max {mer[-1]:.0f} ms)"
+        )
     print(f"{'label job run that re-ranks the open days':<44}{rank_ms:>8.0f}ms   (at most hourly)")
-    _data.write_json(args.json, {"rank_ms": rank_ms, "keys": keys, "events": n_events, "labels": full[1], "full_s": full_s,
-                                 "baseline_s": baseline, "steady": steady})
+    _data.write_json(
+        args.json,
+        {
+            "rank_ms": rank_ms,
+            "keys": keys,
+            "events": n_events,
+            "labels": full[1],
+            "full_s": full_s,
+            "baseline_s": baseline,
+            "steady": steady,
+        },
+    )
     print(f"baseline = one label_outcomes call per event ({per_event * 1000:.1f} ms each, timed on {len(ids)} events)")
     if target.embedded:
         print("note: embedded engine (WASM, single session): timings say nothing about a real server")

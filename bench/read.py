@@ -22,6 +22,7 @@ materialised bench rows stay behind. Embedded engine by default, or --dsn / WLDB
     python bench/read.py                    # 7 x 100 keys x 13 h
     python bench/read.py --symbols 800      # the full 7 x 800 scale
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,13 +30,13 @@ import math
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from watchlist_db import config  # noqa: E402
 import _data  # noqa: E402
+from watchlist_db import config  # noqa: E402
 
 SERIES = "SELECT * FROM watchlist.series(%s, %s, 12, %s)"
 RAW_SERIES = """
@@ -75,12 +76,12 @@ def pct(values: list[float], q: float) -> float:
 def watermark(conn) -> datetime | None | str:
     """Where the series aggregate's materialisation ends (None: nothing materialised)."""
     try:
-        us = conn.execute(WATERMARK).fetchone()[0]      # microseconds since the Unix epoch
+        us = conn.execute(WATERMARK).fetchone()[0]  # microseconds since the Unix epoch
     except Exception as exc:  # noqa: BLE001 - only a remark in the output (autocommit: nothing to roll back)
         return f"unknown ({type(exc).__name__})"
     try:
-        w = None if us is None else datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
-    except OverflowError:              # the minimum of the time type: nothing materialised yet
+        w = None if us is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    except OverflowError:  # the minimum of the time type: nothing materialised yet
         return None
     return w if w is None or w.year > 1970 else None
 
@@ -112,9 +113,13 @@ def measure(conn, keys, now, iterations: int, members) -> dict[str, list[float]]
             times["20 x metrics"].append(got[1])
         e, s = keys[i % len(keys)]
         raw_m = {"e": e, "s": s, "to": to, "h1": to - timedelta(hours=1), "h12": to - timedelta(hours=12)}
-        got = [timed(conn, SERIES, (e, s, now)), timed(conn, RAW_SERIES, (e, s, to - timedelta(hours=12), to)),
-               timed(conn, METRICS, (e, s, now)), timed(conn, RAW_METRICS, raw_m)]
-        if i >= 5:                                        # the first few warm the caches
+        got = [
+            timed(conn, SERIES, (e, s, now)),
+            timed(conn, RAW_SERIES, (e, s, to - timedelta(hours=12), to)),
+            timed(conn, METRICS, (e, s, now)),
+            timed(conn, RAW_METRICS, raw_m),
+        ]
+        if i >= 5:  # the first few warm the caches
             for k, v in zip(times, got):
                 times[k].append(v)
     return times
@@ -127,16 +132,27 @@ def agreement(conn, key, now) -> str:
     series = {r[0]: r[3] for r in conn.execute(SERIES, (e, s, now)) if not r[7]}
     raw = {r[0]: r[3] for r in conn.execute(RAW_SERIES, (e, s, to - timedelta(hours=12), to))}
     m = conn.execute(METRICS, (e, s, now)).fetchone()
-    r = conn.execute(RAW_METRICS, {"e": e, "s": s, "to": to, "h1": to - timedelta(hours=1),
-                                   "h12": to - timedelta(hours=12)}).fetchone()
-    pairs = [(m[9], r[1]), (m[10], r[2]), (m[11], r[3]), (m[12], r[4]), (m[5], r[6]), (m[6], r[7]), (m[8], r[9]),
-             (m[4], r[10])]
+    r = conn.execute(
+        RAW_METRICS, {"e": e, "s": s, "to": to, "h1": to - timedelta(hours=1), "h12": to - timedelta(hours=12)}
+    ).fetchone()
+    pairs = [
+        (m[9], r[1]),
+        (m[10], r[2]),
+        (m[11], r[3]),
+        (m[12], r[4]),
+        (m[5], r[6]),
+        (m[6], r[7]),
+        (m[8], r[9]),
+        (m[4], r[10]),
+    ]
     if m is None or any(a is None or b is None for a, b in pairs):
         return f"metrics incomplete (API {m and m[20]} vs raw {r[0]} samples in 12 h): the aggregate misses rows below its watermark"
     worst = max(abs(a - b) / max(abs(b), 1e-300) for a, b in pairs)
     same_series = series == raw
-    return (f"series buckets {'equal' if same_series else 'DIFFER'} ({len(series)} of {len(raw)}), "
-            f"metrics max rel. diff {worst:.1e} (n 12h {m[20]} vs {r[0]})")
+    return (
+        f"series buckets {'equal' if same_series else 'DIFFER'} ({len(series)} of {len(raw)}), "
+        f"metrics max rel. diff {worst:.1e} (n 12h {m[20]} vs {r[0]})"
+    )
 
 
 def main() -> int:
@@ -153,15 +169,17 @@ def main() -> int:
     target = config.resolve_target(args.dsn)
     keys_n = args.exchanges * args.symbols
     minutes = args.hours * 60
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     t0 = now - timedelta(minutes=minutes)
     rnd = random.Random(args.seed)
     keys = [(f"bench{rnd.randrange(args.exchanges)}", f"B{rnd.randrange(args.symbols):04d}") for _ in range(200)]
     win_from = t0.replace(minute=0) - timedelta(hours=1)
     win_to = bucket_end(now) + timedelta(hours=1)
     print(f"engine: {target.describe()}")
-    print(f"scale: {keys_n} keys x {args.hours} h of 1-minute samples = {keys_n * minutes:,} rows; "
-          f"{args.iterations} timed calls per query and state, on random keys")
+    print(
+        f"scale: {keys_n} keys x {args.hours} h of 1-minute samples = {keys_n * minutes:,} rows; "
+        f"{args.iterations} timed calls per query and state, on random keys"
+    )
     results = {}
     with config.connect(target) as jc, _data.jobs_paused(jc), config.connect(target) as conn:
         conn.execute("SET ROLE wl_owner")
@@ -171,21 +189,28 @@ def main() -> int:
             t = time.perf_counter()
             conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (t0, now))
             merge_s = time.perf_counter() - t
-            n_ev = conn.execute("SELECT count(*) FROM watchlist_data.watch_signal_event WHERE exchange LIKE 'bench%%'").fetchone()[0]
+            n_ev = conn.execute(
+                "SELECT count(*) FROM watchlist_data.watch_signal_event WHERE exchange LIKE 'bench%%'"
+            ).fetchone()[0]
             print(f"  loaded in {load_s:.1f} s; merged {n_ev:,} events in {merge_s:.1f} s")
             w = watermark(conn)
             print(f"  series aggregate materialised up to: {show(w)}")
             if isinstance(w, datetime) and w > t0:
-                print("  note: an earlier refresh materialised part of this window: those buckets are read from the "
-                      "materialisation (without the new rows) until the refresh below")
+                print(
+                    "  note: an earlier refresh materialised part of this window: those buckets are read from the "
+                    "materialisation (without the new rows) until the refresh below"
+                )
 
             print(f"  real-time: {agreement(conn, keys[0], now)}")
             # a 20-symbol watchlist (the seed: "usually < 20 symbols") for the one-call list read
             members = sorted(set(keys))[:20]
             conn.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange LIKE 'bench%%'")
             for e, s in members:
-                conn.execute("""INSERT INTO watchlist_data.watchlist_membership (exchange, symbol, entered_at)
-                                VALUES (%s, %s, %s)""", (e, s, t0))
+                conn.execute(
+                    """INSERT INTO watchlist_data.watchlist_membership (exchange, symbol, entered_at)
+                                VALUES (%s, %s, %s)""",
+                    (e, s, t0),
+                )
             n_members = conn.execute("SELECT count(*) FROM watchlist.watchlist_list(%s)", (now,)).fetchone()[0]
             print(f"  watchlist_list: {n_members} members at now")
             results["real-time (not refreshed)"] = measure(conn, keys, now, args.iterations, members)
@@ -196,21 +221,31 @@ def main() -> int:
             lo = win_from
             while lo < win_to:
                 hi = min(lo + timedelta(hours=2), win_to)
-                conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (lo, hi))
+                conn.execute(
+                    "CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (lo, hi)
+                )
                 lo = hi
             ref1 = time.perf_counter() - t
             t = time.perf_counter()
-            conn.execute("CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (win_from, win_to))
+            conn.execute(
+                "CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (win_from, win_to)
+            )
             ref2 = time.perf_counter() - t
-            print(f"  refresh: watchlist_series_agg {ref1:.1f} s, typea_stats_1h {ref2:.1f} s; "
-                  f"materialised up to {show(watermark(conn))}")
+            print(
+                f"  refresh: watchlist_series_agg {ref1:.1f} s, typea_stats_1h {ref2:.1f} s; "
+                f"materialised up to {show(watermark(conn))}"
+            )
             print(f"  materialised: {agreement(conn, keys[0], now)}")
             results["materialised (refreshed)"] = measure(conn, keys, now, args.iterations, members)
         finally:
             conn.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange LIKE 'bench%%'")
             _data.cleanup(conn)
-            conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (win_from, win_to))
-            conn.execute("CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (win_from, win_to))
+            conn.execute(
+                "CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (win_from, win_to)
+            )
+            conn.execute(
+                "CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (win_from, win_to)
+            )
 
     print()
     head = f"{'state':<28}{'query':<10}{'API p50':>10}{'API p99':>10}{'raw p50':>10}{'raw p99':>10}{'API/raw p50':>13}{'API/raw p99':>13}"
@@ -220,14 +255,25 @@ def main() -> int:
         for q in ("series", "metrics"):
             a, r = t[q], t["raw " + q]
             a50, a99, r50, r99 = pct(a, 50), pct(a, 99), pct(r, 50), pct(r, 99)
-            print(f"{state:<28}{q:<10}{a50:>8.1f}ms{a99:>8.1f}ms{r50:>8.1f}ms{r99:>8.1f}ms{a50 / r50:>12.2f}x{a99 / r99:>12.2f}x")
-    _data.write_json(args.json, {"keys": keys_n, "results": {
-        st: {q: {"p50": pct(t[q], 50), "p99": pct(t[q], 99)} for q in t} for st, t in results.items()}})
+            print(
+                f"{state:<28}{q:<10}{a50:>8.1f}ms{a99:>8.1f}ms{r50:>8.1f}ms{r99:>8.1f}ms{a50 / r50:>12.2f}x{a99 / r99:>12.2f}x"
+            )
+    _data.write_json(
+        args.json,
+        {
+            "keys": keys_n,
+            "results": {st: {q: {"p50": pct(t[q], 50), "p99": pct(t[q], 99)} for q in t} for st, t in results.items()},
+        },
+    )
     for state, t in results.items():
-        print(f"{state:<28}{'list':<10}{pct(t['list'], 50):>8.1f}ms{pct(t['list'], 99):>8.1f}ms"
-              f"{pct(t['20 x metrics'], 50):>8.1f}ms{pct(t['20 x metrics'], 99):>8.1f}ms   (baseline: 20 x metrics())")
-    print("API/raw below 1: the API is faster than the raw query. series does more than its raw equivalent "
-          "(gap-filling, midline, baseline, markers).")
+        print(
+            f"{state:<28}{'list':<10}{pct(t['list'], 50):>8.1f}ms{pct(t['list'], 99):>8.1f}ms"
+            f"{pct(t['20 x metrics'], 50):>8.1f}ms{pct(t['20 x metrics'], 99):>8.1f}ms   (baseline: 20 x metrics())"
+        )
+    print(
+        "API/raw below 1: the API is faster than the raw query. series does more than its raw equivalent "
+        "(gap-filling, midline, baseline, markers)."
+    )
     if target.embedded:
         print("note: embedded engine (WASM, single session): timings say nothing about a real server")
     return 0

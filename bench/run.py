@@ -19,13 +19,14 @@ same run and the target. Wrap heavy runs in `flock /tmp/bench.lock` on a shared 
 Figures from the embedded engine (WebAssembly, one session) say nothing about a real
 server's speed; sizes and ratios carry over better than timings.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,8 +38,12 @@ def main() -> int:
     ap.add_argument("--dsn", default=None)
     ap.add_argument("--symbols", type=int, default=40, help="symbols per exchange (7 exchanges); 800 = full scale")
     ap.add_argument("--only", default="ingest,storage,merge,outcomes,read")
-    ap.add_argument("--storage-symbols", type=int, default=None,
-                    help="symbols per exchange for the storage bench (bytes/row do not depend on the scale)")
+    ap.add_argument(
+        "--storage-symbols",
+        type=int,
+        default=None,
+        help="symbols per exchange for the storage bench (bytes/row do not depend on the scale)",
+    )
     ap.add_argument("--ingest-rows", type=int, default=None)
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="wldb-bench-"))
@@ -72,11 +77,13 @@ def main() -> int:
 
 def summary(out: Path) -> None:
     """The issue-13 table: each measure, its baseline from the same run, the target."""
+
     def load(name):
         try:
             return json.loads((out / f"{name}.json").read_text())
         except (OSError, ValueError):
             return None
+
     rows = []
     ing = load("ingest")
     if ing:
@@ -86,47 +93,91 @@ def summary(out: Path) -> None:
 
         def rps(r):
             return r.get("rows_per_s") if r else None
+
         cp = rps(copy)
         for label, r in (("ingest_raw rows/s", api), ("writer hook end to end rows/s", hook)):
             if r and rps(r):
                 vs_copy = f"{rps(r) / cp:.0%} of COPY {cp:,.0f}" if cp else "COPY n/a"
-                rows.append((label + f" ({ing['meta_bytes']:.0f} B meta)", f"{rps(r):,.0f}",
-                             f"{vs_copy}; {rps(r) / rps(naive):.1f}x naive {rps(naive):,.0f}",
-                             ">= 80% of COPY; >= 10x naive"))
-        for label, r in (("ingest_raw", api), ("COPY + INSERT ON CONFLICT", copy), ("naive INSERT", naive),
-                         ("writer hook", hook)):
+                rows.append(
+                    (
+                        label + f" ({ing['meta_bytes']:.0f} B meta)",
+                        f"{rps(r):,.0f}",
+                        f"{vs_copy}; {rps(r) / rps(naive):.1f}x naive {rps(naive):,.0f}",
+                        ">= 80% of COPY; >= 10x naive",
+                    )
+                )
+        for label, r in (
+            ("ingest_raw", api),
+            ("COPY + INSERT ON CONFLICT", copy),
+            ("naive INSERT", naive),
+            ("writer hook", hook),
+        ):
             if r and "server_us_row" in r:
                 f = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
-                rows.append((f"  CPU us/row: {label}", f"server {f(r['server_us_row'])}, backend {f(r['backend_us_row'])}",
-                             f"client {f(r['client_us_row'])}", ""))
+                rows.append(
+                    (
+                        f"  CPU us/row: {label}",
+                        f"server {f(r['server_us_row'])}, backend {f(r['backend_us_row'])}",
+                        f"client {f(r['client_us_row'])}",
+                        "",
+                    )
+                )
     oc = load("outcomes")
     if oc:
         for hist, runs in oc["steady"].items():
             lab = sorted(r["label_ms"] for r in runs)
             mer = sorted(r["merge_ms"] for r in runs)
-            rows.append((f"outcome job, 1 new minute, {oc['keys']:,} keys, {hist} d history",
-                         f"{lab[len(lab) // 2]:.0f} ms (max {lab[-1]:.0f})",
-                         f"merge job {mer[len(mer) // 2]:.0f} ms", "<= 100 ms"))
+            rows.append(
+                (
+                    f"outcome job, 1 new minute, {oc['keys']:,} keys, {hist} d history",
+                    f"{lab[len(lab) // 2]:.0f} ms (max {lab[-1]:.0f})",
+                    f"merge job {mer[len(mer) // 2]:.0f} ms",
+                    "<= 100 ms",
+                )
+            )
         rows.append(("  outcome job run that re-ranks open days (hourly)", f"{oc['rank_ms']:.0f} ms", "", ""))
-        rows.append((f"  full labelling of {oc['events']:,} events", f"{oc['full_s']:.2f} s",
-                     f"{oc['baseline_s']:.1f} s one call per event", ""))
+        rows.append(
+            (
+                f"  full labelling of {oc['events']:,} events",
+                f"{oc['full_s']:.2f} s",
+                f"{oc['baseline_s']:.1f} s one call per event",
+                "",
+            )
+        )
     rd = load("read")
     if rd:
         for state, t in rd["results"].items():
             for q in ("series", "metrics"):
                 a, r = t[q], t["raw " + q]
-                rows.append((f"{q}() p50 / p99, {rd['keys']:,} keys, {state.split(' ')[0]}",
-                             f"{a['p50']:.1f} / {a['p99']:.1f} ms", f"raw query {r['p50']:.1f} / {r['p99']:.1f} ms",
-                             "p50 <= 2 ms, p99 <= 5 ms"))
+                rows.append(
+                    (
+                        f"{q}() p50 / p99, {rd['keys']:,} keys, {state.split(' ')[0]}",
+                        f"{a['p50']:.1f} / {a['p99']:.1f} ms",
+                        f"raw query {r['p50']:.1f} / {r['p99']:.1f} ms",
+                        "p50 <= 2 ms, p99 <= 5 ms",
+                    )
+                )
             if "list" in t:
-                rows.append((f"watchlist_list() 20 symbols, {state.split(' ')[0]}",
-                             f"{t['list']['p50']:.1f} / {t['list']['p99']:.1f} ms",
-                             f"20 x metrics() {t['20 x metrics']['p50']:.1f} / {t['20 x metrics']['p99']:.1f} ms"
-                             if "20 x metrics" in t else "", "p50 <= 5 ms"))
+                rows.append(
+                    (
+                        f"watchlist_list() 20 symbols, {state.split(' ')[0]}",
+                        f"{t['list']['p50']:.1f} / {t['list']['p99']:.1f} ms",
+                        f"20 x metrics() {t['20 x metrics']['p50']:.1f} / {t['20 x metrics']['p99']:.1f} ms"
+                        if "20 x metrics" in t
+                        else "",
+                        "p50 <= 5 ms",
+                    )
+                )
     st = load("storage")
     if st:
-        rows.append(("raw bytes/row compressed", f"{st['compressed']:.1f}",
-                     f"row store {st['row_store']:.1f} ({st['row_store'] / st['compressed']:.1f}x)", ">= 10x"))
+        rows.append(
+            (
+                "raw bytes/row compressed",
+                f"{st['compressed']:.1f}",
+                f"row store {st['row_store']:.1f} ({st['row_store'] / st['compressed']:.1f}x)",
+                ">= 10x",
+            )
+        )
     if not rows:
         return
     w = [max(len(r[i]) for r in rows + [("measure", "result", "baseline (same run)", "target")]) for i in range(4)]

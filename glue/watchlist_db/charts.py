@@ -458,11 +458,15 @@ def render_ic_report(
                 xs = [r["minute"] for r in pts]
                 c = cmap((q - 1) / 4)
                 axd.plot(xs, [r["mean_pnl"] for r in pts], color=c, lw=1.4, label=f"q{q}")
-                axd.fill_between(xs, [_nan(r["ci_low"]) for r in pts], [_nan(r["ci_high"]) for r in pts], color=c, alpha=0.15)
+                axd.fill_between(
+                    xs, [_nan(r["ci_low"]) for r in pts], [_nan(r["ci_high"]) for r in pts], color=c, alpha=0.15
+                )
             axd.axhline(0, color="black", lw=0.6)
             axd.set_xlabel("minutes after entry")
             axd.set_ylabel("mean excess pnl (bps)", fontsize=8)
-            axd.set_title(f"(d) event study: excess pnl path by quintile of {study_factor} (95% band)", loc="left", fontsize=9)
+            axd.set_title(
+                f"(d) event study: excess pnl path by quintile of {study_factor} (95% band)", loc="left", fontsize=9
+            )
             axd.legend(fontsize=8, ncol=5, loc="best")
             axd.grid(True, alpha=0.3)
         fig.suptitle(title, fontsize=12, fontweight="bold")

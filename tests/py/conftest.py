@@ -1,5 +1,6 @@
 """pytest fixtures: the database under test comes from the same resolution as the CLI
 (tests/run points it at the fresh embedded engine, or at WLDB_TEST_DSN's server)."""
+
 from __future__ import annotations
 
 import os
@@ -40,9 +41,9 @@ EXPECTED_SKIPS = {
     "server": set(),
     # the embedded engine tests/run starts
     "embedded": {
-        "the embedded engine has one database",                     # test_cli_commands
-        "only a configured server is refused",                      # test_cli_commands
-        "the embedded engine has no job scheduler",                 # test_scheduler (NO_SCHEDULER_REASON)
+        "the embedded engine has one database",  # test_cli_commands
+        "only a configured server is refused",  # test_cli_commands
+        "the embedded engine has no job scheduler",  # test_scheduler (NO_SCHEDULER_REASON)
         "the upgrade test needs a server that can create a database (WLDB_TEST_DSN)",  # test_upgrade_0011
     },
 }
@@ -66,8 +67,10 @@ def pytest_runtest_makereport(item, call):
     reason = reason.removeprefix("Skipped: ")
     if reason not in EXPECTED_SKIPS[_engine()]:
         rep.outcome = "failed"
-        rep.longrepr = (f"skipped on CI, and this skip is not declared expected for the {_engine()} engine "
-                        f"(tests/py/conftest.py EXPECTED_SKIPS): {reason}")
+        rep.longrepr = (
+            f"skipped on CI, and this skip is not declared expected for the {_engine()} engine "
+            f"(tests/py/conftest.py EXPECTED_SKIPS): {reason}"
+        )
 
 
 # ----------------------------------------------------------------------- hypothesis
@@ -78,6 +81,7 @@ def pytest_configure(config):
     import random
 
     from hypothesis import settings
+
     settings.register_profile("ci", derandomize=True, print_blob=True)
     settings.register_profile("dev", print_blob=True)
     if _on_ci():
@@ -90,5 +94,7 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     if _on_ci():
-        return f"CI: hypothesis derandomized; skips allowed on the {_engine()} engine: {sorted(EXPECTED_SKIPS[_engine()])}"
+        return (
+            f"CI: hypothesis derandomized; skips allowed on the {_engine()} engine: {sorted(EXPECTED_SKIPS[_engine()])}"
+        )
     return f"hypothesis seed {config.getoption('hypothesis_seed', None)} (rerun with --hypothesis-seed=N)"

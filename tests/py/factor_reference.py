@@ -3,21 +3,48 @@ written from the definitions in the column comments of sql/0020_factor_value.sql
 directly from raw rows: bucket bases by Python grouping, two-pass moments, numpy
 polyfit/lstsq for slopes, explicit loops for the recursive factors. Used by test_factors.py
 to check every factor to 1e-9 (relative to the column's scale)."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 STEP = 300  # seconds
 FACTORS = [
-    "spread_zscore_1h", "spread_zscore_12h", "spread_halflife_12h", "spread_momentum_15m", "spread_momentum_60m",
-    "spread_skew_12h", "spread_kurt_12h", "spread_drawdown_12h", "spread_rsi_14", "spread_macd", "spread_macd_signal",
-    "spread_bollinger_pct_b", "spread_dx_14", "spread_adx_14", "funding_zscore_7d", "funding_trend_3d",
-    "funding_vol_7d", "funding_regime", "funding_reversal_prob", "funding_term_slope", "rv_1h", "rv_12h",
-    "hv_ratio", "vol_of_vol_12h", "crossings_3h", "tail_risk_score", "oi_to_volume", "volume_spike_z_12h",
-    "perp_oi_dominance", "signal_persistence_min", "hour_of_day", "session",
+    "spread_zscore_1h",
+    "spread_zscore_12h",
+    "spread_halflife_12h",
+    "spread_momentum_15m",
+    "spread_momentum_60m",
+    "spread_skew_12h",
+    "spread_kurt_12h",
+    "spread_drawdown_12h",
+    "spread_rsi_14",
+    "spread_macd",
+    "spread_macd_signal",
+    "spread_bollinger_pct_b",
+    "spread_dx_14",
+    "spread_adx_14",
+    "funding_zscore_7d",
+    "funding_trend_3d",
+    "funding_vol_7d",
+    "funding_regime",
+    "funding_reversal_prob",
+    "funding_term_slope",
+    "rv_1h",
+    "rv_12h",
+    "hv_ratio",
+    "vol_of_vol_12h",
+    "crossings_3h",
+    "tail_risk_score",
+    "oi_to_volume",
+    "volume_spike_z_12h",
+    "perp_oi_dominance",
+    "signal_persistence_min",
+    "hour_of_day",
+    "session",
 ]
 
 
@@ -37,11 +64,15 @@ def _num(v) -> bool:
 def _bucket_factors(exchange: str, meta: dict) -> dict:
     ex = meta.get("exchanges") if isinstance(meta, dict) else None
     ex = [e for e in ex if isinstance(e, dict)] if isinstance(ex, list) else []
-    pts = [(e["funding_interval_hours"], e["funding_rate"]) for e in ex
-           if _num(e.get("funding_rate")) and _num(e.get("funding_interval_hours"))]
+    pts = [
+        (e["funding_interval_hours"], e["funding_rate"])
+        for e in ex
+        if _num(e.get("funding_rate")) and _num(e.get("funding_interval_hours"))
+    ]
     slope = None
     if len({p[0] for p in pts}) >= 2:
-        x = np.array([p[0] for p in pts], float); y = np.array([p[1] for p in pts], float)
+        x = np.array([p[0] for p in pts], float)
+        y = np.array([p[1] for p in pts], float)
         slope = float(np.polyfit(x, y, 1)[0])
     perp = [e for e in ex if e.get("kind") == "perp"]
     both = [e for e in perp if _num(e.get("oi_usd")) and _num(e.get("volume_24h_quote"))]
@@ -73,24 +104,34 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
         sp = [r["spread_rel"] for r in rs if r["spread_rel"] is not None]
         fu = [r["funding_rate"] for r in rs if r["funding_rate"] is not None]
         vo = [r["volume_quote"] for r in rs if r.get("volume_quote") is not None]
-        base[t] = {"x": sp[-1] if sp else None, "hi": max(sp) if sp else None, "lo": min(sp) if sp else None,
-                   "samples": sp, "f": fu[-1] if fu else None, "v": vo[-1] if vo else None,
-                   "trig": rs[-1]["triggered"], "meta": rs[-1].get("meta") or {}}
+        base[t] = {
+            "x": sp[-1] if sp else None,
+            "hi": max(sp) if sp else None,
+            "lo": min(sp) if sp else None,
+            "samples": sp,
+            "f": fu[-1] if fu else None,
+            "v": vo[-1] if vo else None,
+            "trig": rs[-1]["triggered"],
+            "meta": rs[-1].get("meta") or {},
+        }
     out: dict[int, dict] = {}
     for t in sorted(base):
         cur = base[t]
         x_t = cur["x"]
         res = dict(_bucket_factors(exchange, cur["meta"]))
-        h = datetime.fromtimestamp(t - STEP, timezone.utc).hour
+        h = datetime.fromtimestamp(t - STEP, UTC).hour
         res["hour_of_day"] = float(h)
         res["session"] = 1.0 if 8 <= h < 14 else 2.0 if 14 <= h < 22 else 0.0
 
         def window(length: int) -> list[int]:
-            return [b for b in sorted(base) if t - length < b <= t]
+            return [b for b in sorted(base) if t - length < b <= t]  # noqa: B023 (called within this iteration)
 
         def steps(length: int) -> list[int]:
-            return [b for b in window(length) if b - STEP in base
-                    and base[b]["x"] is not None and base[b - STEP]["x"] is not None]
+            return [
+                b
+                for b in window(length)
+                if b - STEP in base and base[b]["x"] is not None and base[b - STEP]["x"] is not None
+            ]
 
         # z-scores over raw samples of the window's buckets
         for name, length in (("spread_zscore_1h", 3600), ("spread_zscore_12h", 43200)):
@@ -103,7 +144,8 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
         # AR(1)
         phi = None
         if len(st12) >= 2:
-            xp = np.array([base[b - STEP]["x"] for b in st12]); xc = np.array([base[b]["x"] for b in st12])
+            xp = np.array([base[b - STEP]["x"] for b in st12])
+            xc = np.array([base[b]["x"] for b in st12])
             if np.var(xp) > 0:
                 phi = float(np.polyfit(xp, xc, 1)[0])
         res["spread_halflife_12h"] = 5 * math.log(0.5) / math.log(phi) if phi is not None and 0 < phi < 1 else None
@@ -114,11 +156,12 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
         a = np.array([v for _, v in xs])
         res["spread_skew_12h"] = res["spread_kurt_12h"] = None
         if len(a) >= 3:
-            d = a - a.mean(); m2 = (d ** 2).mean()
+            d = a - a.mean()
+            m2 = (d**2).mean()
             if m2 > 0:
-                res["spread_skew_12h"] = float((d ** 3).mean() / m2 ** 1.5)
+                res["spread_skew_12h"] = float((d**3).mean() / m2**1.5)
                 if len(a) >= 4:
-                    res["spread_kurt_12h"] = float((d ** 4).mean() / m2 ** 2 - 3)
+                    res["spread_kurt_12h"] = float((d**4).mean() / m2**2 - 3)
         res["spread_drawdown_12h"] = float(max(np.maximum.accumulate(a) - a)) if len(a) else None
         # RSI
         st70 = steps(4200)
@@ -159,14 +202,19 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
         H3 = [(b, v) for b, v in H if b > t - 3 * 86400]
         res["funding_trend_3d"] = None
         if len(H3) >= 2:
-            tt = np.array([b / 86400 for b, _ in H3]); yy = np.array([v for _, v in H3])
+            tt = np.array([b / 86400 for b, _ in H3])
+            yy = np.array([v for _, v in H3])
             tt0 = tt - tt.mean()
-            res["funding_trend_3d"] = float((tt0 * (yy - yy.mean())).sum() / (tt0 ** 2).sum())
-        res["funding_regime"] = (float(min(5, 1 + math.floor(5.0 * sum(v < f_t for v in hv) / len(hv))))
-                                 if len(hv) and f_t is not None else None)
+            res["funding_trend_3d"] = float((tt0 * (yy - yy.mean())).sum() / (tt0**2).sum())
+        res["funding_regime"] = (
+            float(min(5, 1 + math.floor(5.0 * sum(v < f_t for v in hv) / len(hv))))
+            if len(hv) and f_t is not None
+            else None
+        )
         pairs = [(dict(H)[b - 3600], v) for b, v in H if b - 3600 in dict(H)]
-        res["funding_reversal_prob"] = (float(np.mean([(v - p) * (p - hv.mean()) < 0 for p, v in pairs]))
-                                        if pairs else None)
+        res["funding_reversal_prob"] = (
+            float(np.mean([(v - p) * (p - hv.mean()) < 0 for p, v in pairs])) if pairs else None
+        )
         # volatility
         st1 = steps(3600)
         d1 = [base[b]["x"] - base[b - STEP]["x"] for b in st1]
@@ -174,8 +222,9 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
         res["rv_1h"] = math.sqrt(sum(v * v for v in d1)) if d1 else None
         res["rv_12h"] = math.sqrt(sum(v * v for v in d12)) if d12 else None
         s12 = sum(v * v for v in d12)
-        res["hv_ratio"] = (math.sqrt(sum(v * v for v in d1) / len(d1)) / math.sqrt(s12 / len(d12))
-                           if d1 and s12 > 0 else None)
+        res["hv_ratio"] = (
+            math.sqrt(sum(v * v for v in d1) / len(d1)) / math.sqrt(s12 / len(d12)) if d1 and s12 > 0 else None
+        )
         rvs = [out[b]["rv_1h"] for b in w12 if b < t and out[b]["rv_1h"] is not None]
         if res["rv_1h"] is not None:
             rvs.append(res["rv_1h"])
@@ -183,8 +232,13 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
         w3 = [base[b]["x"] for b in window(10800) if base[b]["x"] is not None]
         if w3:
             c3 = float(np.mean(w3))
-            res["crossings_3h"] = float(sum(1 for b in steps(10800) if b - STEP > t - 10800
-                                            and (base[b]["x"] - c3) * (base[b - STEP]["x"] - c3) < 0))
+            res["crossings_3h"] = float(
+                sum(
+                    1
+                    for b in steps(10800)
+                    if b - STEP > t - 10800 and (base[b]["x"] - c3) * (base[b - STEP]["x"] - c3) < 0
+                )
+            )
         else:
             res["crossings_3h"] = None
         sk, ku = res["spread_skew_12h"], res["spread_kurt_12h"]
@@ -193,9 +247,11 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
         vsd = _sd(vv)
         res["volume_spike_z_12h"] = (cur["v"] - np.mean(vv)) / vsd if vsd and cur["v"] is not None else None
         prev = out.get(t - STEP)
-        res["signal_persistence_min"] = (5.0 + (prev["signal_persistence_min"] if prev else 0.0)) if cur["trig"] else 0.0
+        res["signal_persistence_min"] = (
+            (5.0 + (prev["signal_persistence_min"] if prev else 0.0)) if cur["trig"] else 0.0
+        )
         out[t] = {k: (float(v) if v is not None else None) for k, v in res.items()}
-    return {datetime.fromtimestamp(t, timezone.utc): v for t, v in out.items()}
+    return {datetime.fromtimestamp(t, UTC): v for t, v in out.items()}
 
 
 def generate(rng: np.random.Generator, exchange: str, symbol: str, t0: datetime, minutes: int) -> list[dict]:
@@ -207,7 +263,7 @@ def generate(rng: np.random.Generator, exchange: str, symbol: str, t0: datetime,
     while m < minutes:
         m += float(rng.choice([0.5, 1, 1, 1, 2, 3]))
         if rng.random() < 0.01:
-            m += float(rng.integers(10, 90))          # a hole
+            m += float(rng.integers(10, 90))  # a hole
         if m >= minutes:
             break
         ts = t0 + timedelta(seconds=round(m * 60))
@@ -219,19 +275,42 @@ def generate(rng: np.random.Generator, exchange: str, symbol: str, t0: datetime,
         trig = trig_left > 0
         trig_left = max(0, trig_left - 1)
         oi = float(np.round(rng.uniform(1e6, 5e6), 0))
-        meta = {"exchanges": [
-            {"name": exchange, "kind": "perp", "funding_rate": funding, "funding_interval_hours": 8,
-             "oi_usd": oi, "volume_24h_quote": float(np.round(rng.uniform(5e6, 2e7), 0))},
-            {"name": "other", "kind": "perp", "funding_rate": float(np.round(funding * rng.uniform(0, 2), 8)),
-             "funding_interval_hours": float(rng.choice([1, 4])), "oi_usd": float(np.round(rng.uniform(1e6, 3e6), 0)),
-             "volume_24h_quote": float(np.round(rng.uniform(1e6, 1e7), 0))},
-            {"name": "spotx", "kind": "spot", "price_bid": 1.0, "price_ask": 1.01},
-            {"name": "kraken", "kind": "perp", "funding_rate": None, "oi_usd": None},
-        ]}
+        meta = {
+            "exchanges": [
+                {
+                    "name": exchange,
+                    "kind": "perp",
+                    "funding_rate": funding,
+                    "funding_interval_hours": 8,
+                    "oi_usd": oi,
+                    "volume_24h_quote": float(np.round(rng.uniform(5e6, 2e7), 0)),
+                },
+                {
+                    "name": "other",
+                    "kind": "perp",
+                    "funding_rate": float(np.round(funding * rng.uniform(0, 2), 8)),
+                    "funding_interval_hours": float(rng.choice([1, 4])),
+                    "oi_usd": float(np.round(rng.uniform(1e6, 3e6), 0)),
+                    "volume_24h_quote": float(np.round(rng.uniform(1e6, 1e7), 0)),
+                },
+                {"name": "spotx", "kind": "spot", "price_bid": 1.0, "price_ask": 1.01},
+                {"name": "kraken", "kind": "perp", "funding_rate": None, "oi_usd": None},
+            ]
+        }
         if rng.random() < 0.3:
             meta["exchanges"] = meta["exchanges"][:1]
-        rows.append({"ts": ts, "exchange": exchange, "symbol": symbol, "signal_type": "A", "triggered": trig,
-                     "spread_rel": None if rng.random() < 0.03 else float(spread),
-                     "funding_rate": funding, "funding_interval_hours": 8.0,
-                     "volume_quote": float(np.round(rng.uniform(1e6, 2e6), 2)), "meta": meta})
+        rows.append(
+            {
+                "ts": ts,
+                "exchange": exchange,
+                "symbol": symbol,
+                "signal_type": "A",
+                "triggered": trig,
+                "spread_rel": None if rng.random() < 0.03 else float(spread),
+                "funding_rate": funding,
+                "funding_interval_hours": 8.0,
+                "volume_quote": float(np.round(rng.uniform(1e6, 2e6), 2)),
+                "meta": meta,
+            }
+        )
     return rows

@@ -7,6 +7,7 @@ TimescaleDB installed is enough. Servers run as the postgres OS user when the te
 root (initdb refuses root), listen on 127.0.0.1 and a private socket directory only, and
 trust local connections (no password anywhere).
 """
+
 from __future__ import annotations
 
 import glob
@@ -84,7 +85,7 @@ def relocated_install(work: Path, bindir: Path, *, timescaledb_control: str | No
         f.unlink()
     if timescaledb_control is not None:
         (new_share / "extension" / "timescaledb.control").write_text(timescaledb_control)
-    for d, _, files in os.walk(root):
+    for d, _, _files in os.walk(root):
         os.chmod(d, 0o755)
     return new_bin
 
@@ -92,8 +93,14 @@ def relocated_install(work: Path, bindir: Path, *, timescaledb_control: str | No
 class PrivateServer:
     """initdb + pg_ctl on a private data directory; stop, kill -9 and restart."""
 
-    def __init__(self, bindir: Path, work: Path | None = None, *, preload_timescaledb: bool = True,
-                 settings: dict[str, str] | None = None):
+    def __init__(
+        self,
+        bindir: Path,
+        work: Path | None = None,
+        *,
+        preload_timescaledb: bool = True,
+        settings: dict[str, str] | None = None,
+    ):
         self.bindir = Path(bindir)
         self.work = Path(work) if work else workdir()
         self.work.mkdir(parents=True, exist_ok=True)
@@ -103,9 +110,14 @@ class PrivateServer:
         self.sock.mkdir(exist_ok=True)
         os.chmod(self.sock, 0o777)
         self.port = _free_port()
-        self.settings = {"listen_addresses": "'127.0.0.1'", "unix_socket_directories": f"'{self.sock}'",
-                         "fsync": "on", "timescaledb.telemetry_level": "off",
-                         "max_worker_processes": "16", "timescaledb.max_background_workers": "8"}
+        self.settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{self.sock}'",
+            "fsync": "on",
+            "timescaledb.telemetry_level": "off",
+            "max_worker_processes": "16",
+            "timescaledb.max_background_workers": "8",
+        }
         if preload_timescaledb:
             self.settings["shared_preload_libraries"] = "'timescaledb'"
         self.settings.update(settings or {})
@@ -121,10 +133,21 @@ class PrivateServer:
         lines = [f"port = {self.port}", *(f"{k} = {v}" for k, v in self.settings.items())]
         (self.data / "postgresql.auto.conf").write_text("\n".join(lines) + "\n")
 
-    def start(self, attempts: int = 5) -> "PrivateServer":
+    def start(self, attempts: int = 5) -> PrivateServer:
         if not (self.data / "PG_VERSION").exists():
-            _as_postgres([str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                          "-E", "UTF8", "--locale=C.UTF-8"])
+            _as_postgres(
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
             (self.data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
         for attempt in range(attempts):
             self._write_conf()
@@ -134,7 +157,7 @@ class PrivateServer:
             except RuntimeError:
                 if attempt == attempts - 1 or "could not bind" not in self.log_tail():
                     raise RuntimeError(f"server did not start:\n{self.log_tail()}") from None
-                self.port = _free_port()      # the port was taken between choosing and binding
+                self.port = _free_port()  # the port was taken between choosing and binding
         return self
 
     def stop(self) -> None:
@@ -160,7 +183,7 @@ class PrivateServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (_alive(pid) or self._children()):
             time.sleep(0.05)
-        if _zombie(pid):   # not reaped by its parent: the next start would take it for alive
+        if _zombie(pid):  # not reaped by its parent: the next start would take it for alive
             (self.data / "postmaster.pid").unlink(missing_ok=True)
             for lock in self.sock.glob(".s.PGSQL.*.lock"):
                 lock.unlink(missing_ok=True)

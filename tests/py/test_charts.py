@@ -1,12 +1,13 @@
 """The read API behind the chart (watchlist.series gap-filling and markers) and `wldb chart`
 (PNG of the expected size, HTML embedding it)."""
+
 from __future__ import annotations
 
 import base64
 import re
 import struct
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -16,9 +17,9 @@ import factor_data as fd
 from watchlist_db import charts, config
 from watchlist_db.cli import main
 
-T0 = datetime(2034, 7, 1, tzinfo=timezone.utc)
-HOLE = range(60, 90)            # minutes without samples: buckets 01:00 .. 01:25
-TRIGGERED = range(30, 33)       # one event: 00:30 .. 00:32
+T0 = datetime(2034, 7, 1, tzinfo=UTC)
+HOLE = range(60, 90)  # minutes without samples: buckets 01:00 .. 01:25
+TRIGGERED = range(30, 33)  # one event: 00:30 .. 00:32
 
 
 def _rows(exchange: str, symbol: str, minutes: int = 180) -> list[dict]:
@@ -26,19 +27,30 @@ def _rows(exchange: str, symbol: str, minutes: int = 180) -> list[dict]:
     for m in range(minutes):
         if m in HOLE:
             continue
-        out.append({"ts": (T0 + timedelta(minutes=m)).isoformat(), "exchange": exchange, "symbol": symbol,
-                    "signal_type": "A", "triggered": m in TRIGGERED, "spread_rel": 0.002 + 0.00001 * m,
-                    "spot_price": 50.0 + m / 10, "futures_price": 50.1 + m / 10})
+        out.append(
+            {
+                "ts": (T0 + timedelta(minutes=m)).isoformat(),
+                "exchange": exchange,
+                "symbol": symbol,
+                "signal_type": "A",
+                "triggered": m in TRIGGERED,
+                "spread_rel": 0.002 + 0.00001 * m,
+                "spot_price": 50.0 + m / 10,
+                "futures_price": 50.1 + m / 10,
+            }
+        )
     return out
 
 
 def _insert(conn, rows):
-    conn.execute("""INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered,
+    conn.execute(
+        """INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered,
                            spread_rel, spot_price, futures_price)
                     SELECT ts, exchange, symbol, signal_type, triggered, spread_rel, spot_price, futures_price
                       FROM jsonb_to_recordset(%s) AS x(ts timestamptz, exchange text, symbol text, signal_type text,
                            triggered boolean, spread_rel float8, spot_price float8, futures_price float8)""",
-                 (Jsonb(rows),))
+        (Jsonb(rows),),
+    )
 
 
 def test_series_gap_fills_with_the_last_value_and_marks_the_event(conn):
@@ -57,11 +69,11 @@ def test_series_gap_fills_with_the_last_value_and_marks_the_event(conn):
     last_before_hole = 0.002 + 0.00001 * 59
     filled = [r for r in series if r["filled"]]
     assert [r["ts"] for r in filled] == [T0 + timedelta(minutes=m) for m in range(60, 90, 5)]
-    for r in filled:                                    # locf: the bucket before the hole, carried
+    for r in filled:  # locf: the bucket before the hole, carried
         assert r["spread_rel"] == pytest.approx(last_before_hole, abs=1e-15)
         assert r["spot_price"] == pytest.approx(50.0 + 5.9) and r["futures_price"] == pytest.approx(50.1 + 5.9)
     for r in series:
-        if not r["filled"]:                             # a real bucket: its last sample
+        if not r["filled"]:  # a real bucket: its last sample
             m = int((r["ts"] - T0).total_seconds() // 60) + 4
             assert r["spread_rel"] == pytest.approx(0.002 + 0.00001 * m, abs=1e-15)
     after = by_ts[T0 + timedelta(minutes=90)]
@@ -110,11 +122,15 @@ def _png_size(data: bytes) -> tuple[int, int]:
 @pytest.mark.parametrize("which", ["generated", "gap"])
 def test_wldb_chart_writes_a_png_and_an_html_page(target, chart_data, tmp_path, which):
     import matplotlib.image as mpimg
+
     g = chart_data
-    symbol, now = (g.symbols[0], g.t0 + timedelta(hours=10)) if which == "generated" else ("GAPTEST", T0 + timedelta(hours=3))
+    symbol, now = (
+        (g.symbols[0], g.t0 + timedelta(hours=10)) if which == "generated" else ("GAPTEST", T0 + timedelta(hours=3))
+    )
     png, page = tmp_path / "c.png", tmp_path / "c.html"
-    res = _cli(target, ["chart", g.exchange, symbol.lower(), "--now", now.isoformat(), "--out", str(png),
-                        "--html", str(page)])
+    res = _cli(
+        target, ["chart", g.exchange, symbol.lower(), "--now", now.isoformat(), "--out", str(png), "--html", str(page)]
+    )
     assert res.exit_code == 0, res.output
     assert f"wrote {png}" in res.output and f"wrote {page}" in res.output
     data = png.read_bytes()
@@ -130,7 +146,11 @@ def test_wldb_chart_writes_a_png_and_an_html_page(target, chart_data, tmp_path, 
     if which == "generated":
         spreads = [r["spread_rel"] for r in g.rows[symbol] if r["ts"] < now + timedelta(minutes=5)]
     else:
-        spreads = [r["spread_rel"] for r in _rows(g.exchange, "GAPTEST") if datetime.fromisoformat(r["ts"]) < now + timedelta(minutes=5)]
+        spreads = [
+            r["spread_rel"]
+            for r in _rows(g.exchange, "GAPTEST")
+            if datetime.fromisoformat(r["ts"]) < now + timedelta(minutes=5)
+        ]
     mean = sum(spreads) / len(spreads)
     m = re.search(r"<th>mean 12 h</th><td>([-0-9.]+) bps \(([-0-9.e]+)\)</td>", html)
     assert m, "the metrics table shows the 12 h mean in bps and as a fraction"
@@ -141,8 +161,20 @@ def test_wldb_chart_writes_a_png_and_an_html_page(target, chart_data, tmp_path, 
 def test_wldb_chart_html_only_and_unknown_symbol(target, chart_data, tmp_path):
     g = chart_data
     page = tmp_path / "only.html"
-    res = _cli(target, ["chart", g.exchange, g.symbols[0], "--now", (g.t0 + timedelta(hours=6)).isoformat(),
-                        "--hours", "4", "--html", str(page)])
+    res = _cli(
+        target,
+        [
+            "chart",
+            g.exchange,
+            g.symbols[0],
+            "--now",
+            (g.t0 + timedelta(hours=6)).isoformat(),
+            "--hours",
+            "4",
+            "--html",
+            str(page),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "data:image/png;base64," in page.read_text() and not list(tmp_path.glob("*.png"))
     res = _cli(target, ["chart", g.exchange, "NOSUCH", "--now", g.t0.isoformat(), "--out", str(tmp_path / "x.png")])

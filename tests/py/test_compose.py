@@ -1,6 +1,7 @@
 """docker/compose.yml: the production/integration path. No engine runs here, so it is
 validated structurally, and by `docker compose config` / `docker-compose config` where a
 client is installed."""
+
 from __future__ import annotations
 
 import re
@@ -39,13 +40,17 @@ def _compose_client() -> list[str] | None:
 def test_compose_config_validates(tmp_path):
     cmd = _compose_client()
     if cmd is None:
-        pytest.skip("no compose client (docker compose or docker-compose) installed")   # a failure on CI
+        pytest.skip("no compose client (docker compose or docker-compose) installed")  # a failure on CI
     (tmp_path / "pw").write_text("x\n")
     (tmp_path / "pgpass").write_text("db:5432:*:postgres:x\n")
-    env = {"PATH": "/usr/bin:/bin:/usr/local/bin", "WLDB_PG_PASSWORD_FILE": str(tmp_path / "pw"),
-           "WLDB_PGPASS_FILE": str(tmp_path / "pgpass")}
+    env = {
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "WLDB_PG_PASSWORD_FILE": str(tmp_path / "pw"),
+        "WLDB_PGPASS_FILE": str(tmp_path / "pgpass"),
+    }
     res = subprocess.run([*cmd, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr
-    missing = subprocess.run([*cmd, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
-                             env={"PATH": env["PATH"]})
+    missing = subprocess.run(
+        [*cmd, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env={"PATH": env["PATH"]}
+    )
     assert missing.returncode != 0 and "WLDB_PG_PASSWORD_FILE" in missing.stderr

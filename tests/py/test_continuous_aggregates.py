@@ -1,43 +1,55 @@
 """The materialised path of the continuous aggregates (refresh cannot run inside a
 transaction, so pgTAP covers the real-time path and this covers the refreshed one), and
 idempotent re-ingest into compressed chunks."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from psycopg.types.json import Jsonb
 
-SERIES_COLS = ("bucket, n_rows, n_triggered, spread_n, spread_sum, spread_sumsq, spread_min, spread_max, "
-               "spread_first, spread_last, spread_rel, t_sum, t_sumsq, ty_sum")
+SERIES_COLS = (
+    "bucket, n_rows, n_triggered, spread_n, spread_sum, spread_sumsq, spread_min, spread_max, "
+    "spread_first, spread_last, spread_rel, t_sum, t_sumsq, ty_sum"
+)
 
 
 def _rows(symbol: str, t0: datetime, minutes: int, exchange: str = "gate"):
     out = []
     for i in range(minutes):
         ts = t0 + timedelta(minutes=i, seconds=(i * 11) % 29)
-        out.append({
-            "ts": ts.isoformat(), "exchange": exchange, "symbol": symbol, "signal_type": "A",
-            "triggered": i % 4 == 0,
-            "spread_rel": None if i % 13 == 5 else 0.002 + 0.0007 * math.sin(i / 9) + 0.0001 * (i % 3),
-            "funding_rate": 0.0001, "spot_price": 10 + i / 100, "futures_price": 10.02 + i / 100,
-            "meta": {"pairs_top": [{"high_exch": "okx", "low_exch": exchange, "spread_pct": i / 1000}]},
-        })
+        out.append(
+            {
+                "ts": ts.isoformat(),
+                "exchange": exchange,
+                "symbol": symbol,
+                "signal_type": "A",
+                "triggered": i % 4 == 0,
+                "spread_rel": None if i % 13 == 5 else 0.002 + 0.0007 * math.sin(i / 9) + 0.0001 * (i % 3),
+                "funding_rate": 0.0001,
+                "spot_price": 10 + i / 100,
+                "futures_price": 10.02 + i / 100,
+                "meta": {"pairs_top": [{"high_exch": "okx", "low_exch": exchange, "spread_pct": i / 1000}]},
+            }
+        )
     return out
 
 
 def _ingest(conn, rows, batch):
-    return conn.execute("SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw(%s, %s)",
-                        (Jsonb(rows), batch)).fetchone()
+    return conn.execute(
+        "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw(%s, %s)",
+        (Jsonb(rows), batch),
+    ).fetchone()
 
 
 def test_refreshed_aggregates_serve_materialised_rows_equal_to_raw(conn):
-    t0 = (datetime.now(timezone.utc) - timedelta(hours=30)).replace(minute=0, second=0, microsecond=0)
+    t0 = (datetime.now(UTC) - timedelta(hours=30)).replace(minute=0, second=0, microsecond=0)
     t1 = t0 + timedelta(hours=6)
     rows = _rows("MATTEST", t0, 6 * 60)
     assert _ingest(conn, rows, "mat-1")[:4] == (360, 360, 0, 0)
-    direct = conn.execute(f"""
+    direct = conn.execute("""
         SELECT b, count(*), count(*) FILTER (WHERE triggered), count(spread_rel), sum(spread_rel), sum(spread_rel ^ 2),
                min(spread_rel), max(spread_rel),
                (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1],
@@ -48,7 +60,7 @@ def test_refreshed_aggregates_serve_materialised_rows_equal_to_raw(conn):
                   FROM watchlist_data.watch_signal_raw r WHERE symbol = 'MATTEST') x
          GROUP BY b ORDER BY b""").fetchall()
     # the same statistics computed from the raw rows (not from the aggregates' own output)
-    direct_hourly = conn.execute(f"""
+    direct_hourly = conn.execute("""
         SELECT h, count(*), count(*) FILTER (WHERE triggered), count(spread_rel), sum(spread_rel), sum(spread_rel ^ 2),
                min(spread_rel), max(spread_rel),
                (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1],
@@ -58,24 +70,29 @@ def test_refreshed_aggregates_serve_materialised_rows_equal_to_raw(conn):
           FROM (SELECT r.*, time_bucket('1 hour', ts) h, extract(epoch FROM ts - time_bucket('1 hour', ts))::float8 tau
                   FROM watchlist_data.watch_signal_raw r WHERE symbol = 'MATTEST') x
          GROUP BY h ORDER BY h""").fetchall()
-    direct_stats = conn.execute("""
+    direct_stats = conn.execute(
+        """
         SELECT count(spread_rel), avg(spread_rel), stddev_samp(spread_rel), min(spread_rel), max(spread_rel),
                max(spread_rel) - min(spread_rel),
                (array_agg(spread_rel ORDER BY ts) FILTER (WHERE spread_rel IS NOT NULL))[1],
                (array_agg(spread_rel ORDER BY ts DESC) FILTER (WHERE spread_rel IS NOT NULL))[1],
                3600 * regr_slope(spread_rel, extract(epoch FROM ts))
-          FROM watchlist_data.watch_signal_raw WHERE symbol = 'MATTEST' AND ts >= %s AND ts < %s""", (t0, t1)).fetchone()
+          FROM watchlist_data.watch_signal_raw WHERE symbol = 'MATTEST' AND ts >= %s AND ts < %s""",
+        (t0, t1),
+    ).fetchone()
     conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t1))
     conn.execute("CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (t0, t1))
     try:
         # With the raw rows gone, whatever the aggregates still return is materialised.
         conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'MATTEST'")
-        mat = conn.execute(f"SELECT {SERIES_COLS} FROM watchlist_data.watchlist_series_agg WHERE symbol = 'MATTEST' ORDER BY bucket").fetchall()
+        mat = conn.execute(
+            f"SELECT {SERIES_COLS} FROM watchlist_data.watchlist_series_agg WHERE symbol = 'MATTEST' ORDER BY bucket"
+        ).fetchall()
         assert len(mat) == 72 == len(direct)
         for got, want in zip(mat, direct):
             assert got[:4] == want[:4]
             for g, w in zip(got[4:], want[4:]):
-                if w is None:   # a bucket whose last sample has no spread
+                if w is None:  # a bucket whose last sample has no spread
                     assert g is None
                 else:
                     assert g == pytest.approx(w, rel=1e-12, abs=1e-15)
@@ -86,8 +103,10 @@ def test_refreshed_aggregates_serve_materialised_rows_equal_to_raw(conn):
         for got, want in zip(hourly, direct_hourly):
             assert got[:4] == want[:4]
             assert got[4:] == pytest.approx(want[4:], rel=1e-12, abs=1e-12)
-        stats = conn.execute("SELECT n, mean, sigma, min, max, range, first, last, slope_per_hour FROM watchlist.window_stats('gate', 'MATTEST', %s, %s)",
-                             (t0, t1)).fetchone()
+        stats = conn.execute(
+            "SELECT n, mean, sigma, min, max, range, first, last, slope_per_hour FROM watchlist.window_stats('gate', 'MATTEST', %s, %s)",
+            (t0, t1),
+        ).fetchone()
         assert stats[0] == direct_stats[0] == sum(1 for r in rows if r["spread_rel"] is not None)
         assert stats[1:6] == pytest.approx(direct_stats[1:6], rel=1e-9, abs=1e-15)
         assert stats[6:8] == direct_stats[6:8]
@@ -96,27 +115,37 @@ def test_refreshed_aggregates_serve_materialised_rows_equal_to_raw(conn):
         conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'MATTEST'")
         conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t1))
         conn.execute("CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (t0, t1))
-    assert conn.execute("SELECT count(*) FROM watchlist_data.watchlist_series_agg WHERE symbol = 'MATTEST'").fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT count(*) FROM watchlist_data.watchlist_series_agg WHERE symbol = 'MATTEST'").fetchone()[0]
+        == 0
+    )
 
 
 def _checksum(conn, symbol):
-    return conn.execute("""SELECT count(*), md5(string_agg(r::text, '|' ORDER BY exchange, ts))
-                             FROM watchlist_data.watch_signal_raw r WHERE symbol = %s""", (symbol,)).fetchone()
+    return conn.execute(
+        """SELECT count(*), md5(string_agg(r::text, '|' ORDER BY exchange, ts))
+                             FROM watchlist_data.watch_signal_raw r WHERE symbol = %s""",
+        (symbol,),
+    ).fetchone()
 
 
 def test_replaying_into_compressed_chunks_changes_nothing(conn):
-    t0 = (datetime.now(timezone.utc) - timedelta(days=4)).replace(hour=3, minute=0, second=0, microsecond=0)
+    t0 = (datetime.now(UTC) - timedelta(days=4)).replace(hour=3, minute=0, second=0, microsecond=0)
     rows = _rows("CMPTEST", t0, 240) + _rows("CMPTEST", t0, 240, exchange="mexc")
     assert _ingest(conn, rows, "cmp-1")[:4] == (480, 480, 0, 0)
     first = _checksum(conn, "CMPTEST")
     try:
         for attempt in range(3):
             n = conn.execute("""SELECT count(compress_chunk(c, if_not_compressed => true))
-                                  FROM show_chunks('watchlist_data.watch_signal_raw', older_than => now() - interval '3 days') c""").fetchone()[0]
+                                  FROM show_chunks('watchlist_data.watch_signal_raw', older_than => now() - interval '3 days') c""").fetchone()[
+                0
+            ]
             assert n >= 1
-            compressed = conn.execute("""SELECT bool_and(is_compressed) FROM timescaledb_information.chunks
+            compressed = conn.execute(
+                """SELECT bool_and(is_compressed) FROM timescaledb_information.chunks
                                           WHERE hypertable_name = 'watch_signal_raw' AND range_start <= %s AND range_end > %s""",
-                                      (t0, t0)).fetchone()[0]
+                (t0, t0),
+            ).fetchone()[0]
             assert compressed is True
             assert _ingest(conn, rows, f"cmp-replay-{attempt}")[:4] == (480, 0, 480, 0)
             assert _checksum(conn, "CMPTEST") == first

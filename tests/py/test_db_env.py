@@ -1,5 +1,6 @@
 """`wldb db env`: the exports psql and pg_prove use must reach the same database as the CLI,
 for a server given by a connection string as well as for the embedded engine."""
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,13 @@ def test_a_key_value_dsn_becomes_one_variable_per_keyword():
 def test_a_uri_dsn_is_split_too():
     code, out = _env_of(["--dsn", "postgresql://app@db.example:6543/watch?application_name=x"])
     assert code == 0, out
-    assert {"export PGHOST='db.example'", "export PGPORT='6543'", "export PGUSER='app'",
-            "export PGDATABASE='watch'", "export PGAPPNAME='x'"} <= set(out.splitlines())
+    assert {
+        "export PGHOST='db.example'",
+        "export PGPORT='6543'",
+        "export PGUSER='app'",
+        "export PGDATABASE='watch'",
+        "export PGAPPNAME='x'",
+    } <= set(out.splitlines())
 
 
 def test_a_dsn_with_a_password_is_refused_without_echoing_it():
@@ -57,8 +63,10 @@ def test_psql_after_eval_reaches_the_database_under_test(target):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     if not target.embedded:
         env["WLDB_DSN"] = target.conninfo
-    script = (f'eval "$({sys.executable} -m watchlist_db.cli db env)" && '
-              'psql -X -At -c "SELECT current_database() || \'|\' || coalesce(inet_server_port()::text, \'\')"')
+    script = (
+        f'eval "$({sys.executable} -m watchlist_db.cli db env)" && '
+        "psql -X -At -c \"SELECT current_database() || '|' || coalesce(inet_server_port()::text, '')\""
+    )
     out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     db, port = out.stdout.strip().split("|")

@@ -1,4 +1,5 @@
 """The embedded engine's life cycle: up, up again, status, crash detection, down, persistence."""
+
 from __future__ import annotations
 
 import os
@@ -69,8 +70,11 @@ def test_clients_queue_and_never_inherit_session_state(engine):
     c1.close()
     # ...leaves nothing behind for the next one, which connects at once.
     for _ in range(30):
-        rows = _query(engine, "SELECT current_setting('application_name'), to_regclass('pg_temp.leak') IS NULL, "
-                              "(SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction')")
+        rows = _query(
+            engine,
+            "SELECT current_setting('application_name'), to_regclass('pg_temp.leak') IS NULL, "
+            "(SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction')",
+        )
         assert rows[0][1] is True, "no temp table inherited"
         assert rows[0][2] == 0, "no session left idle in transaction"
     assert rows[0][0] != "leaky"

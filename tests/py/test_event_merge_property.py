@@ -3,16 +3,18 @@ small, obviously-correct Python reference of the documented rules, event for eve
 random triggered sequences at mixed cadences with holes, under the default and other
 settings of N, M, H; and the incremental job, fed the same data in two deliveries, must end
 where a full merge ends."""
+
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 N_MIN, M, H, LOOKBACK = 2, timedelta(minutes=3), timedelta(minutes=10), timedelta(hours=6)
-T0 = datetime(2031, 6, 1, tzinfo=timezone.utc)
+T0 = datetime(2031, 6, 1, tzinfo=UTC)
 _counter = itertools.count()
 
 
@@ -26,8 +28,9 @@ class Ev:
     confirmed_at: datetime | None
 
 
-def reference(samples: list[tuple[datetime, bool]], now: datetime,
-              n_min: int = N_MIN, m: timedelta = M, h: timedelta = H) -> list[Ev]:
+def reference(
+    samples: list[tuple[datetime, bool]], now: datetime, n_min: int = N_MIN, m: timedelta = M, h: timedelta = H
+) -> list[Ev]:
     """The rules as README/SQL document them, written plainly: islands of triggered samples
     (off time between them <= M); inside an island, runs of consecutive triggered samples
     (nothing untriggered and no hole > H between them); confirmed at the first sample where
@@ -36,7 +39,7 @@ def reference(samples: list[tuple[datetime, bool]], now: datetime,
     for ts, trig in samples:
         hole = prev_ts is not None and ts - prev_ts > h
         if hole and off_start is None:
-            off_start = prev_ts          # a hole counts as off from the sample before it
+            off_start = prev_ts  # a hole counts as off from the sample before it
         if trig:
             if cur is not None and off_start is not None and ts - off_start > m:
                 islands.append(cur)
@@ -44,13 +47,13 @@ def reference(samples: list[tuple[datetime, bool]], now: datetime,
             if cur is None:
                 cur = {"start": ts, "end": ts, "n": 0, "confirmed": None}
             if not prev_trig or hole:
-                run_start = ts           # a new run of consecutive triggered samples
+                run_start = ts  # a new run of consecutive triggered samples
             cur["end"], cur["n"] = ts, cur["n"] + 1
             if cur["confirmed"] is None and ts - run_start >= timedelta(minutes=n_min - 1):
                 cur["confirmed"] = ts
             off_start = None
         elif off_start is None:
-            off_start = ts               # first untriggered sample after a triggered one
+            off_start = ts  # first untriggered sample after a triggered one
         prev_ts, prev_trig = ts, trig
     if cur is not None:
         islands.append(cur)
@@ -66,16 +69,22 @@ def reference(samples: list[tuple[datetime, bool]], now: datetime,
 
 
 # (N minutes, M, H): the defaults and two other settings
-RULES = [(2, M, H), (3, timedelta(minutes=5), timedelta(seconds=90)), (1, timedelta(minutes=2), timedelta(minutes=4)),
-         (4, timedelta(minutes=1), timedelta(minutes=10))]
+RULES = [
+    (2, M, H),
+    (3, timedelta(minutes=5), timedelta(seconds=90)),
+    (1, timedelta(minutes=2), timedelta(minutes=4)),
+    (4, timedelta(minutes=1), timedelta(minutes=10)),
+]
 
 
 def _set_rules(conn, rule):
     n_min, m, h = rule
-    conn.execute("""UPDATE watchlist_data.settings SET value = CASE key WHEN 'event_min_minutes' THEN %s
+    conn.execute(
+        """UPDATE watchlist_data.settings SET value = CASE key WHEN 'event_min_minutes' THEN %s
                         WHEN 'event_cooldown_minutes' THEN %s ELSE %s END
                      WHERE key IN ('event_min_minutes', 'event_cooldown_minutes', 'event_max_sample_gap')""",
-                 (str(n_min), str(int(m.total_seconds() // 60)), f"{int(h.total_seconds())} seconds"))
+        (str(n_min), str(int(m.total_seconds() // 60)), f"{int(h.total_seconds())} seconds"),
+    )
 
 
 step = st.tuples(st.sampled_from([30, 60, 60, 60, 300, 240, 700]), st.booleans())
@@ -95,18 +104,25 @@ def _insert(conn, symbol, samples, ingested):
         cur.executemany(
             """INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, ingested_at)
                VALUES (%s, 'prop', %s, 'A', %s, %s)""",
-            [(ts, symbol, trig, ingested) for ts, trig in samples])
+            [(ts, symbol, trig, ingested) for ts, trig in samples],
+        )
 
 
 def _stored(conn, symbol):
-    rows = conn.execute("""SELECT start_ts, end_ts, n_samples, status, is_open, confirmed_at FROM watchlist_data.watch_signal_event
-                            WHERE exchange = 'prop' AND symbol = %s ORDER BY start_ts""", (symbol,)).fetchall()
+    rows = conn.execute(
+        """SELECT start_ts, end_ts, n_samples, status, is_open, confirmed_at FROM watchlist_data.watch_signal_event
+                            WHERE exchange = 'prop' AND symbol = %s ORDER BY start_ts""",
+        (symbol,),
+    ).fetchall()
     return [Ev(*r) for r in rows]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seqs=st.lists(sequence, min_size=1, max_size=3), now_extra=st.sampled_from([0, 60, 200, 7 * 3600]),
-       rule=st.sampled_from(RULES))
+@given(
+    seqs=st.lists(sequence, min_size=1, max_size=3),
+    now_extra=st.sampled_from([0, 60, 200, 7 * 3600]),
+    rule=st.sampled_from(RULES),
+)
 def test_sql_merge_equals_reference(conn, seqs, now_extra, rule):
     with conn.transaction(force_rollback=True):
         _set_rules(conn, rule)
@@ -119,12 +135,16 @@ def test_sql_merge_equals_reference(conn, seqs, now_extra, rule):
         conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (T0, now))
         for symbol, samples in data.items():
             assert _stored(conn, symbol) == reference(samples, now, *rule), (samples, rule)
-        again = conn.execute("SELECT inserted, updated, deleted FROM watchlist.merge_events(%s, 'infinity', %s)", (T0, now)).fetchone()
+        again = conn.execute(
+            "SELECT inserted, updated, deleted FROM watchlist.merge_events(%s, 'infinity', %s)", (T0, now)
+        ).fetchone()
         assert again == (0, 0, 0)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seq=sequence.filter(lambda s: len(s) >= 2), cut=st.floats(0.1, 0.9), late=st.booleans(), rule=st.sampled_from(RULES))
+@given(
+    seq=sequence.filter(lambda s: len(s) >= 2), cut=st.floats(0.1, 0.9), late=st.booleans(), rule=st.sampled_from(RULES)
+)
 def test_incremental_in_two_deliveries_equals_reference(conn, seq, cut, late, rule):
     """Deliver the samples in two batches (the second possibly containing earlier, late rows)
     and run the incremental job after each: the result equals the reference on all data."""
@@ -136,7 +156,7 @@ def test_incremental_in_two_deliveries_equals_reference(conn, seq, cut, late, ru
         symbol = f"I{next(_counter)}"
         samples = _materialise(seq)
         k = max(1, int(len(samples) * cut))
-        if late:   # the second delivery holds every other sample: late rows inside the look-back
+        if late:  # the second delivery holds every other sample: late rows inside the look-back
             first, second = samples[::2], samples[1::2]
         else:
             first, second = samples[:k], samples[k:]
@@ -153,7 +173,7 @@ def test_incremental_in_two_deliveries_equals_reference(conn, seq, cut, late, ru
 def test_merge_reads_compressed_chunks(conn):
     """Events can be rebuilt from compressed (columnstore) chunks: same result as the reference."""
     rng_seq = [(60, i % 7 in (0, 1, 2)) for i in range(300)] + [(300, True), (300, True), (60, False)] * 5
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=6)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=6)
     samples, ts = [], start
     for delta, trig in rng_seq:
         ts = ts + timedelta(seconds=delta)
@@ -162,11 +182,18 @@ def test_merge_reads_compressed_chunks(conn):
         symbol = f"C{next(_counter)}"
         _insert(conn, symbol, samples, start)
         n = conn.execute("""SELECT count(compress_chunk(c, if_not_compressed => true))
-                              FROM show_chunks('watchlist_data.watch_signal_raw', older_than => now() - interval '3 days') c""").fetchone()[0]
+                              FROM show_chunks('watchlist_data.watch_signal_raw', older_than => now() - interval '3 days') c""").fetchone()[
+            0
+        ]
         assert n >= 1
-        assert conn.execute("""SELECT bool_and(is_compressed) FROM timescaledb_information.chunks
+        assert (
+            conn.execute(
+                """SELECT bool_and(is_compressed) FROM timescaledb_information.chunks
                                 WHERE hypertable_name = 'watch_signal_raw' AND range_end > %s AND range_start <= %s""",
-                            (start, samples[-1][0])).fetchone()[0] is True
+                (start, samples[-1][0]),
+            ).fetchone()[0]
+            is True
+        )
         now = samples[-1][0] + timedelta(hours=1)
         conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (start, now))
         stored = _stored(conn, symbol)
@@ -176,14 +203,18 @@ def test_merge_reads_compressed_chunks(conn):
 def test_reference_reads_the_plan():
     """The reference itself, on patterns written from the plan's words (N = 2, M = 3 at 1 min):
     "N consecutive minutes" and "re-triggering within M is the same event"."""
+
     def at(pattern, step=60):
         return [(T0 + timedelta(seconds=step * i), c == "T") for i, c in enumerate(pattern) if c != "."]
+
     now = T0 + timedelta(hours=1)
     m = lambda k: T0 + timedelta(minutes=k)  # noqa: E731
     assert reference(at("TFFFTFFFF"), now) == [Ev(m(0), m(4), 2, "dropped", False, None)]
     assert reference(at("TFFTTFFFF"), now) == [Ev(m(0), m(4), 3, "confirmed", False, m(4))]
-    assert reference(at("TTFFFFTFFFF"), now) == [Ev(m(0), m(1), 2, "confirmed", False, m(1)),
-                                                  Ev(m(6), m(6), 1, "dropped", False, None)]
+    assert reference(at("TTFFFFTFFFF"), now) == [
+        Ev(m(0), m(1), 2, "confirmed", False, m(1)),
+        Ev(m(6), m(6), 1, "dropped", False, None),
+    ]
     assert reference(at("TTFTTFFFFFFF", 30), now) == [Ev(m(0), m(2), 4, "dropped", False, None)]
     assert reference(at("TTT", 30), now) == [Ev(m(0), m(1), 3, "confirmed", True, m(1))]
     assert reference(at("TT", 300), now) == [Ev(m(0), m(5), 2, "confirmed", True, m(5))]

@@ -2,10 +2,11 @@
 implementation (factor_reference.py), on generated data with irregular sampling, holes, null
 spreads, late rows and compressed chunks; and point in time: appending rows after t changes
 nothing at or before t."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -16,19 +17,32 @@ import factor_reference as ref
 EX = "fxtest"
 SYMBOLS = ["FA1", "FA2"]
 KEYS = Jsonb([[EX, s] for s in SYMBOLS])
-COLS = ("ts", "exchange", "symbol", "signal_type", "triggered", "spread_rel", "funding_rate",
-        "funding_interval_hours", "volume_quote", "meta")
+COLS = (
+    "ts",
+    "exchange",
+    "symbol",
+    "signal_type",
+    "triggered",
+    "spread_rel",
+    "funding_rate",
+    "funding_interval_hours",
+    "volume_quote",
+    "meta",
+)
 
 
 def _insert(conn, rows: list[dict]) -> None:
     payload = [{k: (r[k].isoformat() if isinstance(r[k], datetime) else r[k]) for k in COLS} for r in rows]
     cols = ", ".join(COLS)
-    conn.execute(f"""
+    conn.execute(
+        f"""
         INSERT INTO watchlist_data.watch_signal_raw ({cols})
         SELECT {cols} FROM jsonb_to_recordset(%s) AS x(ts timestamptz, exchange text, symbol text, signal_type text,
                triggered boolean, spread_rel float8, funding_rate float8, funding_interval_hours float8,
                volume_quote float8, meta jsonb)
-        ON CONFLICT DO NOTHING""", (Jsonb(payload),))
+        ON CONFLICT DO NOTHING""",
+        (Jsonb(payload),),
+    )
 
 
 def _cleanup(conn) -> None:
@@ -37,8 +51,11 @@ def _cleanup(conn) -> None:
 
 
 def _stored(conn) -> dict[tuple[str, datetime], dict]:
-    cur = conn.execute(f"SELECT symbol, ts, {', '.join(ref.FACTORS)} FROM watchlist_data.factor_value "
-                       "WHERE exchange = %s ORDER BY symbol, ts", (EX,))
+    cur = conn.execute(
+        f"SELECT symbol, ts, {', '.join(ref.FACTORS)} FROM watchlist_data.factor_value "
+        "WHERE exchange = %s ORDER BY symbol, ts",
+        (EX,),
+    )
     return {(r[0], r[1]): dict(zip(ref.FACTORS, r[2:])) for r in cur.fetchall()}
 
 
@@ -47,9 +64,13 @@ def _differences(a: dict, b: dict) -> list:
     (plans differ between runs: 1e-12 relative to the column's scale); a leaked row moves a
     value by far more."""
     scale = {f: float(np.median([abs(v[f]) for v in a.values() if v[f] is not None] or [1.0])) for f in ref.FACTORS}
-    return [(k, f, a[k][f], b[k][f]) for k in a for f in ref.FACTORS
-            if (a[k][f] is None) != (b[k][f] is None)
-            or (a[k][f] is not None and not math.isclose(a[k][f], b[k][f], rel_tol=1e-12, abs_tol=1e-12 * scale[f]))]
+    return [
+        (k, f, a[k][f], b[k][f])
+        for k in a
+        for f in ref.FACTORS
+        if (a[k][f] is None) != (b[k][f] is None)
+        or (a[k][f] is not None and not math.isclose(a[k][f], b[k][f], rel_tol=1e-12, abs_tol=1e-12 * scale[f]))
+    ]
 
 
 def _compare(stored: dict, expected: dict[str, dict]) -> int:
@@ -61,7 +82,9 @@ def _compare(stored: dict, expected: dict[str, dict]) -> int:
         scale[f] = max(float(np.median(vals)) if vals else 1.0, 1e-300)
     n = 0
     for sym, rows in expected.items():
-        assert {k[1] for k in stored if k[0] == sym} == set(rows), f"{sym}: stored bucket ends differ from the reference"
+        assert {k[1] for k in stored if k[0] == sym} == set(rows), (
+            f"{sym}: stored bucket ends differ from the reference"
+        )
         for t, exp in rows.items():
             got = stored[(sym, t)]
             for f in ref.FACTORS:
@@ -79,7 +102,7 @@ def _compare(stored: dict, expected: dict[str, dict]) -> int:
 def data(conn):
     _cleanup(conn)
     rng = np.random.default_rng(12)
-    end = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
     end -= timedelta(minutes=end.minute % 5)
     t0 = end - timedelta(days=3, hours=6)
     rows = {s: ref.generate(rng, EX, s, t0, int((end - t0).total_seconds() // 60)) for s in SYMBOLS}
@@ -90,30 +113,44 @@ def data(conn):
 def test_factors_equal_numpy_reference_with_late_rows_and_compressed_chunks(conn, data):
     t0, end, rows = data
     # hold back every 7th row of the first day and a block of the last hours: late rows
-    late = {s: [r for i, r in enumerate(rs) if (r["ts"] < t0 + timedelta(days=1) and i % 7 == 3)
-                or end - timedelta(hours=3) <= r["ts"] < end - timedelta(hours=2, minutes=40)] for s, rs in rows.items()}
+    late = {
+        s: [
+            r
+            for i, r in enumerate(rs)
+            if (r["ts"] < t0 + timedelta(days=1) and i % 7 == 3)
+            or end - timedelta(hours=3) <= r["ts"] < end - timedelta(hours=2, minutes=40)
+        ]
+        for s, rs in rows.items()
+    }
     on_time = {s: [r for r in rs if r not in late[s]] for s, rs in rows.items()}
     _insert(conn, [r for rs in on_time.values() for r in rs])
-    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (t0 - timedelta(minutes=5), end, KEYS))
+    conn.execute(
+        "SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (t0 - timedelta(minutes=5), end, KEYS)
+    )
     before = _stored(conn)
     n = _compare(before, {s: ref.compute(EX, rs) for s, rs in on_time.items()})
     assert n > 10000, "the comparison covered few values"
 
     # compress the chunks of the first two days (raw and factors), then the late rows arrive
     for table in ("watch_signal_raw", "factor_value"):
-        conn.execute(f"""SELECT compress_chunk(c, if_not_compressed => true)
+        conn.execute(
+            f"""SELECT compress_chunk(c, if_not_compressed => true)
                            FROM show_chunks('watchlist_data.{table}', older_than => %s::timestamptz,
                                             newer_than => %s::timestamptz) AS c""",
-                     (t0 + timedelta(days=2), t0 - timedelta(days=1)))
-    compressed = conn.execute("""SELECT count(*) FROM timescaledb_information.chunks
+            (t0 + timedelta(days=2), t0 - timedelta(days=1)),
+        )
+    compressed = conn.execute(
+        """SELECT count(*) FROM timescaledb_information.chunks
                                   WHERE hypertable_name = 'factor_value' AND is_compressed
                                     AND range_end <= %s AND range_end > %s""",
-                              (t0 + timedelta(days=2), t0)).fetchone()[0]
+        (t0 + timedelta(days=2), t0),
+    ).fetchone()[0]
     assert compressed >= 1, "no compressed factor chunk in the test window"
     _insert(conn, [r for rs in late.values() for r in rs])
     first_late = min(r["ts"] for rs in late.values() for r in rs)
-    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)",
-                 (first_late - timedelta(minutes=5), end, KEYS))
+    conn.execute(
+        "SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (first_late - timedelta(minutes=5), end, KEYS)
+    )
     after = _stored(conn)
     _compare(after, {s: ref.compute(EX, rs) for s, rs in rows.items()})
     changed = {d[0] for d in _differences({k: v for k, v in after.items() if k in before}, before)}
@@ -131,12 +168,16 @@ def test_factor_never_reads_a_row_after_its_time(conn, data):
     t0, end, rows = data
     cut = end - timedelta(hours=13)
     _insert(conn, [r for rs in rows.values() for r in rs if r["ts"] < cut])
-    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (t0 - timedelta(minutes=5), cut, KEYS))
+    conn.execute(
+        "SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (t0 - timedelta(minutes=5), cut, KEYS)
+    )
     before = _stored(conn)
     assert before, "no factor rows before the cut"
     # append the future (rows at or after cut) and compute through it, re-computing the last 13 h before the cut
     _insert(conn, [r for rs in rows.values() for r in rs if r["ts"] >= cut])
-    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (cut - timedelta(hours=13), end, KEYS))
+    conn.execute(
+        "SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (cut - timedelta(hours=13), end, KEYS)
+    )
     after = _stored(conn)
     diff = _differences(before, after)
     assert not diff, f"a row at or before the cut changed when later rows arrived: {len(diff)}, e.g. {diff[:4]}"
@@ -150,34 +191,47 @@ def paused_factor_job(conn):
     job = conn.execute("""SELECT job_id, scheduled FROM timescaledb_information.jobs
                            WHERE proc_schema = 'watchlist_data' AND proc_name = 'job_compute_factors'""").fetchone()
     conn.execute("SELECT alter_job(%s, scheduled => false)", (job[0],))
-    state = conn.execute("SELECT watermark::text, last_stats FROM watchlist_data.job_state WHERE job = 'compute_factors'").fetchone()
+    state = conn.execute(
+        "SELECT watermark::text, last_stats FROM watchlist_data.job_state WHERE job = 'compute_factors'"
+    ).fetchone()
     yield
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'compute_factors'")
     if state:
-        conn.execute("INSERT INTO watchlist_data.job_state (job, watermark, last_stats) VALUES ('compute_factors', %s::timestamptz, %s)",
-                     (state[0], Jsonb(state[1])))
+        conn.execute(
+            "INSERT INTO watchlist_data.job_state (job, watermark, last_stats) VALUES ('compute_factors', %s::timestamptz, %s)",
+            (state[0], Jsonb(state[1])),
+        )
     conn.execute("SELECT alter_job(%s, scheduled => %s)", (job[0], job[1]))
 
 
 def test_factor_job_computes_new_buckets_and_recomputes_late_rows(conn, data, paused_factor_job):
     t0, end, rows = data
     e1 = end - timedelta(hours=1)
-    late = {s: [r for r in rs if r["ts"] < e1 - timedelta(hours=1)][-10:] for s, rs in rows.items()}   # about 1-2 h late
+    late = {s: [r for r in rs if r["ts"] < e1 - timedelta(hours=1)][-10:] for s, rs in rows.items()}  # about 1-2 h late
     _insert(conn, [r for s, rs in rows.items() for r in rs if r["ts"] < e1 and r not in late[s]])
     conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (t0 - timedelta(minutes=5), e1, KEYS))
     # the job ran last at e1 and has seen everything ingested so far (the rows of its 2-minute
     # overlap are recognised as already counted)
-    conn.execute("""INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
+    conn.execute(
+        """INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
                     VALUES ('compute_factors', now(), jsonb_build_object('to_ts', %s::timestamptz))
-                    ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""", (e1,))
+                    ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
+        (e1,),
+    )
     # the next hour arrives on time, plus late rows from two hours back
-    _insert(conn, [r for rs in rows.values() for r in rs if e1 <= r["ts"] < end] + [r for rs in late.values() for r in rs])
+    _insert(
+        conn, [r for rs in rows.values() for r in rs if e1 <= r["ts"] < end] + [r for rs in late.values() for r in rs]
+    )
     first_late = min(r["ts"] for rs in late.values() for r in rs)
-    r = conn.execute("SELECT late_keys, late_from, from_ts, to_ts FROM watchlist.compute_factors_incremental(%s)",
-                     (end + timedelta(seconds=10),)).fetchone()
+    r = conn.execute(
+        "SELECT late_keys, late_from, from_ts, to_ts FROM watchlist.compute_factors_incremental(%s)",
+        (end + timedelta(seconds=10),),
+    ).fetchone()
     expected_from = first_late.replace(second=0) - timedelta(minutes=first_late.minute % 5)
     assert (r[0], r[1], r[2], r[3]) == (len(SYMBOLS), expected_from, e1, end), "job window or late keys"
     _compare(_stored(conn), {s: ref.compute(EX, [x for x in rs if x["ts"] < end]) for s, rs in rows.items()})
-    again = conn.execute("SELECT late_keys, from_ts, to_ts, factor_rows FROM watchlist.compute_factors_incremental(%s)",
-                         (end + timedelta(seconds=20),)).fetchone()
+    again = conn.execute(
+        "SELECT late_keys, from_ts, to_ts, factor_rows FROM watchlist.compute_factors_incremental(%s)",
+        (end + timedelta(seconds=20),),
+    ).fetchone()
     assert again == (0, end, end, 0), "a second run at the same time found work"

@@ -7,6 +7,7 @@ project's jobs, scheduled far in the future so a real server's scheduler leaves 
 us): one succeeds and writes a row each time it really runs, one fails with a known
 message until told otherwise. They make a run-due pass do known work on any engine,
 whatever the real jobs' state is (a real server's scheduler keeps those mostly not due)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,7 +15,8 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from watchlist_db import config, jobs as jobs_mod
+from watchlist_db import config
+from watchlist_db import jobs as jobs_mod
 from watchlist_db.cli import main
 from writer_helpers import q, wait_until
 
@@ -47,7 +49,7 @@ def _drop_probes(target):
 @pytest.fixture
 def probes(target):
     """(ok_job_id, failing_job_id): the ok probe every hour, the failing one every second."""
-    _drop_probes(target)                      # leftovers of an interrupted run
+    _drop_probes(target)  # leftovers of an interrupted run
     with config.connect(target) as c:
         c.execute(PROBE_DDL)
         c.execute("SET ROLE wl_owner")
@@ -79,8 +81,12 @@ def _job(target, job_id, at=None):
 
 
 def _log(target, job_id):
-    return q(target, """SELECT started_at, finished_at, succeeded, error FROM watchlist_data.job_run_log
-                         WHERE job_id = %s ORDER BY id""", (job_id,))
+    return q(
+        target,
+        """SELECT started_at, finished_at, succeeded, error FROM watchlist_data.job_run_log
+                         WHERE job_id = %s ORDER BY id""",
+        (job_id,),
+    )
 
 
 def _probe_runs(target, job_id):
@@ -92,32 +98,45 @@ def test_jobs_lists_the_project_jobs_and_never_run_ones_are_due(target, probes):
     with config.connect(target) as c:
         listed = jobs_mod.list_jobs(c)
     procs = sorted({(j["proc_name"], j["target"]) for j in listed if j["job_id"] not in probes})
-    assert procs == sorted([
-        ("job_compute_factors", "job_compute_factors"),
-        ("job_label_outcomes", "job_label_outcomes"), ("job_merge_events", "job_merge_events"),
-        ("job_prune_history", "job_prune_history"),
-        ("policy_compression", "factor_value"), ("policy_compression", "watch_signal_raw"),
-        ("policy_refresh_continuous_aggregate", "typea_stats_1h"),
-        ("policy_refresh_continuous_aggregate", "watchlist_series_agg"),
-        ("policy_retention", "factor_value"),
-        ("policy_retention", "typea_stats_1h"), ("policy_retention", "watch_signal_raw"),
-        ("policy_retention", "watchlist_series_agg")])
+    assert procs == sorted(
+        [
+            ("job_compute_factors", "job_compute_factors"),
+            ("job_label_outcomes", "job_label_outcomes"),
+            ("job_merge_events", "job_merge_events"),
+            ("job_prune_history", "job_prune_history"),
+            ("policy_compression", "factor_value"),
+            ("policy_compression", "watch_signal_raw"),
+            ("policy_refresh_continuous_aggregate", "typea_stats_1h"),
+            ("policy_refresh_continuous_aggregate", "watchlist_series_agg"),
+            ("policy_retention", "factor_value"),
+            ("policy_retention", "typea_stats_1h"),
+            ("policy_retention", "watch_signal_raw"),
+            ("policy_retention", "watchlist_series_agg"),
+        ]
+    )
     j = _job(target, ok_id)
-    assert (j["proc_name"], j["scheduled"], j["last_run_at"], j["last_ok"], j["last_error"], j["failures_24h"], j["due"]) == \
-        ("wl_test_probe", True, None, None, None, 0, True), "a job never run is due"
+    assert (
+        j["proc_name"],
+        j["scheduled"],
+        j["last_run_at"],
+        j["last_ok"],
+        j["last_error"],
+        j["failures_24h"],
+        j["due"],
+    ) == ("wl_test_probe", True, None, None, None, 0, True), "a job never run is due"
     with config.connect(target) as c:
         assert jobs_mod.resolve(c, str(ok_id))["job_id"] == ok_id
         assert jobs_mod.resolve(c, "merge")["proc_name"] == "job_merge_events"
         assert jobs_mod.resolve(c, "refresh-typea")["target"] == "typea_stats_1h"
         with pytest.raises(LookupError, match="no single job called 'wl_test_probe'"):
-            jobs_mod.resolve(c, "wl_test_probe")          # two probes: ambiguous
+            jobs_mod.resolve(c, "wl_test_probe")  # two probes: ambiguous
 
 
 def test_run_due_twice_logs_runs_and_due_turns_false(target, probes):
     ok_id, bad_id = probes
     # first pass: everything due runs, the probes included, in data-flow order
     res = _cli(target, ["jobs", "run-due"])
-    assert res.exit_code == 1, res.output                 # the failing probe fails the pass
+    assert res.exit_code == 1, res.output  # the failing probe fails the pass
     assert f"[{ok_id}] wl_test_probe" in res.output and f"[{bad_id}] wl_test_probe" in res.output
     assert "FAILED  probe failure bad [P0001]" in res.output
     assert res.output.count("FAILED") == 1, "every other due job succeeded"
@@ -166,11 +185,13 @@ def test_record_job_run_needs_a_known_job_and_keeps_the_error(target, probes):
     ok_id, _ = probes
     with config.connect(target) as c:
         t = c.execute("SELECT now() + interval '2 days'").fetchone()[0]
-        rid = c.execute("SELECT watchlist.record_job_run(%s, %s, %s, %s)",
-                        (ok_id, t, t + timedelta(seconds=3), "boom")).fetchone()[0]
+        rid = c.execute(
+            "SELECT watchlist.record_job_run(%s, %s, %s, %s)", (ok_id, t, t + timedelta(seconds=3), "boom")
+        ).fetchone()[0]
         assert rid is not None
-        assert c.execute("SELECT watchlist.record_job_run(-42, now(), now())").fetchone()[0] is None, \
+        assert c.execute("SELECT watchlist.record_job_run(-42, now(), now())").fetchone()[0] is None, (
             "an unknown job id records nothing"
+        )
         assert c.execute("SELECT count(*) FROM watchlist_data.job_run_log WHERE job_id = -42").fetchone()[0] == 0
     j = _job(target, ok_id, t + timedelta(seconds=3))
     assert (j["last_run_at"], j["last_ok"], j["last_error"], j["due"]) == (t, False, "boom", False)
@@ -181,8 +202,11 @@ def test_record_job_run_needs_a_known_job_and_keeps_the_error(target, probes):
 
 def test_worker_runs_due_jobs_in_bounded_loops(target, probes):
     ok_id, bad_id = probes
-    q(target, """SELECT alter_job(%s, config => '{"fail": false, "tag": "bad"}', schedule_interval => INTERVAL '1 hour')""",
-      (bad_id,))
+    q(
+        target,
+        """SELECT alter_job(%s, config => '{"fail": false, "tag": "bad"}', schedule_interval => INTERVAL '1 hour')""",
+        (bad_id,),
+    )
     res = _cli(target, ["worker", "--every", "0.2", "--max-runs", "2"])
     assert res.exit_code == 0, res.output
     assert "worker: stopped after 2 check(s), 0 failed job run(s)" in res.output
@@ -210,9 +234,12 @@ def test_job_procedures_do_their_unit_of_work(target):
         for name in ("merge", "label", "prune"):
             res[name] = jobs_mod.run_job(c, jobs_mod.resolve(c, name))
         after = dict(c.execute("SELECT job, last_run_at FROM watchlist_data.job_state").fetchall())
-        logged = c.execute("""SELECT proc_name, succeeded FROM watchlist_data.job_run_log
+        logged = c.execute(
+            """SELECT proc_name, succeeded FROM watchlist_data.job_run_log
                                WHERE job_id = ANY(%s) AND started_at >= now() - interval '10 minutes'
-                               ORDER BY id DESC LIMIT 3""", ([r.job_id for r in res.values()],)).fetchall()
+                               ORDER BY id DESC LIMIT 3""",
+            ([r.job_id for r in res.values()],),
+        ).fetchall()
     assert all(r.ok for r in res.values()), {k: r.error for k, r in res.items()}
     for job in ("merge_events", "label_outcomes"):
         assert after[job] is not None and (job not in before or after[job] > before[job]), job

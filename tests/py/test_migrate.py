@@ -1,4 +1,5 @@
 """The migration runner: idempotent, append-only, deliberate about transactions."""
+
 from __future__ import annotations
 
 import shutil
@@ -50,7 +51,8 @@ def test_non_transactional_statement_needs_the_directive(tmp_path):
     sql = tmp_path / "sql"
     shutil.copytree(config.sql_dir(), sql)
     (sql / "0998_refresh.sql").write_text(
-        "CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', NULL, now());\n")
+        "CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', NULL, now());\n"
+    )
     with pytest.raises(migrate.MigrationError, match="refresh_continuous_aggregate.*wldb:no-transaction"):
         migrate.collect(sql)
 
@@ -60,12 +62,14 @@ def test_new_migrations_apply_once_including_a_no_transaction_one(target, tmp_pa
     shutil.copytree(config.sql_dir(), sql)
     (sql / "0990_probe.sql").write_text(
         "CREATE TABLE watchlist_data.pytest_probe (x int NOT NULL PRIMARY KEY);\n"
-        "INSERT INTO watchlist_data.pytest_probe VALUES (1);\n")
+        "INSERT INTO watchlist_data.pytest_probe VALUES (1);\n"
+    )
     (sql / "continuous_aggregates" / "0991_probe_refresh.sql").write_text(
         "-- wldb:no-transaction\n"
         "-- refresh_continuous_aggregate cannot run in a transaction block: statement by statement.\n"
         "CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', now() - interval '1 hour', now() - interval '30 minutes');\n"
-        "INSERT INTO watchlist_data.pytest_probe VALUES (2);\n")
+        "INSERT INTO watchlist_data.pytest_probe VALUES (2);\n"
+    )
     try:
         report = migrate.migrate(target, sql_root=sql, echo=lambda *_: None)
         assert report.applied == ["0990_probe.sql", "continuous_aggregates/0991_probe_refresh.sql"]
@@ -73,24 +77,32 @@ def test_new_migrations_apply_once_including_a_no_transaction_one(target, tmp_pa
         assert again.applied == [] and not again.changed
         with config.connect(target) as c:
             assert [r[0] for r in c.execute("SELECT x FROM watchlist_data.pytest_probe ORDER BY x")] == [1, 2]
-            owner = c.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'watchlist_data.pytest_probe'::regclass").fetchone()[0]
+            owner = c.execute(
+                "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'watchlist_data.pytest_probe'::regclass"
+            ).fetchone()[0]
             assert owner == "wl_owner"
     finally:
         with config.connect(target) as c:
             c.execute("DROP TABLE IF EXISTS watchlist_data.pytest_probe")
-            c.execute("DELETE FROM watchlist_data.schema_migrations WHERE filename IN ('0990_probe.sql', 'continuous_aggregates/0991_probe_refresh.sql')")
+            c.execute(
+                "DELETE FROM watchlist_data.schema_migrations WHERE filename IN ('0990_probe.sql', 'continuous_aggregates/0991_probe_refresh.sql')"
+            )
 
 
 def test_a_failing_migration_keeps_nothing(target, tmp_path):
     sql = tmp_path / "sql"
     shutil.copytree(config.sql_dir(), sql)
-    (sql / "0995_broken.sql").write_text(
-        "CREATE TABLE watchlist_data.pytest_half (x int);\nSELECT 1/0;\n")
+    (sql / "0995_broken.sql").write_text("CREATE TABLE watchlist_data.pytest_half (x int);\nSELECT 1/0;\n")
     with pytest.raises(migrate.MigrationError, match="0995_broken.sql failed"):
         migrate.migrate(target, sql_root=sql, echo=lambda *_: None)
     with config.connect(target) as c:
         assert c.execute("SELECT to_regclass('watchlist_data.pytest_half')").fetchone()[0] is None
-        assert c.execute("SELECT count(*) FROM watchlist_data.schema_migrations WHERE filename = '0995_broken.sql'").fetchone()[0] == 0
+        assert (
+            c.execute(
+                "SELECT count(*) FROM watchlist_data.schema_migrations WHERE filename = '0995_broken.sql'"
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def test_the_ledger_records_how_long_each_migration_took(target, tmp_path):
@@ -104,9 +116,13 @@ def test_the_ledger_records_how_long_each_migration_took(target, tmp_path):
         report = migrate.migrate(target, sql_root=sql, echo=lambda *_: None)
         assert report.applied == ["0996_slow.sql", "0997_slow_no_tx.sql"]
         with config.connect(target) as c:
-            ms = dict(c.execute("""SELECT filename, duration_ms FROM watchlist_data.schema_migrations
-                                    WHERE filename IN ('0996_slow.sql', '0997_slow_no_tx.sql')""").fetchall())
+            ms = dict(
+                c.execute("""SELECT filename, duration_ms FROM watchlist_data.schema_migrations
+                                    WHERE filename IN ('0996_slow.sql', '0997_slow_no_tx.sql')""").fetchall()
+            )
         assert ms["0996_slow.sql"] >= 300 and ms["0997_slow_no_tx.sql"] >= 200, ms
     finally:
         with config.connect(target) as c:
-            c.execute("DELETE FROM watchlist_data.schema_migrations WHERE filename IN ('0996_slow.sql', '0997_slow_no_tx.sql')")
+            c.execute(
+                "DELETE FROM watchlist_data.schema_migrations WHERE filename IN ('0996_slow.sql', '0997_slow_no_tx.sql')"
+            )

@@ -2,6 +2,7 @@
 numpy on generated data where a factor predicts the spread's move; thin periods skipped
 and counted; `wldb ic` (csv, json, table, report) and `wldb export` (CSV, Parquet) carry
 the SQL's numbers."""
+
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,7 @@ import math
 import sys
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -23,14 +24,14 @@ import factor_data as fd
 from watchlist_db import config
 from watchlist_db.cli import main
 
-T0 = datetime(2034, 5, 1, tzinfo=timezone.utc)
+T0 = datetime(2034, 5, 1, tzinfo=UTC)
 TOL = 1e-9
 METRIC_COL = {"pnl": 4, "spread_change": 5}
 
 
 def _period(ts: datetime) -> datetime:
     """time_bucket('2 hours', ts): 2-hour buckets aligned on midnight UTC."""
-    ts = ts.astimezone(timezone.utc)
+    ts = ts.astimezone(UTC)
     return ts.replace(hour=ts.hour - ts.hour % 2, minute=0, second=0, microsecond=0)
 
 
@@ -38,11 +39,17 @@ def _build(conn, g: fd.Generated):
     """Insert, merge, label; return confirmed events and covered labels as SQL stored them."""
     fd.insert(conn, g)
     fd.merge_and_label(conn, g)
-    events = conn.execute("""SELECT id, symbol, entry_ts FROM watchlist_data.watch_signal_event
-                              WHERE exchange = %s AND status = 'confirmed'""", (g.exchange,)).fetchall()
-    labels = conn.execute("""SELECT o.event_id, o.horizon_min, o.covered, o.label, o.pnl, o.spread_change
+    events = conn.execute(
+        """SELECT id, symbol, entry_ts FROM watchlist_data.watch_signal_event
+                              WHERE exchange = %s AND status = 'confirmed'""",
+        (g.exchange,),
+    ).fetchall()
+    labels = conn.execute(
+        """SELECT o.event_id, o.horizon_min, o.covered, o.label, o.pnl, o.spread_change
                                FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
-                              WHERE e.exchange = %s""", (g.exchange,)).fetchall()
+                              WHERE e.exchange = %s""",
+        (g.exchange,),
+    ).fetchall()
     return events, labels
 
 
@@ -63,8 +70,10 @@ def _observations(g, events, labels, metric):
 
 
 def _fetch(conn, fn, metric, min_events, exchange):
-    cur = conn.execute(f"SELECT * FROM watchlist.{fn}(%s, %s, %s, '2 hours', %s, NULL, %s)",
-                       (T0, T0 + timedelta(days=1), metric, min_events, exchange))
+    cur = conn.execute(
+        f"SELECT * FROM watchlist.{fn}(%s, %s, %s, '2 hours', %s, NULL, %s)",
+        (T0, T0 + timedelta(days=1), metric, min_events, exchange),
+    )
     cols = [c.name for c in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
@@ -95,7 +104,7 @@ def test_factor_ic_matches_scipy_and_numpy(conn, seed, metric):
     obs = _observations(g, events, labels, metric)
 
     # per period: Pearson IC and Spearman rank IC, against scipy
-    got = {(r["period_start"].astimezone(timezone.utc), r["factor"], r["horizon_min"]): r for r in per_rows}
+    got = {(r["period_start"].astimezone(UTC), r["factor"], r["horizon_min"]): r for r in per_rows}
     assert set(got) == set(obs)
     want = {}
     for key, pts in obs.items():
@@ -114,8 +123,8 @@ def test_factor_ic_matches_scipy_and_numpy(conn, seed, metric):
         else:
             assert r["ic"] is None and r["rank_ic"] is None, key
     n_used = sum(1 for w in want.values() if not w[3])
-    assert n_used >= 4 * 7 * 4                   # 4 full periods x 7 factors x 4 horizons
-    assert any(w[3] for w in want.values())      # and the thin period is there, skipped
+    assert n_used >= 4 * 7 * 4  # 4 full periods x 7 factors x 4 horizons
+    assert any(w[3] for w in want.values())  # and the thin period is there, skipped
 
     # summaries: mean, std (ddof=1), IR, t, hit rate, for IC and rank IC; counts
     assert {(r["factor"], r["horizon_min"]) for r in ic_rows} == {(k[1], k[2]) for k in obs}
@@ -125,8 +134,10 @@ def test_factor_ic_matches_scipy_and_numpy(conn, seed, metric):
         assert r["n_periods"] == len(used)
         assert r["skipped_periods"] == len(keys) - len(used)
         assert r["n_events"] == sum(u[0] for u in used)
-        for idx, (m, s, ir, t, hit) in ((1, ("mean_ic", "std_ic", "ir", "t_stat", "hit_rate")),
-                                        (2, ("mean_rank_ic", "std_rank_ic", "rank_ir", "rank_t_stat", "rank_hit_rate"))):
+        for idx, (m, s, ir, t, hit) in (
+            (1, ("mean_ic", "std_ic", "ir", "t_stat", "hit_rate")),
+            (2, ("mean_rank_ic", "std_rank_ic", "rank_ir", "rank_t_stat", "rank_hit_rate")),
+        ):
             v = np.array([u[idx] for u in used])
             mean, std = v.mean(), v.std(ddof=1)
             assert r[m] == pytest.approx(mean, abs=TOL)
@@ -182,7 +193,7 @@ def test_factor_ic_matches_scipy_and_numpy(conn, seed, metric):
 
 def test_a_thin_period_is_skipped_with_null_ics_and_counted(conn):
     g = fd.generate(21, "icthin", T0)
-    thin = T0 + timedelta(hours=8)                   # [8 h, 10 h): FEW_SYMBOLS events only
+    thin = T0 + timedelta(hours=8)  # [8 h, 10 h): FEW_SYMBOLS events only
     with conn.transaction(force_rollback=True):
         events, _ = _build(conn, g)
         per5 = _fetch(conn, "factor_ic_by_period", "pnl", 5, g.exchange)
@@ -200,8 +211,11 @@ def test_a_thin_period_is_skipped_with_null_ics_and_counted(conn):
     for r in ic5:
         assert (r["n_periods"], r["skipped_periods"], r["n_events"]) == (4, 1, total - n_thin), r["factor"]
     # with min_events 3 the thin period counts
-    assert all(not r["skipped"] and r["ic"] is not None for r in per3
-               if r["period_start"] == thin and r["factor"] == "spread_momentum_15m")
+    assert all(
+        not r["skipped"] and r["ic"] is not None
+        for r in per3
+        if r["period_start"] == thin and r["factor"] == "spread_momentum_15m"
+    )
     mom = next(r for r in ic3 if r["factor"] == "spread_momentum_15m" and r["horizon_min"] == 60)
     assert (mom["n_periods"], mom["skipped_periods"], mom["n_events"]) == (5, 0, total)
 
@@ -233,8 +247,10 @@ def _range_args(g):
 
 def _sql_ic(target, g):
     with config.connect(target) as c:
-        cur = c.execute("SELECT * FROM watchlist.factor_ic(%s, %s, 'pnl', '2 hours', 5, NULL, %s)",
-                        (g.t0, g.t0 + timedelta(days=1), g.exchange))
+        cur = c.execute(
+            "SELECT * FROM watchlist.factor_ic(%s, %s, 'pnl', '2 hours', 5, NULL, %s)",
+            (g.t0, g.t0 + timedelta(days=1), g.exchange),
+        )
         cols = [d.name for d in cur.description]
         return cols, [dict(zip(cols, r)) for r in cur.fetchall()]
 
@@ -255,7 +271,7 @@ def test_wldb_ic_csv_and_json_carry_the_sql_numbers(target, committed, tmp_path)
             elif isinstance(w[c], str):
                 assert got[c] == w[c]
             else:
-                assert float(got[c]) == w[c], (w["factor"], w["horizon_min"], c)   # exact: floats round-trip
+                assert float(got[c]) == w[c], (w["factor"], w["horizon_min"], c)  # exact: floats round-trip
 
     out = tmp_path / "ic.json"
     res = _cli(target, ["ic", *_range_args(g), "--period", "2 hours", "--format", "json", "--out", str(out)])
@@ -263,8 +279,10 @@ def test_wldb_ic_csv_and_json_carry_the_sql_numbers(target, committed, tmp_path)
     data = json.loads(out.read_text())
     assert data == [{c: w[c] for c in cols} for w in want]
 
-    res = _cli(target, ["ic", *_range_args(g), "--period", "2 hours", "--format", "json", "--horizon", "60",
-                        "--horizon", "360"])
+    res = _cli(
+        target,
+        ["ic", *_range_args(g), "--period", "2 hours", "--format", "json", "--horizon", "60", "--horizon", "360"],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data == [{c: w[c] for c in cols} for w in want if w["horizon_min"] in (60, 360)]
@@ -292,6 +310,7 @@ def test_wldb_ic_table_and_report(target, committed, tmp_path):
     assert "wrote report" in res.output
     # the event study of the top factor is the report's fourth row: a taller figure
     from watchlist_db import charts
+
     assert int.from_bytes(png[20:24], "big") == 15 * charts.DPI, "no event-study panel in the report"
 
 
@@ -300,12 +319,17 @@ def test_event_study_paths_by_quintile_from_the_raw_rows(target, committed):
     g = committed
     f = "spread_momentum_15m"
     with config.connect(target) as c:
-        evs = c.execute("""SELECT e.event_id, e.symbol, e.entry_ts, e.value FROM watchlist.event_factors(%s, %s, NULL, %s) AS e
-                            WHERE e.factor = %s ORDER BY e.value, e.event_id""", (g.t0, g.now, g.exchange, f)).fetchall()
-        got = c.execute("SELECT quintile, minute, n_events, mean_pnl FROM watchlist.event_study(%s, %s, %s, 30, false, NULL, %s)",
-                        (g.t0, g.now, f, g.exchange)).fetchall()
+        evs = c.execute(
+            """SELECT e.event_id, e.symbol, e.entry_ts, e.value FROM watchlist.event_factors(%s, %s, NULL, %s) AS e
+                            WHERE e.factor = %s ORDER BY e.value, e.event_id""",
+            (g.t0, g.now, g.exchange, f),
+        ).fetchall()
+        got = c.execute(
+            "SELECT quintile, minute, n_events, mean_pnl FROM watchlist.event_study(%s, %s, %s, 30, false, NULL, %s)",
+            (g.t0, g.now, f, g.exchange),
+        ).fetchall()
     n = len(evs)
-    sizes = [n // 5 + (1 if k < n % 5 else 0) for k in range(5)]        # ntile(5): larger groups first
+    sizes = [n // 5 + (1 if k < n % 5 else 0) for k in range(5)]  # ntile(5): larger groups first
     quint = [k + 1 for k in range(5) for _ in range(sizes[k])]
     paths: dict[tuple[int, int], list[float]] = {}
     for i, (_, sym, start, _) in enumerate(evs):
@@ -334,13 +358,19 @@ def test_wldb_ic_says_how_to_get_labelled_events(target, committed):
 
 
 def test_wldb_export_csv_and_parquet(target, committed, tmp_path):
-    import pyarrow.parquet as pq          # a declared test dependency ([test] extra): no skip
+    import pyarrow.parquet as pq  # a declared test dependency ([test] extra): no skip
+
     g = committed
     with config.connect(target) as c:
-        n_sql = c.execute("SELECT count(*) FROM watchlist.export_frame(%s, %s, NULL, %s)",
-                          (g.t0, g.t0 + timedelta(days=1), g.exchange)).fetchone()[0]
-        events = c.execute("""SELECT id, symbol, entry_ts FROM watchlist_data.watch_signal_event
-                               WHERE exchange = %s AND status = 'confirmed'""", (g.exchange,)).fetchall()
+        n_sql = c.execute(
+            "SELECT count(*) FROM watchlist.export_frame(%s, %s, NULL, %s)",
+            (g.t0, g.t0 + timedelta(days=1), g.exchange),
+        ).fetchone()[0]
+        events = c.execute(
+            """SELECT id, symbol, entry_ts FROM watchlist_data.watch_signal_event
+                               WHERE exchange = %s AND status = 'confirmed'""",
+            (g.exchange,),
+        ).fetchall()
     assert n_sql == len(events) * len(fd.HORIZONS)
     ev = {eid: (sym, start) for eid, sym, start in events}
 
@@ -351,7 +381,7 @@ def test_wldb_export_csv_and_parquet(target, committed, tmp_path):
     with open(out_csv, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == n_sql
-    assert len({(r["event_id"], r["horizon_min"]) for r in rows}) == n_sql          # one row per event x horizon
+    assert len({(r["event_id"], r["horizon_min"]) for r in rows}) == n_sql  # one row per event x horizon
     cols = list(rows[0].keys())
     factor_cols = sorted(c for c in cols if c.startswith("factor_"))
     assert factor_cols == sorted("factor_" + f for f in g.factor_at(g.symbols[0], g.t0))
@@ -379,7 +409,7 @@ def test_wldb_export_csv_and_parquet(target, committed, tmp_path):
 
 
 def test_wldb_export_without_pyarrow_names_the_extra(target, committed, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "pyarrow", None)        # import pyarrow -> ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow -> ImportError
     res = _cli(target, ["export", *_range_args(committed), "--out", str(tmp_path / "x.parquet")])
     assert res.exit_code == 1
     assert "watchlist-db[research]" in res.output

@@ -7,13 +7,13 @@ labels go, and the label job writes them again, entered at confirmed_at.
 
 Needs a server that can create a database (WLDB_TEST_DSN); the embedded engine serves one
 database only."""
+
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -24,7 +24,7 @@ from watchlist_db import config, migrate
 from watchlist_db.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pre_0011"
-MY_RANGE = re.compile(r"^00(1[1-9])_")          # this change's migrations: 0011-0019
+MY_RANGE = re.compile(r"^00(1[1-9])_")  # this change's migrations: 0011-0019
 # SQL-language functions are checked against the schema when created: those reading the
 # new columns cannot exist in the old schema (they are not needed before the upgrade)
 NEEDS_NEW_SCHEMA = ["watchlist.event_factors.sql", "watchlist.export_frame.sql"]
@@ -65,19 +65,19 @@ def _pause_jobs(conn):
                      WHERE proc_schema = 'watchlist_data'""")
 
 
-T = (datetime.now(timezone.utc) - timedelta(days=10)).replace(second=0, microsecond=0)
+T = (datetime.now(UTC) - timedelta(days=10)).replace(second=0, microsecond=0)
 # symbol -> triggered minutes (rows every minute from T-2 to T+40, spread 0.0030 - 0.0001 k)
 PATTERNS = {"UBLIP": (0, 4), "ULATE": (0, 3, 4), "UPAIR": (0, 1), "USHORT": (0,)}
 
 
 def _events(conn, old=False):
-    rows = conn.execute(f"""SELECT symbol, id, start_ts, end_ts, n_samples, status, {'NULL' if old else 'confirmed_at'}, is_open
+    rows = conn.execute(f"""SELECT symbol, id, start_ts, end_ts, n_samples, status, {"NULL" if old else "confirmed_at"}, is_open
                              FROM watchlist_data.watch_signal_event WHERE exchange = 'upg' ORDER BY symbol""").fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
 def _labels(conn, old=False):
-    return conn.execute(f"""SELECT e.symbol, o.horizon_min, {'NULL' if old else 'o.entry_ts'}, (o.label ->> 'entry_px')::float8, o.pnl
+    return conn.execute(f"""SELECT e.symbol, o.horizon_min, {"NULL" if old else "o.entry_ts"}, (o.label ->> 'entry_px')::float8, o.pnl
                              FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
                             WHERE e.exchange = 'upg' ORDER BY 1, 2""").fetchall()
 
@@ -91,42 +91,57 @@ def test_upgrade_re_merges_events_and_relabels(fresh_db, tmp_path):
         assert not c.execute("""SELECT count(*) FROM pg_attribute WHERE attrelid = 'watchlist_data.watch_signal_event'::regclass
                                    AND attname = 'confirmed_at'""").fetchone()[0]
         c.execute("UPDATE watchlist_data.settings SET value = '{10}' WHERE key = 'outcome_horizons_min'")
-        c.execute("""INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, ingested_at)
+        c.execute(
+            """INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, ingested_at)
                      SELECT %(t)s::timestamptz + make_interval(mins => k), 'upg', p.symbol, 'A', k = ANY (p.trig),
                             0.0030 - 0.0001 * k, %(t)s::timestamptz + interval '1 hour'
                        FROM (SELECT * FROM jsonb_to_recordset(%(p)s::jsonb) AS x(symbol text, trig int[])) AS p,
                             generate_series(-2, 40) AS k""",
-                  {"t": T, "p": psycopg.types.json.Jsonb([{"symbol": s, "trig": list(v)} for s, v in PATTERNS.items()])})
+            {"t": T, "p": psycopg.types.json.Jsonb([{"symbol": s, "trig": list(v)} for s, v in PATTERNS.items()])},
+        )
         # the old rule, the old labels (entered at start_ts)
         c.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (m(-60), m(60)))
         c.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (T + timedelta(days=5),))
         before = {s: (e[0], e[4]) for s, e in _events(c, old=True).items()}
         assert {s: st for s, (_, st) in before.items()} == {
-            "UBLIP": "confirmed", "ULATE": "confirmed", "UPAIR": "confirmed", "USHORT": "dropped"}, \
-            "the old rule confirms blip / quiet / blip"
-        assert [(r[0], r[3]) for r in _labels(c, old=True)] == [("UBLIP", 0.0030), ("ULATE", 0.0030), ("UPAIR", 0.0030)], \
-            "old labels entered at the event start"
+            "UBLIP": "confirmed",
+            "ULATE": "confirmed",
+            "UPAIR": "confirmed",
+            "USHORT": "dropped",
+        }, "the old rule confirms blip / quiet / blip"
+        assert [(r[0], r[3]) for r in _labels(c, old=True)] == [
+            ("UBLIP", 0.0030),
+            ("ULATE", 0.0030),
+            ("UPAIR", 0.0030),
+        ], "old labels entered at the event start"
 
     report = migrate.migrate(fresh_db, echo=lambda *_: None)
     assert "0011_event_confirmed_at.sql" in report.applied
     with config.connect(fresh_db, autocommit=True) as c:
         _pause_jobs(c)
         legacy = _events(c)
-        assert {s: e[5] for s, e in legacy.items()} == dict.fromkeys(PATTERNS), "stored events carry no confirmed_at yet"
-        assert c.execute("""SELECT count(*) FROM watchlist.event_factors(%s, %s) WHERE exchange = 'upg'""",
-                         (m(-60), m(60))).fetchone()[0] == 0, "no entry, so no research use, until re-merged"
+        assert {s: e[5] for s, e in legacy.items()} == dict.fromkeys(PATTERNS), (
+            "stored events carry no confirmed_at yet"
+        )
+        assert (
+            c.execute(
+                """SELECT count(*) FROM watchlist.event_factors(%s, %s) WHERE exchange = 'upg'""", (m(-60), m(60))
+            ).fetchone()[0]
+            == 0
+        ), "no entry, so no research use, until re-merged"
 
-    res = CliRunner().invoke(main, ["--dsn", fresh_db.conninfo, "jobs", "run", "merge", "--from", m(-60).isoformat()],
-                             catch_exceptions=False)
+    res = CliRunner().invoke(
+        main, ["--dsn", fresh_db.conninfo, "jobs", "run", "merge", "--from", m(-60).isoformat()], catch_exceptions=False
+    )
     assert res.exit_code == 0, res.output
     assert re.search(r"merged: 4 keys, 172 samples read, 0 inserted, 4 updated, 0 deleted", res.output), res.output
 
     with config.connect(fresh_db, autocommit=True) as c:
         after = _events(c)
         assert after == {
-            "UBLIP":  (before["UBLIP"][0], m(0), m(4), 2, "dropped", None, False),
-            "ULATE":  (before["ULATE"][0], m(0), m(4), 3, "confirmed", m(4), False),
-            "UPAIR":  (before["UPAIR"][0], m(0), m(1), 2, "confirmed", m(1), False),
+            "UBLIP": (before["UBLIP"][0], m(0), m(4), 2, "dropped", None, False),
+            "ULATE": (before["ULATE"][0], m(0), m(4), 3, "confirmed", m(4), False),
+            "UPAIR": (before["UPAIR"][0], m(0), m(1), 2, "confirmed", m(1), False),
             "USHORT": (before["USHORT"][0], m(0), m(0), 1, "dropped", None, False),
         }
         assert _labels(c) == [], "every old label was stale (entered at the start, or the event is no longer confirmed)"
@@ -137,7 +152,10 @@ def test_upgrade_re_merges_events_and_relabels(fresh_db, tmp_path):
             ("ULATE", 10, m(4), 0.0026, pytest.approx(10000 * 0.0010 - 8)),
             ("UPAIR", 10, m(1), 0.0029, pytest.approx(10000 * 0.0010 - 8)),
         ]
-        res2 = CliRunner().invoke(main, ["--dsn", fresh_db.conninfo, "jobs", "run", "merge", "--from", m(-60).isoformat()],
-                                  catch_exceptions=False)
+        res2 = CliRunner().invoke(
+            main,
+            ["--dsn", fresh_db.conninfo, "jobs", "run", "merge", "--from", m(-60).isoformat()],
+            catch_exceptions=False,
+        )
         assert "0 inserted, 0 updated, 0 deleted" in res2.output, "re-merging again changes nothing"
         assert len(_labels(c)) == 2

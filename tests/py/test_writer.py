@@ -2,13 +2,14 @@
 client-side rejects, idempotent batches, dead letters, membership and symbol references,
 spool bounds, submit() latency against a deaf and a refused server, the watchdog against
 a server that goes deaf after connecting, replay into compressed chunks."""
+
 from __future__ import annotations
 
 import json
 import logging
 import math
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -18,8 +19,19 @@ from watchlist_db import flush as flush_mod
 from watchlist_db import writer as writer_mod
 from watchlist_db.spool import Spool, spool_summary
 from watchlist_db.writer import Writer
-from writer_helpers import (DeafServer, Proxy, closed_port_target, keys_of, q, snapshot as make_snapshot,
-                            stored_keys, utc_minutes_ago, wait_until)
+from writer_helpers import (
+    DeafServer,
+    Proxy,
+    closed_port_target,
+    keys_of,
+    q,
+    stored_keys,
+    utc_minutes_ago,
+    wait_until,
+)
+from writer_helpers import (
+    snapshot as make_snapshot,
+)
 
 
 @pytest.fixture
@@ -33,11 +45,17 @@ def _cleanup(target, *symbols):
 
 # ------------------------------------------------------------------- mapping
 def test_snapshot_maps_columns_meta_and_factors_exactly():
-    at = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     item = {
-        "exchange": "binance", "symbol": "BTCUSDT", "type_class": "A", "triggered": True,
-        "spread_rel": 0.0031, "volatility": float("nan"), "range_1h": math.inf, "slope_3m": None,
-        "next_funding_time": datetime(2026, 3, 1, 16, 0, tzinfo=timezone.utc),
+        "exchange": "binance",
+        "symbol": "BTCUSDT",
+        "type_class": "A",
+        "triggered": True,
+        "spread_rel": 0.0031,
+        "volatility": float("nan"),
+        "range_1h": math.inf,
+        "slope_3m": None,
+        "next_funding_time": datetime(2026, 3, 1, 16, 0, tzinfo=UTC),
         "pairs_top": [{"high_exch": "bitget", "low_exch": "bybit", "spread_pct": 0.00339, "dir": "buy_high_sell_low"}],
         "funding_diff_top": [{"high_exch": "bitget", "low_exch": "okx", "funding_diff": 0.0006}],
         "exchanges": [
@@ -50,21 +68,31 @@ def test_snapshot_maps_columns_meta_and_factors_exactly():
         "notes": "front-end hint",
         "factors": {"macd": -0.2, "rsi_14": None},
         "extra_factors": {"kurt_12h": 3.5},
-        "vol_of_vol": -math.inf,          # unknown number -> meta.factors
-        "regime_label": "calm",           # unknown non-number -> meta
+        "vol_of_vol": -math.inf,  # unknown number -> meta.factors
+        "regime_label": "calm",  # unknown non-number -> meta
     }
     good, bad = snapshot.to_raw_rows([item], at)
     assert bad == []
     assert good[0][0] == 0
     assert json.loads(good[0][1]) == {
-        "exchange": "binance", "symbol": "BTCUSDT", "type_class": "A", "triggered": True,
-        "spread_rel": 0.0031, "volatility": "NaN", "range_1h": "Infinity",
-        "next_funding_time": "2026-03-01T16:00:00+00:00", "ts": "2026-03-01T10:00:00+00:00",
+        "exchange": "binance",
+        "symbol": "BTCUSDT",
+        "type_class": "A",
+        "triggered": True,
+        "spread_rel": 0.0031,
+        "volatility": "NaN",
+        "range_1h": "Infinity",
+        "next_funding_time": "2026-03-01T16:00:00+00:00",
+        "ts": "2026-03-01T10:00:00+00:00",
         "meta": {
-            "pairs_top": [{"high_exch": "bitget", "low_exch": "bybit", "spread_pct": 0.00339, "dir": "buy_high_sell_low"}],
+            "pairs_top": [
+                {"high_exch": "bitget", "low_exch": "bybit", "spread_pct": 0.00339, "dir": "buy_high_sell_low"}
+            ],
             "funding_diff_top": [{"high_exch": "bitget", "low_exch": "okx", "funding_diff": 0.0006}],
-            "exchanges": [{"name": "binance", "kind": "perp", "funding_rate": 0.0001, "oi_usd": 1490000},
-                          {"name": "okx", "kind": "spot", "price_ask": 0.065495}],
+            "exchanges": [
+                {"name": "binance", "kind": "perp", "funding_rate": 0.0001, "oi_usd": 1490000},
+                {"name": "okx", "kind": "spot", "price_ask": 0.065495},
+            ],
             "matrix": [{"exch_a": "bitget", "exch_b": "bybit", "spread_pct": 0.00339, "dir": "a_minus_b"}],
             "notes": "front-end hint",
             "regime_label": "calm",
@@ -78,10 +106,17 @@ def test_snapshot_maps_columns_meta_and_factors_exactly():
 
 
 def test_client_side_rejects_name_row_field_and_reason():
-    at = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     base = {"exchange": "okx", "symbol": "ETHUSDT", "type_class": "B", "triggered": False}
-    rows = [base, dict(base, notes="a\x00b"), dict(base, symbol="ETH\x00"), dict(base, tags={1, 2}),
-            dict(base, notes="\ud800"), "not a dict", dict(base, exchanges=[{"name": "x\x00", "price_bid": 1.0}])]
+    rows = [
+        base,
+        dict(base, notes="a\x00b"),
+        dict(base, symbol="ETH\x00"),
+        dict(base, tags={1, 2}),
+        dict(base, notes="\ud800"),
+        "not a dict",
+        dict(base, exchanges=[{"name": "x\x00", "price_bid": 1.0}]),
+    ]
     good, bad = snapshot.to_raw_rows(rows, at)
     assert [i for i, _ in good] == [0]
     assert [(r.row, r.field, r.reason) for r in bad] == [
@@ -102,8 +137,8 @@ def test_retry_classes():
         assert writer_mod.retryable(psycopg.errors.lookup(state)("x")), state
     for state in final:
         assert not writer_mod.retryable(psycopg.errors.lookup(state)("x")), state
-    assert writer_mod.retryable(psycopg.OperationalError("connection refused"))   # no SQLSTATE: the network
-    assert not writer_mod.retryable(psycopg.DataError("cannot dump"))            # no SQLSTATE, client side
+    assert writer_mod.retryable(psycopg.OperationalError("connection refused"))  # no SQLSTATE: the network
+    assert not writer_mod.retryable(psycopg.DataError("cannot dump"))  # no SQLSTATE, client side
     assert not writer_mod.retryable(ValueError("bug"))
 
 
@@ -115,11 +150,21 @@ def test_submit_writes_batches_and_a_replay_writes_nothing(target, spool_path):
             assert w.submit(rows[:30]) == 30
             assert w.submit(rows[30:]) == 15
         st = w.stats()
-        assert (st["submitted"], st["written"], st["duplicates"], st["quarantined"], st["pending"], st["failed"]) == (45, 45, 0, 0, 0, 0)
+        assert (st["submitted"], st["written"], st["duplicates"], st["quarantined"], st["pending"], st["failed"]) == (
+            45,
+            45,
+            0,
+            0,
+            0,
+            0,
+        )
         assert st["batches"] == 3  # 20 + 10 (first submit, split by max_batch_rows) ... grouped oldest first
         assert set(stored_keys(target, "WTWRITE")) == keys_of(rows)
-        stored = q(target, """SELECT meta, signal_type, spread_rel FROM watchlist_data.watch_signal_raw
-                               WHERE symbol = 'WTWRITE' ORDER BY ts LIMIT 1""")[0]
+        stored = q(
+            target,
+            """SELECT meta, signal_type, spread_rel FROM watchlist_data.watch_signal_raw
+                               WHERE symbol = 'WTWRITE' ORDER BY ts LIMIT 1""",
+        )[0]
         assert stored[0]["factors"] == {"rsi_14": 40, "macd": 0.1, "vol_of_vol": 0.5}
         assert [e["name"] for e in stored[0]["exchanges"]] == ["binance"]
         assert stored[1:] == ("A", 0.002)
@@ -137,7 +182,11 @@ def test_submit_writes_batches_and_a_replay_writes_nothing(target, spool_path):
 
 def test_batch_ids_are_deterministic():
     payload = b'[{"ts":"2026-03-01T10:00:00Z","exchange":"okx","symbol":"X","triggered":true,"type_class":"A"}]'
-    assert writer_mod.batch_id(payload) == writer_mod.batch_id(bytes(bytearray(payload))) != writer_mod.batch_id(payload + b" ")
+    assert (
+        writer_mod.batch_id(payload)
+        == writer_mod.batch_id(bytes(bytearray(payload)))
+        != writer_mod.batch_id(payload + b" ")
+    )
     assert writer_mod.batch_id(payload).startswith("wl-") and len(writer_mod.batch_id(payload)) == 35
 
 
@@ -153,12 +202,25 @@ def test_bad_rows_are_quarantined_with_their_key_and_reason(target, spool_path):
         st = w.stats()
         assert (st["written"], st["quarantined"], st["duplicates"]) == (3, 3, 0)
         got = sorted((r["key"][2], r["field"], r["reason"]) for r in w.rejects())
-        assert got == sorted([
-            (bad_nan["ts"].isoformat(), "spread_rel", "not a finite number: NaN"),
-            (bad_nul["ts"].isoformat(), "meta", "meta.notes: string contains a NUL byte (\\u0000), which PostgreSQL jsonb refuses"),
-            (bad_naive["ts"].isoformat(), "ts", f"timestamp has no UTC offset (naive): {bad_naive['ts'].isoformat()}"),
-        ])
-        assert sorted(q(target, "SELECT field FROM watchlist.ingest_rejects WHERE row_data->>'symbol' = 'WTBAD'")) == [("spread_rel",), ("ts",)]
+        assert got == sorted(
+            [
+                (bad_nan["ts"].isoformat(), "spread_rel", "not a finite number: NaN"),
+                (
+                    bad_nul["ts"].isoformat(),
+                    "meta",
+                    "meta.notes: string contains a NUL byte (\\u0000), which PostgreSQL jsonb refuses",
+                ),
+                (
+                    bad_naive["ts"].isoformat(),
+                    "ts",
+                    f"timestamp has no UTC offset (naive): {bad_naive['ts'].isoformat()}",
+                ),
+            ]
+        )
+        assert sorted(q(target, "SELECT field FROM watchlist.ingest_rejects WHERE row_data->>'symbol' = 'WTBAD'")) == [
+            ("spread_rel",),
+            ("ts",),
+        ]
     finally:
         _cleanup(target, "WTBAD")
         q(target, "DELETE FROM watchlist_data.ingest_quarantine WHERE row_data->>'symbol' = 'WTBAD'")
@@ -168,10 +230,12 @@ def test_refused_batches_go_to_dead_letters_and_can_be_requeued(target, spool_pa
     rows = make_snapshot("WTDEAD", utc_minutes_ago(30), 4)
     try:
         monkeypatch.setattr(flush_mod, "INGEST_SQL", flush_mod.INGEST_SQL.replace("ingest_raw(", "ingest_raw_missing("))
-        with caplog.at_level(logging.ERROR, logger="watchlist_db.writer"):
-            with Writer(target=target, spool_path=spool_path, max_delay_s=0.1) as w:
-                w.submit(rows)
-                assert w.drain(timeout=30)
+        with (
+            caplog.at_level(logging.ERROR, logger="watchlist_db.writer"),
+            Writer(target=target, spool_path=spool_path, max_delay_s=0.1) as w,
+        ):
+            w.submit(rows)
+            assert w.drain(timeout=30)
         st = w.stats()
         # not retried: nothing is left pending, the batch sits in the dead letters (below)
         assert (st["failed"], st["written"], st["spooled"], st["pending"]) == (4, 0, 0, 0)
@@ -195,21 +259,36 @@ def test_refused_batches_go_to_dead_letters_and_can_be_requeued(target, spool_pa
 
 
 def test_membership_and_symbol_references(target, spool_path):
-    at = datetime.now(timezone.utc).replace(microsecond=0)
+    at = datetime.now(UTC).replace(microsecond=0)
     try:
         with Writer(target=target, spool_path=spool_path, max_delay_s=0.1) as w:
-            w.submit_symbol_refs([{"exchange": "binance", "symbol": "WTMEM1", "base": "WTM", "quote": "USDT",
-                                   "listed": datetime(2024, 1, 2).date(), "liquidity_tier": 2}])
+            w.submit_symbol_refs(
+                [
+                    {
+                        "exchange": "binance",
+                        "symbol": "WTMEM1",
+                        "base": "WTM",
+                        "quote": "USDT",
+                        "listed": datetime(2024, 1, 2).date(),
+                        "liquidity_tier": 2,
+                    }
+                ]
+            )
             w.submit_membership([{"exchange": "binance", "symbol": "WTMEM1"}, ("okx", "WTMEM2")], at)
             w.submit_membership([("okx", "WTMEM2")], at + timedelta(minutes=1))
             with pytest.raises(ValueError):
                 w.submit_membership([], at.replace(tzinfo=None))
         assert w.stats()["calls"] == 3
-        assert q(target, "SELECT base, quote, listed::text, liquidity_tier FROM watchlist.watchlist_symbol_ref WHERE symbol = 'WTMEM1'") == \
-            [("WTM", "USDT", "2024-01-02", 2)]
-        assert q(target, """SELECT exchange, symbol, entered_at = %s, left_at = %s + interval '1 minute'
-                              FROM watchlist_data.watchlist_membership WHERE symbol LIKE 'WTMEM%%' ORDER BY symbol""", (at, at)) == \
-            [("binance", "WTMEM1", True, True), ("okx", "WTMEM2", True, None)]
+        assert q(
+            target,
+            "SELECT base, quote, listed::text, liquidity_tier FROM watchlist.watchlist_symbol_ref WHERE symbol = 'WTMEM1'",
+        ) == [("WTM", "USDT", "2024-01-02", 2)]
+        assert q(
+            target,
+            """SELECT exchange, symbol, entered_at = %s, left_at = %s + interval '1 minute'
+                              FROM watchlist_data.watchlist_membership WHERE symbol LIKE 'WTMEM%%' ORDER BY symbol""",
+            (at, at),
+        ) == [("binance", "WTMEM1", True, True), ("okx", "WTMEM2", True, None)]
     finally:
         q(target, "DELETE FROM watchlist_data.watchlist_membership WHERE symbol LIKE 'WTMEM%'")
         q(target, "DELETE FROM watchlist_data.watchlist_symbol_ref WHERE symbol LIKE 'WTMEM%'")
@@ -219,10 +298,15 @@ def test_membership_and_symbol_references(target, spool_path):
 def test_spool_is_bounded_and_drops_the_oldest_rows_loudly(spool_path, caplog):
     rows = make_snapshot("WTBOUND", utc_minutes_ago(120), 300)
     with caplog.at_level(logging.WARNING, logger="watchlist_db.writer"):
-        w = Writer(target=closed_port_target(), spool_path=spool_path, max_spool_rows=100, max_delay_s=0.05,
-                   connect_timeout_s=2)
+        w = Writer(
+            target=closed_port_target(),
+            spool_path=spool_path,
+            max_spool_rows=100,
+            max_delay_s=0.05,
+            connect_timeout_s=2,
+        )
         for i in range(0, 300, 30):
-            w.submit(rows[i:i + 30])
+            w.submit(rows[i : i + 30])
             time.sleep(0.1)
         st = w.close(timeout=5)
     assert st["pending"] <= 100 and st["pending"] + st["dropped"] == 300 and st["written"] == 0
@@ -232,7 +316,7 @@ def test_spool_is_bounded_and_drops_the_oldest_rows_loudly(spool_path, caplog):
     sp = Spool(spool_path)
     kept_ts = sorted(r["ts"] for r in sp.waiting_rows())
     sp.close()
-    assert kept_ts == sorted(r["ts"].isoformat() for r in rows)[-len(kept_ts):], "the newest rows are the ones kept"
+    assert kept_ts == sorted(r["ts"].isoformat() for r in rows)[-len(kept_ts) :], "the newest rows are the ones kept"
 
 
 @pytest.mark.parametrize("server", ["deaf", "refused"])
@@ -261,16 +345,27 @@ def test_a_server_that_goes_deaf_after_connecting_cannot_hang_the_writer(target,
     if params.get("host") not in ("127.0.0.1", "localhost"):
         pytest.skip("the proxy needs the server on 127.0.0.1 over TCP")
     proxy = Proxy(int(params.get("port") or 5432))
-    via = config.Target(psycopg.conninfo.make_conninfo(target.conninfo, host="127.0.0.1", port=str(proxy.port)),
-                        target.embedded, "proxy")
+    via = config.Target(
+        psycopg.conninfo.make_conninfo(target.conninfo, host="127.0.0.1", port=str(proxy.port)),
+        target.embedded,
+        "proxy",
+    )
     t0 = utc_minutes_ago(45)
     first, second = make_snapshot("WTDEAF", t0, 10), make_snapshot("WTDEAF", t0 + timedelta(minutes=10), 10)
-    w = Writer(target=via, spool_path=spool_path, keep_connection=True, max_delay_s=0.05,
-               statement_timeout_s=1, watchdog_grace_s=1, connect_timeout_s=2, backoff_s=(0.2, 1))
+    w = Writer(
+        target=via,
+        spool_path=spool_path,
+        keep_connection=True,
+        max_delay_s=0.05,
+        statement_timeout_s=1,
+        watchdog_grace_s=1,
+        connect_timeout_s=2,
+        backoff_s=(0.2, 1),
+    )
     try:
         w.submit(first)
         assert w.drain(timeout=30) and w.stats()["written"] == 10
-        proxy.deaf = True                      # the held connection now never answers
+        proxy.deaf = True  # the held connection now never answers
         w.submit(second)
         # the statement timeout + watchdog grace end the hung call (polled, with room for a slow machine)
         assert wait_until(lambda: not w.stats()["db_up"], 60), "the watchdog ended the call"
@@ -288,12 +383,16 @@ def test_a_server_that_goes_deaf_after_connecting_cannot_hang_the_writer(target,
 
 # ------------------------------------------------------- compressed replays
 def _checksum(target, symbol):
-    return q(target, """SELECT count(*), md5(string_agg(r::text, '|' ORDER BY exchange, ts))
-                          FROM watchlist_data.watch_signal_raw r WHERE symbol = %s""", (symbol,))[0]
+    return q(
+        target,
+        """SELECT count(*), md5(string_agg(r::text, '|' ORDER BY exchange, ts))
+                          FROM watchlist_data.watch_signal_raw r WHERE symbol = %s""",
+        (symbol,),
+    )[0]
 
 
 def test_replaying_the_same_data_into_compressed_chunks_changes_nothing(target, tmp_path):
-    t0 = (datetime.now(timezone.utc) - timedelta(days=4)).replace(hour=2, minute=0, second=0, microsecond=0)
+    t0 = (datetime.now(UTC) - timedelta(days=4)).replace(hour=2, minute=0, second=0, microsecond=0)
     rows = make_snapshot("WTCMP", t0, 300, step_s=60) + make_snapshot("WTCMP", t0, 300, exchange="gate", step_s=60)
     try:
         checksums = []
@@ -301,13 +400,22 @@ def test_replaying_the_same_data_into_compressed_chunks_changes_nothing(target, 
             with Writer(target=target, spool_path=tmp_path / f"spool{attempt}.sqlite", max_delay_s=0.1) as w:
                 w.submit(rows)
             st = w.stats()
-            assert (st["written"], st["duplicates"], st["quarantined"], st["pending"]) == ((600, 0, 0, 0) if attempt == 0 else (0, 600, 0, 0))
+            assert (st["written"], st["duplicates"], st["quarantined"], st["pending"]) == (
+                (600, 0, 0, 0) if attempt == 0 else (0, 600, 0, 0)
+            )
             checksums.append(_checksum(target, "WTCMP"))
-            n = q(target, """SELECT count(compress_chunk(c, if_not_compressed => true))
-                               FROM show_chunks('watchlist_data.watch_signal_raw', older_than => now() - interval '3 days') c""")[0][0]
+            n = q(
+                target,
+                """SELECT count(compress_chunk(c, if_not_compressed => true))
+                               FROM show_chunks('watchlist_data.watch_signal_raw', older_than => now() - interval '3 days') c""",
+            )[0][0]
             assert n >= 1
-            assert q(target, """SELECT bool_and(is_compressed) FROM timescaledb_information.chunks
-                                 WHERE hypertable_name = 'watch_signal_raw' AND range_start <= %s AND range_end > %s""", (t0, t0))[0][0]
+            assert q(
+                target,
+                """SELECT bool_and(is_compressed) FROM timescaledb_information.chunks
+                                 WHERE hypertable_name = 'watch_signal_raw' AND range_start <= %s AND range_end > %s""",
+                (t0, t0),
+            )[0][0]
         assert checksums[0][0] == 600 and checksums[0] == checksums[1] == checksums[2]
         assert _checksum(target, "WTCMP") == checksums[0]
     finally:
@@ -321,13 +429,19 @@ def test_submit_after_close_counts_the_rows_as_dropped_instead_of_raising(spool_
         assert w.submit(make_snapshot("WTCLOSED", utc_minutes_ago(5), 3)) == 0
     assert w.stats()["dropped"] == 3 and "submit() after close()" in w.stats()["last_error"]
     assert "could not spool 3 row(s), they are dropped" in caplog.text
-    with Writer(target=closed_port_target(), spool_path=spool_path, start=False) as again:   # the file is free again
+    with Writer(target=closed_port_target(), spool_path=spool_path, start=False) as again:  # the file is free again
         assert again.stats()["pending"] == 0
 
 
 def test_the_mapping_knows_exactly_the_columns_the_writer_api_accepts(target):
-    cols = [c for (c,) in q(target, """SELECT attname FROM pg_attribute
+    cols = [
+        c
+        for (c,) in q(
+            target,
+            """SELECT attname FROM pg_attribute
                                          WHERE attrelid = 'watchlist_data.watch_signal_raw'::regclass
-                                           AND attnum > 0 AND NOT attisdropped""")]
+                                           AND attnum > 0 AND NOT attisdropped""",
+        )
+    ]
     accepted = {c for c in cols if q(target, "SELECT watchlist_data.raw_field_kind(%s)", (c,))[0][0]}
     assert accepted == snapshot.COLUMNS

@@ -1,4 +1,5 @@
 """`wldb insert`, `wldb spool status`, `wldb spool replay`: the writer from the command line."""
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,17 @@ def test_insert_reports_written_duplicates_and_quarantine_reasons(target, tmp_pa
     rows = snapshot("WTCLI", utc_minutes_ago(70), 30)
     bad = dict(rows[0], ts=rows[0]["ts"] + timedelta(seconds=1), spread_rel=math.nan)
     path = tmp_path / "rows.jsonl"
-    path.write_text(_jsonl(rows) + _jsonl([bad]) + "\nnot json\n")   # 30 good, 1 NaN, a blank line, 1 not JSON
+    path.write_text(_jsonl(rows) + _jsonl([bad]) + "\nnot json\n")  # 30 good, 1 NaN, a blank line, 1 not JSON
     spool = tmp_path / "spool.sqlite"
     runner = CliRunner()
     try:
         res = runner.invoke(main, ["insert", str(path), "--spool", str(spool)])
-        assert res.exit_code == 1, res.output          # something was quarantined
+        assert res.exit_code == 1, res.output  # something was quarantined
         assert "read 33 line(s)" in res.output
-        assert "written: 30   duplicates skipped: 0   quarantined: 2   failed: 0   dropped: 0   left in the spool: 0" in res.output
+        assert (
+            "written: 30   duplicates skipped: 0   quarantined: 2   failed: 0   dropped: 0   left in the spool: 0"
+            in res.output
+        )
         assert "       1  spread_rel: not a finite number: NaN" in res.output
         assert "       1  (line): not a JSON object: Expecting value" in res.output
         assert "line 33: Expecting value" in res.output

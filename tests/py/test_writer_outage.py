@@ -3,6 +3,7 @@ and restart: a private embedded engine when the suite runs on the embedded engin
 real PostgreSQL + TimescaleDB server (the machine's binaries) when it runs on a server
 (WLDB_TEST_DSN). Every row whose submit() returned is stored exactly once, and submit()
 never waits for the database."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,17 @@ from watchlist_db.engine import EmbeddedEngine, _pid_alive
 from watchlist_db.migrate import migrate
 from watchlist_db.spool import spool_summary
 from watchlist_db.writer import Writer
-from writer_helpers import (closed_port_target, free_port, keys_of, q, snapshot, stored_keys, up_engine, utc_minutes_ago,
-                            wait_until)
+from writer_helpers import (
+    closed_port_target,
+    free_port,
+    keys_of,
+    q,
+    snapshot,
+    stored_keys,
+    up_engine,
+    utc_minutes_ago,
+    wait_until,
+)
 
 CHILD = Path(__file__).with_name("writer_child.py")
 
@@ -34,13 +44,14 @@ NO_REAL_SERVER = "no local PostgreSQL with TimescaleDB to run a private real ser
 
 class OwnEmbedded:
     """A private embedded engine: down = clean stop, kill = SIGKILL of the engine process."""
+
     embedded = True
 
     def __init__(self, data_dir):
         self.eng = EmbeddedEngine(data_dir, free_port())
 
     def up(self):
-        up_engine(self.eng)      # a first start moves to another port if this one was taken meanwhile
+        up_engine(self.eng)  # a first start moves to another port if this one was taken meanwhile
 
     def down(self):
         self.eng.down()
@@ -60,6 +71,7 @@ class OwnEmbedded:
 class OwnReal:
     """A private PostgreSQL + TimescaleDB server: down = fast shutdown, kill = SIGKILL of the
     postmaster (the next start runs crash recovery)."""
+
     embedded = False
 
     def __init__(self, bindir):
@@ -101,7 +113,7 @@ def engine(tmp_path_factory):
 
 @pytest.fixture
 def etarget(engine):
-    engine.up()      # a test that failed half-way may have left it down
+    engine.up()  # a test that failed half-way may have left it down
     return config.Target(engine.conninfo(), engine.embedded, "outage server")
 
 
@@ -121,16 +133,22 @@ class TimedWriter(Writer):
 
 
 def _table_state(target, symbol):
-    return q(target, """SELECT count(*), count(DISTINCT (exchange, symbol, ts))
-                          FROM watchlist_data.watch_signal_raw WHERE symbol = %s""", (symbol,))[0]
+    return q(
+        target,
+        """SELECT count(*), count(DISTINCT (exchange, symbol, ts))
+                          FROM watchlist_data.watch_signal_raw WHERE symbol = %s""",
+        (symbol,),
+    )[0]
 
 
 def test_engine_outage_mid_stream_loses_nothing_and_adds_nothing(engine, etarget, tmp_path):
     t0 = utc_minutes_ago(120)
     submitted: list[dict] = []
-    w = TimedWriter(target=etarget, spool_path=tmp_path / "spool.sqlite", max_delay_s=0.05, connect_timeout_s=5,
-                    backoff_s=(0.2, 1))
+    w = TimedWriter(
+        target=etarget, spool_path=tmp_path / "spool.sqlite", max_delay_s=0.05, connect_timeout_s=5, backoff_s=(0.2, 1)
+    )
     try:
+
         def feed(n):
             for _ in range(n):
                 rows = snapshot("WTOUT", t0 + timedelta(seconds=len(submitted)), 10, step_s=1)
@@ -163,9 +181,22 @@ def test_engine_outage_mid_stream_loses_nothing_and_adds_nothing(engine, etarget
 def _run_child(spool, target, symbol, t0, per, stop_when, timeout=120):
     """Start a writer child, read its lines until stop_when(ok, stat) is true, kill -9 it.
     Returns the snapshot numbers whose submit() returned."""
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(spool), target.conninfo, "1" if target.embedded else "0",
-                             symbol, str(t0.timestamp()), str(per)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=CHILD.parent)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(CHILD),
+            str(spool),
+            target.conninfo,
+            "1" if target.embedded else "0",
+            symbol,
+            str(t0.timestamp()),
+            str(per),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=CHILD.parent,
+    )
     ok: list[int] = []
     stat: dict = {}
     deadline = time.monotonic() + timeout
@@ -217,12 +248,13 @@ def test_kill_9_while_replaying_loses_no_returned_submit(etarget, tmp_path):
     backlog = snapshot("WTKILL2", t0 - timedelta(hours=1), 3000, step_s=1)
     w = Writer(target=closed_port_target(), spool_path=spool, max_batch_rows=500, connect_timeout_s=2)
     for i in range(0, 3000, 100):
-        w.submit(backlog[i:i + 100])
+        w.submit(backlog[i : i + 100])
     assert w.close(timeout=3)["pending"] == 3000
     # The child replays the backlog (oldest first, between its live batches) and is
     # killed after the first replayed batch, with more still waiting.
-    ok, stat = _run_child(spool, etarget, "WTKILL2", t0, per,
-                          lambda ok, st: st.get("replayed", 0) >= 500 and st.get("pending", 0) > 1000)
+    ok, stat = _run_child(
+        spool, etarget, "WTKILL2", t0, per, lambda ok, st: st.get("replayed", 0) >= 500 and st.get("pending", 0) > 1000
+    )
     assert stat["replayed"] >= 500 and stat["pending"] > 1000, stat
     with Writer(target=etarget, spool_path=spool) as w:
         pass
@@ -240,17 +272,18 @@ def test_a_torn_wal_tail_loses_only_the_torn_commit(tmp_path):
     w = Writer(target=closed_port_target(), spool_path=spool, start=False)
     snaps = [snapshot("WTTORN", t0 + timedelta(minutes=k), 5, step_s=1) for k in range(12)]
     for s in snaps:
-        w.submit(s)                    # one commit each, all still in the WAL (no checkpoint ran)
+        w.submit(s)  # one commit each, all still in the WAL (no checkpoint ran)
     copy = tmp_path / "copy"
     copy.mkdir()
-    for suffix in ("", "-wal"):      # what a crash leaves on disk
+    for suffix in ("", "-wal"):  # what a crash leaves on disk
         shutil.copyfile(f"{spool}{suffix}", f"{copy / 'spool.sqlite'}{suffix}")
     w.close(timeout=0)
     wal = copy / "spool.sqlite-wal"
-    os.truncate(wal, wal.stat().st_size - 100)   # the last frame (the last commit's) is torn
+    os.truncate(wal, wal.stat().st_size - 100)  # the last frame (the last commit's) is torn
     s = spool_summary(copy / "spool.sqlite")
     assert s["pending_rows"] == 11 * 5
     from watchlist_db.spool import Spool
+
     sp = Spool(copy / "spool.sqlite")
     got = sorted(r["ts"] for r in sp.waiting_rows())
     sp.close()
@@ -262,9 +295,16 @@ def test_server_sigkilled_mid_stream_recovers_and_loses_nothing(engine, etarget,
     the next start) while batches are being written; then restart and keep writing."""
     t0 = utc_minutes_ago(150)
     submitted: list[dict] = []
-    w = TimedWriter(target=etarget, spool_path=tmp_path / "spool.sqlite", max_delay_s=0.02, max_batch_rows=400,
-                    connect_timeout_s=5, backoff_s=(0.2, 1))
+    w = TimedWriter(
+        target=etarget,
+        spool_path=tmp_path / "spool.sqlite",
+        max_delay_s=0.02,
+        max_batch_rows=400,
+        connect_timeout_s=5,
+        backoff_s=(0.2, 1),
+    )
     try:
+
         def feed(n):
             for _ in range(n):
                 rows = snapshot("WTCRASH", t0, 40, step_s=1)
@@ -275,11 +315,11 @@ def test_server_sigkilled_mid_stream_recovers_and_loses_nothing(engine, etarget,
 
         feed(30)
         assert wait_until(lambda: w.stats()["written"] > 0, 60)
-        feed(30)                       # batches in flight when the server dies
+        feed(30)  # batches in flight when the server dies
         engine.kill()
         feed(30)
         assert wait_until(lambda: not w.stats()["db_up"], 30), "the writer noticed the crash"
-        engine.up()                    # crash recovery
+        engine.up()  # crash recovery
         feed(30)
         st = w.close(timeout=180)
     finally:

@@ -6,12 +6,13 @@ Submits snapshot k (ROWS_PER_SUBMIT rows, ts = T0 + (k * ROWS_PER_SUBMIT + j) se
 k = 0, 1, ... and prints "OK k" once submit() has returned, then a "STAT {json}" line;
 the parent kills it with SIGKILL whenever it likes.
 """
+
 from __future__ import annotations
 
 import json
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from watchlist_db import config
 from watchlist_db.writer import Writer
@@ -20,11 +21,12 @@ from writer_helpers import snapshot
 
 def main() -> None:
     spool, conninfo, embedded, symbol, t0, per = sys.argv[1:7]
-    t0 = datetime.fromtimestamp(float(t0), timezone.utc)
+    t0 = datetime.fromtimestamp(float(t0), UTC)
     per = int(per)
     target = config.Target(conninfo, embedded == "1", "crash test")
-    w = Writer(target=target, spool_path=spool, max_delay_s=0.05, max_batch_rows=500, connect_timeout_s=2,
-               backoff_s=(0.2, 1))
+    w = Writer(
+        target=target, spool_path=spool, max_delay_s=0.05, max_batch_rows=500, connect_timeout_s=2, backoff_s=(0.2, 1)
+    )
     print(f"STAT {json.dumps(w.stats())}", flush=True)
     k = 0
     while True:

@@ -1,10 +1,11 @@
 """Shared pieces of the writer tests (not a test module)."""
+
 from __future__ import annotations
 
 import socket
-import time
 import threading
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import UTC, datetime, timedelta
 
 from watchlist_db import config
 
@@ -21,26 +22,43 @@ def snapshot(symbol: str, t0: datetime, n: int, exchange: str = "binance", step_
     """n per-symbol dicts as the monitor has them, one per refresh instant."""
     out = []
     for i in range(n):
-        out.append({
-            "ts": t0 + timedelta(seconds=i * step_s), "exchange": exchange, "symbol": symbol,
-            "type_class": "ABC"[i % 3], "triggered": i % 4 == 0, "status": "watching",
-            "spread_rel": 0.002 + (i % 17) / 10000, "funding_rate": 0.0001, "funding_interval_hours": 8,
-            "next_funding_time": t0 + timedelta(hours=8),
-            "pairs_top": [{"high_exch": "bitget", "low_exch": "bybit", "spread_pct": 0.00339, "dir": "buy_high_sell_low"}],
-            "exchanges": [{"name": "binance", "kind": "perp", "funding_rate": 0.0001, "price_bid": 1.5, "price_ask": 1.51},
-                          {"name": "mexc", "kind": "perp", "price_bid": None, "price_ask": None}],
-            "factors": {"rsi_14": 40 + i % 20, "macd": 0.1},
-            "vol_of_vol": 0.5,
-        })
+        out.append(
+            {
+                "ts": t0 + timedelta(seconds=i * step_s),
+                "exchange": exchange,
+                "symbol": symbol,
+                "type_class": "ABC"[i % 3],
+                "triggered": i % 4 == 0,
+                "status": "watching",
+                "spread_rel": 0.002 + (i % 17) / 10000,
+                "funding_rate": 0.0001,
+                "funding_interval_hours": 8,
+                "next_funding_time": t0 + timedelta(hours=8),
+                "pairs_top": [
+                    {"high_exch": "bitget", "low_exch": "bybit", "spread_pct": 0.00339, "dir": "buy_high_sell_low"}
+                ],
+                "exchanges": [
+                    {"name": "binance", "kind": "perp", "funding_rate": 0.0001, "price_bid": 1.5, "price_ask": 1.51},
+                    {"name": "mexc", "kind": "perp", "price_bid": None, "price_ask": None},
+                ],
+                "factors": {"rsi_14": 40 + i % 20, "macd": 0.1},
+                "vol_of_vol": 0.5,
+            }
+        )
     return out
 
 
 def keys_of(rows: list[dict]) -> set[tuple]:
-    return {(r["exchange"], r["symbol"], r["ts"].astimezone(timezone.utc)) for r in rows}
+    return {(r["exchange"], r["symbol"], r["ts"].astimezone(UTC)) for r in rows}
 
 
 def stored_keys(target: config.Target, symbol: str) -> list[tuple]:
-    return [tuple(r) for r in q(target, "SELECT exchange, symbol, ts FROM watchlist_data.watch_signal_raw WHERE symbol = %s", (symbol,))]
+    return [
+        tuple(r)
+        for r in q(
+            target, "SELECT exchange, symbol, ts FROM watchlist_data.watch_signal_raw WHERE symbol = %s", (symbol,)
+        )
+    ]
 
 
 def free_port() -> int:
@@ -54,6 +72,7 @@ def free_port() -> int:
 def up_engine(eng, attempts: int = 5):
     """eng.up(), choosing another free port when the chosen one was taken meanwhile."""
     from watchlist_db.engine import EngineError
+
     for attempt in range(attempts):
         try:
             return eng.up(echo=lambda *_: None)
@@ -72,8 +91,11 @@ def closed_port_target() -> config.Target:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     _HELD.append(s)
-    return config.Target(f"host=127.0.0.1 port={s.getsockname()[1]} dbname=x user=x sslmode=disable gssencmode=disable",
-                         False, "a closed port")
+    return config.Target(
+        f"host=127.0.0.1 port={s.getsockname()[1]} dbname=x user=x sslmode=disable gssencmode=disable",
+        False,
+        "a closed port",
+    )
 
 
 class DeafServer:
@@ -97,8 +119,11 @@ class DeafServer:
             self.held.append(c)
 
     def target(self) -> config.Target:
-        return config.Target(f"host=127.0.0.1 port={self.port} dbname=x user=x sslmode=disable gssencmode=disable",
-                             False, "a deaf server")
+        return config.Target(
+            f"host=127.0.0.1 port={self.port} dbname=x user=x sslmode=disable gssencmode=disable",
+            False,
+            "a deaf server",
+        )
 
     def close(self):
         self.sock.close()
@@ -150,7 +175,7 @@ class Proxy:
 
 
 def utc_minutes_ago(minutes: float) -> datetime:
-    return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).replace(microsecond=0)
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).replace(microsecond=0)
 
 
 def wait_until(cond, timeout: float, every: float = 0.05) -> bool:
