@@ -18,6 +18,11 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
+    c_compress_every CONSTANT interval := INTERVAL '12 hours';
+    c_stagger        CONSTANT interval := INTERVAL '6 hours';
+    v_start      timestamptz;
+    v_comp_start timestamptz;
+    v_origin     timestamptz;
     v_problems text;
     v_job      integer;
     v_config   jsonb;
@@ -59,10 +64,32 @@ BEGIN
         ) AS t(kind, rel, proc, cfg_key, setting_key)
     LOOP
         v_want := watchlist_data.setting(r.setting_key)::interval;
-        SELECT j.job_id, j.config INTO v_job, v_config FROM timescaledb_information.jobs AS j
+        SELECT j.job_id, j.config, j.initial_start INTO v_job, v_config, v_start
+          FROM timescaledb_information.jobs AS j
          WHERE j.proc_name = r.proc AND j.hypertable_schema = 'watchlist_data' AND j.hypertable_name = r.rel;
+        -- Compression and retention of the same hypertable must not start together:
+        -- TimescaleDB 2.28.3's two policies deadlock then ("deadlock detected"; the loser
+        -- fails and waits for its retry). Both run on fixed schedules (initial_start):
+        -- compression every 12 h from when it was added, retention daily at 6 h past one of
+        -- compression's starts, so they never meet unless a compression run takes 6 hours.
+        -- (The compression rows come first in the list above.)
+        v_origin := now();
+        IF r.kind = 'retention' THEN
+            SELECT j.initial_start INTO v_comp_start FROM timescaledb_information.jobs AS j
+             WHERE j.proc_name = 'policy_compression' AND j.hypertable_schema = 'watchlist_data' AND j.hypertable_name = r.rel;
+            IF v_comp_start IS NOT NULL THEN
+                v_origin := v_comp_start + c_stagger
+                            + ceil(greatest(0, extract(epoch FROM now() - v_comp_start - c_stagger))
+                                   / extract(epoch FROM c_compress_every)) * c_compress_every;
+            END IF;
+        END IF;
         policy := r.kind; target := 'watchlist_data.' || r.rel;
-        IF v_job IS NOT NULL AND (v_config ->> r.cfg_key)::interval = v_want THEN
+        -- a policy added before the fixed schedules, or a retention out of step with its
+        -- compression (compression re-added), is replaced
+        IF v_job IS NOT NULL AND (v_config ->> r.cfg_key)::interval = v_want AND v_start IS NOT NULL
+           AND (r.kind = 'compression' OR v_comp_start IS NULL
+                OR mod(extract(epoch FROM v_start - v_comp_start)::numeric, extract(epoch FROM c_compress_every)::numeric)
+                   = extract(epoch FROM c_stagger)::numeric) THEN
             action := 'unchanged';
         ELSE
             IF v_job IS NOT NULL THEN
@@ -76,9 +103,11 @@ BEGIN
                 action := 'added';
             END IF;
             IF r.kind = 'compression' THEN
-                PERFORM add_compression_policy(('watchlist_data.' || r.rel)::regclass, compress_after => v_want);
+                PERFORM add_compression_policy(('watchlist_data.' || r.rel)::regclass, compress_after => v_want,
+                                               schedule_interval => c_compress_every, initial_start => v_origin);
             ELSE
-                PERFORM add_retention_policy(('watchlist_data.' || r.rel)::regclass, drop_after => v_want);
+                PERFORM add_retention_policy(('watchlist_data.' || r.rel)::regclass, drop_after => v_want,
+                                             initial_start => v_origin);
             END IF;
         END IF;
         detail := format('%s => %s', r.cfg_key, v_want);
