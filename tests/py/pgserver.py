@@ -14,11 +14,12 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from writer_helpers import free_port  # a port free now; start() retries when it is taken before binding
 
 
 def pg_bindirs() -> list[Path]:
@@ -64,12 +65,6 @@ def workdir(prefix: str = "wldb-pg-") -> Path:
     return d
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def relocated_install(work: Path, bindir: Path, *, timescaledb_control: str | None = None) -> Path:
     """A copy of the PostgreSQL installation at ``bindir`` whose share directory has no
     TimescaleDB (PostgreSQL finds its share directory relative to its binaries), optionally
@@ -109,7 +104,7 @@ class PrivateServer:
         self.sock = self.work / "sock"
         self.sock.mkdir(exist_ok=True)
         os.chmod(self.sock, 0o777)
-        self.port = _free_port()
+        self.port = free_port()
         self.settings = {
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": f"'{self.sock}'",
@@ -157,7 +152,7 @@ class PrivateServer:
             except RuntimeError:
                 if attempt == attempts - 1 or "could not bind" not in self.log_tail():
                     raise RuntimeError(f"server did not start:\n{self.log_tail()}") from None
-                self.port = _free_port()  # the port was taken between choosing and binding
+                self.port = free_port()  # the port was taken between choosing and binding
         return self
 
     def stop(self) -> None:
