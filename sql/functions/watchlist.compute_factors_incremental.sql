@@ -11,12 +11,14 @@ RETURNS TABLE (late_keys integer, late_from timestamptz, from_ts timestamptz, to
                factor_rows bigint, watermark timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     c_overlap CONSTANT interval := INTERVAL '2 minutes';
     v_look    interval := watchlist_data.setting('factor_lookback')::interval;
     v_wm      timestamptz;
     v_prev_to timestamptz;
+    v_lo      timestamptz;
     v_new_wm  timestamptz;
     v_keys    jsonb;
     v_res     record;
@@ -27,6 +29,10 @@ BEGIN
     to_ts := time_bucket(INTERVAL '5 minutes', p_now);
     from_ts := greatest(coalesce(v_prev_to, to_ts - v_look), to_ts - v_look);
     factor_rows := 0;
+    -- a plain value, not an expression, bounds every read of the hypertables below: the
+    -- planner leaves older chunks out of the plan and never locks them (a lock on a chunk
+    -- the retention policy is dropping deadlocks it)
+    v_lo := to_ts - v_look;
 
     -- Rows ingested since the watermark; those before from_ts belong to buckets already
     -- computed: late unless the stored row already counted them (the overlap re-reads rows
@@ -35,17 +41,18 @@ BEGIN
         SELECT r.exchange, r.symbol, time_bucket(INTERVAL '5 minutes', r.ts) + INTERVAL '5 minutes' AS t,
                max(r.ingested_at) AS max_ing
           FROM watchlist_data.watch_signal_raw AS r
-         WHERE r.ts >= to_ts - v_look AND r.ts < to_ts
+         WHERE r.ts >= v_lo AND r.ts < to_ts
            AND r.ingested_at > coalesce(v_wm - c_overlap, '-infinity')
          GROUP BY 1, 2, 3
     ), late AS (
         SELECT s.exchange, s.symbol, min(s.t) AS t
           FROM seen AS s
-          LEFT JOIN watchlist_data.factor_value AS fv ON fv.exchange = s.exchange AND fv.symbol = s.symbol AND fv.ts = s.t
+          LEFT JOIN watchlist_data.factor_value AS fv ON fv.exchange = s.exchange AND fv.symbol = s.symbol AND fv.ts = s.t AND fv.ts > v_lo
          WHERE s.t <= from_ts
            AND (fv.ts IS NULL OR fv.b_n_rows <> (SELECT count(*) FROM watchlist_data.watch_signal_raw AS r2
                                                   WHERE r2.exchange = s.exchange AND r2.symbol = s.symbol
-                                                    AND r2.ts >= s.t - INTERVAL '5 minutes' AND r2.ts < s.t))
+                                                    AND r2.ts >= s.t - INTERVAL '5 minutes' AND r2.ts < s.t
+                                                    AND r2.ts >= v_lo))
          GROUP BY 1, 2
     )
     SELECT (SELECT max(s.max_ing) FROM seen AS s), min(l.t) - INTERVAL '5 minutes',

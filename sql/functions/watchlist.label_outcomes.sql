@@ -11,7 +11,8 @@
 -- confirmed_at: the first moment a live system knows the event (see merge_events); the
 -- trade cannot be entered at start_ts, which is known to be an event only later;
 -- t1 = t0 + horizon):
---   entry row   the latest raw row of (exchange, symbol) at or before t0 with a spread:
+--   entry row   the latest raw row of (exchange, symbol) at or before t0 with a spread
+--               (looked for back to t0 - longest horizon - event_lookback):
 --               nothing after t0 is used for the entry (no look-ahead).
 --   exit row    the latest raw row at or before t1 with a spread.
 --   written     once raw data of the symbol reaches t1 (a row at or after t1), or, when it
@@ -58,10 +59,15 @@ DECLARE
     v_grace    interval := watchlist_data.setting('event_lookback')::interval;
     v_cost     float8   := watchlist_data.setting('outcome_cost_bps')::float8;
     v_horizons int[]    := watchlist_data.setting('outcome_horizons_min')::int[];
+    v_reach    interval := watchlist_data.longest_horizon() + watchlist_data.setting('event_lookback')::interval;
+    v_lo       timestamptz;
+    v_hi       timestamptz;
 BEGIN
-    DROP TABLE IF EXISTS pg_temp.wl_label;
-    CREATE TEMP TABLE wl_label ON COMMIT DROP AS
-    WITH cand AS (
+    -- The candidates first, so that every read of watch_signal_raw below carries constant
+    -- time bounds (v_lo, v_hi): the planner then leaves chunks outside them out of the plan
+    -- and never locks them (a lock on a chunk the retention policy is dropping deadlocks it).
+    DROP TABLE IF EXISTS pg_temp.wl_cand;
+    CREATE TEMP TABLE wl_cand ON COMMIT DROP AS
         SELECT e.id AS event_id, e.exchange, e.symbol, e.entry_ts AS t0, h AS horizon_min,
                e.entry_ts + make_interval(mins => h) AS t1
           FROM watchlist_data.watch_signal_event AS e
@@ -74,41 +80,45 @@ BEGIN
                     THEN NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
                                       WHERE o.event_id = e.id AND o.horizon_min = h
                                      OFFSET 0)  -- a probe per candidate, not a hash of every label
-                    ELSE e.id = ANY (p_event_ids) END
-    )
+                    ELSE e.id = ANY (p_event_ids) END;
+    SELECT min(c.t0) - v_reach, max(c.t1) INTO v_lo, v_hi FROM wl_cand AS c;
+    DROP TABLE IF EXISTS pg_temp.wl_label;
+    CREATE TEMP TABLE wl_label ON COMMIT DROP AS
     SELECT c.*, en.entry_ts, en.entry_spread, en.entry_funding, en.entry_buy, en.entry_sell,
            ex.exit_ts, ex.exit_spread, ex.exit_funding, ex.exit_buy, ex.exit_sell,
            coalesce(reach.reached, false) AS reached, pa.n_path, pa.vol, pa.lo, pa.hi,
            coalesce(fu.rate_sum, 0) AS rate_sum, coalesce(fu.n_times, 0) AS n_times,
            CASE WHEN en.entry_spread >= 0 THEN -1 WHEN en.entry_spread < 0 THEN 1 END AS s
-      FROM cand AS c
+      FROM wl_cand AS c
       LEFT JOIN LATERAL (
             SELECT r.ts AS entry_ts, r.spread_rel AS entry_spread, r.funding_rate AS entry_funding,
                    r.best_buy_high_sell_low AS entry_buy, r.best_sell_high_buy_low AS entry_sell
               FROM watchlist_data.watch_signal_raw AS r
              WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts <= c.t0 AND r.spread_rel IS NOT NULL
+               AND r.ts >= c.t0 - v_reach AND r.ts >= v_lo AND r.ts <= v_hi
              ORDER BY r.ts DESC LIMIT 1) AS en ON true
       LEFT JOIN LATERAL (
             SELECT r.ts AS exit_ts, r.spread_rel AS exit_spread, r.funding_rate AS exit_funding,
                    r.best_buy_high_sell_low AS exit_buy, r.best_sell_high_buy_low AS exit_sell
               FROM watchlist_data.watch_signal_raw AS r
              WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts <= c.t1 AND r.ts > c.t0
-               AND r.spread_rel IS NOT NULL
+               AND r.spread_rel IS NOT NULL AND r.ts >= v_lo AND r.ts <= v_hi
              ORDER BY r.ts DESC LIMIT 1) AS ex ON true
       LEFT JOIN LATERAL (
             SELECT true AS reached FROM watchlist_data.watch_signal_raw AS r
-             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t1 LIMIT 1) AS reach ON true
+             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t1 AND r.ts >= v_lo LIMIT 1) AS reach ON true
       LEFT JOIN LATERAL (
             SELECT count(r.spread_rel) AS n_path, stddev_samp(r.spread_rel) AS vol,
                    min(r.spread_rel) AS lo, max(r.spread_rel) AS hi
               FROM watchlist_data.watch_signal_raw AS r
-             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts > c.t0 AND r.ts <= c.t1) AS pa ON true
+             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts > c.t0 AND r.ts <= c.t1
+               AND r.ts >= v_lo AND r.ts <= v_hi) AS pa ON true
       LEFT JOIN LATERAL (
             SELECT sum(f.rate) AS rate_sum, count(*) AS n_times
               FROM (SELECT DISTINCT ON (r.next_funding_time) r.funding_rate AS rate
                       FROM watchlist_data.watch_signal_raw AS r
                      WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t0 AND r.ts <= c.t1
-                       AND r.next_funding_time > c.t0 AND r.next_funding_time <= c.t1
+                       AND r.ts >= v_lo AND r.ts <= v_hi AND r.next_funding_time > c.t0 AND r.next_funding_time <= c.t1
                        AND r.ts < r.next_funding_time AND r.funding_rate IS NOT NULL
                      ORDER BY r.next_funding_time, r.ts DESC) AS f) AS fu ON true
      WHERE coalesce(reach.reached, false) OR p_now > c.t1 + v_grace;

@@ -40,6 +40,9 @@ DECLARE
     v_prev_now  timestamptz;
     v_due_after timestamptz;
     v_wm        timestamptz;
+    v_from      timestamptz;
+    v_to        timestamptz;
+    v_since     timestamptz;
     v_new_wm    timestamptz;
     v_ids       bigint[];
     v_changed   bigint[];
@@ -60,13 +63,18 @@ BEGIN
     v_prev_now := (v_state.last_stats ->> 'p_now')::timestamptz;
     v_due_after := v_prev_now - c_overlap;
     v_ranked := coalesce(v_state.last_stats -> 'ranked_days', '{}'::jsonb);
+    -- plain values, not expressions, in the reads of watch_signal_raw: the planner leaves
+    -- chunks outside them out of the plan and never locks them (see label_outcomes)
+    v_from := p_now - v_reach;
+    v_to := coalesce(v_prev_now, p_now);
+    v_since := coalesce(v_wm - c_overlap, '-infinity');
 
     -- 3. late data (looked up before 1 and 2 write anything)
     IF v_wm IS NOT NULL THEN
         WITH late AS (
             SELECT r.exchange, r.symbol, min(r.ts) AS min_ts, max(r.ts) AS max_ts, max(r.ingested_at) AS max_ing
               FROM watchlist_data.watch_signal_raw AS r
-             WHERE r.ts >= p_now - v_reach AND r.ts <= coalesce(v_prev_now, p_now)
+             WHERE r.ts >= v_from AND r.ts <= v_to
                AND r.ingested_at > v_wm - c_overlap
              GROUP BY 1, 2
         )
@@ -81,7 +89,7 @@ BEGIN
     END IF;
     SELECT max(r.ingested_at) INTO v_new_wm
       FROM watchlist_data.watch_signal_raw AS r
-     WHERE r.ts >= p_now - v_reach AND r.ingested_at > coalesce(v_wm - c_overlap, '-infinity');
+     WHERE r.ts >= v_from AND r.ingested_at > v_since;
 
     -- 1. newly due labels (everything on the first run), then 2, 3 and the labels that were
     -- still waiting for data at the previous run

@@ -19,11 +19,15 @@ RETURNS TABLE (exchange text, symbol text, as_of timestamptz, type_class text, s
                n_1h bigint, n_12h bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
+DECLARE
+    v_last  timestamptz := time_bucket(INTERVAL '5 minutes', p_now);
+    v_first timestamptz := time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
 BEGIN
-    -- plpgsql so that the plan (the inlined watchlist_data.typea_stats over the real-time
-    -- aggregate) is prepared once per session instead of planned on every call
-    RETURN QUERY SELECT * FROM watchlist_data.typea_stats(p_exchange, p_symbol, p_now);
+    -- planned for the window's bounds on every call (custom plans): only the chunks inside
+    -- the 12 hours are in the plan and locked (see watchlist_data.typea_stats)
+    RETURN QUERY SELECT * FROM watchlist_data.typea_stats(p_exchange, p_symbol, v_last, v_first);
 END
 $$;
 REVOKE ALL ON FUNCTION watchlist.metrics(text, text, timestamptz) FROM PUBLIC;

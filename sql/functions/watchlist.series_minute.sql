@@ -17,6 +17,10 @@ RETURNS TABLE (ts timestamptz, spot_price double precision, futures_price double
                baseline double precision, markers jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
+-- planned for the window's bounds on every call: a generic plan (chosen after a few calls
+-- in a session) would hold every chunk of the hypertables and lock them all, deadlocking
+-- the retention policy that drops the oldest
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_to   timestamptz := time_bucket(INTERVAL '1 minute', p_now) + INTERVAL '1 minute';

@@ -23,7 +23,14 @@ RETURNS TABLE (exchange text, symbol text, entered_at timestamptz, as_of timesta
                matrix jsonb, pairs_top jsonb, funding_diff_top jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
+DECLARE
+    -- plain values bound the reads: only chunks inside the 12 hours are planned and locked
+    -- (see watchlist_data.typea_stats)
+    v_last  timestamptz := time_bucket(INTERVAL '5 minutes', p_now);
+    v_first timestamptz := time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
+    v_from  timestamptz := p_now - INTERVAL '12 hours';
 BEGIN
     RETURN QUERY
     SELECT m.exchange, m.symbol, m.entered_at, t.as_of, t.type_class, t.spread_latest,
@@ -33,12 +40,12 @@ BEGIN
            r.ts, r.status, r.triggered, r.best_buy_high_sell_low, r.best_sell_high_buy_low,
            r.meta -> 'matrix', r.meta -> 'pairs_top', r.meta -> 'funding_diff_top'
       FROM watchlist_data.watchlist_membership AS m
-      LEFT JOIN LATERAL watchlist_data.typea_stats(m.exchange, m.symbol, p_now) AS t ON true
+      LEFT JOIN LATERAL watchlist_data.typea_stats(m.exchange, m.symbol, v_last, v_first) AS t ON true
       LEFT JOIN LATERAL (
             SELECT w.ts, w.status, w.triggered, w.best_buy_high_sell_low, w.best_sell_high_buy_low, w.meta
               FROM watchlist_data.watch_signal_raw AS w
              WHERE w.exchange = m.exchange AND w.symbol = m.symbol
-               AND w.ts <= p_now AND w.ts > p_now - INTERVAL '12 hours'
+               AND w.ts <= p_now AND w.ts > v_from
              ORDER BY w.ts DESC LIMIT 1) AS r ON true
      WHERE m.entered_at <= p_now AND (m.left_at IS NULL OR m.left_at > p_now)
        AND (p_exchange IS NULL OR m.exchange = p_exchange)

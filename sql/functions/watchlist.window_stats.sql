@@ -15,6 +15,10 @@ RETURNS TABLE (n bigint, mean double precision, sigma double precision,
                first double precision, last double precision, slope_per_hour double precision)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
+-- planned for the window's bounds on every call: a generic plan (chosen after a few calls
+-- in a session) would hold every chunk of the hypertables and lock them all, deadlocking
+-- the retention policy that drops the oldest
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_h_from timestamptz := time_bucket(INTERVAL '1 hour', p_from)

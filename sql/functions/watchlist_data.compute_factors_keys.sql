@@ -20,12 +20,20 @@ SET search_path = pg_catalog, public, pg_temp
 SET enable_nestloop = off
 SET jit = off
 SET work_mem = '128MB'
+-- Every read of a hypertable is bounded by plain values (v_*), planned for them (custom
+-- plans): the planner leaves chunks outside the windows out of the plan and never locks
+-- them (a lock on a chunk the retention policy is dropping deadlocks it).
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     c_step  CONSTANT interval := INTERVAL '5 minutes';
     v_first timestamptz;
     v_last  timestamptz;
     v_t     timestamptz;
+    v_base  timestamptz;
+    v_t12   timestamptz;
+    v_t12s  timestamptz;
+    v_t7d   timestamptz;
     v_n     bigint;
 BEGIN
     IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to OR NOT isfinite(p_from) OR NOT isfinite(p_to) THEN
@@ -40,6 +48,7 @@ BEGIN
         RETURN;
     END IF;
     bucket_ends := (extract(epoch FROM v_last - v_first) / 300)::integer + 1;
+    v_base := v_first - c_step;
 
     -- 1. Base of each bucket, and the factors of the bucket alone.
     WITH keys AS (
@@ -55,7 +64,7 @@ BEGIN
                last(r.volume_quote, r.ts) FILTER (WHERE r.volume_quote IS NOT NULL) AS v,
                last(r.meta, r.ts) AS meta
           FROM watchlist_data.watch_signal_raw AS r
-         WHERE r.ts >= v_first - c_step AND r.ts < v_last
+         WHERE r.ts >= v_base AND r.ts < v_last
            AND (p_keys IS NULL OR (r.exchange, r.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys))
          GROUP BY 1, 2, 3
     ), m AS (
@@ -99,6 +108,9 @@ BEGIN
     -- 2. Windowed factors, in time order.
     v_t := v_first;
     WHILE v_t <= v_last LOOP
+        v_t12 := v_t - INTERVAL '12 hours';
+        v_t12s := v_t - INTERVAL '12 hours 5 minutes';
+        v_t7d := v_t - INTERVAL '7 days';
         WITH keys AS (
             SELECT k ->> 0 AS exchange, k ->> 1 AS symbol FROM jsonb_array_elements(p_keys) AS k
         ), cur AS (
@@ -108,7 +120,7 @@ BEGIN
                    coalesce(c.b_spread_close,
                             (SELECT p.b_spread_close FROM watchlist_data.factor_value AS p
                               WHERE p.exchange = c.exchange AND p.symbol = c.symbol AND p.ts < v_t
-                                AND p.ts > v_t - INTERVAL '12 hours' AND p.b_spread_close IS NOT NULL
+                                AND p.ts > v_t12 AND p.b_spread_close IS NOT NULL
                               ORDER BY p.ts DESC LIMIT 1), 0) AS x0
               FROM watchlist_data.factor_value AS c
              WHERE c.ts = v_t
@@ -121,7 +133,7 @@ BEGIN
                    lag(h.b_spread_high) OVER w AS phi, lag(h.b_spread_low) OVER w AS plo
               FROM watchlist_data.factor_value AS h
               JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol
-             WHERE h.ts > v_t - INTERVAL '12 hours 5 minutes' AND h.ts <= v_t
+             WHERE h.ts > v_t12s AND h.ts <= v_t
             WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
         ), st AS (          -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX
             SELECT hist.*, (hist.pts = hist.ts - c_step AND hist.x IS NOT NULL AND hist.px IS NOT NULL) AS step,
@@ -185,7 +197,7 @@ BEGIN
                    lag(h.ts) OVER w AS pts, lag(h.b_funding_close) OVER w AS pfh
               FROM watchlist_data.factor_value AS h
               JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol
-             WHERE h.ts > v_t - INTERVAL '7 days' AND h.ts <= v_t AND h.b_funding_close IS NOT NULL AND h.b_on_hour
+             WHERE h.ts > v_t7d AND h.ts <= v_t AND h.b_funding_close IS NOT NULL AND h.b_on_hour
             WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
         ), fa AS (
             SELECT fh.exchange, fh.symbol, avg(fh.fh) AS m, stddev_samp(fh.fh) AS sd, count(*) AS n,
