@@ -93,12 +93,25 @@ BEGIN
     EXECUTE format($q$
         CREATE TEMP TABLE wl_merge_keys ON COMMIT DROP AS
         SELECT r.exchange, r.symbol, r.signal_type, min(r.ts) AS min_ts, max(r.ingested_at) AS max_ingested,
-               min(r.ts) AS r_from
+               min(r.ts) AS r_from, bool_or(r.triggered) AS any_trig
           FROM watchlist_data.watch_signal_raw AS r
          WHERE r.ts >= $1 AND r.ts < $2 %s
          GROUP BY 1, 2, 3$q$, CASE WHEN p_since IS NOT NULL THEN 'AND r.ingested_at > $3' ELSE '' END)
     USING p_from, p_to, p_since;
     SELECT count(*)::integer, max(k.max_ingested) INTO keys, watermark FROM wl_merge_keys AS k;
+
+    --    Keys whose new rows are all untriggered and that have no open event and no event
+    --    ending within M + H before their earliest new row need no recompute: the pass
+    --    from that row on would find no triggered sample (every stored triggered sample
+    --    belongs to a stored event), so no event to write and none to delete. Most keys,
+    --    most minutes: the rest of the merge reads only the keys that can change.
+    DELETE FROM wl_merge_keys AS k
+     WHERE NOT k.any_trig
+       AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
+                        WHERE e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type
+                          AND e.end_ts >= k.min_ts - (v_m + v_h))
+       AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
+                        WHERE e.is_open AND e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type);
 
     -- 2. Recompute from the start of the earliest event each key's new rows could join
     --    (one set-based pass over the events that end within reach of the earliest new row).
@@ -278,13 +291,19 @@ BEGIN
            (SELECT count(*)::integer FROM stale)
       INTO inserted, updated, v_stale;
 
-    -- 6. Keys silent for the whole look-back: their open events can no longer be extended.
+    -- 6. Open events that can no longer be extended: of keys silent for the whole look-back,
+    --    and of touched keys whose new rows came more than M + H after the event's end (the
+    --    recompute does not reach it; its off time began at most H after its end, so the
+    --    key's latest sample is more than M after it, or a later island follows).
     WITH closed AS (
         UPDATE watchlist_data.watch_signal_event AS e
            SET is_open = false, status = CASE WHEN e.status = 'new' THEN 'dropped' ELSE e.status END, updated_at = now()
-         WHERE e.is_open AND e.end_ts < p_now - v_lookback
-           AND NOT EXISTS (SELECT 1 FROM wl_merge_keys k
-                            WHERE k.exchange = e.exchange AND k.symbol = e.symbol AND k.signal_type = e.signal_type)
+         WHERE e.is_open
+           AND CASE WHEN EXISTS (SELECT 1 FROM wl_merge_keys AS k
+                                  WHERE k.exchange = e.exchange AND k.symbol = e.symbol AND k.signal_type = e.signal_type)
+                    THEN e.start_ts < (SELECT k.r_from FROM wl_merge_keys AS k
+                                        WHERE k.exchange = e.exchange AND k.symbol = e.symbol AND k.signal_type = e.signal_type)
+                    ELSE e.end_ts < p_now - v_lookback END
         RETURNING 1
     )
     SELECT updated + count(*)::integer INTO updated FROM closed;
