@@ -68,9 +68,9 @@ SET work_mem = '64MB'
 SET jit = off
 AS $$
 DECLARE
-    v_n        interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
-    v_m        interval := make_interval(mins => watchlist_data.setting('event_cooldown_minutes')::int);
-    v_h        interval := watchlist_data.setting('event_max_sample_gap')::interval;
+    v_run_span        interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
+    v_cooldown        interval := make_interval(mins => watchlist_data.setting('event_cooldown_minutes')::int);
+    v_max_gap        interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_lookback interval := watchlist_data.setting('event_lookback')::interval;
     v_min_from timestamptz;
     v_inner    text;   -- numeric columns of the raw table
@@ -109,7 +109,7 @@ BEGIN
      WHERE NOT k.any_trig
        AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
                         WHERE e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type
-                          AND e.end_ts >= k.min_ts - (v_m + v_h))
+                          AND e.end_ts >= k.min_ts - (v_cooldown + v_max_gap))
        AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
                         WHERE e.is_open AND e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type);
 
@@ -122,8 +122,8 @@ BEGIN
               FROM wl_merge_keys AS k2
               JOIN watchlist_data.watch_signal_event AS e
                 ON e.exchange = k2.exchange AND e.symbol = k2.symbol AND e.signal_type = k2.signal_type
-               AND e.end_ts >= k2.min_ts - (v_m + v_h)
-             WHERE e.end_ts >= v_min_from - (v_m + v_h)
+               AND e.end_ts >= k2.min_ts - (v_cooldown + v_max_gap)
+             WHERE e.end_ts >= v_min_from - (v_cooldown + v_max_gap)
              GROUP BY 1, 2, 3) AS x
      WHERE x.exchange = k.exchange AND x.symbol = k.symbol AND x.signal_type = k.signal_type
        AND x.first_start < k.min_ts;
@@ -180,7 +180,7 @@ BEGIN
                        AND r.ts >= k.r_from AND r.ts >= $1
                     WINDOW w AS (ORDER BY r.ts)) AS w
              WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_outer, v_inner)
-    USING v_min_from, v_h;
+    USING v_min_from, v_max_gap;
     PERFORM set_config('enable_seqscan', v_seqscan, true);
     SELECT coalesce(sum(t.key_n) FILTER (WHERE t.next_ts IS NULL), 0) INTO samples FROM wl_merge_trig AS t;
 
@@ -240,7 +240,7 @@ BEGIN
           FROM ev
           LEFT JOIN fac ON ev.has_factors AND fac.exchange = ev.exchange AND fac.symbol = ev.symbol
                        AND fac.signal_type = ev.signal_type AND fac.isl = ev.isl$q$, v_stats), 'public.first(', v_tsdb || '.first('), 'public.last(', v_tsdb || '.last(')
-    USING v_n, v_m, p_now, v_lookback;
+    USING v_run_span, v_cooldown, p_now, v_lookback;
 
     -- 5. Reconcile with the stored events of the touched keys.
     ANALYZE wl_merge_new;
@@ -264,7 +264,7 @@ BEGIN
                format('%s triggered sample(s) over %s s; %s; N = %s min, M = %s', n.n_samples, n.duration_sec,
                       CASE WHEN n.confirmed_at IS NULL THEN 'no run of N consecutive minutes'
                            ELSE format('N consecutive minutes reached at +%s s', extract(epoch FROM n.confirmed_at - n.start_ts)::integer) END,
-                      (extract(epoch FROM v_n) / 60)::integer + 1, v_m),
+                      (extract(epoch FROM v_run_span) / 60)::integer + 1, v_cooldown),
                CASE WHEN n.confirmed_at IS NOT NULL THEN 'confirmed' WHEN n.is_open THEN 'new' ELSE 'dropped' END,
                n.is_open, n.confirmed_at
           FROM wl_merge_new AS n
