@@ -227,7 +227,10 @@ def test_reference_reads_the_plan():
 # the key's recompute only when it has no open event, so this one is closed
 @example(seq=[(60, True), (60, True), (60, False), (700, False), (60, False)], rule=RULES[1])
 # untriggered rows far after a closed event: skipped, nothing changes
-@example(seq=[(60, True), (60, True), (60, False), (60, False), (60, False), (60, False), (60, False), (700, False)], rule=RULES[0])
+@example(
+    seq=[(60, True), (60, True), (60, False), (60, False), (60, False), (60, False), (60, False), (700, False)],
+    rule=RULES[0],
+)
 def test_incremental_sample_by_sample_equals_reference(conn, seq, rule):
     """The monitor's own pattern: every sample arrives on its own and the incremental job
     runs after each. After every run the stored events equal the reference on the data so
