@@ -85,7 +85,7 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
 
-    DROP TABLE IF EXISTS pg_temp.wl_merge_keys, pg_temp.wl_merge_trig, pg_temp.wl_merge_new;
+    DROP TABLE IF EXISTS pg_temp.wl_merge_keys, pg_temp.wl_merge_trig, pg_temp.wl_merge_isl, pg_temp.wl_merge_new;
 
     -- 1. Touched keys and the earliest touched sample of each. Dynamic SQL: always planned
     --    for the actual window and watermark (the BRIN index on ingested_at finds what
@@ -112,6 +112,7 @@ BEGIN
                           AND e.end_ts >= k.min_ts - (v_cooldown + v_max_gap))
        AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
                         WHERE e.is_open AND e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type);
+    ANALYZE wl_merge_keys;  -- unanalysed, its join with the events below is planned as a nested loop
 
     -- 2. Recompute from the start of the earliest event each key's new rows could join
     --    (one set-based pass over the events that end within reach of the earliest new row).
@@ -145,7 +146,7 @@ BEGIN
                    string_agg(format('%1$L, CASE WHEN count(t.%1$I) > 0 THEN jsonb_build_object('
                                      '''first'', public.first(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
                                      '''last'', public.last(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
-                                     '''mean'', avg(t.%1$I), ''min'', min(t.%1$I), ''max'', max(t.%1$I)) END', c.attname),
+                                     '''mean'', avg(t.%1$I::numeric)::float8, ''min'', min(t.%1$I), ''max'', max(t.%1$I)) END', c.attname),
                               ', ' ORDER BY c.attnum) AS stats
               FROM (SELECT a.attname, a.attnum, (row_number() OVER (ORDER BY a.attnum) - 1) / 40 AS grp
                       FROM pg_attribute AS a
@@ -184,20 +185,21 @@ BEGIN
     PERFORM set_config('enable_seqscan', v_seqscan, true);
     SELECT coalesce(sum(t.key_n) FILTER (WHERE t.next_ts IS NULL), 0) INTO samples FROM wl_merge_trig AS t;
 
-    -- 4. Islands, runs and confirmation over the triggered samples; features in the same
-    --    aggregate. isl: a new island when the off time before a sample exceeds M.
-    EXECUTE replace(replace(format($q$
-        CREATE TEMP TABLE wl_merge_new ON COMMIT DROP AS
-        WITH k AS (
-            SELECT t.*, max(t.ts) OVER (PARTITION BY t.exchange COLLATE "C", t.symbol COLLATE "C", t.signal_type COLLATE "C") AS key_last_ts
-              FROM wl_merge_trig AS t
+    -- 4. Islands, runs and confirmation over the triggered samples, on narrow rows.
+    --    isl: a new island when the off time before a sample exceeds M.
+    ANALYZE wl_merge_trig;
+    EXECUTE replace($q$
+        CREATE TEMP TABLE wl_merge_isl ON COMMIT DROP AS
+        WITH kl AS (
+            SELECT t.exchange, t.symbol, t.signal_type, max(t.ts) AS key_last_ts
+              FROM wl_merge_trig AS t GROUP BY 1, 2, 3
         ), p AS (
-            SELECT k.*,
-                   lag(k.ts) OVER w AS prev_trig_ts, lag(k.off_after) OVER w AS prev_off,
-                   max(CASE WHEN k.run_start THEN k.ts END) OVER (w ROWS UNBOUNDED PRECEDING) AS run_start_ts
-              FROM k
-             WHERE k.triggered
-            WINDOW w AS (PARTITION BY k.exchange COLLATE "C", k.symbol COLLATE "C", k.signal_type COLLATE "C" ORDER BY k.ts)
+            SELECT t.exchange, t.symbol, t.signal_type, t.ts, t.off_after,
+                   lag(t.ts) OVER w AS prev_trig_ts, lag(t.off_after) OVER w AS prev_off,
+                   max(CASE WHEN t.run_start THEN t.ts END) OVER (w ROWS UNBOUNDED PRECEDING) AS run_start_ts
+              FROM wl_merge_trig AS t
+             WHERE t.triggered
+            WINDOW w AS (PARTITION BY t.exchange COLLATE "C", t.symbol COLLATE "C", t.signal_type COLLATE "C" ORDER BY t.ts)
         ), t AS (
             SELECT p.*,
                    sum(CASE WHEN p.prev_trig_ts IS NULL OR p.ts - p.prev_off > $2 THEN 1 ELSE 0 END)
@@ -207,7 +209,47 @@ BEGIN
             SELECT t.exchange, t.symbol, t.signal_type, t.isl,
                    min(t.ts) AS start_ts, max(t.ts) AS end_ts, count(*)::integer AS n_samples,
                    min(t.ts) FILTER (WHERE t.ts - t.run_start_ts >= $1) AS confirmed_at,
-                   public.last(t.off_after, t.ts) AS off_after, max(t.key_last_ts) AS key_last_ts,
+                   public.last(t.off_after, t.ts) AS off_after
+              FROM t
+             GROUP BY 1, 2, 3, 4
+        )
+        SELECT ev.exchange, ev.symbol, ev.signal_type, ev.isl, ev.start_ts, ev.end_ts, ev.n_samples, ev.confirmed_at,
+               NOT (ev.isl < max(ev.isl) OVER (PARTITION BY ev.exchange COLLATE "C", ev.symbol COLLATE "C", ev.signal_type COLLATE "C")
+                    OR coalesce(kl.key_last_ts - ev.off_after >= $2, false)
+                    OR $3 - kl.key_last_ts > $4) AS is_open
+          FROM ev
+          JOIN kl ON kl.exchange = ev.exchange AND kl.symbol = ev.symbol AND kl.signal_type = ev.signal_type$q$,
+        'public.last(', v_tsdb || '.last(')
+    USING v_run_span, v_cooldown, p_now, v_lookback;
+    ANALYZE wl_merge_isl;
+
+    --    features_agg over each island's triggered samples (every triggered sample between an
+    --    island's first and last belongs to it). The incremental job keeps the stored
+    --    features of an island whose first, last and count are unchanged: raw rows are never
+    --    updated, so it has the same samples. A call without p_since (a rebuild of a window)
+    --    recomputes them all. Means are summed in numeric: the same value whatever order
+    --    the samples arrive in (a float sum is not), so re-running a window rewrites nothing.
+    EXECUTE replace(replace(format($q$
+        CREATE TEMP TABLE wl_merge_new ON COMMIT DROP AS
+        WITH kept AS (
+            SELECT i.exchange, i.symbol, i.signal_type, i.isl, e.features_agg
+              FROM wl_merge_isl AS i
+              JOIN watchlist_data.watch_signal_event AS e
+                ON e.exchange = i.exchange AND e.symbol = i.symbol AND e.signal_type = i.signal_type
+               AND e.start_ts = i.start_ts AND e.end_ts = i.end_ts AND e.n_samples = i.n_samples
+             WHERE $1
+        ), todo AS (
+            SELECT i.* FROM wl_merge_isl AS i
+             WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.exchange = i.exchange AND kept.symbol = i.symbol
+                                  AND kept.signal_type = i.signal_type AND kept.isl = i.isl)
+        ), t AS (
+            SELECT c.isl, x.*
+              FROM todo AS c
+              JOIN wl_merge_trig AS x
+                ON x.exchange = c.exchange AND x.symbol = c.symbol AND x.signal_type = c.signal_type
+               AND x.ts >= c.start_ts AND x.ts <= c.end_ts AND x.triggered
+        ), ev AS (
+            SELECT t.exchange, t.symbol, t.signal_type, t.isl,
                    jsonb_strip_nulls(jsonb_build_object(
                        'pairs_top_first', public.first(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
                        'pairs_top_last', public.last(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
@@ -222,25 +264,28 @@ BEGIN
             SELECT x.exchange, x.symbol, x.signal_type, x.isl, jsonb_object_agg(x.name, x.stats) AS agg
               FROM (SELECT t.exchange, t.symbol, t.signal_type, t.isl, 'meta.' || f.key AS name,
                            jsonb_build_object('first', public.first(f.val, t.ts), 'last', public.last(f.val, t.ts),
-                                              'mean', avg(f.val), 'min', min(f.val), 'max', max(f.val)) AS stats
+                                              'mean', avg(f.val::numeric)::float8, 'min', min(f.val), 'max', max(f.val)) AS stats
                       FROM t
                      CROSS JOIN LATERAL (SELECT j.key, (j.value #>> '{}')::float8 AS val
                                            FROM jsonb_each(t.factors) AS j WHERE jsonb_typeof(j.value) = 'number') AS f
                      WHERE t.factors IS NOT NULL
                      GROUP BY 1, 2, 3, 4, 5) AS x
              GROUP BY 1, 2, 3, 4
+        ), feat AS (
+            SELECT ev.exchange, ev.symbol, ev.signal_type, ev.isl, ev.features_agg || coalesce(fac.agg, '{}'::jsonb) AS features_agg
+              FROM ev
+              LEFT JOIN fac ON ev.has_factors AND fac.exchange = ev.exchange AND fac.symbol = ev.symbol
+                           AND fac.signal_type = ev.signal_type AND fac.isl = ev.isl
+            UNION ALL
+            SELECT kept.exchange, kept.symbol, kept.signal_type, kept.isl, kept.features_agg FROM kept
         )
-        SELECT ev.exchange, ev.symbol, ev.signal_type, ev.start_ts, ev.end_ts,
-               extract(epoch FROM ev.end_ts - ev.start_ts)::integer AS duration_sec,
-               ev.n_samples, ev.confirmed_at,
-               ev.features_agg || coalesce(fac.agg, '{}'::jsonb) AS features_agg,
-               NOT (ev.isl < max(ev.isl) OVER (PARTITION BY ev.exchange COLLATE "C", ev.symbol COLLATE "C", ev.signal_type COLLATE "C")
-                    OR coalesce(ev.key_last_ts - ev.off_after >= $2, false)
-                    OR $3 - ev.key_last_ts > $4) AS is_open
-          FROM ev
-          LEFT JOIN fac ON ev.has_factors AND fac.exchange = ev.exchange AND fac.symbol = ev.symbol
-                       AND fac.signal_type = ev.signal_type AND fac.isl = ev.isl$q$, v_stats), 'public.first(', v_tsdb || '.first('), 'public.last(', v_tsdb || '.last(')
-    USING v_run_span, v_cooldown, p_now, v_lookback;
+        SELECT i.exchange, i.symbol, i.signal_type, i.start_ts, i.end_ts,
+               extract(epoch FROM i.end_ts - i.start_ts)::integer AS duration_sec,
+               i.n_samples, i.confirmed_at, f.features_agg, i.is_open
+          FROM wl_merge_isl AS i
+          JOIN feat AS f ON f.exchange = i.exchange AND f.symbol = i.symbol AND f.signal_type = i.signal_type AND f.isl = i.isl$q$,
+        v_stats), 'public.first(', v_tsdb || '.first('), 'public.last(', v_tsdb || '.last(')
+    USING p_since IS NOT NULL;
 
     -- 5. Reconcile with the stored events of the touched keys.
     ANALYZE wl_merge_new;
@@ -298,12 +343,14 @@ BEGIN
     WITH closed AS (
         UPDATE watchlist_data.watch_signal_event AS e
            SET is_open = false, status = CASE WHEN e.status = 'new' THEN 'dropped' ELSE e.status END, updated_at = now()
-         WHERE e.is_open
-           AND CASE WHEN EXISTS (SELECT 1 FROM wl_merge_keys AS k
-                                  WHERE k.exchange = e.exchange AND k.symbol = e.symbol AND k.signal_type = e.signal_type)
-                    THEN e.start_ts < (SELECT k.r_from FROM wl_merge_keys AS k
-                                        WHERE k.exchange = e.exchange AND k.symbol = e.symbol AND k.signal_type = e.signal_type)
-                    ELSE e.end_ts < p_now - v_lookback END
+          FROM (SELECT o.id
+                  FROM watchlist_data.watch_signal_event AS o
+                  LEFT JOIN wl_merge_keys AS k
+                    ON k.exchange = o.exchange AND k.symbol = o.symbol AND k.signal_type = o.signal_type
+                 WHERE o.is_open
+                   AND CASE WHEN k.exchange IS NOT NULL THEN o.start_ts < k.r_from
+                            ELSE o.end_ts < p_now - v_lookback END) AS x
+         WHERE e.id = x.id
         RETURNING 1
     )
     SELECT updated + count(*)::integer INTO updated FROM closed;
