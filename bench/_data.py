@@ -152,3 +152,44 @@ def write_json(path: str | None, data: dict) -> None:
     """Results for bench/run.py's summary table."""
     if path:
         _Path(path).write_text(_json.dumps(data, default=str, indent=1))
+
+
+def explain_nested(conn, sql: str, params=None, min_ms: float = 0.0) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement one call runs, nested ones included
+    (the API is plpgsql: a plain EXPLAIN shows one Function Scan): auto_explain, its plans
+    sent to this client as notices. Statements under min_ms are left out. A real server
+    only (auto_explain is a contrib module)."""
+    plans: list[str] = []
+
+    def keep(diag) -> None:
+        if diag.message_primary and "plan:" in diag.message_primary:
+            plans.append(diag.message_primary)
+
+    role = conn.execute("SELECT current_user").fetchone()[0]
+    conn.add_notice_handler(keep)
+    conn.execute("RESET ROLE")  # LOAD and auto_explain's settings: the session's own (superuser) role
+    try:
+        conn.execute("LOAD 'auto_explain'")
+        for k, v in (
+            ("log_min_duration", f"{min_ms}ms"),
+            ("log_analyze", "on"),
+            ("log_buffers", "on"),
+            ("log_timing", "on"),
+            ("log_nested_statements", "on"),
+            ("log_level", "notice"),
+        ):
+            conn.execute(f"SET auto_explain.{k} = '{v}'")
+        conn.execute(f'SET ROLE "{role}"')
+        conn.execute(sql, params).fetchall()
+    finally:
+        conn.execute("RESET ROLE")
+        conn.execute("SET auto_explain.log_min_duration = -1")
+        conn.execute(f'SET ROLE "{role}"')
+        conn.remove_notice_handler(keep)
+    return plans
+
+
+def print_plans(title: str, plans: list[str]) -> None:
+    print(f"\n---- EXPLAIN (ANALYZE, BUFFERS): {title} ({len(plans)} statement(s)) ----")
+    for p in plans:
+        print(p)

@@ -68,6 +68,11 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to EXPLAIN a run)")
     ap.add_argument("--minutes", type=int, default=3, help="steady-state runs per history length")
     ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
+    ap.add_argument(
+        "--explain",
+        action="store_true",
+        help="print EXPLAIN (ANALYZE, BUFFERS) of the statements over 2 ms of one more steady-state run",
+    )
     args = ap.parse_args()
 
     target = config.resolve_target(args.dsn)
@@ -161,6 +166,18 @@ def main() -> int:
                     f"labels {runs[-1]['label_ms']:.0f} ms ({inc[0]} candidates, {inc[1]} written, {inc[3]} re-examined)"
                 )
             steady[hist] = runs
+            if args.explain:
+                at = t0 + timedelta(minutes=m + 1)
+                _data.load(conn, t0, args.exchanges, args.symbols, m, m + 1, ingested=at, progress=False)
+                m += 1
+                _data.print_plans(
+                    f"merge job, {hist} d history",
+                    _data.explain_nested(conn, "SELECT * FROM watchlist.merge_events_incremental(%s)", (at,), 2.0),
+                )
+                _data.print_plans(
+                    f"outcome job, {hist} d history",
+                    _data.explain_nested(conn, "SELECT * FROM watchlist.label_outcomes_incremental(%s)", (at,), 2.0),
+                )
         # the hourly pass that re-ranks the open days' quintiles (forced by forgetting when it ran)
         conn.execute("""UPDATE watchlist_data.job_state SET last_stats = last_stats || '{"ranked_days": {}}'
                          WHERE job = 'label_outcomes'""")

@@ -125,6 +125,16 @@ def measure(conn, keys, now, iterations: int, members) -> dict[str, list[float]]
     return times
 
 
+def explain_calls(conn, state: str, key, now) -> None:
+    e, s = key
+    for name, sql, params in (
+        ("series", SERIES, (e, s, now)),
+        ("metrics", METRICS, (e, s, now)),
+        ("watchlist_list", LIST, (now,)),
+    ):
+        _data.print_plans(f"{name}, {state}", _data.explain_nested(conn, sql, params))
+
+
 def agreement(conn, key, now) -> str:
     """The API's numbers against the raw queries' (one key): a sanity check of the bench."""
     e, s = key
@@ -164,6 +174,9 @@ def main() -> int:
     ap.add_argument("--iterations", type=int, default=200, help="calls timed per query and state")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
+    ap.add_argument(
+        "--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of one call per query and state"
+    )
     args = ap.parse_args()
 
     target = config.resolve_target(args.dsn)
@@ -214,6 +227,8 @@ def main() -> int:
             n_members = conn.execute("SELECT count(*) FROM watchlist.watchlist_list(%s)", (now,)).fetchone()[0]
             print(f"  watchlist_list: {n_members} members at now")
             results["real-time (not refreshed)"] = measure(conn, keys, now, args.iterations, members)
+            if args.explain:
+                explain_calls(conn, "real-time", keys[0], now)
 
             t = time.perf_counter()
             # in 2-hour slices: one refresh over millions of rows runs the 32-bit embedded
@@ -237,6 +252,8 @@ def main() -> int:
             )
             print(f"  materialised: {agreement(conn, keys[0], now)}")
             results["materialised (refreshed)"] = measure(conn, keys, now, args.iterations, members)
+            if args.explain:
+                explain_calls(conn, "materialised", keys[0], now)
         finally:
             conn.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange LIKE 'bench%%'")
             _data.cleanup(conn)
