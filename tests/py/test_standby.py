@@ -276,3 +276,47 @@ def test_reader_hook_equal_on_standby(servers):
             )
     assert out[0] == out[1]
     assert out[1][0]["count"] == len(g1.symbols) + len(g2.symbols)
+
+
+def test_every_read_function_works_on_standby(servers):
+    """The rest of wl_reader's API on the standby, equal to the primary; the list must cover
+    every function granted to wl_reader, so a new read function is checked here too."""
+    primary, standby, g1, g2 = servers
+    f, t = g1.t0, g1.now
+    calls = {
+        "event_factors": ("SELECT * FROM watchlist.event_factors(%s, %s)", (f, t)),
+        "event_study": ("SELECT * FROM watchlist.event_study(%s, %s, 'spread_momentum_15m')", (f, t)),
+        "export_frame": ("SELECT * FROM watchlist.export_frame(%s, %s, 'A', %s)", (f, t, g2.exchange)),
+        "factor_catalog": ("SELECT * FROM watchlist.factor_catalog(%s, %s) ORDER BY 1", (f, t)),
+        "factor_ic": ("SELECT * FROM watchlist.factor_ic(%s, %s, 'spread_change', '4 hours', 3) ORDER BY 1, 2", (f, t)),
+        "factor_ic_by_period": ("SELECT * FROM watchlist.factor_ic_by_period(%s, %s, 'pnl', '2 hours', 5)", (f, t)),
+        "job_health": ("SELECT * FROM watchlist.job_health(%s)", (t,)),
+        "jobs": ("SELECT * FROM watchlist.jobs(%s)", (t,)),
+        "metrics": ("SELECT * FROM watchlist.metrics(%s, %s, %s)", (g2.exchange, g2.symbols[1], t)),
+        "outcome_excess": ("SELECT * FROM watchlist.outcome_excess(%s, %s)", (f, t)),
+        "policy_problems": ("SELECT * FROM watchlist.policy_problems()", ()),
+        "schema_version": ("SELECT * FROM watchlist.schema_version()", ()),
+        "series": ("SELECT * FROM watchlist.series(%s, %s, 24, %s)", (g2.exchange, g2.symbols[1], t)),
+        "series_minute": ("SELECT * FROM watchlist.series_minute(%s, %s, 12, %s)", (g2.exchange, g2.symbols[1], t)),
+        # lag (the last column) is now() - materialized_until: the clock, not the data
+        "storage_report": (
+            "SELECT relation, kind, chunks, compressed_chunks, total_bytes, before_compression_bytes, after_compression_bytes, est_rows, materialized_until FROM watchlist.storage_report()",
+            (),
+        ),
+        "watchlist_list": ("SELECT * FROM watchlist.watchlist_list(%s, %s)", (t, g1.exchange)),
+        "window_stats": ("SELECT * FROM watchlist.window_stats(%s, %s, %s, %s)", (g1.exchange, g1.symbols[1], f, t)),
+    }
+    with psycopg.connect(primary.conninfo, autocommit=True) as c:
+        granted = {
+            r[0]
+            for r in c.execute(
+                """SELECT p.proname FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+                    WHERE n.nspname = 'watchlist' AND has_function_privilege('wl_reader', p.oid, 'EXECUTE')"""
+            )
+        }
+    assert granted == set(calls), "every read function of wl_reader is called on the standby"
+    for name, (sql, params) in calls.items():
+        p, s = _both(primary, standby, sql, params, as_reader=True)
+        assert p == s, f"{name} differs on the standby"
+        if name != "policy_problems":  # none with consistent settings
+            assert s, f"{name} returns rows on the standby"
