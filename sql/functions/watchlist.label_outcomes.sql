@@ -55,7 +55,7 @@ SET plan_cache_mode = force_custom_plan
 SET jit = off
 AS $$
 DECLARE
-    v_h        interval := watchlist_data.setting('event_max_sample_gap')::interval;
+    v_max_gap        interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_grace    interval := watchlist_data.setting('event_lookback')::interval;
     v_cost     float8   := watchlist_data.setting('outcome_cost_bps')::float8;
     v_horizons int[]    := watchlist_data.setting('outcome_horizons_min')::int[];
@@ -127,7 +127,7 @@ BEGIN
 
     WITH priced AS (
         SELECT l.*,
-               l.entry_spread IS NOT NULL AND l.exit_ts IS NOT NULL AND l.reached AND l.t1 - l.exit_ts <= v_h AS covered,
+               l.entry_spread IS NOT NULL AND l.exit_ts IS NOT NULL AND l.reached AND l.t1 - l.exit_ts <= v_max_gap AS covered,
                CASE WHEN l.s = -1 THEN coalesce(l.entry_sell, l.entry_spread) ELSE coalesce(l.entry_buy, l.entry_spread) END AS entry_px,
                CASE WHEN l.s = -1 THEN coalesce(l.exit_buy, l.exit_spread) ELSE coalesce(l.exit_sell, l.exit_spread) END AS exit_px
           FROM wl_label AS l
@@ -141,7 +141,7 @@ BEGIN
                p.s, p.entry_px, p.exit_px, p.n_times,
                CASE WHEN p.entry_spread IS NULL THEN 'no spread at or before the entry'
                     WHEN NOT p.reached THEN 'no data at or after the horizon'
-                    WHEN p.exit_ts IS NULL OR p.t1 - p.exit_ts > v_h THEN 'hole in the data at the horizon' END AS why
+                    WHEN p.exit_ts IS NULL OR p.t1 - p.exit_ts > v_max_gap THEN 'hole in the data at the horizon' END AS why
           FROM priced AS p
     ), up AS (
         INSERT INTO watchlist_data.future_outcome AS o

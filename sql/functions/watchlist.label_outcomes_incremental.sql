@@ -30,11 +30,11 @@ AS $$
 DECLARE
     c_overlap   CONSTANT interval := watchlist_data.incremental_overlap();
     c_requantile CONSTANT interval := INTERVAL '1 hour';
-    v_h         interval := watchlist_data.setting('event_max_sample_gap')::interval;
+    v_max_gap         interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_grace     interval := watchlist_data.setting('event_lookback')::interval;
     v_horizons  int[]    := watchlist_data.setting('outcome_horizons_min')::int[];
-    v_max_h     interval := watchlist_data.longest_horizon();
-    v_min_h     interval := make_interval(mins => (SELECT min(x) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS x));
+    v_longest     interval := watchlist_data.longest_horizon();
+    v_shortest     interval := make_interval(mins => (SELECT min(x) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS x));
     v_reach     interval := watchlist_data.longest_horizon() + watchlist_data.setting('event_lookback')::interval;
     v_state     record;
     v_prev_now  timestamptz;
@@ -44,18 +44,18 @@ DECLARE
     v_to        timestamptz;
     v_since     timestamptz;
     v_new_wm    timestamptz;
-    v_ids       bigint[];
+    v_late_ids       bigint[];
     v_changed   bigint[];
     v_pending   bigint[];
     v_pend_prev bigint[];
     v_pend_from timestamptz;
     v_pend_next timestamptz;
-    v_ids2      bigint[];
+    v_recompute      bigint[];
     v_first     boolean;
     v_ranked    jsonb;
     v_days      timestamptz[];
-    a           record;
-    b           record;
+    v_due_run   record;   -- counts of the newly due labels
+    v_rest_run  record;   -- counts of the changed, late and still-waiting events
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:label_outcomes'));
     SELECT s.watermark, s.last_run_at, s.last_stats INTO v_state FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes';
@@ -78,13 +78,13 @@ BEGIN
                AND r.ingested_at > v_wm - c_overlap
              GROUP BY 1, 2
         )
-        SELECT array_agg(DISTINCT o.event_id) INTO v_ids
+        SELECT array_agg(DISTINCT o.event_id) INTO v_late_ids
           FROM late AS l
           JOIN watchlist_data.watch_signal_event AS e
             ON e.exchange = l.exchange AND e.symbol = l.symbol AND e.signal_type IN ('A', 'B', 'C')
-           AND e.entry_ts >= l.min_ts - v_max_h AND e.entry_ts <= l.max_ts + v_h
+           AND e.entry_ts >= l.min_ts - v_longest AND e.entry_ts <= l.max_ts + v_max_gap
           JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
-         WHERE l.max_ts >= e.entry_ts - v_h AND l.min_ts <= e.entry_ts + make_interval(mins => o.horizon_min)
+         WHERE l.max_ts >= e.entry_ts - v_max_gap AND l.min_ts <= e.entry_ts + make_interval(mins => o.horizon_min)
            AND o.computed_at <= l.max_ing;
     END IF;
     SELECT max(r.ingested_at) INTO v_new_wm
@@ -96,33 +96,33 @@ BEGIN
     v_pend_prev := ARRAY(SELECT jsonb_array_elements_text(coalesce(v_state.last_stats -> 'pending', '[]'))::bigint);
     v_pend_from := (v_state.last_stats ->> 'pending_from')::timestamptz;
     v_first := v_state.last_stats IS NULL OR NOT v_state.last_stats ? 'ranked_days';
-    SELECT 0 AS candidates, 0 AS written, 0 AS uncovered INTO b;
-    SELECT * INTO a FROM watchlist.label_outcomes(p_now, NULL, NULL, v_due_after, v_first);
+    SELECT 0 AS candidates, 0 AS written, 0 AS uncovered INTO v_rest_run;
+    SELECT * INTO v_due_run FROM watchlist.label_outcomes(p_now, NULL, NULL, v_due_after, v_first);
 
     -- 2. events changed since the previous run that miss a due label
     IF v_state.last_run_at IS NOT NULL THEN
         SELECT array_agg(e.id) INTO v_changed
           FROM watchlist_data.watch_signal_event AS e
          WHERE e.updated_at >= v_state.last_run_at - c_overlap AND e.status = 'confirmed'
-           AND e.entry_ts <= p_now - v_min_h
+           AND e.entry_ts <= p_now - v_shortest
            AND EXISTS (SELECT 1 FROM unnest(v_horizons) AS h
                         WHERE e.entry_ts <= p_now - make_interval(mins => h)
                           AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
                                            WHERE o.event_id = e.id AND o.horizon_min = h OFFSET 0))
-           AND NOT e.id = ANY (coalesce(v_ids, '{}'));
+           AND NOT e.id = ANY (coalesce(v_late_ids, '{}'));
     END IF;
 
     -- changed events and late data: all their due labels; events still waiting for data
     -- since before this run's window: only their horizons from the earliest waiting one on
-    v_ids2 := ARRAY(SELECT DISTINCT x FROM unnest(v_changed || v_ids) AS x);
-    IF cardinality(v_ids2) > 0 THEN
-        SELECT * INTO b FROM watchlist.label_outcomes(p_now, v_ids2, NULL, NULL, v_first);
+    v_recompute := ARRAY(SELECT DISTINCT x FROM unnest(v_changed || v_late_ids) AS x);
+    IF cardinality(v_recompute) > 0 THEN
+        SELECT * INTO v_rest_run FROM watchlist.label_outcomes(p_now, v_recompute, NULL, NULL, v_first);
     END IF;
-    v_pend_prev := ARRAY(SELECT x FROM unnest(v_pend_prev) AS x EXCEPT SELECT y FROM unnest(v_ids2) AS y);
+    v_pend_prev := ARRAY(SELECT x FROM unnest(v_pend_prev) AS x EXCEPT SELECT y FROM unnest(v_recompute) AS y);
     IF cardinality(v_pend_prev) > 0 THEN
-        SELECT b.candidates + x.candidates AS candidates, b.written + x.written AS written, b.uncovered + x.uncovered AS uncovered
-          INTO b FROM watchlist.label_outcomes(p_now, v_pend_prev, NULL, v_pend_from - INTERVAL '1 microsecond', v_first) AS x;
-        v_ids2 := v_ids2 || v_pend_prev;
+        SELECT v_rest_run.candidates + x.candidates AS candidates, v_rest_run.written + x.written AS written, v_rest_run.uncovered + x.uncovered AS uncovered
+          INTO v_rest_run FROM watchlist.label_outcomes(p_now, v_pend_prev, NULL, v_pend_from - INTERVAL '1 microsecond', v_first) AS x;
+        v_recompute := v_recompute || v_pend_prev;
     END IF;
 
     -- confirmed events with a due label still waiting for data that the next run's window
@@ -130,15 +130,15 @@ BEGIN
     -- horizon: the next run looks at those again (a label waits at most the grace period)
     SELECT array_agg(DISTINCT x.id), min(x.entry_ts + make_interval(mins => h)) INTO v_pending, v_pend_next
       FROM (
-            SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e WHERE e.id = ANY (v_ids2)
+            SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e WHERE e.id = ANY (v_recompute)
             UNION ALL
             SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e
-             WHERE e.entry_ts > coalesce(v_due_after, '-infinity') - v_max_h AND e.entry_ts <= p_now - v_min_h
+             WHERE e.entry_ts > coalesce(v_due_after, '-infinity') - v_longest AND e.entry_ts <= p_now - v_shortest
         ) AS x
      CROSS JOIN unnest(v_horizons) AS h
      WHERE x.status = 'confirmed'
        AND x.entry_ts <= p_now - c_overlap - make_interval(mins => h)
-       AND (x.id = ANY (v_ids2) OR x.entry_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h))
+       AND (x.id = ANY (v_recompute) OR x.entry_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h))
        AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
                         WHERE o.event_id = x.id AND o.horizon_min = h OFFSET 0);
 
@@ -148,11 +148,11 @@ BEGIN
     IF NOT v_first THEN
         v_days := ARRAY(
             SELECT DISTINCT d FROM (
-                SELECT g AS d FROM generate_series(date_trunc('day', v_due_after - v_max_h, 'UTC'),
+                SELECT g AS d FROM generate_series(date_trunc('day', v_due_after - v_longest, 'UTC'),
                                                    p_now, INTERVAL '24 hours') AS g
                 UNION ALL
                 SELECT date_trunc('day', e.entry_ts, 'UTC') FROM watchlist_data.watch_signal_event AS e
-                 WHERE e.id = ANY (v_ids2)) AS x
+                 WHERE e.id = ANY (v_recompute)) AS x
              WHERE x.d + INTERVAL '24 hours' + v_reach <= p_now                        -- closed
                 OR coalesce((v_ranked ->> to_char(x.d AT TIME ZONE 'UTC', 'YYYY-MM-DD'))::timestamptz, '-infinity')
                    <= now() - c_requantile                                            -- filling
@@ -179,10 +179,10 @@ BEGIN
     END IF;
 
     watermark := coalesce(greatest(v_wm, v_new_wm), '-infinity');
-    candidates := a.candidates + b.candidates;
-    written := a.written + b.written;
-    uncovered := a.uncovered + b.uncovered;
-    recomputed_events := coalesce(cardinality(v_ids), 0);
+    candidates := v_due_run.candidates + v_rest_run.candidates;
+    written := v_due_run.written + v_rest_run.written;
+    uncovered := v_due_run.uncovered + v_rest_run.uncovered;
+    recomputed_events := coalesce(cardinality(v_late_ids), 0);
     INSERT INTO watchlist_data.job_state AS s (job, watermark, last_run_at, last_stats)
     VALUES ('label_outcomes', watermark, now(),
             jsonb_build_object('candidates', candidates, 'written', written, 'uncovered', uncovered,

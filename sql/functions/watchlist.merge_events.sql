@@ -68,9 +68,9 @@ SET work_mem = '64MB'
 SET jit = off
 AS $$
 DECLARE
-    v_n        interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
-    v_m        interval := make_interval(mins => watchlist_data.setting('event_cooldown_minutes')::int);
-    v_h        interval := watchlist_data.setting('event_max_sample_gap')::interval;
+    v_run_span        interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
+    v_cooldown        interval := make_interval(mins => watchlist_data.setting('event_cooldown_minutes')::int);
+    v_max_gap        interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_lookback interval := watchlist_data.setting('event_lookback')::interval;
     v_min_from timestamptz;
     v_inner    text;   -- numeric columns of the raw table
@@ -93,12 +93,25 @@ BEGIN
     EXECUTE format($q$
         CREATE TEMP TABLE wl_merge_keys ON COMMIT DROP AS
         SELECT r.exchange, r.symbol, r.signal_type, min(r.ts) AS min_ts, max(r.ingested_at) AS max_ingested,
-               min(r.ts) AS r_from
+               min(r.ts) AS r_from, bool_or(r.triggered) AS any_trig
           FROM watchlist_data.watch_signal_raw AS r
          WHERE r.ts >= $1 AND r.ts < $2 %s
          GROUP BY 1, 2, 3$q$, CASE WHEN p_since IS NOT NULL THEN 'AND r.ingested_at > $3' ELSE '' END)
     USING p_from, p_to, p_since;
     SELECT count(*)::integer, max(k.max_ingested) INTO keys, watermark FROM wl_merge_keys AS k;
+
+    --    Keys whose new rows are all untriggered and that have no open event and no event
+    --    ending within M + H before their earliest new row need no recompute: the pass
+    --    from that row on would find no triggered sample (every stored triggered sample
+    --    belongs to a stored event), so no event to write and none to delete. Most keys,
+    --    most minutes: the rest of the merge reads only the keys that can change.
+    DELETE FROM wl_merge_keys AS k
+     WHERE NOT k.any_trig
+       AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
+                        WHERE e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type
+                          AND e.end_ts >= k.min_ts - (v_cooldown + v_max_gap))
+       AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
+                        WHERE e.is_open AND e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type);
 
     -- 2. Recompute from the start of the earliest event each key's new rows could join
     --    (one set-based pass over the events that end within reach of the earliest new row).
@@ -109,8 +122,8 @@ BEGIN
               FROM wl_merge_keys AS k2
               JOIN watchlist_data.watch_signal_event AS e
                 ON e.exchange = k2.exchange AND e.symbol = k2.symbol AND e.signal_type = k2.signal_type
-               AND e.end_ts >= k2.min_ts - (v_m + v_h)
-             WHERE e.end_ts >= v_min_from - (v_m + v_h)
+               AND e.end_ts >= k2.min_ts - (v_cooldown + v_max_gap)
+             WHERE e.end_ts >= v_min_from - (v_cooldown + v_max_gap)
              GROUP BY 1, 2, 3) AS x
      WHERE x.exchange = k.exchange AND x.symbol = k.symbol AND x.signal_type = k.signal_type
        AND x.first_start < k.min_ts;
@@ -167,7 +180,7 @@ BEGIN
                        AND r.ts >= k.r_from AND r.ts >= $1
                     WINDOW w AS (ORDER BY r.ts)) AS w
              WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_outer, v_inner)
-    USING v_min_from, v_h;
+    USING v_min_from, v_max_gap;
     PERFORM set_config('enable_seqscan', v_seqscan, true);
     SELECT coalesce(sum(t.key_n) FILTER (WHERE t.next_ts IS NULL), 0) INTO samples FROM wl_merge_trig AS t;
 
@@ -227,7 +240,7 @@ BEGIN
           FROM ev
           LEFT JOIN fac ON ev.has_factors AND fac.exchange = ev.exchange AND fac.symbol = ev.symbol
                        AND fac.signal_type = ev.signal_type AND fac.isl = ev.isl$q$, v_stats), 'public.first(', v_tsdb || '.first('), 'public.last(', v_tsdb || '.last(')
-    USING v_n, v_m, p_now, v_lookback;
+    USING v_run_span, v_cooldown, p_now, v_lookback;
 
     -- 5. Reconcile with the stored events of the touched keys.
     ANALYZE wl_merge_new;
@@ -251,7 +264,7 @@ BEGIN
                format('%s triggered sample(s) over %s s; %s; N = %s min, M = %s', n.n_samples, n.duration_sec,
                       CASE WHEN n.confirmed_at IS NULL THEN 'no run of N consecutive minutes'
                            ELSE format('N consecutive minutes reached at +%s s', extract(epoch FROM n.confirmed_at - n.start_ts)::integer) END,
-                      (extract(epoch FROM v_n) / 60)::integer + 1, v_m),
+                      (extract(epoch FROM v_run_span) / 60)::integer + 1, v_cooldown),
                CASE WHEN n.confirmed_at IS NOT NULL THEN 'confirmed' WHEN n.is_open THEN 'new' ELSE 'dropped' END,
                n.is_open, n.confirmed_at
           FROM wl_merge_new AS n
@@ -278,13 +291,19 @@ BEGIN
            (SELECT count(*)::integer FROM stale)
       INTO inserted, updated, v_stale;
 
-    -- 6. Keys silent for the whole look-back: their open events can no longer be extended.
+    -- 6. Open events that can no longer be extended: of keys silent for the whole look-back,
+    --    and of touched keys whose new rows came more than M + H after the event's end (the
+    --    recompute does not reach it; its off time began at most H after its end, so the
+    --    key's latest sample is more than M after it, or a later island follows).
     WITH closed AS (
         UPDATE watchlist_data.watch_signal_event AS e
            SET is_open = false, status = CASE WHEN e.status = 'new' THEN 'dropped' ELSE e.status END, updated_at = now()
-         WHERE e.is_open AND e.end_ts < p_now - v_lookback
-           AND NOT EXISTS (SELECT 1 FROM wl_merge_keys k
-                            WHERE k.exchange = e.exchange AND k.symbol = e.symbol AND k.signal_type = e.signal_type)
+         WHERE e.is_open
+           AND CASE WHEN EXISTS (SELECT 1 FROM wl_merge_keys AS k
+                                  WHERE k.exchange = e.exchange AND k.symbol = e.symbol AND k.signal_type = e.signal_type)
+                    THEN e.start_ts < (SELECT k.r_from FROM wl_merge_keys AS k
+                                        WHERE k.exchange = e.exchange AND k.symbol = e.symbol AND k.signal_type = e.signal_type)
+                    ELSE e.end_ts < p_now - v_lookback END
         RETURNING 1
     )
     SELECT updated + count(*)::integer INTO updated FROM closed;

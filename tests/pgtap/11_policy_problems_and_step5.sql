@@ -93,21 +93,23 @@ VALUES ('stepfive', 'OLDCONF', 'A', '1990-01-01T04:58Z', '1990-01-01T05:00Z', 12
        ('stepfive', 'RECENT',  'B', '1990-01-01T07:58Z', '1990-01-01T08:00Z', 120, 3, 'confirmed', true),
        ('stepfive', 'CLOSED',  'A', '1990-01-01T01:00Z', '1990-01-01T01:02Z', 120, 3, 'confirmed', false),
        ('stepfive', 'TOUCHED', 'A', '1989-12-30T00:00Z', '1989-12-30T00:02Z', 120, 3, 'confirmed', true);
--- TOUCHED has a raw row in the merged window (long after its event, which the recompute
--- does not reach): the key is not silent, so step 5 leaves it to the recompute.
+-- TOUCHED has a raw row in the merged window a day after its open event: the recompute
+-- does not reach the event (it ended more than M + H before the row), but the row closes
+-- it (its off time began at most H after its end). Kept open, it would stay open for as
+-- long as the key kept sending rows (the key is never silent for the look-back).
 INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
 VALUES ('1989-12-31T00:00Z', 'stepfive', 'TOUCHED', 'A', false, 0.001);
 UPDATE watchlist_data.watch_signal_event SET updated_at = '2000-01-01' WHERE exchange = 'stepfive';
 
 SELECT results_eq($$SELECT keys, inserted, updated, deleted
                       FROM watchlist.merge_events('1989-12-31T00:00Z', '1989-12-31T00:00:01Z', '1990-01-01T12:00Z')$$,
-                  $$VALUES (1, 0, 2, 0)$$, 'step 5 closes two events; one key touched, nothing inserted or deleted');
+                  $$VALUES (1, 0, 3, 0)$$, 'step 5 closes three events (two silent keys, one touched key past reach); nothing inserted or deleted');
 SELECT results_eq($$SELECT symbol, status, is_open, updated_at > '2000-01-01' FROM watchlist_data.watch_signal_event
                      WHERE exchange = 'stepfive' ORDER BY symbol$$,
                   $$VALUES ('CLOSED', 'confirmed', false, false), ('EDGE', 'confirmed', true, false),
                            ('OLDCONF', 'confirmed', false, true), ('OLDNEW', 'dropped', false, true),
-                           ('RECENT', 'confirmed', true, false), ('TOUCHED', 'confirmed', true, false)$$,
-                  'silent keys: a confirmed event is closed and stays confirmed, a new one is dropped; an event ending exactly at the look-back, a recent one and a touched key stay open');
+                           ('RECENT', 'confirmed', true, false), ('TOUCHED', 'confirmed', false, true)$$,
+                  'silent keys: a confirmed event is closed and stays confirmed, a new one is dropped; an event ending exactly at the look-back and a recent one stay open; the touched key''s event past reach is closed');
 SELECT results_eq($$SELECT updated FROM watchlist.merge_events('1989-12-31T00:00Z', '1989-12-31T00:00:01Z', '1990-01-01T12:00Z')$$,
                   $$VALUES (0)$$, 'running step 5 again changes nothing');
 SELECT results_eq($$SELECT updated FROM watchlist.merge_events('1989-12-31T00:00Z', '1989-12-31T00:00:01Z', '1990-01-01T14:00:01Z')$$,

@@ -56,13 +56,13 @@ FIXTURE = [
     "SELECT count(*) FROM watchlist.compute_factors_incremental()",
 ]
 
-CLEANUP = [
-    f"DELETE FROM watchlist_data.future_outcome WHERE event_id IN "
-    f"(SELECT id FROM watchlist_data.watch_signal_event WHERE symbol = '{SYMBOL}' AND start_ts > now() - INTERVAL '1 day')",
-    f"DELETE FROM watchlist_data.watch_signal_event WHERE symbol = '{SYMBOL}' AND start_ts > now() - INTERVAL '1 day'",
-    f"DELETE FROM watchlist_data.factor_value WHERE symbol = '{SYMBOL}' AND ts > now() - INTERVAL '1 day'",
-    f"DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = '{SYMBOL}' AND ts > now() - INTERVAL '1 day'",
-    f"DELETE FROM watchlist_data.watchlist_membership WHERE symbol = '{SYMBOL}'",
+CLEANUP = [  # everything the fixture wrote (labels go with their events)
+    f"DELETE FROM watchlist_data.watch_signal_event WHERE exchange = 'binance' AND symbol = '{SYMBOL}'",
+    f"DELETE FROM watchlist_data.factor_value WHERE exchange = 'binance' AND symbol = '{SYMBOL}'",
+    f"DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = 'binance' AND symbol = '{SYMBOL}'",
+    f"DELETE FROM watchlist_data.watchlist_membership WHERE exchange = 'binance' AND symbol = '{SYMBOL}'",
+    "CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', now() - INTERVAL '21 days', now() - INTERVAL '19 days')",
+    "CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', now() - INTERVAL '21 days', now() - INTERVAL '19 days')",
 ]
 
 # every chunk (and compressed chunk) of the project's hypertables and of the aggregates'
@@ -101,7 +101,7 @@ def old_chunks(target):
             c.execute(sql)
         rows = c.execute(OLD_CHUNKS).fetchall()
     yield dict(rows)
-    # the recent rows would be new work for other tests' job runs: gone again
+    # gone again: other tests count what they find (and the suite runs twice on one database)
     with config.connect(target, autocommit=True) as c:
         for sql in CLEANUP:
             c.execute(sql)

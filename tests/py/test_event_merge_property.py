@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 N_MIN, M, H, LOOKBACK = 2, timedelta(minutes=3), timedelta(minutes=10), timedelta(hours=6)
@@ -219,3 +219,60 @@ def test_reference_reads_the_plan():
     assert reference(at("TTT", 30), now) == [Ev(m(0), m(1), 3, "confirmed", True, m(1))]
     assert reference(at("TT", 300), now) == [Ev(m(0), m(5), 2, "confirmed", True, m(5))]
     assert reference(at("T"), now, n_min=1) == [Ev(m(0), m(0), 1, "confirmed", True, m(0))]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seq=sequence.filter(lambda s: 2 <= len(s) <= 40), rule=st.sampled_from(RULES))
+# an open event, then only untriggered rows after a gap longer than M + H: the merge skips
+# the key's recompute only when it has no open event, so this one is closed
+@example(seq=[(60, True), (60, True), (60, False), (700, False), (60, False)], rule=RULES[1])
+# untriggered rows far after a closed event: skipped, nothing changes
+@example(
+    seq=[(60, True), (60, True), (60, False), (60, False), (60, False), (60, False), (60, False), (700, False)],
+    rule=RULES[0],
+)
+def test_incremental_sample_by_sample_equals_reference(conn, seq, rule):
+    """The monitor's own pattern: every sample arrives on its own and the incremental job
+    runs after each. After every run the stored events equal the reference on the data so
+    far (so keys that only received untriggered rows, which the merge skips when no event is
+    within reach, are right at every step, open/closed included)."""
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+        _set_rules(conn, rule)
+        symbol = f"S{next(_counter)}"
+        samples = _materialise(seq)
+        conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'merge_events'")
+        for i, (ts, trig) in enumerate(samples):
+            now = ts + timedelta(seconds=1)
+            _insert(conn, symbol, [(ts, trig)], now)
+            conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (now,))
+            assert _stored(conn, symbol) == reference(samples[: i + 1], now, *rule), (samples[: i + 1], rule)
+
+
+def test_incremental_reopens_no_skipped_key_with_an_open_event(conn):
+    """A key falls silent with its event open while other keys move the ingestion watermark
+    on; its next row, untriggered, comes long after (more than M + H). The merge skips keys
+    whose new rows are all untriggered only when they have no open event and none within
+    reach: this key is recomputed and its event closed (a hole longer than H: off since its
+    last sample), exactly as the reference says."""
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+        _set_rules(conn, RULES[0])
+        quiet, clock = f"Q{next(_counter)}", f"C{next(_counter)}"
+        conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'merge_events'")
+        q_samples = [(T0 + timedelta(minutes=1), True), (T0 + timedelta(minutes=2), True)]
+        _insert(conn, quiet, q_samples, T0 + timedelta(minutes=2, seconds=1))
+        conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (T0 + timedelta(minutes=2, seconds=1),))
+        assert [e.open for e in _stored(conn, quiet)] == [True]
+        for minute in range(3, 30):  # the other key's rows move the watermark on
+            at = T0 + timedelta(minutes=minute, seconds=1)
+            _insert(conn, clock, [(T0 + timedelta(minutes=minute), False)], at)
+            conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (at,))
+        assert [e.open for e in _stored(conn, quiet)] == [True], "untouched keys keep their state"
+        late = (T0 + timedelta(minutes=30), False)
+        now = T0 + timedelta(minutes=30, seconds=1)
+        _insert(conn, quiet, [late], now)
+        conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (now,))
+        assert _stored(conn, quiet) == reference(q_samples + [late], now, *RULES[0])
+        assert [e.open for e in _stored(conn, quiet)] == [False]
+        assert _stored(conn, clock) == []
