@@ -43,6 +43,8 @@ DECLARE
     v_from      timestamptz;
     v_to        timestamptz;
     v_since     timestamptz;
+    v_seqscan   text;
+    v_lo        timestamptz;
     v_new_wm    timestamptz;
     v_late_ids       bigint[];
     v_changed   bigint[];
@@ -58,6 +60,7 @@ DECLARE
     v_rest_run  record;   -- counts of the changed, late and still-waiting events
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:label_outcomes'));
+    DROP TABLE IF EXISTS pg_temp.wl_label_seen;
     SELECT s.watermark, s.last_run_at, s.last_stats INTO v_state FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes';
     v_wm := v_state.watermark;
     v_prev_now := (v_state.last_stats ->> 'p_now')::timestamptz;
@@ -69,27 +72,38 @@ BEGIN
     v_to := coalesce(v_prev_now, p_now);
     v_since := coalesce(v_wm - c_overlap, '-infinity');
 
-    -- 3. late data (looked up before 1 and 2 write anything)
-    IF v_wm IS NOT NULL THEN
-        WITH late AS (
-            SELECT r.exchange, r.symbol, min(r.ts) AS min_ts, max(r.ts) AS max_ts, max(r.ingested_at) AS max_ing
-              FROM watchlist_data.watch_signal_raw AS r
-             WHERE r.ts >= v_from AND r.ts <= v_to
-               AND r.ingested_at > v_wm - c_overlap
-             GROUP BY 1, 2
-        )
+    -- 3. late data (looked up before 1 and 2 write anything), and the new watermark, from
+    --    one read of the rows ingested since the watermark (less the overlap) through the
+    --    BRIN index on ingested_at: a few minutes of rows, not the look-back's millions (the
+    --    planner, misled by a new chunk's missing statistics, would scan the look-back).
+    v_seqscan := current_setting('enable_seqscan');
+    PERFORM set_config('enable_seqscan', 'off', true);
+    CREATE TEMP TABLE wl_label_seen ON COMMIT DROP AS
+    SELECT r.exchange, r.symbol,
+           min(r.ts) FILTER (WHERE r.ts <= v_to) AS min_ts, max(r.ts) FILTER (WHERE r.ts <= v_to) AS max_ts,
+           max(r.ingested_at) FILTER (WHERE r.ts <= v_to) AS max_ing, max(r.ingested_at) AS all_ing
+      FROM watchlist_data.watch_signal_raw AS r
+     WHERE r.ts >= v_from AND r.ingested_at > v_since
+     GROUP BY 1, 2;
+    PERFORM set_config('enable_seqscan', v_seqscan, true);
+    SELECT max(x.all_ing) INTO v_new_wm FROM wl_label_seen AS x;
+    --    Late: labels computed before a row arrived whose window holds it. Labels are
+    --    written once their horizon has passed, so only those whose window ends at or after
+    --    the earliest such row (v_lo) can qualify: per horizon one entry_ts range of the
+    --    (horizon_min, entry_ts) index (0013).
+    SELECT min(x.min_ts) INTO v_lo FROM wl_label_seen AS x;
+    IF v_wm IS NOT NULL AND v_lo IS NOT NULL THEN
         SELECT array_agg(DISTINCT o.event_id) INTO v_late_ids
-          FROM late AS l
-          JOIN watchlist_data.watch_signal_event AS e
-            ON e.exchange = l.exchange AND e.symbol = l.symbol AND e.signal_type IN ('A', 'B', 'C')
-           AND e.entry_ts >= l.min_ts - v_longest AND e.entry_ts <= l.max_ts + v_max_gap
-          JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
-         WHERE l.max_ts >= e.entry_ts - v_max_gap AND l.min_ts <= e.entry_ts + make_interval(mins => o.horizon_min)
+          FROM unnest(v_horizons) AS h
+         CROSS JOIN LATERAL (SELECT o1.event_id, o1.horizon_min, o1.computed_at FROM watchlist_data.future_outcome AS o1
+                              WHERE o1.horizon_min = h AND o1.entry_ts >= v_lo - make_interval(mins => h)
+                             OFFSET 0) AS o  -- one index range per horizon, not a join of every label
+          JOIN watchlist_data.watch_signal_event AS e ON e.id = o.event_id AND e.signal_type IN ('A', 'B', 'C')
+          JOIN wl_label_seen AS l ON l.exchange = e.exchange AND l.symbol = e.symbol
+         WHERE l.min_ts IS NOT NULL
+           AND l.max_ts >= e.entry_ts - v_max_gap AND l.min_ts <= e.entry_ts + make_interval(mins => o.horizon_min)
            AND o.computed_at <= l.max_ing;
     END IF;
-    SELECT max(r.ingested_at) INTO v_new_wm
-      FROM watchlist_data.watch_signal_raw AS r
-     WHERE r.ts >= v_from AND r.ingested_at > v_since;
 
     -- 1. newly due labels (everything on the first run), then 2, 3 and the labels that were
     -- still waiting for data at the previous run
