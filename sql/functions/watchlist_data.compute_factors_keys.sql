@@ -214,7 +214,7 @@ BEGIN
               FROM st
              GROUP BY st.exchange, st.symbol
         ), fprev AS (       -- t between full hours: H(t, 7 d) = H(t_h, 7 d), kept on the row at t_h (0021)
-            SELECT p.exchange, p.symbol, p.b_fstate_n AS n, p.b_fstate_mean AS m, p.b_fstate_neg AS neg,
+            SELECT p.exchange, p.symbol, p.b_fstate_n AS n, p.b_fstate_mean AS m, p.b_fstate_q AS q,
                    p.funding_vol_7d AS sd, p.funding_trend_3d AS trend, p.funding_reversal_prob AS rev
               FROM watchlist_data.factor_value AS p
               JOIN cur ON cur.exchange = p.exchange AND cur.symbol = p.symbol
@@ -235,12 +235,12 @@ BEGIN
                    regr_slope(fh.fh, extract(epoch FROM fh.ts)::float8 / 86400) FILTER (WHERE fh.ts > v_t3d) AS trend,
                    count(*) FILTER (WHERE fh.fh < fh.fcur) AS below,
                    avg(((fh.fh - fh.pfh) * (fh.pfh - fh.m) < 0)::int::float8) FILTER (WHERE fh.pts = fh.ts - INTERVAL '1 hour') AS rev,
-                   array_agg(-fh.fh ORDER BY -fh.fh) AS neg
+                   NULL::integer AS regime_q, array_agg(fh.fh ORDER BY fh.fh) AS sorted
               FROM fh GROUP BY 1, 2
-            UNION ALL       -- count(h < f_t) = n - count(-h <= -f_t): a binary search in the sorted -h
-            SELECT fprev.exchange, fprev.symbol, fprev.m, fprev.sd, fprev.n, fprev.trend,
-                   CASE WHEN cur.f IS NOT NULL THEN fprev.n - width_bucket(-cur.f, fprev.neg) END,
-                   fprev.rev, NULL
+            UNION ALL       -- the regime from the quintile thresholds of H (see 0021)
+            SELECT fprev.exchange, fprev.symbol, fprev.m, fprev.sd, fprev.n, fprev.trend, NULL, fprev.rev,
+                   1 + (fprev.q[1] < cur.f)::int + (fprev.q[2] < cur.f)::int + (fprev.q[3] < cur.f)::int
+                     + (fprev.q[4] < cur.f)::int, NULL
               FROM fprev JOIN cur ON cur.exchange = fprev.exchange AND cur.symbol = fprev.symbol
              WHERE fprev.n > 0
         ), mom AS (         -- central moments of x over W(t, 12 h), shifted by x_t
@@ -280,7 +280,7 @@ BEGIN
                        / (mom.dx_n + CASE WHEN mom.dx IS NOT NULL THEN 1 ELSE 0 END) END AS adx,
                    CASE WHEN fa.n >= 2 AND fa.sd > 0 THEN (mom.f - fa.m) / fa.sd END AS fz,
                    fa.trend AS ftrend, fa.sd AS fvol,
-                   CASE WHEN fa.n >= 1 AND mom.f IS NOT NULL THEN least(5, 1 + floor(5.0 * fa.below / fa.n)) END AS regime,
+                   CASE WHEN fa.n >= 1 AND mom.f IS NOT NULL THEN coalesce(fa.regime_q, least(5, 1 + floor(5.0 * fa.below / fa.n))) END AS regime,
                    fa.rev,
                    mom.rv1,
                    CASE WHEN mom.dn_12 > 0 THEN sqrt(mom.d2_12) END AS rv12,
@@ -292,7 +292,9 @@ BEGIN
                    CASE WHEN mom.trig THEN 5 + coalesce(mom.pers_prev, 0) ELSE 0 END AS pers,
                    CASE WHEN fkeys.exchange IS NOT NULL THEN coalesce(fa.n, 0) END AS fs_n,
                    CASE WHEN fkeys.exchange IS NOT NULL THEN fa.m END AS fs_m,
-                   CASE WHEN fkeys.exchange IS NOT NULL THEN fa.neg END AS fs_neg
+                   CASE WHEN fkeys.exchange IS NOT NULL AND fa.n > 0 THEN
+                       ARRAY[fa.sorted[ceil(fa.n / 5.0)::integer], fa.sorted[ceil(2 * fa.n / 5.0)::integer],
+                             fa.sorted[ceil(3 * fa.n / 5.0)::integer], fa.sorted[ceil(4 * fa.n / 5.0)::integer]] END AS fs_q
               FROM mom
               LEFT JOIN fa ON fa.exchange = mom.exchange AND fa.symbol = mom.symbol
               LEFT JOIN fkeys ON fkeys.exchange = mom.exchange AND fkeys.symbol = mom.symbol
@@ -308,7 +310,7 @@ BEGIN
             rv_1h = res.rv1, rv_12h = res.rv12, hv_ratio = res.hvr, vol_of_vol_12h = res.vov,
             crossings_3h = res.cross3, tail_risk_score = abs(res.skew) + CASE WHEN res.kurt > 0 THEN res.kurt WHEN res.kurt <= 0 THEN 0 END,
             volume_spike_z_12h = res.vz, signal_persistence_min = res.pers,
-            b_fstate_n = res.fs_n, b_fstate_mean = res.fs_m, b_fstate_neg = res.fs_neg
+            b_fstate_n = res.fs_n, b_fstate_mean = res.fs_m, b_fstate_q = res.fs_q
           FROM res
          WHERE fv.exchange = res.exchange AND fv.symbol = res.symbol AND fv.ts = v_t;
         GET DIAGNOSTICS v_n = ROW_COUNT;
