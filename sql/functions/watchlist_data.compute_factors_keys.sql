@@ -6,7 +6,9 @@
 --      included), plus the factors that need only the bucket; upserted (idempotent);
 --   2. windowed factors, bucket end by bucket end in time order, from the stored rows of
 --      factor_value at or before t (factors of a factor - MACD signal, ADX, vol of vol,
---      persistence - read the rows written by the previous steps).
+--      persistence - read the rows written by the previous steps). The 7-day funding window
+--      is read only on the full hour (or for keys without a row there): between full hours
+--      the funding factors come from the state kept on the row at the hour (0021).
 -- A row at t depends only on raw rows before t and on rows at or before t, so recomputing
 -- any window gives the same rows, and rows after t never change it.
 CREATE OR REPLACE FUNCTION watchlist_data.compute_factors_keys(p_from timestamptz, p_to timestamptz, p_keys jsonb DEFAULT NULL)
