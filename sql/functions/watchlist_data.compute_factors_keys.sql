@@ -6,7 +6,9 @@
 --      included), plus the factors that need only the bucket; upserted (idempotent);
 --   2. windowed factors, bucket end by bucket end in time order, from the stored rows of
 --      factor_value at or before t (factors of a factor - MACD signal, ADX, vol of vol,
---      persistence - read the rows written by the previous steps).
+--      persistence - read the rows written by the previous steps). The 7-day funding window
+--      is read only on the full hour (or for keys without a row there): between full hours
+--      the funding factors come from the state kept on the row at the hour (0021).
 -- A row at t depends only on raw rows before t and on rows at or before t, so recomputing
 -- any window gives the same rows, and rows after t never change it.
 CREATE OR REPLACE FUNCTION watchlist_data.compute_factors_keys(p_from timestamptz, p_to timestamptz, p_keys jsonb DEFAULT NULL)
@@ -34,6 +36,16 @@ DECLARE
     v_t12   timestamptz;
     v_t12s  timestamptz;
     v_t7d   timestamptz;
+    v_th    timestamptz;
+    -- the windows' lower bounds, as plain values: `v_t - INTERVAL ...` inside a query is a
+    -- stable expression, evaluated again for every row and aggregate
+    v_t3d   timestamptz;
+    v_t3h   timestamptz;
+    v_t100m timestamptz;
+    v_t70m  timestamptz;
+    v_t1h   timestamptz;
+    v_t15m  timestamptz;
+    v_tprev timestamptz;
     v_n     bigint;
 BEGIN
     IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to OR NOT isfinite(p_from) OR NOT isfinite(p_to) THEN
@@ -111,6 +123,14 @@ BEGIN
         v_t12 := v_t - INTERVAL '12 hours';
         v_t12s := v_t - INTERVAL '12 hours 5 minutes';
         v_t7d := v_t - INTERVAL '7 days';
+        v_th := time_bucket(INTERVAL '1 hour', v_t);
+        v_t3d := v_t - INTERVAL '3 days';
+        v_t3h := v_t - INTERVAL '3 hours';
+        v_t100m := v_t - INTERVAL '100 minutes';
+        v_t70m := v_t - INTERVAL '70 minutes';
+        v_t1h := v_t - INTERVAL '1 hour';
+        v_t15m := v_t - INTERVAL '15 minutes';
+        v_tprev := v_t - c_step;
         WITH keys AS (
             SELECT k ->> 0 AS exchange, k ->> 1 AS symbol FROM jsonb_array_elements(p_keys) AS k
         ), cur AS (
@@ -129,8 +149,11 @@ BEGIN
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_high AS hi, h.b_spread_low AS lo,
                    h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_m2 AS m2b, h.b_volume_close AS v,
                    h.spread_macd, h.spread_dx_14, h.rv_1h, h.signal_persistence_min,
+                   cur.x AS cx, cur.f AS cf, cur.v AS cv, cur.trig AS ctrig, cur.x0,
                    lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
-                   lag(h.b_spread_high) OVER w AS phi, lag(h.b_spread_low) OVER w AS plo
+                   lag(h.b_spread_high) OVER w AS phi, lag(h.b_spread_low) OVER w AS plo,
+                   -- running maximum of x inside W(t, 12 h), for the drawdown (same window: one pass)
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS runmax
               FROM watchlist_data.factor_value AS h
               JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol
              WHERE h.ts > v_t12s AND h.ts <= v_t
@@ -141,70 +164,87 @@ BEGIN
                    CASE WHEN hist.hi - hist.phi > hist.plo - hist.lo AND hist.hi - hist.phi > 0 THEN hist.hi - hist.phi ELSE 0 END AS dmp,
                    CASE WHEN hist.plo - hist.lo > hist.hi - hist.phi AND hist.plo - hist.lo > 0 THEN hist.plo - hist.lo ELSE 0 END AS dmm,
                    greatest(hist.hi, hist.px) - least(hist.lo, hist.px) AS tr,
-                   -- running maximum of x inside W(t, 12 h), for the drawdown
-                   max(hist.x) OVER (PARTITION BY hist.exchange, hist.symbol ORDER BY hist.ts) AS runmax,
-                   -- midline of the crossings: mean of x over W(t, 3 h)
-                   avg(hist.x) FILTER (WHERE hist.ts > v_t - INTERVAL '3 hours')
-                       OVER (PARTITION BY hist.exchange, hist.symbol) AS c3w
-              FROM hist WHERE hist.ts > v_t - INTERVAL '12 hours'
-        ), a AS (
-            SELECT cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig, cur.x0,
-                   sum(st.sn) FILTER (WHERE st.ts > v_t - INTERVAL '1 hour') AS n1,
-                   sum(st.ss) FILTER (WHERE st.ts > v_t - INTERVAL '1 hour') AS s1,
+                   -- EMA weights l^k, k = (t - b) / 5 min
+                   power(1 - 2.0::float8 / 13, e.k) AS w12, power(1 - 2.0::float8 / 27, e.k) AS w26,
+                   power(1 - 2.0::float8 / 10, e.k) AS w9
+              FROM hist CROSS JOIN LATERAL (SELECT extract(epoch FROM v_t - hist.ts)::float8 / 300 AS k) AS e
+             WHERE hist.ts > v_t12
+        ), a AS (           -- one group per key, straight from the windows' (key, ts) order
+            SELECT st.exchange, st.symbol, max(st.cx) AS x, max(st.cf) AS f, max(st.cv) AS v, bool_or(st.ctrig) AS trig,
+                   max(st.x0) AS x0,
+                   sum(st.sn) FILTER (WHERE st.ts > v_t1h) AS n1,
+                   sum(st.ss) FILTER (WHERE st.ts > v_t1h) AS s1,
                    -- centred sum of squares about x0: sum(m2_i + n_i (mean_i - x0)^2) (Chan et al.)
-                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - cur.x0) ^ 2)
-                       FILTER (WHERE st.ts > v_t - INTERVAL '1 hour' AND st.sn > 0) AS q1,
+                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - st.x0) ^ 2)
+                       FILTER (WHERE st.ts > v_t1h AND st.sn > 0) AS q1,
                    sum(st.sn) AS n12, sum(st.ss) AS s12,
-                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - cur.x0) ^ 2) FILTER (WHERE st.sn > 0) AS q12,
+                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - st.x0) ^ 2) FILTER (WHERE st.sn > 0) AS q12,
                    regr_slope(st.x, st.px) FILTER (WHERE st.step) AS phi,
-                   max(st.x) FILTER (WHERE st.ts = v_t - INTERVAL '15 minutes') AS x15,
-                   max(st.x) FILTER (WHERE st.ts = v_t - INTERVAL '60 minutes') AS x60,
+                   max(st.x) FILTER (WHERE st.ts = v_t15m) AS x15,
+                   max(st.x) FILTER (WHERE st.ts = v_t1h) AS x60,
                    count(st.x) AS nx, max(st.runmax - st.x) AS dd12,
-                   sum(st.x - cur.x0) AS y1, sum((st.x - cur.x0) ^ 2) AS y2,
-                   sum((st.x - cur.x0) ^ 3) AS y3, sum((st.x - cur.x0) ^ 4) AS y4,
-                   sum(power(1 - 2.0::float8 / 13, extract(epoch FROM v_t - st.ts)::float8 / 300) * st.x) FILTER (WHERE st.x IS NOT NULL)
-                     / sum(power(1 - 2.0::float8 / 13, extract(epoch FROM v_t - st.ts)::float8 / 300)) FILTER (WHERE st.x IS NOT NULL) AS ema12,
-                   sum(power(1 - 2.0::float8 / 27, extract(epoch FROM v_t - st.ts)::float8 / 300) * st.x) FILTER (WHERE st.x IS NOT NULL)
-                     / sum(power(1 - 2.0::float8 / 27, extract(epoch FROM v_t - st.ts)::float8 / 300)) FILTER (WHERE st.x IS NOT NULL) AS ema26,
-                   sum(power(1 - 2.0::float8 / 10, extract(epoch FROM v_t - st.ts)::float8 / 300) * st.spread_macd)
+                   sum(st.x - st.x0) AS y1, sum((st.x - st.x0) ^ 2) AS y2,
+                   sum((st.x - st.x0) ^ 3) AS y3, sum((st.x - st.x0) ^ 4) AS y4,
+                   sum(st.w12 * st.x) FILTER (WHERE st.x IS NOT NULL)
+                     / sum(st.w12) FILTER (WHERE st.x IS NOT NULL) AS ema12,
+                   sum(st.w26 * st.x) FILTER (WHERE st.x IS NOT NULL)
+                     / sum(st.w26) FILTER (WHERE st.x IS NOT NULL) AS ema26,
+                   sum(st.w9 * st.spread_macd)
                        FILTER (WHERE st.ts < v_t AND st.spread_macd IS NOT NULL) AS sig_num,
-                   sum(power(1 - 2.0::float8 / 10, extract(epoch FROM v_t - st.ts)::float8 / 300))
+                   sum(st.w9)
                        FILTER (WHERE st.ts < v_t AND st.spread_macd IS NOT NULL) AS sig_den,
-                   avg(st.x) FILTER (WHERE st.ts > v_t - INTERVAL '100 minutes') AS bb_m,
-                   stddev_samp(st.x) FILTER (WHERE st.ts > v_t - INTERVAL '100 minutes') AS bb_sd,
-                   sum(greatest(st.d, 0)) FILTER (WHERE st.step AND st.ts > v_t - INTERVAL '70 minutes') AS rsi_g,
-                   sum(abs(st.d)) FILTER (WHERE st.step AND st.ts > v_t - INTERVAL '70 minutes') AS rsi_a,
-                   sum(st.dmp) FILTER (WHERE st.step AND st.ts > v_t - INTERVAL '70 minutes') AS dmp,
-                   sum(st.dmm) FILTER (WHERE st.step AND st.ts > v_t - INTERVAL '70 minutes') AS dmm,
-                   sum(st.tr) FILTER (WHERE st.step AND st.ts > v_t - INTERVAL '70 minutes') AS tr,
-                   sum(st.spread_dx_14) FILTER (WHERE st.ts < v_t AND st.ts > v_t - INTERVAL '70 minutes') AS dx_sum,
-                   count(st.spread_dx_14) FILTER (WHERE st.ts < v_t AND st.ts > v_t - INTERVAL '70 minutes') AS dx_n,
-                   sum(st.d ^ 2) FILTER (WHERE st.step AND st.ts > v_t - INTERVAL '1 hour') AS d2_1,
-                   count(*) FILTER (WHERE st.step AND st.ts > v_t - INTERVAL '1 hour') AS dn_1,
+                   avg(st.x) FILTER (WHERE st.ts > v_t100m) AS bb_m,
+                   stddev_samp(st.x) FILTER (WHERE st.ts > v_t100m) AS bb_sd,
+                   sum(greatest(st.d, 0)) FILTER (WHERE st.step AND st.ts > v_t70m) AS rsi_g,
+                   sum(abs(st.d)) FILTER (WHERE st.step AND st.ts > v_t70m) AS rsi_a,
+                   sum(st.dmp) FILTER (WHERE st.step AND st.ts > v_t70m) AS dmp,
+                   sum(st.dmm) FILTER (WHERE st.step AND st.ts > v_t70m) AS dmm,
+                   sum(st.tr) FILTER (WHERE st.step AND st.ts > v_t70m) AS tr,
+                   sum(st.spread_dx_14) FILTER (WHERE st.ts < v_t AND st.ts > v_t70m) AS dx_sum,
+                   count(st.spread_dx_14) FILTER (WHERE st.ts < v_t AND st.ts > v_t70m) AS dx_n,
+                   sum(st.d ^ 2) FILTER (WHERE st.step AND st.ts > v_t1h) AS d2_1,
+                   count(*) FILTER (WHERE st.step AND st.ts > v_t1h) AS dn_1,
                    sum(st.d ^ 2) FILTER (WHERE st.step) AS d2_12,
                    count(*) FILTER (WHERE st.step) AS dn_12,
                    array_agg(st.rv_1h) FILTER (WHERE st.ts < v_t AND st.rv_1h IS NOT NULL) AS rv_hist,
-                   avg(st.x) FILTER (WHERE st.ts > v_t - INTERVAL '3 hours') AS c3,
-                   count(*) FILTER (WHERE st.step AND st.pts > v_t - INTERVAL '3 hours'
-                                      AND (st.x - st.c3w) * (st.px - st.c3w) < 0) AS cross_n,
+                   avg(st.x) FILTER (WHERE st.ts > v_t3h) AS c3,
+                   -- the steps inside W(t, 3 h), counted against its mean c3 below
+                   array_agg(st.x) FILTER (WHERE st.step AND st.pts > v_t3h) AS cx3,
+                   array_agg(st.px) FILTER (WHERE st.step AND st.pts > v_t3h) AS cpx3,
                    avg(st.v) AS v_m, stddev_samp(st.v) AS v_sd,
-                   max(st.signal_persistence_min) FILTER (WHERE st.ts = v_t - c_step) AS pers_prev
-              FROM cur JOIN st ON st.exchange = cur.exchange AND st.symbol = cur.symbol
-             GROUP BY cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig, cur.x0
+                   max(st.signal_persistence_min) FILTER (WHERE st.ts = v_tprev) AS pers_prev
+              FROM st
+             GROUP BY st.exchange, st.symbol
+        ), fprev AS (       -- t between full hours: H(t, 7 d) = H(t_h, 7 d), kept on the row at t_h (0021)
+            SELECT p.exchange, p.symbol, p.b_fstate_n AS n, p.b_fstate_mean AS m, p.b_fstate_q AS q,
+                   p.funding_vol_7d AS sd, p.funding_trend_3d AS trend, p.funding_reversal_prob AS rev
+              FROM watchlist_data.factor_value AS p
+              JOIN cur ON cur.exchange = p.exchange AND cur.symbol = p.symbol
+             WHERE p.ts = v_th AND v_th < v_t AND p.b_fstate_n IS NOT NULL
+        ), fkeys AS (       -- the others (t on the hour, or no state at t_h): from the samples
+            SELECT cur.exchange, cur.symbol, cur.f FROM cur
+             WHERE NOT EXISTS (SELECT 1 FROM fprev WHERE fprev.exchange = cur.exchange AND fprev.symbol = cur.symbol)
         ), fh AS (          -- hourly funding samples H(t, 7 d), with their mean and f_t
-            SELECT h.exchange, h.symbol, h.ts, h.b_funding_close AS fh, cur.f AS fcur,
+            SELECT h.exchange, h.symbol, h.ts, h.b_funding_close AS fh, fkeys.f AS fcur,
                    avg(h.b_funding_close) OVER (PARTITION BY h.exchange, h.symbol) AS m,
                    lag(h.ts) OVER w AS pts, lag(h.b_funding_close) OVER w AS pfh
               FROM watchlist_data.factor_value AS h
-              JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol
+              JOIN fkeys ON fkeys.exchange = h.exchange AND fkeys.symbol = h.symbol
              WHERE h.ts > v_t7d AND h.ts <= v_t AND h.b_funding_close IS NOT NULL AND h.b_on_hour
             WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
         ), fa AS (
             SELECT fh.exchange, fh.symbol, avg(fh.fh) AS m, stddev_samp(fh.fh) AS sd, count(*) AS n,
-                   regr_slope(fh.fh, extract(epoch FROM fh.ts)::float8 / 86400) FILTER (WHERE fh.ts > v_t - INTERVAL '3 days') AS trend,
+                   regr_slope(fh.fh, extract(epoch FROM fh.ts)::float8 / 86400) FILTER (WHERE fh.ts > v_t3d) AS trend,
                    count(*) FILTER (WHERE fh.fh < fh.fcur) AS below,
-                   avg(((fh.fh - fh.pfh) * (fh.pfh - fh.m) < 0)::int::float8) FILTER (WHERE fh.pts = fh.ts - INTERVAL '1 hour') AS rev
+                   avg(((fh.fh - fh.pfh) * (fh.pfh - fh.m) < 0)::int::float8) FILTER (WHERE fh.pts = fh.ts - INTERVAL '1 hour') AS rev,
+                   NULL::integer AS regime_q, array_agg(fh.fh ORDER BY fh.fh) AS sorted
               FROM fh GROUP BY 1, 2
+            UNION ALL       -- the regime from the quintile thresholds of H (see 0021)
+            SELECT fprev.exchange, fprev.symbol, fprev.m, fprev.sd, fprev.n, fprev.trend, NULL, fprev.rev,
+                   1 + (fprev.q[1] < cur.f)::int + (fprev.q[2] < cur.f)::int + (fprev.q[3] < cur.f)::int
+                     + (fprev.q[4] < cur.f)::int, NULL
+              FROM fprev JOIN cur ON cur.exchange = fprev.exchange AND cur.symbol = fprev.symbol
+             WHERE fprev.n > 0
         ), mom AS (         -- central moments of x over W(t, 12 h), shifted by x_t
             SELECT a.*,
                    a.y2 / nullif(a.nx, 0) - (a.y1 / nullif(a.nx, 0)) ^ 2 AS m2,
@@ -242,17 +282,24 @@ BEGIN
                        / (mom.dx_n + CASE WHEN mom.dx IS NOT NULL THEN 1 ELSE 0 END) END AS adx,
                    CASE WHEN fa.n >= 2 AND fa.sd > 0 THEN (mom.f - fa.m) / fa.sd END AS fz,
                    fa.trend AS ftrend, fa.sd AS fvol,
-                   CASE WHEN fa.n >= 1 AND mom.f IS NOT NULL THEN least(5, 1 + floor(5.0 * fa.below / fa.n)) END AS regime,
+                   CASE WHEN fa.n >= 1 AND mom.f IS NOT NULL THEN coalesce(fa.regime_q, least(5, 1 + floor(5.0 * fa.below / fa.n))) END AS regime,
                    fa.rev,
                    mom.rv1,
                    CASE WHEN mom.dn_12 > 0 THEN sqrt(mom.d2_12) END AS rv12,
                    CASE WHEN mom.dn_1 > 0 AND mom.d2_12 > 0 THEN sqrt(mom.d2_1 / mom.dn_1) / sqrt(mom.d2_12 / mom.dn_12) END AS hvr,
                    (SELECT stddev_samp(u) FROM unnest(mom.rv_hist || mom.rv1) AS u) AS vov,
-                   CASE WHEN mom.c3 IS NOT NULL THEN mom.cross_n END AS cross3,
+                   CASE WHEN mom.c3 IS NOT NULL THEN
+                       (SELECT count(*) FROM unnest(mom.cx3, mom.cpx3) AS u(x, px) WHERE (u.x - mom.c3) * (u.px - mom.c3) < 0) END AS cross3,
                    CASE WHEN mom.v_sd > 0 THEN (mom.v - mom.v_m) / mom.v_sd END AS vz,
-                   CASE WHEN mom.trig THEN 5 + coalesce(mom.pers_prev, 0) ELSE 0 END AS pers
+                   CASE WHEN mom.trig THEN 5 + coalesce(mom.pers_prev, 0) ELSE 0 END AS pers,
+                   CASE WHEN fkeys.exchange IS NOT NULL THEN coalesce(fa.n, 0) END AS fs_n,
+                   CASE WHEN fkeys.exchange IS NOT NULL THEN fa.m END AS fs_m,
+                   CASE WHEN fkeys.exchange IS NOT NULL AND fa.n > 0 THEN
+                       ARRAY[fa.sorted[ceil(fa.n / 5.0)::integer], fa.sorted[ceil(2 * fa.n / 5.0)::integer],
+                             fa.sorted[ceil(3 * fa.n / 5.0)::integer], fa.sorted[ceil(4 * fa.n / 5.0)::integer]] END AS fs_q
               FROM mom
               LEFT JOIN fa ON fa.exchange = mom.exchange AND fa.symbol = mom.symbol
+              LEFT JOIN fkeys ON fkeys.exchange = mom.exchange AND fkeys.symbol = mom.symbol
         )
         UPDATE watchlist_data.factor_value AS fv SET
             spread_zscore_1h = res.z1, spread_zscore_12h = res.z12, spread_halflife_12h = res.hl,
@@ -264,7 +311,8 @@ BEGIN
             funding_regime = res.regime, funding_reversal_prob = res.rev,
             rv_1h = res.rv1, rv_12h = res.rv12, hv_ratio = res.hvr, vol_of_vol_12h = res.vov,
             crossings_3h = res.cross3, tail_risk_score = abs(res.skew) + CASE WHEN res.kurt > 0 THEN res.kurt WHEN res.kurt <= 0 THEN 0 END,
-            volume_spike_z_12h = res.vz, signal_persistence_min = res.pers
+            volume_spike_z_12h = res.vz, signal_persistence_min = res.pers,
+            b_fstate_n = res.fs_n, b_fstate_mean = res.fs_m, b_fstate_q = res.fs_q
           FROM res
          WHERE fv.exchange = res.exchange AND fv.symbol = res.symbol AND fv.ts = v_t;
         GET DIAGNOSTICS v_n = ROW_COUNT;
