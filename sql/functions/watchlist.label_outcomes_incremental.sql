@@ -142,19 +142,26 @@ BEGIN
     -- confirmed events with a due label still waiting for data that the next run's window
     -- (horizons due after this p_now less the overlap) will not cover, and the earliest such
     -- horizon: the next run looks at those again (a label waits at most the grace period)
-    SELECT array_agg(DISTINCT x.id), min(x.entry_ts + make_interval(mins => h)) INTO v_pending, v_pend_next
+    -- (per horizon one entry_ts range of the events whose horizon fell due in this run's
+    -- window, plus the recomputed events at every horizon)
+    SELECT array_agg(DISTINCT x.id), min(x.entry_ts + make_interval(mins => x.h)) INTO v_pending, v_pend_next
       FROM (
-            SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e WHERE e.id = ANY (v_recompute)
+            SELECT e.id, e.entry_ts, e.status, h
+              FROM watchlist_data.watch_signal_event AS e
+             CROSS JOIN unnest(v_horizons) AS h
+             WHERE e.id = ANY (v_recompute)
             UNION ALL
-            SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e
-             WHERE e.entry_ts > coalesce(v_due_after, '-infinity') - v_longest AND e.entry_ts <= p_now - v_shortest
+            SELECT y.id, y.entry_ts, y.status, h
+              FROM unnest(v_horizons) AS h
+             CROSS JOIN LATERAL (SELECT e.id, e.entry_ts, e.status FROM watchlist_data.watch_signal_event AS e
+                                  WHERE e.entry_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h)
+                                    AND e.entry_ts <= p_now - c_overlap - make_interval(mins => h)
+                                 OFFSET 0) AS y
         ) AS x
-     CROSS JOIN unnest(v_horizons) AS h
      WHERE x.status = 'confirmed'
-       AND x.entry_ts <= p_now - c_overlap - make_interval(mins => h)
-       AND (x.id = ANY (v_recompute) OR x.entry_ts > coalesce(v_due_after, '-infinity') - make_interval(mins => h))
+       AND x.entry_ts <= p_now - c_overlap - make_interval(mins => x.h)
        AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
-                        WHERE o.event_id = x.id AND o.horizon_min = h OFFSET 0);
+                        WHERE o.event_id = x.id AND o.horizon_min = x.h OFFSET 0);
 
     -- 4. quintiles: on the first run label_outcomes ranked the days it touched; afterwards a
     -- day is ranked when it first receives labels, then at most hourly while it fills, and
