@@ -82,14 +82,23 @@ BEGIN
                                      OFFSET 0)  -- a probe per candidate, not a hash of every label
                     ELSE e.id = ANY (p_event_ids) END;
     SELECT min(c.t0) - v_reach, max(c.t1) INTO v_lo, v_hi FROM wl_cand AS c;
+    -- only the candidates to be written now (data reached t1, or the grace period is
+    -- over) get their rows read
+    DROP TABLE IF EXISTS pg_temp.wl_cand_due;
+    CREATE TEMP TABLE wl_cand_due ON COMMIT DROP AS
+    SELECT x.* FROM (
+        SELECT c.*, EXISTS (SELECT 1 FROM watchlist_data.watch_signal_raw AS r
+                             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t1 AND r.ts >= v_lo) AS reached
+          FROM wl_cand AS c) AS x
+     WHERE x.reached OR p_now > x.t1 + v_grace;
     DROP TABLE IF EXISTS pg_temp.wl_label;
     CREATE TEMP TABLE wl_label ON COMMIT DROP AS
     SELECT c.*, en.entry_ts, en.entry_spread, en.entry_funding, en.entry_buy, en.entry_sell,
            ex.exit_ts, ex.exit_spread, ex.exit_funding, ex.exit_buy, ex.exit_sell,
-           coalesce(reach.reached, false) AS reached, pa.n_path, pa.vol, pa.lo, pa.hi,
+           pa.n_path, pa.vol, pa.lo, pa.hi,
            coalesce(fu.rate_sum, 0) AS rate_sum, coalesce(fu.n_times, 0) AS n_times,
            CASE WHEN en.entry_spread >= 0 THEN -1 WHEN en.entry_spread < 0 THEN 1 END AS s
-      FROM wl_cand AS c
+      FROM wl_cand_due AS c
       LEFT JOIN LATERAL (
             SELECT r.ts AS entry_ts, r.spread_rel AS entry_spread, r.funding_rate AS entry_funding,
                    r.best_buy_high_sell_low AS entry_buy, r.best_sell_high_buy_low AS entry_sell
@@ -105,9 +114,6 @@ BEGIN
                AND r.spread_rel IS NOT NULL AND r.ts >= v_lo AND r.ts <= v_hi
              ORDER BY r.ts DESC LIMIT 1) AS ex ON true
       LEFT JOIN LATERAL (
-            SELECT true AS reached FROM watchlist_data.watch_signal_raw AS r
-             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t1 AND r.ts >= v_lo LIMIT 1) AS reach ON true
-      LEFT JOIN LATERAL (
             SELECT count(r.spread_rel) AS n_path, stddev_samp(r.spread_rel) AS vol,
                    min(r.spread_rel) AS lo, max(r.spread_rel) AS hi
               FROM watchlist_data.watch_signal_raw AS r
@@ -120,8 +126,7 @@ BEGIN
                      WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t0 AND r.ts <= c.t1
                        AND r.ts >= v_lo AND r.ts <= v_hi AND r.next_funding_time > c.t0 AND r.next_funding_time <= c.t1
                        AND r.ts < r.next_funding_time AND r.funding_rate IS NOT NULL
-                     ORDER BY r.next_funding_time, r.ts DESC) AS f) AS fu ON true
-     WHERE coalesce(reach.reached, false) OR p_now > c.t1 + v_grace;
+                     ORDER BY r.next_funding_time, r.ts DESC) AS f) AS fu ON true;
 
     GET DIAGNOSTICS candidates = ROW_COUNT;
 
