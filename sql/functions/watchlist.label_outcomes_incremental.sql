@@ -30,11 +30,11 @@ AS $$
 DECLARE
     c_overlap   CONSTANT interval := watchlist_data.incremental_overlap();
     c_requantile CONSTANT interval := INTERVAL '1 hour';
-    v_max_gap         interval := watchlist_data.setting('event_max_sample_gap')::interval;
+    v_max_gap   interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_grace     interval := watchlist_data.setting('event_lookback')::interval;
     v_horizons  int[]    := watchlist_data.setting('outcome_horizons_min')::int[];
-    v_longest     interval := watchlist_data.longest_horizon();
-    v_shortest     interval := make_interval(mins => (SELECT min(x) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS x));
+    v_longest   interval := watchlist_data.longest_horizon();
+    v_shortest  interval := make_interval(mins => (SELECT min(x) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS x));
     v_reach     interval := watchlist_data.longest_horizon() + watchlist_data.setting('event_lookback')::interval;
     v_state     record;
     v_prev_now  timestamptz;
@@ -46,13 +46,13 @@ DECLARE
     v_seqscan   text;
     v_lo        timestamptz;
     v_new_wm    timestamptz;
-    v_late_ids       bigint[];
+    v_late_ids  bigint[];
     v_changed   bigint[];
     v_pending   bigint[];
     v_pend_prev bigint[];
     v_pend_from timestamptz;
     v_pend_next timestamptz;
-    v_recompute      bigint[];
+    v_recompute bigint[];
     v_first     boolean;
     v_ranked    jsonb;
     v_days      timestamptz[];
@@ -73,9 +73,9 @@ BEGIN
     v_since := coalesce(v_wm - c_overlap, '-infinity');
 
     -- 3. late data (looked up before 1 and 2 write anything), and the new watermark, from
-    --    one read of the rows ingested since the watermark (less the overlap) through the
-    --    BRIN index on ingested_at: a few minutes of rows, not the look-back's millions (the
-    --    planner, misled by a new chunk's missing statistics, would scan the look-back).
+    --    one read of the rows ingested since the watermark (less the overlap), not two: with
+    --    statistics on ingested_at the planner reads them through its BRIN index (a few
+    --    minutes of rows); no sequential scan of the look-back's millions either way.
     v_seqscan := current_setting('enable_seqscan');
     PERFORM set_config('enable_seqscan', 'off', true);
     CREATE TEMP TABLE wl_label_seen ON COMMIT DROP AS

@@ -68,9 +68,9 @@ SET work_mem = '64MB'
 SET jit = off
 AS $$
 DECLARE
-    v_run_span        interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
-    v_cooldown        interval := make_interval(mins => watchlist_data.setting('event_cooldown_minutes')::int);
-    v_max_gap        interval := watchlist_data.setting('event_max_sample_gap')::interval;
+    v_run_span interval := make_interval(mins => greatest(watchlist_data.setting('event_min_minutes')::int - 1, 0));
+    v_cooldown interval := make_interval(mins => watchlist_data.setting('event_cooldown_minutes')::int);
+    v_max_gap  interval := watchlist_data.setting('event_max_sample_gap')::interval;
     v_lookback interval := watchlist_data.setting('event_lookback')::interval;
     v_min_from timestamptz;
     v_inner    text;   -- numeric columns of the raw table
