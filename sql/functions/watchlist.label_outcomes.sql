@@ -94,9 +94,9 @@ BEGIN
     DROP TABLE IF EXISTS pg_temp.wl_label;
     CREATE TEMP TABLE wl_label ON COMMIT DROP AS
     SELECT c.*, en.entry_ts, en.entry_spread, en.entry_funding, en.entry_buy, en.entry_sell,
-           pf.exit_ts, pf.exit_spread, pf.exit_funding, pf.exit_buy, pf.exit_sell,
-           pf.n_path, pf.vol, pf.lo, pf.hi,
-           coalesce(pf.rate_sum, 0) AS rate_sum, coalesce(pf.n_times, 0) AS n_times,
+           ex.exit_ts, ex.exit_spread, ex.exit_funding, ex.exit_buy, ex.exit_sell,
+           pa.n_path, pa.vol, pa.lo, pa.hi,
+           coalesce(fu.rate_sum, 0) AS rate_sum, coalesce(fu.n_times, 0) AS n_times,
            CASE WHEN en.entry_spread >= 0 THEN -1 WHEN en.entry_spread < 0 THEN 1 END AS s
       FROM wl_cand_due AS c
       LEFT JOIN LATERAL (
@@ -106,33 +106,27 @@ BEGIN
              WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts <= c.t0 AND r.spread_rel IS NOT NULL
                AND r.ts >= c.t0 - v_reach AND r.ts >= v_lo AND r.ts <= v_hi
              ORDER BY r.ts DESC LIMIT 1) AS en ON true
-      -- exit row, path and funding in one read of a label's rows in [t0, t1] (they were three
-      -- reads of the same index range): the exit row is the latest with a spread in (t0, t1]
-      -- (x.pq, first in ts DESC order); the path is (t0, t1]; a funding time T counts the
-      -- rate of the latest row before T (x.fq, first of its T in ts DESC order). The rows are
-      -- aggregated in ts order, so vol is the same float sum as a plain forward read.
       LEFT JOIN LATERAL (
-            SELECT max(x.ts) FILTER (WHERE x.pq AND x.rn_e = 1) AS exit_ts,
-                   max(x.spread_rel) FILTER (WHERE x.pq AND x.rn_e = 1) AS exit_spread,
-                   max(x.funding_rate) FILTER (WHERE x.pq AND x.rn_e = 1) AS exit_funding,
-                   max(x.best_buy_high_sell_low) FILTER (WHERE x.pq AND x.rn_e = 1) AS exit_buy,
-                   max(x.best_sell_high_buy_low) FILTER (WHERE x.pq AND x.rn_e = 1) AS exit_sell,
-                   count(x.spread_rel) FILTER (WHERE x.ts > c.t0) AS n_path,
-                   stddev_samp(x.spread_rel) FILTER (WHERE x.ts > c.t0) AS vol,
-                   min(x.spread_rel) FILTER (WHERE x.ts > c.t0) AS lo, max(x.spread_rel) FILTER (WHERE x.ts > c.t0) AS hi,
-                   sum(x.funding_rate) FILTER (WHERE x.fq AND x.rn_f = 1) AS rate_sum,
-                   count(*) FILTER (WHERE x.fq AND x.rn_f = 1) AS n_times
-              FROM (SELECT y.*, row_number() OVER (PARTITION BY y.fq, y.next_funding_time ORDER BY y.ts DESC) AS rn_f,
-                           row_number() OVER (PARTITION BY y.pq ORDER BY y.ts DESC) AS rn_e
-                      FROM (SELECT r.ts, r.spread_rel, r.funding_rate, r.best_buy_high_sell_low, r.best_sell_high_buy_low,
-                                   r.next_funding_time,
-                                   coalesce(r.next_funding_time > c.t0 AND r.next_funding_time <= c.t1
-                                            AND r.ts < r.next_funding_time AND r.funding_rate IS NOT NULL, false) AS fq,
-                                   r.ts > c.t0 AND r.spread_rel IS NOT NULL AS pq
-                              FROM watchlist_data.watch_signal_raw AS r
-                             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t0 AND r.ts <= c.t1
-                               AND r.ts >= v_lo AND r.ts <= v_hi) AS y
-                     ORDER BY y.ts) AS x) AS pf ON true;
+            SELECT r.ts AS exit_ts, r.spread_rel AS exit_spread, r.funding_rate AS exit_funding,
+                   r.best_buy_high_sell_low AS exit_buy, r.best_sell_high_buy_low AS exit_sell
+              FROM watchlist_data.watch_signal_raw AS r
+             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts <= c.t1 AND r.ts > c.t0
+               AND r.spread_rel IS NOT NULL AND r.ts >= v_lo AND r.ts <= v_hi
+             ORDER BY r.ts DESC LIMIT 1) AS ex ON true
+      LEFT JOIN LATERAL (
+            SELECT count(r.spread_rel) AS n_path, stddev_samp(r.spread_rel) AS vol,
+                   min(r.spread_rel) AS lo, max(r.spread_rel) AS hi
+              FROM watchlist_data.watch_signal_raw AS r
+             WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts > c.t0 AND r.ts <= c.t1
+               AND r.ts >= v_lo AND r.ts <= v_hi) AS pa ON true
+      LEFT JOIN LATERAL (
+            SELECT sum(f.rate) AS rate_sum, count(*) AS n_times
+              FROM (SELECT DISTINCT ON (r.next_funding_time) r.funding_rate AS rate
+                      FROM watchlist_data.watch_signal_raw AS r
+                     WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t0 AND r.ts <= c.t1
+                       AND r.ts >= v_lo AND r.ts <= v_hi AND r.next_funding_time > c.t0 AND r.next_funding_time <= c.t1
+                       AND r.ts < r.next_funding_time AND r.funding_rate IS NOT NULL
+                     ORDER BY r.next_funding_time, r.ts DESC) AS f) AS fu ON true;
 
     GET DIAGNOSTICS candidates = ROW_COUNT;
 
