@@ -41,7 +41,12 @@ BEGIN
     -- and field. A batch with a row the test does not pass goes there directly.
     BEGIN
         IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_rows) AS r(val)
-                        WHERE NOT watchlist_data.raw_row_quick_ok(r.val, v_now)) THEN
+                        WHERE NOT watchlist_data.raw_row_quick_ok(r.val))
+           AND NOT EXISTS (SELECT 1
+                             FROM (SELECT DISTINCT t.val, t.is_ts
+                                     FROM jsonb_array_elements(p_rows) AS r(val)
+                                    CROSS JOIN LATERAL (VALUES (r.val -> 'ts', true), (r.val -> 'next_funding_time', false)) AS t(val, is_ts)) AS d
+                            WHERE NOT watchlist_data.raw_ts_quick_ok(d.val, CASE WHEN d.is_ts THEN v_now + INTERVAL '5 minutes' END)) THEN
             INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status,
                    spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours, next_funding_time,
                    range_1h, range_12h, volatility, slope_3m, crossings_1h, drift_ratio,
