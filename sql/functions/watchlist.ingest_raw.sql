@@ -33,8 +33,8 @@ BEGIN
     END IF;
     received := jsonb_array_length(p_rows);
 
-    -- 0. Fast path, for the usual batch of good rows: one pass of the cheap test over the
-    -- batch, then one INSERT from jsonb_populate_recordset, with the table's constraints
+    -- 0. Fast path, for the usual batch of good rows: one pass of the cheap row test over the
+    -- batch (the timestamps' test once per distinct value), then one INSERT from jsonb_populate_recordset, with the table's constraints
     -- and casts as the rest of the checks. Inside an exception block: any error (a row the
     -- table refuses, an impossible date in the test's cast) or a key repeated inside the
     -- batch rolls it back and the batch takes the exact path below, which names the row
@@ -42,11 +42,10 @@ BEGIN
     BEGIN
         IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_rows) AS r(val)
                         WHERE NOT watchlist_data.raw_row_quick_ok(r.val))
-           AND NOT EXISTS (SELECT 1
-                             FROM (SELECT DISTINCT t.val, t.is_ts
-                                     FROM jsonb_array_elements(p_rows) AS r(val)
-                                    CROSS JOIN LATERAL (VALUES (r.val -> 'ts', true), (r.val -> 'next_funding_time', false)) AS t(val, is_ts)) AS d
-                            WHERE NOT watchlist_data.raw_ts_quick_ok(d.val, CASE WHEN d.is_ts THEN v_now + INTERVAL '5 minutes' END)) THEN
+           AND NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT v FROM jsonb_path_query(p_rows, '$[*].ts') AS v) AS d
+                            WHERE NOT watchlist_data.raw_ts_quick_ok(d.v, v_now + INTERVAL '5 minutes'))
+           AND NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT v FROM jsonb_path_query(p_rows, '$[*].next_funding_time') AS v) AS d
+                            WHERE NOT watchlist_data.raw_ts_quick_ok(d.v, NULL)) THEN
             INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status,
                    spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours, next_funding_time,
                    range_1h, range_12h, volatility, slope_3m, crossings_1h, drift_ratio,
