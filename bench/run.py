@@ -95,7 +95,11 @@ def summary(out: Path) -> None:
             return r.get("rows_per_s") if r else None
 
         cp = rps(copy)
-        for label, r in (("ingest_raw rows/s", api), ("writer hook end to end rows/s", hook)):
+        for label, r in (
+            ("ingest_raw rows/s", api),
+            ("ingest_raw pipelined rows/s", m.get("ingest_raw pipelined")),
+            ("writer hook end to end rows/s", hook),
+        ):
             if r and rps(r):
                 vs_copy = f"{rps(r) / cp:.0%} of COPY {cp:,.0f}" if cp else "COPY n/a"
                 rows.append(
