@@ -182,6 +182,9 @@ def summary(out: Path) -> None:
                 ">= 10x",
             )
         )
+        top = sorted(st.get("columns", {}).items(), key=lambda kv: -kv[1])[:4]
+        if top:
+            rows.append(("  compressed B/row by column", ", ".join(f"{k} {v:.1f}" for k, v in top), "", ""))
     if not rows:
         return
     w = [max(len(r[i]) for r in rows + [("measure", "result", "baseline (same run)", "target")]) for i in range(4)]
