@@ -42,10 +42,11 @@ BEGIN
     BEGIN
         IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_rows) AS r(val)
                         WHERE NOT watchlist_data.raw_row_quick_ok(r.val))
-           AND NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT v FROM jsonb_path_query(p_rows, '$[*].ts') AS v) AS d
-                            WHERE NOT watchlist_data.raw_ts_quick_ok(d.v, v_now + INTERVAL '5 minutes'))
-           AND NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT v FROM jsonb_path_query(p_rows, '$[*].next_funding_time') AS v) AS d
-                            WHERE NOT watchlist_data.raw_ts_quick_ok(d.v, NULL)) THEN
+           AND NOT EXISTS (SELECT 1
+                             FROM (SELECT DISTINCT r.val ->> 'ts' AS ts, r.val ->> 'next_funding_time' AS nft
+                                     FROM jsonb_array_elements(p_rows) AS r(val)) AS d
+                            WHERE NOT (watchlist_data.raw_ts_quick_ok(d.ts, v_now + INTERVAL '5 minutes')
+                                       AND watchlist_data.raw_ts_quick_ok(d.nft, NULL))) THEN
             INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status,
                    spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours, next_funding_time,
                    range_1h, range_12h, volatility, slope_3m, crossings_1h, drift_ratio,

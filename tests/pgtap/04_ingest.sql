@@ -107,17 +107,17 @@ SELECT results_eq($$SELECT received, inserted, rejected FROM watchlist.ingest_ra
 -- INSERT would let through silently (missing field, wrong JSON type, naive or future ts,
 -- unknown field, oversize meta).
 SELECT results_eq($$SELECT r.ord::int - 1, watchlist_data.raw_row_quick_ok(r.val)
-                             AND watchlist_data.raw_ts_quick_ok(r.val -> 'ts', now() + INTERVAL '5 minutes')
-                             AND watchlist_data.raw_ts_quick_ok(r.val -> 'next_funding_time', NULL)
+                             AND watchlist_data.raw_ts_quick_ok(r.val ->> 'ts', now() + INTERVAL '5 minutes')
+                             AND watchlist_data.raw_ts_quick_ok(r.val ->> 'next_funding_time', NULL)
                       FROM mixed_batch, jsonb_array_elements(rows) WITH ORDINALITY AS r(val, ord) WHERE r.ord <> 14 ORDER BY 1$$,
                   $$VALUES (0, true), (1, false), (2, false), (3, false), (4, true), (5, false), (6, false), (7, false),
                            (8, true), (9, false), (10, true), (11, true), (12, true), (14, true)$$,
                   'quick test: false for every problem the INSERT would not refuse, true where the table refuses the row');
-SELECT results_eq($$SELECT v, watchlist_data.raw_ts_quick_ok(v::jsonb, '2026-03-01T12:00:00Z')
-                      FROM unnest(ARRAY['null', '"2026-03-01T12:00:00Z"', '"2026-03-01T12:00:00.5+01:00"', '"2026-03-01T12:00:01Z"',
-                                        '"2026-03-01 11:00:00Z"', '"2026-03-01T11:00:00"', '1']) AS v$$,
-                  $$VALUES ('null', true), ('"2026-03-01T12:00:00Z"', true), ('"2026-03-01T12:00:00.5+01:00"', true),
-                           ('"2026-03-01T12:00:01Z"', false), ('"2026-03-01 11:00:00Z"', false), ('"2026-03-01T11:00:00"', false), ('1', false)$$,
+SELECT results_eq($$SELECT v, watchlist_data.raw_ts_quick_ok(v, '2026-03-01T12:00:00Z')
+                      FROM unnest(ARRAY[NULL, '2026-03-01T12:00:00Z', '2026-03-01T12:00:00.5+01:00', '2026-03-01T12:00:01Z',
+                                        '2026-03-01 11:00:00Z', '2026-03-01T11:00:00', '1']) AS v$$,
+                  $$VALUES (NULL, true), ('2026-03-01T12:00:00Z', true), ('2026-03-01T12:00:00.5+01:00', true),
+                           ('2026-03-01T12:00:01Z', false), ('2026-03-01 11:00:00Z', false), ('2026-03-01T11:00:00', false), ('1', false)$$,
                   'quick timestamp test: canonical with an offset and not after the bound, or absent');
 -- A batch every row of which passes the quick test, with rows the table refuses and a key
 -- repeated in another spelling of the same instant: the fast INSERT is rolled back and the
