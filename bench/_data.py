@@ -125,16 +125,20 @@ class ServerCpu:
 
 
 @contextmanager
-def jobs_paused(conn):
+def jobs_paused(conn, procs: tuple[str, ...] | None = None):
     """Pause this database's scheduled watchlist jobs and refresh policies while a benchmark
     runs (they would otherwise merge, label and refresh the bench rows behind its back);
-    restores the scheduled flag of each afterwards. A no-op where there is no scheduler."""
+    restores the scheduled flag of each afterwards. procs: only the jobs running these
+    procedures (e.g. ('job_merge_events',): the bench runs that job's work itself while
+    the others keep running). A no-op where there is no scheduler."""
     try:
         ids = [
             r[0]
             for r in conn.execute(
                 """SELECT job_id FROM timescaledb_information.jobs
-                WHERE scheduled AND (proc_schema = 'watchlist_data' OR hypertable_schema = 'watchlist_data')"""
+                WHERE scheduled AND (proc_schema = 'watchlist_data' OR hypertable_schema = 'watchlist_data')
+                  AND (%(procs)s::text[] IS NULL OR proc_name = ANY (%(procs)s::text[]))""",
+                {"procs": list(procs) if procs else None},
             )
         ]
         for i in ids:
