@@ -170,7 +170,7 @@ def test_read_path_rows_split_at_the_watermark(conn):
     wm = t0 + timedelta(hours=1)
     rows = _rows("SPLITTEST", t0, 2 * 60)
     assert _ingest(conn, rows, "split-1")[:4] == (120, 120, 0, 0)
-    direct = conn.execute(f"""
+    direct = conn.execute("""
         SELECT b, count(*), NULL::text, (array_agg(spot_price ORDER BY ts DESC))[1], (array_agg(futures_price ORDER BY ts DESC))[1],
                (array_agg(spread_rel ORDER BY ts DESC))[1], (array_agg(funding_rate ORDER BY ts DESC))[1],
                NULL::float8, NULL::timestamptz, NULL::int, NULL::float8,
@@ -225,6 +225,8 @@ def test_read_path_rows_split_at_the_watermark(conn):
         conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'SPLITTEST'")
         conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t2))
     assert (
-        conn.execute("SELECT count(*) FROM watchlist_data.watchlist_series_agg WHERE symbol = 'SPLITTEST'").fetchone()[0]
+        conn.execute("SELECT count(*) FROM watchlist_data.watchlist_series_agg WHERE symbol = 'SPLITTEST'").fetchone()[
+            0
+        ]
         == 0
     )
