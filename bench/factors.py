@@ -57,6 +57,20 @@ SELECT t, 'bench' || e, 'B' || lpad(s::text, 4, '0'), 5, extract(epoch FROM t) %
        LATERAL (SELECT %(h0)s::timestamptz + make_interval(mins => 5 * k) AS t) AS x
 """
 
+BLOCKS_SQL = """
+UPDATE watchlist_data.factor_value AS f SET b_blk_n = a.n, b_blk_mx = a.mx, b_blk_mn = a.mn, b_blk_dd = a.dd
+  FROM (SELECT q.exchange, q.symbol, q.h, count(q.x)::int AS n, max(q.x) AS mx, min(q.x) AS mn, max(q.rm - q.x) AS dd
+          FROM (SELECT v.exchange, v.symbol, v.b_spread_close AS x,
+                       time_bucket(INTERVAL '1 hour', v.ts - INTERVAL '5 minutes') + INTERVAL '1 hour' AS h,
+                       max(v.b_spread_close) OVER (PARTITION BY v.exchange, v.symbol,
+                                                   time_bucket(INTERVAL '1 hour', v.ts - INTERVAL '5 minutes') ORDER BY v.ts) AS rm
+                  FROM watchlist_data.factor_value AS v
+                 WHERE v.exchange LIKE 'bench%%' AND v.ts > %(lo)s AND v.ts <= %(hi)s) AS q
+         GROUP BY 1, 2, 3) AS a
+ WHERE f.exchange = a.exchange AND f.symbol = a.symbol AND f.ts = a.h AND f.b_on_hour
+   AND f.ts >= %(lo)s::timestamptz + INTERVAL '1 hour' AND f.ts <= %(hi)s
+"""
+
 
 def load_raw(conn, t0, exchanges, symbols, m_from, m_to) -> float:
     keys = exchanges * symbols
@@ -74,6 +88,7 @@ def cleanup(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.factor_value WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'compute_factors'")
+    conn.execute("DELETE FROM watchlist_data.factor_window_state WHERE exchange LIKE 'bench%'")
 
 
 def main() -> int:
@@ -124,8 +139,14 @@ def main() -> int:
                               FROM show_chunks('watchlist_data.factor_value', older_than => %s::timestamptz) AS c""",
                 (now - timedelta(days=8),),
             )
+            # what the job keeps on its rows on the full hour (0022: the hour's drawdown block), for
+            # the last 13 hours of the history, and the vacuum autovacuum would have run on them
+            h_end = h0 + timedelta(minutes=5 * n_hist)
+            conn.execute(BLOCKS_SQL, {"lo": h_end - timedelta(hours=13, minutes=5), "hi": h_end})
+            conn.execute("VACUUM (ANALYZE) watchlist_data.factor_value")
             print(
-                f"  factor history: {keys * n_hist:,} rows in {time.perf_counter() - t:.1f} s (chunks older than 8 days compressed, as the policy)"
+                f"  factor history: {keys * n_hist:,} rows in {time.perf_counter() - t:.1f} s (chunks older than 8 days compressed, "
+                "as the policy; the last 13 h with their hourly drawdown blocks; vacuumed)"
             )
             base_end = now - timedelta(minutes=5 * args.runs)
             m_day = int((base_end - day0).total_seconds() // 60)

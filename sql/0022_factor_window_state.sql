@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS watchlist_data.factor_window_state (
     wr_1  numeric, wr_2 numeric,
     wv_n  integer NOT NULL,                -- b_volume_close: count, sum, sum of squares
     wv_1  numeric, wv_2 numeric,
+    fb_lo timestamptz, fb_hi timestamptz,  -- the drawdown summary of the hourly blocks in (fb_lo, fb_hi]
+    fb_mx double precision, fb_mn double precision, fb_dd double precision,
     CONSTRAINT factor_window_state_pkey PRIMARY KEY (exchange, symbol)
 );
 COMMENT ON TABLE watchlist_data.factor_window_state IS
@@ -50,3 +52,11 @@ COMMENT ON COLUMN watchlist_data.factor_value.b_blk_mn IS
     'state (not a factor): on a full hour t, min x_b over the rows b in (t - 1 h, t]';
 COMMENT ON COLUMN watchlist_data.factor_value.b_blk_dd IS
     'state (not a factor): on a full hour t, the largest fall of x from its running maximum over the rows b in (t - 1 h, t]';
+
+-- 3. The hourly funding samples of the 7-day windows (read on the full hour, 168 a key) from
+--    the index alone: it carries b_funding_close (index-only scans where the chunk is
+--    all-visible, i.e. vacuumed: every chunk but the newest). It replaces the partial index of
+--    0020 (same keys and predicate), which it also serves.
+CREATE INDEX IF NOT EXISTS factor_value_hourly_funding_idx ON watchlist_data.factor_value (exchange, symbol, ts)
+    INCLUDE (b_funding_close) WHERE b_on_hour;
+DROP INDEX IF EXISTS watchlist_data.factor_value_hourly_idx;

@@ -172,9 +172,10 @@ BEGIN
          WHERE c.ts = v_t
            AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT k ->> 0, k ->> 1 FROM jsonb_array_elements(p_keys) AS k))
            AND NOT coalesce(s.ts = v_tprev AND s.computed_at = p.computed_at
-                            AND (SELECT count(*) FROM watchlist_data.factor_value AS h
-                                  WHERE h.exchange = c.exchange AND h.symbol = c.symbol AND h.b_on_hour
-                                    AND h.ts > v_ha AND h.ts <= v_hb AND h.b_blk_n IS NOT NULL) = 11, false);
+                            AND (s.fb_lo = v_ha AND s.fb_hi = v_hb
+                                 OR (SELECT count(*) FROM watchlist_data.factor_value AS h
+                                      WHERE h.exchange = c.exchange AND h.symbol = c.symbol AND h.b_on_hour
+                                        AND h.ts > v_ha AND h.ts <= v_hb AND h.b_blk_n IS NOT NULL) = 11), false);
 
         WITH keys AS (
             SELECT k ->> 0 AS exchange, k ->> 1 AS symbol FROM jsonb_array_elements(p_keys) AS k
@@ -189,37 +190,41 @@ BEGIN
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_high AS hi, h.b_spread_low AS lo,
                    h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_m2 AS m2b,
                    h.spread_dx_14, h.signal_persistence_min,
-                   cur.x AS cx, cur.f AS cf, cur.v AS cv, cur.trig AS ctrig,
                    lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
                    lag(h.b_spread_high) OVER w AS phi, lag(h.b_spread_low) OVER w AS plo,
-                   -- running maxima of x inside the hour (t - 1 h, t] and inside (v_hb, t]
-                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t1h) OVER w AS rm1,
+                   -- running maximum of x inside (v_hb, t] (v_hb = t - 1 h on the full hour)
                    max(h.b_spread_close) FILTER (WHERE h.ts > v_hb) OVER w AS rmh
               FROM watchlist_data.factor_value AS h
-              JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol
              WHERE h.ts > v_t3hs AND h.ts <= v_t
+               AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol)
             WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
-        ), st AS (          -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX
-            SELECT rec.*, (rec.pts = rec.ts - c_step AND rec.x IS NOT NULL AND rec.px IS NOT NULL) AS step,
+        ), st AS MATERIALIZED ( -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX
+            SELECT rec.exchange, rec.symbol, rec.ts, rec.x, rec.px, rec.pts, rec.sn, rec.ss, rec.m2b, rec.spread_dx_14,
+                   rec.signal_persistence_min, rec.rmh,
+                   (rec.pts = rec.ts - c_step AND rec.x IS NOT NULL AND rec.px IS NOT NULL) AS step,
                    rec.x - rec.px AS d,
                    CASE WHEN rec.hi - rec.phi > rec.plo - rec.lo AND rec.hi - rec.phi > 0 THEN rec.hi - rec.phi ELSE 0 END AS dmp,
                    CASE WHEN rec.plo - rec.lo > rec.hi - rec.phi AND rec.plo - rec.lo > 0 THEN rec.plo - rec.lo ELSE 0 END AS dmm,
                    greatest(rec.hi, rec.px) - least(rec.lo, rec.px) AS tr
               FROM rec
              WHERE rec.ts > v_t3h
-        ), sa AS (          -- the short windows, one group per key
-            SELECT st.exchange, st.symbol, max(st.cx) AS x, max(st.cf) AS f, max(st.cv) AS v, bool_or(st.ctrig) AS trig,
-                   coalesce(max(st.cx), 0) AS x0,
+        ), s3 AS (          -- W(t, 3 h): its mean, and its steps counted against it below
+            SELECT st.exchange, st.symbol, avg(st.x) AS c3,
+                   array_agg(st.x) FILTER (WHERE st.step AND st.pts > v_t3h) AS cx3,
+                   array_agg(st.px) FILTER (WHERE st.step AND st.pts > v_t3h) AS cpx3
+              FROM st GROUP BY 1, 2
+        ), sa AS (          -- the short windows (100 minutes at most), one group per key
+            SELECT st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig, coalesce(cur.x, 0) AS x0,
                    sum(st.sn) FILTER (WHERE st.ts > v_t1h) AS n1,
                    sum(st.ss) FILTER (WHERE st.ts > v_t1h) AS s1,
                    -- centred sum of squares about x0: sum(m2_i + n_i (mean_i - x0)^2) (Chan et al.)
-                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - coalesce(st.cx, 0)) ^ 2)
+                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - coalesce(cur.x, 0)) ^ 2)
                        FILTER (WHERE st.ts > v_t1h AND st.sn > 0) AS q1,
                    max(st.x) FILTER (WHERE st.ts = v_t15m) AS x15,
                    max(st.x) FILTER (WHERE st.ts = v_t1h) AS x60,
                    max(st.px) FILTER (WHERE st.ts = v_t AND st.step) AS own_px,
-                   avg(st.x) FILTER (WHERE st.ts > v_t100m) AS bb_m,
-                   stddev_samp(st.x) FILTER (WHERE st.ts > v_t100m) AS bb_sd,
+                   avg(st.x) AS bb_m,
+                   stddev_samp(st.x) AS bb_sd,
                    sum(greatest(st.d, 0)) FILTER (WHERE st.step AND st.ts > v_t70m) AS rsi_g,
                    sum(abs(st.d)) FILTER (WHERE st.step AND st.ts > v_t70m) AS rsi_a,
                    sum(st.dmp) FILTER (WHERE st.step AND st.ts > v_t70m) AS dmp,
@@ -229,21 +234,15 @@ BEGIN
                    count(st.spread_dx_14) FILTER (WHERE st.ts < v_t AND st.ts > v_t70m) AS dx_n,
                    sum(st.d ^ 2) FILTER (WHERE st.step AND st.ts > v_t1h) AS d2_1,
                    count(*) FILTER (WHERE st.step AND st.ts > v_t1h) AS dn_1,
-                   avg(st.x) AS c3,
-                   -- the steps inside W(t, 3 h), counted against its mean c3 below
-                   array_agg(st.x) FILTER (WHERE st.step AND st.pts > v_t3h) AS cx3,
-                   array_agg(st.px) FILTER (WHERE st.step AND st.pts > v_t3h) AS cpx3,
                    max(st.signal_persistence_min) FILTER (WHERE st.ts = v_tprev) AS pers_prev,
-                   -- the hour (t - 1 h, t] (kept on a row on the full hour) and (v_hb, t]
-                   count(st.x) FILTER (WHERE st.ts > v_t1h) AS blk_n,
-                   max(st.x) FILTER (WHERE st.ts > v_t1h) AS blk_mx,
-                   min(st.x) FILTER (WHERE st.ts > v_t1h) AS blk_mn,
-                   max(st.rm1 - st.x) FILTER (WHERE st.ts > v_t1h) AS blk_dd,
+                   -- the rows in (v_hb, t]: on the full hour the hour (t - 1 h, t], kept on the row
+                   count(st.x) FILTER (WHERE st.ts > v_hb) AS hd_n,
                    max(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mx,
                    min(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mn,
                    max(st.rmh - st.x) FILTER (WHERE st.ts > v_hb) AS hd_dd
-              FROM st
-             GROUP BY st.exchange, st.symbol
+              FROM st JOIN cur ON cur.exchange = st.exchange AND cur.symbol = st.symbol
+             WHERE st.ts > v_t100m
+             GROUP BY st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig
         ), tl AS (          -- rolling keys: rows in [t - 12 h - 5 min, v_ha]: the row leaving W and the step
                             -- leaving with it, and the rows of W before its first block
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
@@ -251,53 +250,50 @@ BEGIN
                    lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
                    max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS rmt
               FROM watchlist_data.factor_value AS h
-              JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw
              WHERE h.ts >= v_t12s AND h.ts <= v_ha
+               AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw)
             WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
-        ), ta AS (
+        ), tt AS (          -- the rows of W before its first block
+            SELECT tl.exchange, tl.symbol, max(tl.x) AS tl_mx, min(tl.x) AS tl_mn, max(tl.rmt - tl.x) AS tl_dd
+              FROM tl WHERE tl.ts > v_t12 GROUP BY 1, 2
+        ), ta AS (          -- the row at t - 12 h: its terms of every sum
             SELECT tl.exchange, tl.symbol,
-                   max(tl.x) FILTER (WHERE tl.ts > v_t12) AS tl_mx,
-                   min(tl.x) FILTER (WHERE tl.ts > v_t12) AS tl_mn,
-                   max(tl.rmt - tl.x) FILTER (WHERE tl.ts > v_t12) AS tl_dd,
-                   -- the row at t - 12 h: its terms of every sum
-                   coalesce(sum(tl.sn) FILTER (WHERE tl.ts = v_t12), 0) AS l_sn,
-                   coalesce(sum(tl.ss::numeric) FILTER (WHERE tl.ts = v_t12 AND tl.sn > 0), 0) AS l_ss,
-                   coalesce(sum(tl.m2b::numeric + (tl.ss::numeric * tl.ss::numeric) / tl.sn) FILTER (WHERE tl.ts = v_t12 AND tl.sn > 0), 0) AS l_sq,
-                   count(tl.x) FILTER (WHERE tl.ts = v_t12) AS l_xn,
-                   coalesce(sum(tl.x::numeric) FILTER (WHERE tl.ts = v_t12), 0) AS l_x1,
-                   coalesce(sum((tl.x::numeric * tl.x::numeric)) FILTER (WHERE tl.ts = v_t12), 0) AS l_x2,
-                   coalesce(sum((tl.x::numeric * tl.x::numeric * tl.x::numeric)) FILTER (WHERE tl.ts = v_t12), 0) AS l_x3,
-                   coalesce(sum((tl.x::numeric * tl.x::numeric * tl.x::numeric * tl.x::numeric)) FILTER (WHERE tl.ts = v_t12), 0) AS l_x4,
-                   count(*) FILTER (WHERE tl.ts = v_t12 AND tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL) AS l_dn,
-                   coalesce(sum(tl.px::numeric) FILTER (WHERE tl.ts = v_t12 AND tl.pts = tl.ts - c_step AND tl.x IS NOT NULL), 0) AS l_dp,
-                   coalesce(sum(tl.x::numeric) FILTER (WHERE tl.ts = v_t12 AND tl.pts = tl.ts - c_step AND tl.px IS NOT NULL), 0) AS l_dc,
-                   coalesce(sum((tl.px::numeric * tl.px::numeric)) FILTER (WHERE tl.ts = v_t12 AND tl.pts = tl.ts - c_step AND tl.x IS NOT NULL), 0) AS l_dpp,
-                   coalesce(sum(tl.px::numeric * tl.x::numeric) FILTER (WHERE tl.ts = v_t12 AND tl.pts = tl.ts - c_step), 0) AS l_dpc,
-                   coalesce(sum(((tl.x - tl.px)::numeric * (tl.x - tl.px)::numeric)) FILTER (WHERE tl.ts = v_t12 AND tl.pts = tl.ts - c_step), 0) AS l_dd2,
-                   count(tl.macd) FILTER (WHERE tl.ts = v_t12) AS l_gn,
-                   coalesce(sum(tl.macd::numeric) FILTER (WHERE tl.ts = v_t12), 0) AS l_g,
-                   count(tl.rv) FILTER (WHERE tl.ts = v_t12) AS l_rn,
-                   coalesce(sum(tl.rv::numeric) FILTER (WHERE tl.ts = v_t12), 0) AS l_r1,
-                   coalesce(sum((tl.rv::numeric * tl.rv::numeric)) FILTER (WHERE tl.ts = v_t12), 0) AS l_r2,
-                   count(tl.v) FILTER (WHERE tl.ts = v_t12) AS l_vn,
-                   coalesce(sum(tl.v::numeric) FILTER (WHERE tl.ts = v_t12), 0) AS l_v1,
-                   coalesce(sum((tl.v::numeric * tl.v::numeric)) FILTER (WHERE tl.ts = v_t12), 0) AS l_v2
-              FROM tl GROUP BY 1, 2
-        ), dparts AS (      -- rolling keys: the drawdown's parts of W in time order
-            SELECT ta.exchange, ta.symbol, 0::float8 AS o, ta.tl_mx AS mx, ta.tl_mn AS mn, ta.tl_dd AS dd FROM ta
-            UNION ALL
-            SELECT h.exchange, h.symbol, extract(epoch FROM h.ts)::float8, h.b_blk_mx, h.b_blk_mn, h.b_blk_dd
+                   coalesce(tl.sn, 0) AS l_sn,
+                   CASE WHEN tl.sn > 0 THEN tl.ss::numeric ELSE 0 END AS l_ss,
+                   CASE WHEN tl.sn > 0 THEN tl.m2b::numeric + (tl.ss::numeric * tl.ss::numeric) / tl.sn ELSE 0 END AS l_sq,
+                   (tl.x IS NOT NULL)::int AS l_xn,
+                   coalesce(tl.x::numeric, 0) AS l_x1,
+                   coalesce((tl.x::numeric * tl.x::numeric), 0) AS l_x2,
+                   coalesce((tl.x::numeric * tl.x::numeric * tl.x::numeric), 0) AS l_x3,
+                   coalesce((tl.x::numeric * tl.x::numeric * tl.x::numeric * tl.x::numeric), 0) AS l_x4,
+                   (tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL)::int AS l_dn,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN tl.px::numeric ELSE 0 END AS l_dp,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN tl.x::numeric ELSE 0 END AS l_dc,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN (tl.px::numeric * tl.px::numeric) ELSE 0 END AS l_dpp,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN (tl.px::numeric * tl.x::numeric) ELSE 0 END AS l_dpc,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN ((tl.x - tl.px)::numeric * (tl.x - tl.px)::numeric) ELSE 0 END AS l_dd2,
+                   (tl.macd IS NOT NULL)::int AS l_gn,
+                   coalesce(tl.macd::numeric, 0) AS l_g,
+                   (tl.rv IS NOT NULL)::int AS l_rn,
+                   coalesce(tl.rv::numeric, 0) AS l_r1,
+                   coalesce((tl.rv::numeric * tl.rv::numeric), 0) AS l_r2,
+                   (tl.v IS NOT NULL)::int AS l_vn,
+                   coalesce(tl.v::numeric, 0) AS l_v1,
+                   coalesce((tl.v::numeric * tl.v::numeric), 0) AS l_v2
+              FROM tl WHERE tl.ts = v_t12
+        ), bparts AS (      -- rolling keys whose blocks changed (the hour turned): the 11 blocks, in time order
+            SELECT h.exchange, h.symbol, h.ts, h.b_blk_mx AS mx, h.b_blk_mn AS mn, h.b_blk_dd AS dd
               FROM watchlist_data.factor_value AS h
-              JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw
              WHERE h.b_on_hour AND h.ts > v_ha AND h.ts <= v_hb
-            UNION ALL
-            SELECT sa.exchange, sa.symbol, 'infinity'::float8, sa.hd_mx, sa.hd_mn, sa.hd_dd
-              FROM sa JOIN cur ON cur.exchange = sa.exchange AND cur.symbol = sa.symbol AND NOT cur.fullw
-        ), dd AS (          -- largest fall: within a part, or from an earlier part's maximum to its minimum
-            SELECT q.exchange, q.symbol, max(greatest(q.dd, q.pmx - q.mn)) AS dd12
-              FROM (SELECT dparts.*, max(dparts.mx) OVER (PARTITION BY dparts.exchange, dparts.symbol ORDER BY dparts.o
+               AND EXISTS (SELECT 1 FROM cur JOIN watchlist_data.factor_window_state AS s
+                                          ON s.exchange = cur.exchange AND s.symbol = cur.symbol
+                            WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw
+                              AND NOT coalesce(s.fb_lo = v_ha AND s.fb_hi = v_hb, false))
+        ), fb AS (          -- their combination: largest fall within a block, or from an earlier block's maximum
+            SELECT q.exchange, q.symbol, max(q.mx) AS fb_mx, min(q.mn) AS fb_mn, max(greatest(q.dd, q.pmx - q.mn)) AS fb_dd
+              FROM (SELECT bparts.*, max(bparts.mx) OVER (PARTITION BY bparts.exchange, bparts.symbol ORDER BY bparts.ts
                                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pmx
-                      FROM dparts) AS q
+                      FROM bparts) AS q
              GROUP BY 1, 2
         ), rolled AS (      -- rolling keys: W(t - 5 min)'s sums + the row at t - the row at t - 12 h
             SELECT cur.exchange AS l_ex, cur.symbol AS l_sym,
@@ -328,19 +324,27 @@ BEGIN
                    s.wv_n + (cur.v IS NOT NULL)::int - coalesce(ta.l_vn, 0)::int AS wv_n,
                    s.wv_1 + coalesce(cur.v::numeric, 0) - coalesce(ta.l_v1, 0) AS wv_1,
                    s.wv_2 + coalesce((cur.v::numeric * cur.v::numeric), 0) - coalesce(ta.l_v2, 0) AS wv_2,
-                   dd.dd12
+                   -- drawdown: the rows before the first block, the blocks, the rows after the last
+                   greatest(tt.tl_dd, fbx.dd, sa.hd_dd, tt.tl_mx - fbx.mn, tt.tl_mx - sa.hd_mn, fbx.mx - sa.hd_mn) AS dd12,
+                   fbx.mx AS fb_mx, fbx.mn AS fb_mn, fbx.dd AS fb_dd
               FROM cur
               JOIN watchlist_data.factor_window_state AS s ON s.exchange = cur.exchange AND s.symbol = cur.symbol
               JOIN sa ON sa.exchange = cur.exchange AND sa.symbol = cur.symbol
               LEFT JOIN ta ON ta.exchange = cur.exchange AND ta.symbol = cur.symbol
-              LEFT JOIN dd ON dd.exchange = cur.exchange AND dd.symbol = cur.symbol
+              LEFT JOIN tt ON tt.exchange = cur.exchange AND tt.symbol = cur.symbol
+              LEFT JOIN fb ON fb.exchange = cur.exchange AND fb.symbol = cur.symbol
+              CROSS JOIN LATERAL (
+                  SELECT CASE WHEN s.fb_lo = v_ha AND s.fb_hi = v_hb THEN s.fb_mx ELSE fb.fb_mx END AS mx,
+                         CASE WHEN s.fb_lo = v_ha AND s.fb_hi = v_hb THEN s.fb_mn ELSE fb.fb_mn END AS mn,
+                         CASE WHEN s.fb_lo = v_ha AND s.fb_hi = v_hb THEN s.fb_dd ELSE fb.fb_dd END AS dd) AS fbx
              WHERE NOT cur.fullw
         ), hist AS (        -- the other keys: rows in (t - 12 h - 5 min, t], W(t, 12 h) and the step before it
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
                    h.b_spread_m2 AS m2b, h.b_volume_close AS v, h.spread_macd AS macd, h.rv_1h AS rv,
                    (extract(epoch FROM v_t - h.ts) / 300)::integer + 1 AS k1,
                    lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
-                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS runmax
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS runmax,
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_ha AND h.ts <= v_hb) OVER w AS rmfb
               FROM watchlist_data.factor_value AS h
               JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND cur.fullw
              WHERE h.ts > v_t12s AND h.ts <= v_t AND h.exchange = ANY(v_fex) AND h.symbol = ANY(v_fsym)
@@ -373,7 +377,10 @@ BEGIN
                    count(hist.v)::int AS wv_n,
                    coalesce(sum(hist.v::numeric), 0) AS wv_1,
                    coalesce(sum((hist.v::numeric * hist.v::numeric)), 0) AS wv_2,
-                   max(hist.runmax - hist.x) AS dd12
+                   max(hist.runmax - hist.x) AS dd12,
+                   max(hist.x) FILTER (WHERE hist.ts > v_ha AND hist.ts <= v_hb) AS fb_mx,
+                   min(hist.x) FILTER (WHERE hist.ts > v_ha AND hist.ts <= v_hb) AS fb_mn,
+                   max(hist.rmfb - hist.x) FILTER (WHERE hist.ts > v_ha AND hist.ts <= v_hb) AS fb_dd
               FROM hist
              WHERE hist.ts > v_t12
              GROUP BY 1, 2
@@ -457,8 +464,8 @@ BEGIN
                    CASE WHEN mom2.wd_n > 0 THEN sqrt(mom2.wd_d2::float8) END AS rv12,
                    CASE WHEN mom2.dn_1 > 0 AND mom2.wd_d2 > 0 THEN sqrt(mom2.d2_1 / mom2.dn_1) / sqrt((mom2.wd_d2 / mom2.wd_n)::float8) END AS hvr,
                    CASE WHEN mom2.wr_n >= 2 THEN sqrt(((mom2.wr_n * mom2.wr_2 - (mom2.wr_1 * mom2.wr_1)) / (mom2.wr_n * (mom2.wr_n - 1)))::float8) END AS vov,
-                   CASE WHEN mom2.c3 IS NOT NULL THEN
-                       (SELECT count(*) FROM unnest(mom2.cx3, mom2.cpx3) AS u(x, px) WHERE (u.x - mom2.c3) * (u.px - mom2.c3) < 0) END AS cross3,
+                   CASE WHEN s3.c3 IS NOT NULL THEN
+                       (SELECT count(*) FROM unnest(s3.cx3, s3.cpx3) AS u(x, px) WHERE (u.x - s3.c3) * (u.px - s3.c3) < 0) END AS cross3,
                    CASE WHEN mom2.wv_n >= 2 AND mom2.vq > 0 THEN
                        (mom2.v::numeric - mom2.wv_1 / mom2.wv_n)::float8 / sqrt((mom2.vq / (mom2.wv_n * (mom2.wv_n - 1)))::float8) END AS vz,
                    CASE WHEN mom2.trig THEN 5 + coalesce(mom2.pers_prev, 0) ELSE 0 END AS pers,
@@ -470,6 +477,7 @@ BEGIN
               FROM mom2
               CROSS JOIN LATERAL (SELECT CASE WHEN mom2.hden > 0
                                               THEN ((mom2.wd_n * mom2.wd_pc - mom2.wd_p * mom2.wd_c) / mom2.hden)::float8 END AS phi) AS ph
+              JOIN s3 ON s3.exchange = mom2.exchange AND s3.symbol = mom2.symbol
               LEFT JOIN fa ON fa.exchange = mom2.exchange AND fa.symbol = mom2.symbol
               LEFT JOIN fkeys ON fkeys.exchange = mom2.exchange AND fkeys.symbol = mom2.symbol
         ), upd AS (
@@ -485,19 +493,21 @@ BEGIN
                 crossings_3h = res.cross3, tail_risk_score = abs(res.skew) + CASE WHEN res.kurt > 0 THEN res.kurt WHEN res.kurt <= 0 THEN 0 END,
                 volume_spike_z_12h = res.vz, signal_persistence_min = res.pers,
                 b_fstate_n = res.fs_n, b_fstate_mean = res.fs_m, b_fstate_q = res.fs_q,
-                b_blk_n = CASE WHEN v_onh THEN res.blk_n END, b_blk_mx = CASE WHEN v_onh THEN res.blk_mx END,
-                b_blk_mn = CASE WHEN v_onh THEN res.blk_mn END, b_blk_dd = CASE WHEN v_onh THEN res.blk_dd END
+                b_blk_n = CASE WHEN v_onh THEN res.hd_n END, b_blk_mx = CASE WHEN v_onh THEN res.hd_mx END,
+                b_blk_mn = CASE WHEN v_onh THEN res.hd_mn END, b_blk_dd = CASE WHEN v_onh THEN res.hd_dd END
               FROM res
              WHERE fv.exchange = res.exchange AND fv.symbol = res.symbol AND fv.ts = v_t
         )
         INSERT INTO watchlist_data.factor_window_state AS s (exchange, symbol, ts, computed_at,
                ws_n, ws_s, ws_q, wx_n, wx_1, wx_2, wx_3, wx_4, wd_n, wd_p, wd_c, wd_pp, wd_pc, wd_d2,
-               we12_n, we12_d, we26_n, we26_d, wg_n, wg_d, wr_n, wr_1, wr_2, wv_n, wv_1, wv_2)
+               we12_n, we12_d, we26_n, we26_d, wg_n, wg_d, wr_n, wr_1, wr_2, wv_n, wv_1, wv_2,
+               fb_lo, fb_hi, fb_mx, fb_mn, fb_dd)
         SELECT res.exchange, res.symbol, v_t, cur.computed_at,
                res.ws_n, res.ws_s, res.ws_q, res.wx_n, res.wx_1, res.wx_2, res.wx_3, res.wx_4,
                res.wd_n, res.wd_p, res.wd_c, res.wd_pp, res.wd_pc, res.wd_d2,
                res.we12_n, res.we12_d, res.we26_n, res.we26_d, res.wg_n, res.wg_d,
-               res.wr_n, res.wr_1, res.wr_2, res.wv_n, res.wv_1, res.wv_2
+               res.wr_n, res.wr_1, res.wr_2, res.wv_n, res.wv_1, res.wv_2,
+               v_ha, v_hb, res.fb_mx, res.fb_mn, res.fb_dd
           FROM res JOIN cur ON cur.exchange = res.exchange AND cur.symbol = res.symbol
         ON CONFLICT (exchange, symbol) DO UPDATE SET
             ts = EXCLUDED.ts, computed_at = EXCLUDED.computed_at,
@@ -507,7 +517,8 @@ BEGIN
             wd_pc = EXCLUDED.wd_pc, wd_d2 = EXCLUDED.wd_d2, we12_n = EXCLUDED.we12_n, we12_d = EXCLUDED.we12_d,
             we26_n = EXCLUDED.we26_n, we26_d = EXCLUDED.we26_d, wg_n = EXCLUDED.wg_n, wg_d = EXCLUDED.wg_d,
             wr_n = EXCLUDED.wr_n, wr_1 = EXCLUDED.wr_1, wr_2 = EXCLUDED.wr_2,
-            wv_n = EXCLUDED.wv_n, wv_1 = EXCLUDED.wv_1, wv_2 = EXCLUDED.wv_2;
+            wv_n = EXCLUDED.wv_n, wv_1 = EXCLUDED.wv_1, wv_2 = EXCLUDED.wv_2,
+            fb_lo = EXCLUDED.fb_lo, fb_hi = EXCLUDED.fb_hi, fb_mx = EXCLUDED.fb_mx, fb_mn = EXCLUDED.fb_mn, fb_dd = EXCLUDED.fb_dd;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         factor_rows := factor_rows + v_n;
         v_t := v_t + c_step;
