@@ -6,7 +6,9 @@ For EXCHANGES x SYMBOLS keys (bench-only exchange prefix 'bench'):
                   directly, so the 7-day funding windows read a full week (chunks older than
                   factor_compress_after, 8 days, compressed as the policy would)
   raw             the backfill window plus the steady-state runs, 1-minute samples with
-                  meta.exchanges (3 entries)
+                  meta.exchanges (3 entries), each ingested 1 s after its time (so the job's
+                  2-minute ingestion overlap re-reads what it would on a 5-minute schedule,
+                  not every earlier run's rows, as wall-clock ingestion times would here)
   backfill        watchlist.compute_factors over --backfill-hours (default 24: the full day)
   steady state    watchlist.compute_factors_incremental after each of RUNS more 5 minutes of
                   raw rows (the job's run every 5 minutes); target <= 2 s a run at 7 x 800
@@ -36,7 +38,7 @@ SELECT %(t0)s::timestamptz + make_interval(mins => m), 'bench' || e, 'B' || lpad
        ((m + s * 37 + e * 11) %% 100) < 10,
        0.002 + 0.001 * sin((m + s) / 17.0) + 0.0001 * sin(m * 1.3 + s), 0.0001 * ((s %% 5) - 2) + 0.00001 * sin(m / 300.0),
        (ARRAY[1, 4, 8])[1 + s %% 3], 1e6 + 1e5 * sin(m / 50.0 + s),
-       clock_timestamp(),
+       %(t0)s::timestamptz + make_interval(mins => m, secs => 1),
        jsonb_build_object('exchanges', jsonb_build_array(
            jsonb_build_object('name', 'bench' || e, 'kind', 'perp', 'funding_rate', 0.0001, 'funding_interval_hours', 8,
                               'oi_usd', 2e6 + s, 'volume_24h_quote', 1e7),
@@ -88,7 +90,8 @@ def cleanup(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.factor_value WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'compute_factors'")
-    conn.execute("DELETE FROM watchlist_data.factor_window_state WHERE exchange LIKE 'bench%'")
+    if conn.execute("SELECT to_regclass('watchlist_data.factor_window_state')").fetchone()[0]:
+        conn.execute("DELETE FROM watchlist_data.factor_window_state WHERE exchange LIKE 'bench%'")
 
 
 def main() -> int:
@@ -142,7 +145,9 @@ def main() -> int:
             # what the job keeps on its rows on the full hour (0022: the hour's drawdown block), for
             # the last 13 hours of the history, and the vacuum autovacuum would have run on them
             h_end = h0 + timedelta(minutes=5 * n_hist)
-            conn.execute(BLOCKS_SQL, {"lo": h_end - timedelta(hours=13, minutes=5), "hi": h_end})
+            if conn.execute("""SELECT 1 FROM information_schema.columns WHERE table_schema = 'watchlist_data'
+                                   AND table_name = 'factor_value' AND column_name = 'b_blk_n'""").fetchone():
+                conn.execute(BLOCKS_SQL, {"lo": h_end - timedelta(hours=13, minutes=5), "hi": h_end})
             conn.execute("VACUUM (ANALYZE) watchlist_data.factor_value")
             print(
                 f"  factor history: {keys * n_hist:,} rows in {time.perf_counter() - t:.1f} s (chunks older than 8 days compressed, "
@@ -163,9 +168,9 @@ def main() -> int:
             # the job's state as if it had run at base_end
             conn.execute(
                 """INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
-                            VALUES ('compute_factors', now(), jsonb_build_object('to_ts', %s::timestamptz))
+                            VALUES ('compute_factors', %s, jsonb_build_object('to_ts', %s::timestamptz))
                             ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
-                (base_end,),
+                (base_end, base_end),
             )
             times = []
             for i in range(args.runs):
