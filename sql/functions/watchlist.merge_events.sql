@@ -105,14 +105,21 @@ BEGIN
     --    from that row on would find no triggered sample (every stored triggered sample
     --    belongs to a stored event), so no event to write and none to delete. Most keys,
     --    most minutes: the rest of the merge reads only the keys that can change.
+    --    The events that can matter (open, or ending within reach of the earliest new row)
+    --    are read once through the end and open indexes, and anti-joined to the keys in
+    --    one hash join: two index probes per key cost more at thousands of keys.
+    SELECT min(k.min_ts) INTO v_min_from FROM wl_merge_keys AS k;
+    ANALYZE wl_merge_keys;  -- unanalysed, its joins below are planned as nested loops
     DELETE FROM wl_merge_keys AS k
      WHERE NOT k.any_trig
-       AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
-                        WHERE e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type
-                          AND e.end_ts >= k.min_ts - (v_cooldown + v_max_gap))
-       AND NOT EXISTS (SELECT 1 FROM watchlist_data.watch_signal_event AS e
-                        WHERE e.is_open AND e.exchange = k.exchange AND e.symbol = k.symbol AND e.signal_type = k.signal_type);
-    ANALYZE wl_merge_keys;  -- unanalysed, its join with the events below is planned as a nested loop
+       AND NOT EXISTS (SELECT 1
+                         FROM (SELECT e.exchange, e.symbol, e.signal_type, max(e.end_ts) AS last_end, bool_or(e.is_open) AS any_open
+                                 FROM watchlist_data.watch_signal_event AS e
+                                WHERE e.is_open OR e.end_ts >= v_min_from - (v_cooldown + v_max_gap)
+                                GROUP BY 1, 2, 3) AS n
+                        WHERE n.exchange = k.exchange AND n.symbol = k.symbol AND n.signal_type = k.signal_type
+                          AND (n.any_open OR n.last_end >= k.min_ts - (v_cooldown + v_max_gap)));
+    ANALYZE wl_merge_keys;
 
     -- 2. Recompute from the start of the earliest event each key's new rows could join
     --    (one set-based pass over the events that end within reach of the earliest new row).

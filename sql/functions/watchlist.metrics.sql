@@ -24,10 +24,11 @@ AS $$
 DECLARE
     v_last  timestamptz := time_bucket(INTERVAL '5 minutes', p_now);
     v_first timestamptz := time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
+    v_wm    timestamptz := watchlist_data.series_agg_watermark();
 BEGIN
     -- planned for the window's bounds on every call (custom plans): only the chunks inside
     -- the 12 hours are in the plan and locked (see watchlist_data.typea_stats)
-    RETURN QUERY SELECT * FROM watchlist_data.typea_stats(p_exchange, p_symbol, v_last, v_first);
+    RETURN QUERY SELECT * FROM watchlist_data.typea_stats(p_exchange, p_symbol, v_last, v_first, v_wm);
 END
 $$;
 REVOKE ALL ON FUNCTION watchlist.metrics(text, text, timestamptz) FROM PUBLIC;

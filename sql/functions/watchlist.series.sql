@@ -1,7 +1,8 @@
 -- watchlist.series(exchange, symbol, hours, now): the app's watchlist chart (the seed's
 -- /api/watchlist/series): one row per 5-minute bucket over [now - hours, now), gap-filled
--- (time_bucket_gapfill + locf over the real-time continuous aggregate, so buckets without
--- samples repeat the last known value and the chart has no holes), with
+-- (time_bucket_gapfill + locf over the real-time continuous aggregate, read through
+-- watchlist_data.series_agg_rows, so buckets without samples repeat the last known value
+-- and the chart has no holes), with
 --   spot_price, futures_price, spread_rel (bucket's last), funding_rate, funding interval,
 --   next_funding_time, filled (true = no sample in the bucket: values carried forward, or
 --   NULL before the window's first sample),
@@ -28,6 +29,7 @@ AS $$
 DECLARE
     v_to   timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes';
     v_from timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes' - make_interval(hours => p_hours);
+    v_wm   timestamptz := watchlist_data.series_agg_watermark();
 BEGIN
     IF p_hours IS NULL OR p_hours < 1 OR p_hours > 24 * 7 THEN
         RAISE EXCEPTION 'series: hours must be between 1 and 168, got %', p_hours USING ERRCODE = 'invalid_parameter_value';
@@ -39,8 +41,7 @@ BEGIN
                locf(last(s.spread_rel, s.bucket)) AS spread, locf(last(s.funding_rate, s.bucket)) AS fr,
                locf(last(s.funding_interval_hours, s.bucket)) AS fih, locf(last(s.next_funding_time, s.bucket)) AS nft,
                sum(s.n_rows) AS n, sum(s.spread_sum) AS ssum, sum(s.spread_n) AS sn
-          FROM watchlist_data.watchlist_series_agg AS s
-         WHERE s.exchange = p_exchange AND s.symbol = p_symbol AND s.bucket >= v_from AND s.bucket < v_to
+          FROM watchlist_data.series_agg_rows(p_exchange, p_symbol, v_from, v_to, v_wm) AS s
          GROUP BY 1
     ), m AS (
         SELECT x.b, jsonb_agg(jsonb_build_object('kind', x.kind, 'at', x.at, 'event_id', x.event_id, 'status', x.status)

@@ -30,6 +30,7 @@ DECLARE
     -- (see watchlist_data.typea_stats)
     v_last  timestamptz := time_bucket(INTERVAL '5 minutes', p_now);
     v_first timestamptz := time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
+    v_wm    timestamptz := watchlist_data.series_agg_watermark();
     v_from  timestamptz := p_now - INTERVAL '12 hours';
 BEGIN
     RETURN QUERY
@@ -40,7 +41,7 @@ BEGIN
            r.ts, r.status, r.triggered, r.best_buy_high_sell_low, r.best_sell_high_buy_low,
            r.meta -> 'matrix', r.meta -> 'pairs_top', r.meta -> 'funding_diff_top'
       FROM watchlist_data.watchlist_membership AS m
-      LEFT JOIN LATERAL watchlist_data.typea_stats(m.exchange, m.symbol, v_last, v_first) AS t ON true
+      LEFT JOIN LATERAL watchlist_data.typea_stats(m.exchange, m.symbol, v_last, v_first, v_wm) AS t ON true
       LEFT JOIN LATERAL (
             SELECT w.ts, w.status, w.triggered, w.best_buy_high_sell_low, w.best_sell_high_buy_low, w.meta
               FROM watchlist_data.watch_signal_raw AS w

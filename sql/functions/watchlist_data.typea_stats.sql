@@ -1,16 +1,19 @@
--- watchlist_data.typea_stats(exchange, symbol, last, first): the body of watchlist.metrics
--- (see there for the columns) at a time now: last = time_bucket('5 minutes', now), the
--- bucket holding now, first = last - 11 h 55 min, the first of the 144 buckets of 12 h.
--- The callers compute both as plain values: the planner then excludes the chunks outside
--- them (of the aggregate and of the raw rows its real-time part reads) and never locks
--- them; from an expression of now it would plan, and lock, every chunk.
+-- watchlist_data.typea_stats(exchange, symbol, last, first, watermark): the body of
+-- watchlist.metrics (see there for the columns) at a time now: last =
+-- time_bucket('5 minutes', now), the bucket holding now, first = last - 11 h 55 min, the
+-- first of the 144 buckets of 12 h, watermark = watchlist_data.series_agg_watermark().
+-- The callers compute all three as plain values: the planner then excludes the chunks
+-- outside them (of the aggregate and of the raw rows its real-time part reads) and never
+-- locks them; from an expression of now it would plan, and lock, every chunk.
 -- A plain SQL function: no SECURITY DEFINER, no SET, one SELECT,
 -- so PostgreSQL inlines it into the calling query. watchlist.metrics calls it for one key;
 -- watchlist.watchlist_list joins it LATERAL to every member, so each member's 144 buckets
 -- are read through the aggregates' (exchange, symbol, bucket) indexes in one plan.
 -- Private (schema watchlist_data): reached only through those SECURITY DEFINER functions.
 DROP FUNCTION IF EXISTS watchlist_data.typea_stats(text, text, timestamptz);
-CREATE OR REPLACE FUNCTION watchlist_data.typea_stats(p_exchange text, p_symbol text, p_last timestamptz, p_first timestamptz)
+DROP FUNCTION IF EXISTS watchlist_data.typea_stats(text, text, timestamptz, timestamptz);
+CREATE OR REPLACE FUNCTION watchlist_data.typea_stats(p_exchange text, p_symbol text, p_last timestamptz, p_first timestamptz,
+                                                     p_wm timestamptz)
 RETURNS TABLE (exchange text, symbol text, as_of timestamptz, type_class text, spread_latest double precision,
                mean_1h double precision, sigma_1h double precision, range_1h double precision, slope_1h double precision,
                mean_12h double precision, sigma_12h double precision, range_12h double precision, slope_12h double precision,
@@ -27,11 +30,9 @@ AS $$
         SELECT s.bucket, s.type_class, s.spread_rel, s.crossings_1h, s.drift_ratio, s.funding_rate,
                s.funding_interval_hours, s.next_funding_time, s.spread_n, s.spread_sum, s.spread_sumsq,
                s.t_sum, s.t_sumsq, s.ty_sum, s.spread_min, s.spread_max,
-               extract(epoch FROM s.bucket - p_first)::float8 AS off,
+               date_part('epoch', s.bucket - p_first) AS off,  -- float8 (extract() is numeric: slower)
                s.bucket >= p_last - INTERVAL '55 minutes' AS in_1h
-          FROM watchlist_data.watchlist_series_agg AS s
-         WHERE s.exchange = p_exchange AND s.symbol = p_symbol
-           AND s.bucket >= p_first AND s.bucket <= p_last
+          FROM watchlist_data.series_agg_rows(p_exchange, p_symbol, p_first, p_last + INTERVAL '5 minutes', p_wm) AS s
     ), w AS (
         SELECT sum(b.spread_n)::float8 AS n, sum(b.spread_sum) AS sy, sum(b.spread_sumsq) AS syy,
                sum(b.t_sum + b.spread_n * b.off) AS st,
@@ -62,4 +63,4 @@ AS $$
            coalesce(w.n1, 0)::bigint, coalesce(w.n, 0)::bigint
       FROM l CROSS JOIN w
 $$;
-REVOKE ALL ON FUNCTION watchlist_data.typea_stats(text, text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION watchlist_data.typea_stats(text, text, timestamptz, timestamptz, timestamptz) FROM PUBLIC;

@@ -12,7 +12,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(10);
+SELECT plan(12);
 
 CREATE TEMP TABLE fx_origin AS SELECT date_trunc('hour', now()) + INTERVAL '26 hours' AS t0;
 
@@ -126,6 +126,32 @@ SELECT results_eq($$SELECT ts, spread_rel, series_meta FROM watchlist.watchlist_
                            jsonb_build_object('pair_top1', jsonb_build_object('high_exch', 'binance', 'spread_pct', 4), 'funding_diff_top1', jsonb_build_object('funding_diff', 1))
                       FROM fx_origin$$,
                   'series view: bucket start, last spread, series_meta with the top-1 pair and funding difference');
+
+-- 0040: the reads by key are index-only on the 5-minute aggregate.
+SELECT is((SELECT array_agg(a.attname::text ORDER BY k.n)
+             FROM _timescaledb_catalog.continuous_agg AS c
+             JOIN _timescaledb_catalog.hypertable AS h ON h.id = c.mat_hypertable_id
+             JOIN pg_class AS t ON t.relname = h.table_name AND t.relnamespace = h.schema_name::regnamespace
+             JOIN pg_index AS i ON i.indrelid = t.oid
+             JOIN pg_class AS ic ON ic.oid = i.indexrelid AND ic.relname = 'watchlist_series_agg_key_cover_idx'
+             CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(att, n)
+             JOIN pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = k.att
+            WHERE c.user_view_schema = 'watchlist_data' AND c.user_view_name = 'watchlist_series_agg'),
+          ARRAY['exchange', 'symbol', 'bucket', 'n_rows', 'type_class', 'spot_price', 'futures_price', 'spread_rel',
+                'funding_rate', 'funding_interval_hours', 'next_funding_time', 'crossings_1h', 'drift_ratio', 'spread_n',
+                'spread_sum', 'spread_sumsq', 'spread_min', 'spread_max', 't_sum', 't_sumsq', 'ty_sum'],
+          'the 5-minute aggregate has the covering (exchange, symbol, bucket) index with every column series / metrics read');
+SELECT is((SELECT count(*)::int
+             FROM _timescaledb_catalog.continuous_agg AS c
+             JOIN _timescaledb_catalog.hypertable AS h ON h.id = c.mat_hypertable_id
+             JOIN pg_class AS t ON t.relname = h.table_name AND t.relnamespace = h.schema_name::regnamespace
+             JOIN pg_index AS i ON i.indrelid = t.oid
+             JOIN pg_class AS ic ON ic.oid = i.indexrelid
+            WHERE c.user_view_schema = 'watchlist_data' AND c.user_view_name = 'watchlist_series_agg'
+              AND (ic.relname = 'watchlist_series_agg_key_bucket_idx'
+                   OR NOT 'autovacuum_vacuum_insert_scale_factor=0.01' = ANY (coalesce(t.reloptions, '{}')))),
+          0,
+          'the covering index replaced the plain key index, and the materialisation is vacuumed after 1% new rows');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -151,3 +151,80 @@ def test_replaying_into_compressed_chunks_changes_nothing(conn):
             assert _checksum(conn, "CMPTEST") == first
     finally:
         conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'CMPTEST'")
+
+
+ROWS_COLS = (
+    "bucket, n_rows, type_class, spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours, "
+    "next_funding_time, crossings_1h, drift_ratio, spread_n, spread_sum, spread_sumsq, spread_min, spread_max, "
+    "t_sum, t_sumsq, ty_sum"
+)
+
+
+def test_read_path_rows_split_at_the_watermark(conn):
+    """watchlist_data.series_agg_rows (what series / metrics / watchlist_list read): buckets
+    before the watermark it is given come from the materialisation, later ones from the raw
+    rows; both equal the statistics computed straight from the raw rows. With the real
+    watermark it returns exactly what the aggregate's own real-time view returns."""
+    t0 = (datetime.now(UTC) - timedelta(hours=30)).replace(minute=0, second=0, microsecond=0)
+    t2 = t0 + timedelta(hours=2)
+    wm = t0 + timedelta(hours=1)
+    rows = _rows("SPLITTEST", t0, 2 * 60)
+    assert _ingest(conn, rows, "split-1")[:4] == (120, 120, 0, 0)
+    direct = conn.execute(f"""
+        SELECT b, count(*), NULL::text, (array_agg(spot_price ORDER BY ts DESC))[1], (array_agg(futures_price ORDER BY ts DESC))[1],
+               (array_agg(spread_rel ORDER BY ts DESC))[1], (array_agg(funding_rate ORDER BY ts DESC))[1],
+               NULL::float8, NULL::timestamptz, NULL::int, NULL::float8,
+               count(spread_rel), sum(spread_rel), sum(spread_rel ^ 2), min(spread_rel), max(spread_rel),
+               sum(tau) FILTER (WHERE spread_rel IS NOT NULL), sum(tau ^ 2) FILTER (WHERE spread_rel IS NOT NULL),
+               sum(tau * spread_rel)
+          FROM (SELECT r.*, time_bucket('5 minutes', ts) b, extract(epoch FROM ts - time_bucket('5 minutes', ts))::float8 tau
+                  FROM watchlist_data.watch_signal_raw r WHERE symbol = 'SPLITTEST') x
+         GROUP BY b ORDER BY b""").fetchall()
+    assert len(direct) == 24
+    conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t2))
+    try:
+        got = conn.execute(
+            f"SELECT {ROWS_COLS} FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %s, %s, %s) ORDER BY bucket",
+            (t0, t2, wm),
+        ).fetchall()
+        assert [g[0] for g in got] == [d[0] for d in direct]
+        for g, d in zip(got, direct):
+            assert g[1] == d[1] and g[11] == d[11], g[0]
+            for gv, dv in zip(g[3:7] + g[12:], d[3:7] + d[12:]):
+                if dv is None:
+                    assert gv is None, g[0]
+                else:
+                    assert gv == pytest.approx(dv, rel=1e-12, abs=1e-15), g[0]
+        # with the raw rows gone, the buckets before the split still come back (materialised),
+        # the ones after it no longer do (they were read from the raw rows)
+        conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'SPLITTEST'")
+        left = conn.execute(
+            "SELECT bucket FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %s, %s, %s) ORDER BY bucket",
+            (t0, t2, wm),
+        ).fetchall()
+        assert [r[0] for r in left] == [d[0] for d in direct if d[0] < wm]
+        # the real watermark: exactly the aggregate view's rows, in one statement (one watermark)
+        _ingest(conn, rows, "split-2")
+        diff = conn.execute(
+            f"""SELECT count(*) FROM (
+                  (SELECT {ROWS_COLS} FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %(a)s, %(b)s,
+                                                                           watchlist_data.series_agg_watermark())
+                   EXCEPT ALL
+                   SELECT {ROWS_COLS} FROM watchlist_data.watchlist_series_agg
+                    WHERE exchange = 'gate' AND symbol = 'SPLITTEST' AND bucket >= %(a)s AND bucket < %(b)s)
+                  UNION ALL
+                  (SELECT {ROWS_COLS} FROM watchlist_data.watchlist_series_agg
+                    WHERE exchange = 'gate' AND symbol = 'SPLITTEST' AND bucket >= %(a)s AND bucket < %(b)s
+                   EXCEPT ALL
+                   SELECT {ROWS_COLS} FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %(a)s, %(b)s,
+                                                                           watchlist_data.series_agg_watermark()))) x""",
+            {"a": t0, "b": t2},
+        ).fetchone()[0]
+        assert diff == 0
+    finally:
+        conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'SPLITTEST'")
+        conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t2))
+    assert (
+        conn.execute("SELECT count(*) FROM watchlist_data.watchlist_series_agg WHERE symbol = 'SPLITTEST'").fetchone()[0]
+        == 0
+    )
