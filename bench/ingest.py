@@ -13,6 +13,8 @@ symbols, which are deleted before and after every method):
                         DO NOTHING (not on the embedded engine: COPY FROM STDIN crashes it)
   ingest_raw            SELECT * FROM watchlist.ingest_raw(rows, id), 2000 rows a statement
                         (the writer API: per-row validation in SQL, quarantine, ON CONFLICT)
+  ingest_raw pipelined  the same statements in psycopg's pipeline mode (the client encodes
+                        the next batch while the server works on the one before)
   writer hook           Writer.submit() of 20-symbol snapshots, as the app does, through the
                         spool to ingest_raw, until close() returns (includes the mapping)
 
@@ -214,6 +216,22 @@ def main() -> None:
             ).fetchone()
             assert got == (min(args.batch, n - i), 0), got
 
+    def ingest_raw_pipelined(c):
+        # the same statements in psycopg's pipeline mode: the client encodes the next batch
+        # while the server works on the one before (as COPY streams its rows)
+        curs = []
+        with c.pipeline():
+            for i in range(0, n, args.batch):
+                cur = c.cursor()
+                cur.execute(
+                    "SELECT inserted, rejected FROM watchlist.ingest_raw(%s, %s)",
+                    (Jsonb(rows[i : i + args.batch]), f"bench-{i}"),
+                )
+                curs.append((i, cur))
+        for i, cur in curs:
+            got = cur.fetchone()
+            assert got == (min(args.batch, n - i), 0), got
+
     lat: list[float] = []
 
     def writer_hook():
@@ -232,6 +250,7 @@ def main() -> None:
         ("multi-row VALUES", multirow),
         ("COPY + INSERT ON CONFLICT", copy),
         (f"ingest_raw ({args.batch}/statement)", ingest_raw),
+        (f"ingest_raw pipelined ({args.batch}/statement)", ingest_raw_pipelined),
         ("writer hook (submit -> spool -> ingest_raw)", writer_hook),
     ]
     results = []

@@ -8,8 +8,13 @@ runs) into watch_signal_raw under a bench-only exchange prefix, then measures, s
                    incremental  watchlist.merge_events_incremental (ingestion watermark)
                    baseline     watchlist.merge_events over the whole look-back window
                                 (what a job without a watermark would have to do)
-Everything it inserts is deleted at the end. Runs against the embedded engine by default,
-or any server given by --dsn / WLDB_DSN.
+The scheduled jobs are paused while the day is loaded and rebuilt; then the other jobs are
+brought to their steady state as if they had kept up with that day (the aggregates
+refreshed over it, the factor and label jobs' watermarks set to its end: their one-time
+backfill of a bulk-loaded day, half an hour of factor work at 7 x 800, is not what is
+measured) and the scheduler runs again while the minutes are measured (--jobs-paused keeps
+it paused). Everything it inserts is deleted at the end, and the two jobs' states are put
+back. Runs against the embedded engine by default, or any server given by --dsn / WLDB_DSN.
 
     python bench/merge.py                        # 7 x 100 keys, 24 h  (~1M rows)
     python bench/merge.py --symbols 800          # the full 7 x 800 x 1 day (~8M rows)
@@ -18,17 +23,76 @@ or any server given by --dsn / WLDB_DSN.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from psycopg.types.json import Jsonb
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
 from watchlist_db import config  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
+
+
+def steady(conn, t0: datetime, end: datetime) -> None:
+    """The other scheduled jobs as if they had kept up with the loaded day: the aggregates
+    refreshed over it (in 2-hour slices, as the refresh policy batches), the factor job's
+    and the label job's watermarks at its end (their next runs do one period's work)."""
+    lo = t0.replace(minute=0)
+    while lo < end:
+        hi = min(lo + timedelta(hours=2), end.replace(minute=0) + timedelta(hours=1))
+        conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (lo, hi))
+        lo = hi
+    conn.execute(
+        "CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)",
+        (t0.replace(minute=0), end.replace(minute=0) + timedelta(hours=1)),
+    )
+    bucket = end.replace(minute=end.minute - end.minute % 5)
+    for job, stats in (
+        ("compute_factors", {"to_ts": bucket.isoformat()}),
+        ("label_outcomes", {"p_now": end.isoformat(), "ranked_days": {}}),
+    ):
+        conn.execute(
+            """INSERT INTO watchlist_data.job_state (job, watermark, last_run_at, last_stats)
+               VALUES (%s, %s, now(), %s)
+               ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
+            (job, end, Jsonb(stats)),
+        )
+
+
+def restore(conn, saved) -> None:
+    """Put the factor and label jobs' states back as they were before the bench."""
+    conn.execute("DELETE FROM watchlist_data.job_state WHERE job IN ('compute_factors', 'label_outcomes')")
+    for row in saved:
+        conn.execute(
+            "INSERT INTO watchlist_data.job_state (job, watermark, last_run_at, last_stats) VALUES (%s, %s::timestamptz, %s, %s)",
+            (row[0], row[1], row[2], Jsonb(row[3]) if row[3] is not None else None),
+        )
+
+
+def measure(conn, args, t0: datetime, total_min: int) -> tuple[list[float], list[float]]:
+    inc, base = [], []
+    lookback = conn.execute("SELECT watchlist_data.setting('event_lookback')::interval").fetchone()[0]
+    for i in range(args.minutes):
+        m = total_min + i
+        now = t0 + timedelta(minutes=m + 1)
+        _data.load(conn, t0, args.exchanges, args.symbols, m, m + 1, ingested=now, progress=False)
+        t = time.perf_counter()
+        r = conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (now,)).fetchone()
+        inc.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (now - lookback, now)).fetchone()
+        base.append(time.perf_counter() - t)
+        print(
+            f"  minute {i + 1}: incremental {inc[-1] * 1000:7.0f} ms ({r[0]} keys, {r[1]:,} samples read)"
+            f"   look-back re-merge {base[-1] * 1000:7.0f} ms"
+        )
+    return inc, base
 
 
 def main() -> int:
@@ -38,6 +102,7 @@ def main() -> int:
     ap.add_argument("--symbols", type=int, default=100)
     ap.add_argument("--hours", type=int, default=24)
     ap.add_argument("--minutes", type=int, default=5, help="steady-state minutes to measure")
+    ap.add_argument("--jobs-paused", action="store_true", help="keep the scheduled jobs paused while measuring")
     args = ap.parse_args()
 
     target = config.resolve_target(args.dsn)
@@ -49,41 +114,42 @@ def main() -> int:
         f"scale: {args.exchanges} exchanges x {args.symbols} symbols = {keys} keys, {args.hours} h at 1 min "
         f"= {keys * total_min:,} rows"
     )
-    with config.connect(target) as conn:
+    with contextlib.ExitStack() as stack:
+        conn = stack.enter_context(config.connect(target))
+        # a second session pauses the jobs (as the superuser the bench connects as); the
+        # embedded engine takes one connection at a time and has no scheduler anyway
+        jc = conn if target.embedded else stack.enter_context(config.connect(target))
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
-        load_s = _data.load(conn, t0, args.exchanges, args.symbols, 0, total_min)
-        print(f"\r  loaded {keys * total_min:,} rows in {load_s:.1f} s")
-
+        saved = conn.execute(
+            """SELECT job, watermark::text, last_run_at, last_stats FROM watchlist_data.job_state
+                WHERE job IN ('compute_factors', 'label_outcomes')"""
+        ).fetchall()
         end = t0 + timedelta(minutes=total_min)
-        t = time.perf_counter()
-        full = conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (t0, end)).fetchone()
-        full_s = time.perf_counter() - t
-        print(f"  full rebuild: {full[0]} keys, {full[1]:,} samples, {full[2]:,} events in {full_s:.2f} s")
-        conn.execute(
-            """INSERT INTO watchlist_data.job_state (job, watermark) VALUES ('merge_events', %s)
-                        ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark""",
-            (end,),
-        )
+        with _data.jobs_paused(jc):
+            load_s = _data.load(conn, t0, args.exchanges, args.symbols, 0, total_min)
+            print(f"\r  loaded {keys * total_min:,} rows in {load_s:.1f} s")
 
-        inc, base = [], []
-        lookback = conn.execute("SELECT watchlist_data.setting('event_lookback')::interval").fetchone()[0]
-        for i in range(args.minutes):
-            m = total_min + i
-            now = t0 + timedelta(minutes=m + 1)
-            _data.load(conn, t0, args.exchanges, args.symbols, m, m + 1, ingested=now, progress=False)
             t = time.perf_counter()
-            r = conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (now,)).fetchone()
-            inc.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (now - lookback, now)).fetchone()
-            base.append(time.perf_counter() - t)
-            print(
-                f"  minute {i + 1}: incremental {inc[-1] * 1000:7.0f} ms ({r[0]} keys, {r[1]:,} samples read)"
-                f"   look-back re-merge {base[-1] * 1000:7.0f} ms"
+            full = conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (t0, end)).fetchone()
+            full_s = time.perf_counter() - t
+            print(f"  full rebuild: {full[0]} keys, {full[1]:,} samples, {full[2]:,} events in {full_s:.2f} s")
+            conn.execute(
+                """INSERT INTO watchlist_data.job_state (job, watermark) VALUES ('merge_events', %s)
+                            ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark""",
+                (end,),
             )
+            if not args.jobs_paused and not target.embedded:
+                t = time.perf_counter()
+                steady(conn, t0, end)
+                print(f"  other jobs brought to steady state over the loaded day in {time.perf_counter() - t:.1f} s")
+        paused = _data.jobs_paused(jc) if args.jobs_paused else contextlib.nullcontext()
+        with paused:
+            print(f"  scheduled jobs while measuring: {'paused' if args.jobs_paused else 'running'}")
+            inc, base = measure(conn, args, t0, total_min)
 
         _data.cleanup(conn)
+        restore(conn, saved)
 
     med_inc, med_base = statistics.median(inc), statistics.median(base)
     print()

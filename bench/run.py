@@ -95,7 +95,11 @@ def summary(out: Path) -> None:
             return r.get("rows_per_s") if r else None
 
         cp = rps(copy)
-        for label, r in (("ingest_raw rows/s", api), ("writer hook end to end rows/s", hook)):
+        for label, r in (
+            ("ingest_raw rows/s", api),
+            ("ingest_raw pipelined rows/s", m.get("ingest_raw pipelined")),
+            ("writer hook end to end rows/s", hook),
+        ):
             if r and rps(r):
                 vs_copy = f"{rps(r) / cp:.0%} of COPY {cp:,.0f}" if cp else "COPY n/a"
                 rows.append(
@@ -178,6 +182,9 @@ def summary(out: Path) -> None:
                 ">= 10x",
             )
         )
+        top = sorted(st.get("columns", {}).items(), key=lambda kv: -kv[1])[:4]
+        if top:
+            rows.append(("  compressed B/row by column", ", ".join(f"{k} {v:.1f}" for k, v in top), "", ""))
     if not rows:
         return
     w = [max(len(r[i]) for r in rows + [("measure", "result", "baseline (same run)", "target")]) for i in range(4)]

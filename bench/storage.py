@@ -5,6 +5,12 @@
 Loads HOURS of 1-minute bench rows (bench/_data.py: core scalars and a small meta) for
 EXCHANGES x SYMBOLS keys ten days back, measures the chunks' size, compresses them with
 compress_chunk, measures again, and removes everything it loaded.
+
+Also prints where the compressed bytes go: each column's bytes per row in the compressed
+chunk (sum of pg_column_size over its rows: the column's compressed batches, after TOAST
+compression). --data sample loads watchlist_db.sample instead (the project's realistic
+monitor data: 20 pairs, every core column filled, about 1 KB of meta) through
+snapshot.to_raw_rows and watchlist.ingest_raw, to show the same figures on realistic rows.
 """
 
 from __future__ import annotations
@@ -33,6 +39,13 @@ def main() -> int:
     ap.add_argument("--symbols", type=int, default=100)
     ap.add_argument("--hours", type=int, default=24)
     ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
+    ap.add_argument(
+        "--data",
+        choices=("bench", "sample"),
+        default="bench",
+        help="bench: bench/_data.py rows (default); sample: watchlist_db.sample (20 pairs, realistic)",
+    )
+    ap.add_argument("--columns", type=int, default=12, help="columns to list in the per-column breakdown")
     args = ap.parse_args()
     target = config.resolve_target(args.dsn)
     day = (datetime.now(UTC) - timedelta(days=10)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -40,7 +53,10 @@ def main() -> int:
     with config.connect(target) as conn:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
-        _data.load(conn, day, args.exchanges, args.symbols, 0, args.hours * 60)
+        if args.data == "sample":
+            load_sample(conn, day, args.hours)
+        else:
+            _data.load(conn, day, args.exchanges, args.symbols, 0, args.hours * 60)
         chunks = [r[0] for r in conn.execute(CHUNKS_SQL, (day, day + timedelta(days=(args.hours + 23) // 24)))]
         n = conn.execute(
             "SELECT count(*) FROM watchlist_data.watch_signal_raw WHERE ts >= %s AND ts < %s",
@@ -60,6 +76,7 @@ def main() -> int:
                                  WHERE format('%%I.%%I', chunk_schema, chunk_name) = ANY(%s::text[])""",
             (chunks,),
         ).fetchone()
+        per_column = column_bytes(conn, chunks)
         _data.cleanup(conn)
     after = int(stats[1] or 0)
     print(f"rows: {n:,} in {len(chunks)} chunk(s); compress_chunk took {comp_s:.1f} s")
@@ -71,10 +88,82 @@ def main() -> int:
         f"per day at 7 x 800 x 1 min (8.06M rows): {before / n * 8.064e6 / 2**30:.2f} GiB row store, "
         f"{after / n * 8.064e6 / 2**30:.2f} GiB compressed"
     )
-    _data.write_json(args.json, {"rows": n, "row_store": before / n, "compressed": after / n})
+    print(f"\nwhere the compressed bytes go ({args.data} data; column data after TOAST compression):")
+    rest = sum(per_column.values())
+    for col, b in sorted(per_column.items(), key=lambda kv: -kv[1])[: args.columns]:
+        print(f"  {col:<32}{b / n:>8.2f} B/row")
+        rest -= b
+    print(f"  {'(other columns)':<32}{rest / n:>8.2f} B/row")
+    print(f"  {'(pages, TOAST chunks, index)':<32}{(after - sum(per_column.values())) / n:>8.2f} B/row")
+    _data.write_json(
+        args.json,
+        {
+            "rows": n,
+            "data": args.data,
+            "row_store": before / n,
+            "compressed": after / n,
+            "columns": {k: v / n for k, v in per_column.items()},
+        },
+    )
     if target.embedded:
         print("note: embedded engine; sizes are PostgreSQL's and carry over to a real server, timings do not")
     return 0
+
+
+def column_bytes(conn, chunks: list[str]) -> dict[str, int]:
+    """Bytes of each column in the compressed chunks of `chunks` (pg_column_size: stored size)."""
+    out: dict[str, int] = {}
+    comp = [
+        r[0]
+        for r in conn.execute(
+            """SELECT format('%%I.%%I', c2.schema_name, c2.table_name)
+                 FROM _timescaledb_catalog.chunk c1 JOIN _timescaledb_catalog.chunk c2 ON c2.id = c1.compressed_chunk_id
+                WHERE format('%%I.%%I', c1.schema_name, c1.table_name) = ANY(%s::text[])""",
+            (chunks,),
+        )
+    ]
+    for cc in comp:
+        cols = [
+            r[0]
+            for r in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (cc,),
+            )
+        ]
+        sums = conn.execute(
+            "SELECT " + ", ".join(f'coalesce(sum(pg_column_size("{c}")), 0)::bigint' for c in cols) + f" FROM {cc}"
+        ).fetchone()
+        for c, v in zip(cols, sums):
+            out[c] = out.get(c, 0) + v
+    return out
+
+
+def load_sample(conn, day, hours: int) -> None:
+    """watchlist_db.sample's minutes from `day`, through snapshot.to_raw_rows and ingest_raw, under
+    the bench-only exchange prefix 'bench' (so that _data.cleanup removes them)."""
+    import json
+
+    from psycopg.types.json import Jsonb
+
+    from watchlist_db import sample, snapshot
+
+    buf: list = []
+
+    def flush() -> None:
+        got = conn.execute("SELECT rejected FROM watchlist.ingest_raw(%s, 'bench-storage')", (Jsonb(buf),)).fetchone()
+        assert got[0] == 0, got
+        buf.clear()
+
+    for _, snap in sample.generate(hours / 24, day):
+        good, _bad = snapshot.to_raw_rows(snap)
+        for _, text in good:
+            row = json.loads(text)
+            row["exchange"] = "bench" + row["exchange"]
+            buf.append(row)
+        if len(buf) >= 2000:
+            flush()
+    if buf:
+        flush()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 --             (ts and next_funding_time as ISO 8601 strings with a UTC offset; meta an object;
 --             signal_type defaults to type_class).
 --   batch_id  the caller's name for the batch, recorded with rejected rows.
--- One statement per batch. Each row is checked (watchlist_data.raw_row_problems); a bad row
+-- One statement per batch. A batch whose every row passes watchlist_data.raw_row_quick_ok
+-- goes in with one INSERT straight from jsonb_populate_recordset (step 0); if the table
+-- refuses a row of it, or a key repeats inside it, that INSERT is rolled back and the batch
+-- takes the exact path. There each row is checked (watchlist_data.raw_row_problems); a bad row
 -- is quarantined (watchlist.ingest_rejects) with its 0-based index, field and reason, and
 -- never costs the good rows next to it. Good rows are inserted with ON CONFLICT DO NOTHING
 -- on (exchange, symbol, ts), so replaying a batch changes nothing; a key repeated inside
@@ -29,6 +32,56 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     received := jsonb_array_length(p_rows);
+
+    -- 0. Fast path, for the usual batch of good rows: one pass of the cheap row test over the
+    -- batch (the timestamps' test once per distinct value), then one INSERT from jsonb_populate_recordset, with the table's constraints
+    -- and casts as the rest of the checks. Inside an exception block: any error (a row the
+    -- table refuses, an impossible date in the test's cast) or a key repeated inside the
+    -- batch rolls it back and the batch takes the exact path below, which names the row
+    -- and field. A batch with a row the test does not pass goes there directly.
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_rows) AS r(val)
+                        WHERE NOT watchlist_data.raw_row_quick_ok(r.val))
+           AND NOT EXISTS (SELECT 1
+                             FROM (SELECT DISTINCT r.val ->> 'ts' AS ts, r.val ->> 'next_funding_time' AS nft
+                                     FROM jsonb_array_elements(p_rows) AS r(val)) AS d
+                            WHERE NOT (watchlist_data.raw_ts_quick_ok(d.ts, v_now + INTERVAL '5 minutes')
+                                       AND watchlist_data.raw_ts_quick_ok(d.nft, NULL))) THEN
+            INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status,
+                   spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours, next_funding_time,
+                   range_1h, range_12h, volatility, slope_3m, crossings_1h, drift_ratio,
+                   best_buy_high_sell_low, best_sell_high_buy_low, volume_quote, sweep_impact, book_imbalance,
+                   bid_ask_spread, spread_zscore_1h, spread_zscore_12h, spread_momentum_15m, funding_zscore_7d,
+                   funding_trend_3d, funding_vol_7d, funding_diff_max, funding_term_slope, rv_1h, rv_12h,
+                   hv_ratio, premium_index_diff, oi_jump_around_funding, meta, ingested_at)
+            SELECT x.ts, x.exchange, x.symbol, coalesce(x.signal_type, x.type_class), x.type_class, x.triggered, x.status,
+                   x.spot_price, x.futures_price, x.spread_rel, x.funding_rate, x.funding_interval_hours, x.next_funding_time,
+                   x.range_1h, x.range_12h, x.volatility, x.slope_3m, x.crossings_1h, x.drift_ratio,
+                   x.best_buy_high_sell_low, x.best_sell_high_buy_low, x.volume_quote, x.sweep_impact, x.book_imbalance,
+                   x.bid_ask_spread, x.spread_zscore_1h, x.spread_zscore_12h, x.spread_momentum_15m, x.funding_zscore_7d,
+                   x.funding_trend_3d, x.funding_vol_7d, x.funding_diff_max, x.funding_term_slope, x.rv_1h, x.rv_12h,
+                   x.hv_ratio, x.premium_index_diff, x.oi_jump_around_funding,
+                   coalesce(nullif(x.meta, 'null'::jsonb), '{}'::jsonb), v_now
+              FROM jsonb_populate_recordset(NULL::watchlist_data.watch_signal_raw, p_rows) AS x
+            ON CONFLICT (exchange, symbol, ts) DO NOTHING;
+            GET DIAGNOSTICS inserted = ROW_COUNT;
+            -- fewer rows than received: already stored (a replay), or a key repeated inside
+            -- the batch, which must be quarantined: only then is the batch grouped by key
+            IF inserted < received AND EXISTS (
+                   SELECT 1 FROM jsonb_array_elements(p_rows) AS r(val)
+                    GROUP BY r.val ->> 'exchange', r.val ->> 'symbol', (r.val ->> 'ts')::timestamptz
+                   HAVING count(*) > 1) THEN
+                RAISE EXCEPTION 'key repeated inside the batch' USING ERRCODE = 'unique_violation';
+            END IF;
+            rejected := 0;
+            duplicates := received - inserted;
+            rejects := '[]'::jsonb;
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;  -- rolled back: the exact path below
+    END;
 
     CREATE TEMP TABLE IF NOT EXISTS pg_temp.wl_ingest_problem (row_index integer, field text, reason text) ON COMMIT DROP;
     TRUNCATE pg_temp.wl_ingest_problem;

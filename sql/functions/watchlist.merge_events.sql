@@ -78,6 +78,7 @@ DECLARE
     v_stats    text;   -- their features_agg expression
     v_stale    integer;
     v_seqscan  text;
+    v_sort     text := current_setting('enable_sort');
     -- TimescaleDB's first()/last() aggregates live in the extension's schema (public on a
     -- default install, elsewhere on some engines)
     v_tsdb     text := (SELECT quote_ident(n.nspname) FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
@@ -89,36 +90,57 @@ BEGIN
 
     -- 1. Touched keys and the earliest touched sample of each. Dynamic SQL: always planned
     --    for the actual window and watermark (the BRIN index on ingested_at finds what
-    --    arrived since p_since without reading the look-back).
+    --    arrived since p_since without reading the look-back). Hashed, not sorted: the
+    --    planner, misled by a new chunk's statistics, expects a few rows and sorts
+    --    thousands by three text columns (seen: 12 of 36 ms at 7 x 800). Each key gets a
+    --    number (kid) that the temp tables below join and partition on instead of its text.
+    PERFORM set_config('enable_sort', 'off', true);
     EXECUTE format($q$
         CREATE TEMP TABLE wl_merge_keys ON COMMIT DROP AS
-        SELECT r.exchange, r.symbol, r.signal_type, min(r.ts) AS min_ts, max(r.ingested_at) AS max_ingested,
-               min(r.ts) AS r_from, bool_or(r.triggered) AS any_trig
+        SELECT (row_number() OVER ())::integer AS kid, r.exchange, r.symbol, r.signal_type, min(r.ts) AS min_ts,
+               max(r.ingested_at) AS max_ingested, min(r.ts) AS r_from, bool_or(r.triggered) AS any_trig
           FROM watchlist_data.watch_signal_raw AS r
          WHERE r.ts >= $1 AND r.ts < $2 %s
-         GROUP BY 1, 2, 3$q$, CASE WHEN p_since IS NOT NULL THEN 'AND r.ingested_at > $3' ELSE '' END)
+         GROUP BY r.exchange, r.symbol, r.signal_type$q$, CASE WHEN p_since IS NOT NULL THEN 'AND r.ingested_at > $3' ELSE '' END)
     USING p_from, p_to, p_since;
+    PERFORM set_config('enable_sort', v_sort, true);
     SELECT count(*)::integer, max(k.max_ingested) INTO keys, watermark FROM wl_merge_keys AS k;
 
-    --    Keys whose new rows are all untriggered and that have no open event and no event
-    --    ending within M + H before their earliest new row need no recompute: the pass
-    --    from that row on would find no triggered sample (every stored triggered sample
-    --    belongs to a stored event), so no event to write and none to delete. Most keys,
-    --    most minutes: the rest of the merge reads only the keys that can change.
+    --    Keys whose new rows are all untriggered and that have no open event need no
+    --    recompute when either
+    --      * no event ends within M + H before their earliest new row: the pass from that
+    --        row on would find no triggered sample (every stored triggered sample belongs
+    --        to a stored event), so no event to write and none to delete; or
+    --      * (incremental runs) the new rows all come after the key's stored rows: closed
+    --        events stay as they are when untriggered samples are appended after them
+    --        (an untriggered row arriving late, between stored ones, could split an island:
+    --        those keys are recomputed).
+    --    Most keys, most minutes: the rest of the merge reads only the keys that can change.
     --    The events that can matter (open, or ending within reach of the earliest new row)
-    --    are read once through the end and open indexes, and anti-joined to the keys in
-    --    one hash join: two index probes per key cost more at thousands of keys.
+    --    are read once through the end and open indexes and hash-joined to the keys; the
+    --    stored-rows probe runs only for keys with a closed event within reach, and is
+    --    planned for this run's bounds (dynamic SQL: constant bounds, no chunk outside them
+    --    planned or locked).
     SELECT min(k.min_ts) INTO v_min_from FROM wl_merge_keys AS k;
     ANALYZE wl_merge_keys;  -- unanalysed, its joins below are planned as nested loops
+    EXECUTE $q$
     DELETE FROM wl_merge_keys AS k
      WHERE NOT k.any_trig
-       AND NOT EXISTS (SELECT 1
-                         FROM (SELECT e.exchange, e.symbol, e.signal_type, max(e.end_ts) AS last_end, bool_or(e.is_open) AS any_open
-                                 FROM watchlist_data.watch_signal_event AS e
-                                WHERE e.is_open OR e.end_ts >= v_min_from - (v_cooldown + v_max_gap)
-                                GROUP BY 1, 2, 3) AS n
-                        WHERE n.exchange = k.exchange AND n.symbol = k.symbol AND n.signal_type = k.signal_type
-                          AND (n.any_open OR n.last_end >= k.min_ts - (v_cooldown + v_max_gap)));
+       AND NOT EXISTS (
+            SELECT 1
+              FROM (SELECT e.exchange, e.symbol, e.signal_type, max(e.end_ts) AS last_end, bool_or(e.is_open) AS any_open
+                      FROM watchlist_data.watch_signal_event AS e
+                     WHERE e.is_open OR e.end_ts >= $1 - $2
+                     GROUP BY 1, 2, 3) AS n
+             WHERE n.exchange = k.exchange AND n.symbol = k.symbol AND n.signal_type = k.signal_type
+               AND (n.any_open
+                    OR (n.last_end >= k.min_ts - $2
+                        AND ($3::timestamptz IS NULL
+                             OR EXISTS (SELECT 1 FROM watchlist_data.watch_signal_raw AS r
+                                         WHERE r.exchange = k.exchange AND r.symbol = k.symbol
+                                           AND r.signal_type = k.signal_type AND r.ts > k.min_ts AND r.ts >= $1
+                                           AND r.ingested_at <= $3)))))$q$
+    USING v_min_from, v_cooldown + v_max_gap, p_since;
     ANALYZE wl_merge_keys;
 
     -- 2. Recompute from the start of the earliest event each key's new rows could join
@@ -169,7 +191,7 @@ BEGIN
     PERFORM set_config('enable_seqscan', 'off', true);
     EXECUTE format($q$
         CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
-        SELECT k.exchange, k.symbol, k.signal_type, x.*
+        SELECT k.kid, x.*
           FROM wl_merge_keys AS k
          CROSS JOIN LATERAL (
             SELECT w.ts, w.triggered, w.prev_ts, w.next_ts, w.key_n,
@@ -198,34 +220,35 @@ BEGIN
     EXECUTE replace($q$
         CREATE TEMP TABLE wl_merge_isl ON COMMIT DROP AS
         WITH kl AS (
-            SELECT t.exchange, t.symbol, t.signal_type, max(t.ts) AS key_last_ts
-              FROM wl_merge_trig AS t GROUP BY 1, 2, 3
+            SELECT t.kid, max(t.ts) AS key_last_ts
+              FROM wl_merge_trig AS t GROUP BY 1
         ), p AS (
-            SELECT t.exchange, t.symbol, t.signal_type, t.ts, t.off_after,
+            SELECT t.kid, t.ts, t.off_after,
                    lag(t.ts) OVER w AS prev_trig_ts, lag(t.off_after) OVER w AS prev_off,
                    max(CASE WHEN t.run_start THEN t.ts END) OVER (w ROWS UNBOUNDED PRECEDING) AS run_start_ts
               FROM wl_merge_trig AS t
              WHERE t.triggered
-            WINDOW w AS (PARTITION BY t.exchange COLLATE "C", t.symbol COLLATE "C", t.signal_type COLLATE "C" ORDER BY t.ts)
+            WINDOW w AS (PARTITION BY t.kid ORDER BY t.ts)
         ), t AS (
             SELECT p.*,
                    sum(CASE WHEN p.prev_trig_ts IS NULL OR p.ts - p.prev_off > $2 THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY p.exchange COLLATE "C", p.symbol COLLATE "C", p.signal_type COLLATE "C" ORDER BY p.ts) AS isl
+                       OVER (PARTITION BY p.kid ORDER BY p.ts) AS isl
               FROM p
         ), ev AS (
-            SELECT t.exchange, t.symbol, t.signal_type, t.isl,
+            SELECT t.kid, t.isl,
                    min(t.ts) AS start_ts, max(t.ts) AS end_ts, count(*)::integer AS n_samples,
                    min(t.ts) FILTER (WHERE t.ts - t.run_start_ts >= $1) AS confirmed_at,
                    public.last(t.off_after, t.ts) AS off_after
               FROM t
-             GROUP BY 1, 2, 3, 4
+             GROUP BY 1, 2
         )
-        SELECT ev.exchange, ev.symbol, ev.signal_type, ev.isl, ev.start_ts, ev.end_ts, ev.n_samples, ev.confirmed_at,
-               NOT (ev.isl < max(ev.isl) OVER (PARTITION BY ev.exchange COLLATE "C", ev.symbol COLLATE "C", ev.signal_type COLLATE "C")
+        SELECT ev.kid, k.exchange, k.symbol, k.signal_type, ev.isl, ev.start_ts, ev.end_ts, ev.n_samples, ev.confirmed_at,
+               NOT (ev.isl < max(ev.isl) OVER (PARTITION BY ev.kid)
                     OR coalesce(kl.key_last_ts - ev.off_after >= $2, false)
                     OR $3 - kl.key_last_ts > $4) AS is_open
           FROM ev
-          JOIN kl ON kl.exchange = ev.exchange AND kl.symbol = ev.symbol AND kl.signal_type = ev.signal_type$q$,
+          JOIN kl ON kl.kid = ev.kid
+          JOIN wl_merge_keys AS k ON k.kid = ev.kid$q$,
         'public.last(', v_tsdb || '.last(')
     USING v_run_span, v_cooldown, p_now, v_lookback;
     ANALYZE wl_merge_isl;
@@ -239,7 +262,7 @@ BEGIN
     EXECUTE replace(replace(format($q$
         CREATE TEMP TABLE wl_merge_new ON COMMIT DROP AS
         WITH kept AS (
-            SELECT i.exchange, i.symbol, i.signal_type, i.isl, e.features_agg
+            SELECT i.kid, i.isl, e.features_agg
               FROM wl_merge_isl AS i
               JOIN watchlist_data.watch_signal_event AS e
                 ON e.exchange = i.exchange AND e.symbol = i.symbol AND e.signal_type = i.signal_type
@@ -247,16 +270,14 @@ BEGIN
              WHERE $1
         ), todo AS (
             SELECT i.* FROM wl_merge_isl AS i
-             WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.exchange = i.exchange AND kept.symbol = i.symbol
-                                  AND kept.signal_type = i.signal_type AND kept.isl = i.isl)
+             WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.kid = i.kid AND kept.isl = i.isl)
         ), t AS (
             SELECT c.isl, x.*
               FROM todo AS c
               JOIN wl_merge_trig AS x
-                ON x.exchange = c.exchange AND x.symbol = c.symbol AND x.signal_type = c.signal_type
-               AND x.ts >= c.start_ts AND x.ts <= c.end_ts AND x.triggered
+                ON x.kid = c.kid AND x.ts >= c.start_ts AND x.ts <= c.end_ts AND x.triggered
         ), ev AS (
-            SELECT t.exchange, t.symbol, t.signal_type, t.isl,
+            SELECT t.kid, t.isl,
                    jsonb_strip_nulls(jsonb_build_object(
                        'pairs_top_first', public.first(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
                        'pairs_top_last', public.last(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
@@ -265,32 +286,31 @@ BEGIN
                        || %s) AS features_agg,
                    bool_or(t.factors IS NOT NULL) AS has_factors
               FROM t
-             GROUP BY 1, 2, 3, 4
+             GROUP BY 1, 2
         ), fac AS (
             -- numeric keys of meta.factors, only for islands that have any
-            SELECT x.exchange, x.symbol, x.signal_type, x.isl, jsonb_object_agg(x.name, x.stats) AS agg
-              FROM (SELECT t.exchange, t.symbol, t.signal_type, t.isl, 'meta.' || f.key AS name,
+            SELECT x.kid, x.isl, jsonb_object_agg(x.name, x.stats) AS agg
+              FROM (SELECT t.kid, t.isl, 'meta.' || f.key AS name,
                            jsonb_build_object('first', public.first(f.val, t.ts), 'last', public.last(f.val, t.ts),
                                               'mean', avg(f.val::numeric)::float8, 'min', min(f.val), 'max', max(f.val)) AS stats
                       FROM t
                      CROSS JOIN LATERAL (SELECT j.key, (j.value #>> '{}')::float8 AS val
                                            FROM jsonb_each(t.factors) AS j WHERE jsonb_typeof(j.value) = 'number') AS f
                      WHERE t.factors IS NOT NULL
-                     GROUP BY 1, 2, 3, 4, 5) AS x
-             GROUP BY 1, 2, 3, 4
+                     GROUP BY 1, 2, 3) AS x
+             GROUP BY 1, 2
         ), feat AS (
-            SELECT ev.exchange, ev.symbol, ev.signal_type, ev.isl, ev.features_agg || coalesce(fac.agg, '{}'::jsonb) AS features_agg
+            SELECT ev.kid, ev.isl, ev.features_agg || coalesce(fac.agg, '{}'::jsonb) AS features_agg
               FROM ev
-              LEFT JOIN fac ON ev.has_factors AND fac.exchange = ev.exchange AND fac.symbol = ev.symbol
-                           AND fac.signal_type = ev.signal_type AND fac.isl = ev.isl
+              LEFT JOIN fac ON ev.has_factors AND fac.kid = ev.kid AND fac.isl = ev.isl
             UNION ALL
-            SELECT kept.exchange, kept.symbol, kept.signal_type, kept.isl, kept.features_agg FROM kept
+            SELECT kept.kid, kept.isl, kept.features_agg FROM kept
         )
         SELECT i.exchange, i.symbol, i.signal_type, i.start_ts, i.end_ts,
                extract(epoch FROM i.end_ts - i.start_ts)::integer AS duration_sec,
                i.n_samples, i.confirmed_at, f.features_agg, i.is_open
           FROM wl_merge_isl AS i
-          JOIN feat AS f ON f.exchange = i.exchange AND f.symbol = i.symbol AND f.signal_type = i.signal_type AND f.isl = i.isl$q$,
+          JOIN feat AS f ON f.kid = i.kid AND f.isl = i.isl$q$,
         v_stats), 'public.first(', v_tsdb || '.first('), 'public.last(', v_tsdb || '.last(')
     USING p_since IS NOT NULL;
 

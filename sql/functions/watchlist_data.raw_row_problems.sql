@@ -46,7 +46,12 @@ BEGIN
             ELSIF v_type <> 'number' THEN
                 reason := format('expected a number, got %s', v_type); RETURN NEXT;
             ELSE
-                v_num := (v_val #>> '{}')::double precision;
+                BEGIN
+                    v_num := (v_val #>> '{}')::double precision;
+                EXCEPTION WHEN numeric_value_out_of_range THEN  -- e.g. 1e400 or 1e-400
+                    reason := format('not a finite number (out of the range of double precision): %s', left(v_val::text, 32));
+                    RETURN NEXT; CONTINUE;
+                END;
                 IF v_num IN ('Infinity'::float8, '-Infinity'::float8) THEN
                     reason := 'not a finite number (overflows double precision)'; RETURN NEXT;
                 ELSIF v_kind = 'integer' AND (v_num <> trunc(v_num) OR v_num < 0 OR v_num > 2147483647) THEN

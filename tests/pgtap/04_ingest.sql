@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(20);
+SELECT plan(26);
 
 CREATE TEMP TABLE good_batch AS
 SELECT jsonb_build_array(
@@ -101,6 +101,51 @@ SELECT results_eq($$SELECT received, inserted, rejected FROM watchlist.ingest_ra
                         jsonb_build_object('ts', '2026-03-01 11:30:00+00', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A',
                                            'triggered', true, 'spread_rel', 1e-320, 'crossings_1h', 3)), 'edge-1')$$,
                   $$VALUES (1, 1, 0)$$, 'a valid row the fast test cannot vouch for (space separator, a number below 1e-300) is still stored');
+
+-- The whole-batch fast path (watchlist_data.raw_row_quick_ok, then one INSERT): its test
+-- passes the rows whose problem the table refuses by itself, and no row whose problem the
+-- INSERT would let through silently (missing field, wrong JSON type, naive or future ts,
+-- unknown field, oversize meta).
+SELECT results_eq($$SELECT r.ord::int - 1, watchlist_data.raw_row_quick_ok(r.val)
+                             AND watchlist_data.raw_ts_quick_ok(r.val ->> 'ts', now() + INTERVAL '5 minutes')
+                             AND watchlist_data.raw_ts_quick_ok(r.val ->> 'next_funding_time', NULL)
+                      FROM mixed_batch, jsonb_array_elements(rows) WITH ORDINALITY AS r(val, ord) WHERE r.ord <> 14 ORDER BY 1$$,
+                  $$VALUES (0, true), (1, false), (2, false), (3, false), (4, true), (5, false), (6, false), (7, false),
+                           (8, true), (9, false), (10, true), (11, true), (12, true), (14, true)$$,
+                  'quick test: false for every problem the INSERT would not refuse, true where the table refuses the row');
+SELECT results_eq($$SELECT v, watchlist_data.raw_ts_quick_ok(v, '2026-03-01T12:00:00Z')
+                      FROM unnest(ARRAY[NULL, '2026-03-01T12:00:00Z', '2026-03-01T12:00:00.5+01:00', '2026-03-01T12:00:01Z',
+                                        '2026-03-01 11:00:00Z', '2026-03-01T11:00:00', '1']) AS v$$,
+                  $$VALUES (NULL, true), ('2026-03-01T12:00:00Z', true), ('2026-03-01T12:00:00.5+01:00', true),
+                           ('2026-03-01T12:00:01Z', false), ('2026-03-01 11:00:00Z', false), ('2026-03-01T11:00:00', false), ('1', false)$$,
+                  'quick timestamp test: canonical with an offset and not after the bound, or absent');
+-- A batch every row of which passes the quick test, with rows the table refuses and a key
+-- repeated in another spelling of the same instant: the fast INSERT is rolled back and the
+-- exact path names each row and field, and keeps the good row.
+CREATE TEMP TABLE quick_result AS SELECT * FROM watchlist.ingest_raw(jsonb_build_array(
+    /* 0 good      */ jsonb_build_object('ts', '2026-03-01T13:00:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'spread_rel', 0.001),
+    /* 1 dup of 0  */ jsonb_build_object('ts', '2026-03-01T14:00:00+01:00', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', false),
+    /* 2 exchange  */ jsonb_build_object('ts', '2026-03-01T13:02:00Z', 'exchange', 'GATE', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
+    /* 3 price     */ jsonb_build_object('ts', '2026-03-01T13:03:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'futures_price', 0),
+    /* 4 bad date  */ jsonb_build_object('ts', '2026-02-29T13:04:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
+    /* 5 overflow  */ jsonb_build_object('ts', '2026-03-01T13:05:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true, 'spread_rel', '1e400'::jsonb)
+), 'quick-1');
+SELECT results_eq($$SELECT received, inserted, duplicates, rejected, jsonb_path_query_array(rejects, '$[*] ? (@.row != 5)') FROM quick_result$$,
+                  $$VALUES (6, 1, 0, 5, '[{"row": 1, "field": "ts", "reason": "duplicate key (exchange, symbol, ts) inside the batch: same as row 0"},
+                                         {"row": 2, "field": "exchange", "reason": "exchange must be 1-32 characters of a-z 0-9 _ . -"},
+                                         {"row": 3, "field": "futures_price", "reason": "must be > 0, got 0"},
+                                         {"row": 4, "field": "ts", "reason": "not a valid timestamp: 2026-02-29T13:04:00Z"}]'::jsonb)$$,
+                  'fast path refused: the exact path quarantines each bad row with its field and reason');
+SELECT results_eq($$SELECT r ->> 'field', left(r ->> 'reason', 58) FROM quick_result, jsonb_array_elements(rejects) r WHERE (r ->> 'row')::int = 5$$,
+                  $$VALUES ('spread_rel', 'not a finite number (out of the range of double precision)')$$,
+                  'a number beyond double precision is a rejected field, not an error of the batch');
+SELECT results_eq($$SELECT ts, triggered, spread_rel FROM watchlist_data.watch_signal_raw WHERE exchange = 'gate' AND symbol = 'INGTEST'$$,
+                  $$VALUES ('2026-03-01T13:00:00Z'::timestamptz, true, 0.001::float8)$$,
+                  'fast path refused: only the good row is stored, once');
+SELECT results_eq($$SELECT received, inserted, duplicates, rejected FROM watchlist.ingest_raw(jsonb_build_array(
+                        jsonb_build_object('ts', '2026-03-01T13:00:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
+                        jsonb_build_object('ts', '2026-03-01T13:06:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true)), 'quick-2')$$,
+                  $$VALUES (2, 1, 1, 0)$$, 'fast path: a row already stored counts as a duplicate, not a reject');
 
 SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '22023', 'watchlist.ingest_raw expects a JSON array of row objects, got object',
                  'a non-array payload is refused as a whole');

@@ -276,3 +276,36 @@ def test_incremental_reopens_no_skipped_key_with_an_open_event(conn):
         assert _stored(conn, quiet) == reference(q_samples + [late], now, *RULES[0])
         assert [e.open for e in _stored(conn, quiet)] == [False]
         assert _stored(conn, clock) == []
+
+
+def test_incremental_late_untriggered_row_splits_a_closed_event(conn):
+    """The merge skips keys whose new rows are all untriggered and that have no open event
+    when those rows all come after the key's stored rows. A late untriggered row between
+    stored ones is not such a case: here it starts the off time inside a closed event's
+    hole, so the event splits in two (N = 4, M = 1 min, H = 10 min: the 4-minute hole
+    alone is no split; off from 2:30 to the trigger at 6:00 is). Fails when the merge skips
+    the key (checked: a merge that ignored stored rows after the late one kept one event)."""
+    rule = RULES[3]
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+        _set_rules(conn, rule)
+        key = f"L{next(_counter)}"
+        conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'merge_events'")
+        m = lambda x: T0 + timedelta(minutes=x)  # noqa: E731
+        stored = [(m(0), True), (m(1), True), (m(2), True), (m(6), True), (m(7), True), (m(8), True), (m(9), True)]
+        stored += [(m(x), False) for x in range(10, 14)]
+        _insert(conn, key, stored, m(13) + timedelta(seconds=1))
+        conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (m(13) + timedelta(seconds=1),))
+        before = _stored(conn, key)
+        assert len(before) == 1 and not before[0].open, before
+        clock = f"C{next(_counter)}"
+        for minute in range(14, 20):  # another key moves the ingestion watermark on
+            _insert(conn, clock, [(m(minute), False)], m(minute) + timedelta(seconds=1))
+            conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (m(minute) + timedelta(seconds=1),))
+        late = (m(2.5), False)
+        now = m(20)
+        _insert(conn, key, [late, (m(14), False)], now)
+        conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (now,))
+        after = _stored(conn, key)
+        assert after == reference(sorted(stored + [late, (m(14), False)]), now, *rule)
+        assert [(e.start, e.end) for e in after] == [(m(0), m(2)), (m(6), m(9))], after
