@@ -6,7 +6,9 @@ For EXCHANGES x SYMBOLS keys (bench-only exchange prefix 'bench'):
                   directly, so the 7-day funding windows read a full week (chunks older than
                   factor_compress_after, 8 days, compressed as the policy would)
   raw             the backfill window plus the steady-state runs, 1-minute samples with
-                  meta.exchanges (3 entries)
+                  meta.exchanges (3 entries), each ingested 1 s after its time (so the job's
+                  2-minute ingestion overlap re-reads what it would on a 5-minute schedule,
+                  not every earlier run's rows, as wall-clock ingestion times would here)
   backfill        watchlist.compute_factors over --backfill-hours (default 24: the full day)
   steady state    watchlist.compute_factors_incremental after each of RUNS more 5 minutes of
                   raw rows (the job's run every 5 minutes); target <= 2 s a run at 7 x 800
@@ -36,7 +38,7 @@ SELECT %(t0)s::timestamptz + make_interval(mins => m), 'bench' || e, 'B' || lpad
        ((m + s * 37 + e * 11) %% 100) < 10,
        0.002 + 0.001 * sin((m + s) / 17.0) + 0.0001 * sin(m * 1.3 + s), 0.0001 * ((s %% 5) - 2) + 0.00001 * sin(m / 300.0),
        (ARRAY[1, 4, 8])[1 + s %% 3], 1e6 + 1e5 * sin(m / 50.0 + s),
-       clock_timestamp(),
+       %(t0)s::timestamptz + make_interval(mins => m, secs => 1),
        jsonb_build_object('exchanges', jsonb_build_array(
            jsonb_build_object('name', 'bench' || e, 'kind', 'perp', 'funding_rate', 0.0001, 'funding_interval_hours', 8,
                               'oi_usd', 2e6 + s, 'volume_24h_quote', 1e7),
@@ -57,6 +59,20 @@ SELECT t, 'bench' || e, 'B' || lpad(s::text, 4, '0'), 5, extract(epoch FROM t) %
        LATERAL (SELECT %(h0)s::timestamptz + make_interval(mins => 5 * k) AS t) AS x
 """
 
+BLOCKS_SQL = """
+UPDATE watchlist_data.factor_value AS f SET b_blk_n = a.n, b_blk_mx = a.mx, b_blk_mn = a.mn, b_blk_dd = a.dd
+  FROM (SELECT q.exchange, q.symbol, q.h, count(q.x)::int AS n, max(q.x) AS mx, min(q.x) AS mn, max(q.rm - q.x) AS dd
+          FROM (SELECT v.exchange, v.symbol, v.b_spread_close AS x,
+                       time_bucket(INTERVAL '1 hour', v.ts - INTERVAL '5 minutes') + INTERVAL '1 hour' AS h,
+                       max(v.b_spread_close) OVER (PARTITION BY v.exchange, v.symbol,
+                                                   time_bucket(INTERVAL '1 hour', v.ts - INTERVAL '5 minutes') ORDER BY v.ts) AS rm
+                  FROM watchlist_data.factor_value AS v
+                 WHERE v.exchange LIKE 'bench%%' AND v.ts > %(lo)s AND v.ts <= %(hi)s) AS q
+         GROUP BY 1, 2, 3) AS a
+ WHERE f.exchange = a.exchange AND f.symbol = a.symbol AND f.ts = a.h AND f.b_on_hour
+   AND f.ts >= %(lo)s::timestamptz + INTERVAL '1 hour' AND f.ts <= %(hi)s
+"""
+
 
 def load_raw(conn, t0, exchanges, symbols, m_from, m_to) -> float:
     keys = exchanges * symbols
@@ -74,6 +90,8 @@ def cleanup(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.factor_value WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'compute_factors'")
+    if conn.execute("SELECT to_regclass('watchlist_data.factor_window_state')").fetchone()[0]:
+        conn.execute("DELETE FROM watchlist_data.factor_window_state WHERE exchange LIKE 'bench%'")
 
 
 def main() -> int:
@@ -124,8 +142,16 @@ def main() -> int:
                               FROM show_chunks('watchlist_data.factor_value', older_than => %s::timestamptz) AS c""",
                 (now - timedelta(days=8),),
             )
+            # what the job keeps on its rows on the full hour (0022: the hour's drawdown block), for
+            # the last 13 hours of the history, and the vacuum autovacuum would have run on them
+            h_end = h0 + timedelta(minutes=5 * n_hist)
+            if conn.execute("""SELECT 1 FROM information_schema.columns WHERE table_schema = 'watchlist_data'
+                                   AND table_name = 'factor_value' AND column_name = 'b_blk_n'""").fetchone():
+                conn.execute(BLOCKS_SQL, {"lo": h_end - timedelta(hours=13, minutes=5), "hi": h_end})
+            conn.execute("VACUUM (ANALYZE) watchlist_data.factor_value")
             print(
-                f"  factor history: {keys * n_hist:,} rows in {time.perf_counter() - t:.1f} s (chunks older than 8 days compressed, as the policy)"
+                f"  factor history: {keys * n_hist:,} rows in {time.perf_counter() - t:.1f} s (chunks older than 8 days compressed, "
+                "as the policy; the last 13 h with their hourly drawdown blocks; vacuumed)"
             )
             base_end = now - timedelta(minutes=5 * args.runs)
             m_day = int((base_end - day0).total_seconds() // 60)
@@ -142,9 +168,9 @@ def main() -> int:
             # the job's state as if it had run at base_end
             conn.execute(
                 """INSERT INTO watchlist_data.job_state (job, watermark, last_stats)
-                            VALUES ('compute_factors', now(), jsonb_build_object('to_ts', %s::timestamptz))
+                            VALUES ('compute_factors', %s, jsonb_build_object('to_ts', %s::timestamptz))
                             ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
-                (base_end,),
+                (base_end, base_end),
             )
             times = []
             for i in range(args.runs):

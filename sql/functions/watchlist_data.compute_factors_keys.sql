@@ -9,6 +9,13 @@
 --      persistence - read the rows written by the previous steps). The 7-day funding window
 --      is read only on the full hour (or for keys without a row there): between full hours
 --      the funding factors come from the state kept on the row at the hour (0021).
+--      The 12-hour window W(t, 12 h) is not read either (0022): its sums are the previous
+--      bucket end's (watchlist_data.factor_window_state), plus the row at t, minus the row
+--      leaving it (t - 12 h); its drawdown combines the hourly blocks kept on the rows on a
+--      full hour with the rows before the first block and after the last. Only keys whose
+--      state does not belong to the row at t - 5 min as it stands (first run, a gap, late
+--      rows, a recomputed range), or that miss a block, read and sum their window. The sums
+--      are exact (numeric), so both ways give the same values.
 -- A row at t depends only on raw rows before t and on rows at or before t, so recomputing
 -- any window gives the same rows, and rows after t never change it.
 CREATE OR REPLACE FUNCTION watchlist_data.compute_factors_keys(p_from timestamptz, p_to timestamptz, p_keys jsonb DEFAULT NULL)
@@ -17,8 +24,8 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 -- The CTEs below are joined per key; the planner estimates them at one row and would
 -- nest-loop them (quadratic in keys: 3 s instead of 0.3 s for 140 keys); hashes fit.
--- JIT compilation would cost more than these short statements. The 12-hour windows of
--- every key are sorted and hashed in memory (7 x 800 keys: about 0.8 M rows a bucket end).
+-- JIT compilation would cost more than these short statements. The 3-hour windows of
+-- every key are sorted and hashed in memory (7 x 800 keys: about 0.2 M rows a bucket end).
 SET enable_nestloop = off
 SET jit = off
 SET work_mem = '128MB'
@@ -41,11 +48,25 @@ DECLARE
     -- stable expression, evaluated again for every row and aggregate
     v_t3d   timestamptz;
     v_t3h   timestamptz;
+    v_t3hs  timestamptz;
     v_t100m timestamptz;
     v_t70m  timestamptz;
     v_t1h   timestamptz;
     v_t15m  timestamptz;
     v_tprev timestamptz;
+    -- the drawdown's parts of W(t, 12 h): rows in (t - 12 h, v_ha], the hourly blocks in
+    -- (v_ha, v_hb] (11 of them), rows in (v_hb, t]
+    v_ha    timestamptz;
+    v_hb    timestamptz;
+    v_onh   boolean;
+    -- the keys that read and sum their window (NULL: none); a key is read when both its
+    -- exchange and its symbol are listed (a few more than needed: same values either way)
+    v_fex   text[];
+    v_fsym  text[];
+    -- EMA weights l^k, k = 0 .. 144 (index k + 1), rounded at 40 decimal places
+    v_p12   numeric[];
+    v_p26   numeric[];
+    v_p9    numeric[];
     v_n     bigint;
 BEGIN
     IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to OR NOT isfinite(p_from) OR NOT isfinite(p_to) THEN
@@ -118,6 +139,12 @@ BEGIN
     base_rows := v_n;
 
     -- 2. Windowed factors, in time order.
+    v_p12 := ARRAY[1::numeric]; v_p26 := ARRAY[1::numeric]; v_p9 := ARRAY[1::numeric];
+    FOR k IN 1 .. 144 LOOP
+        v_p12 := v_p12 || round(v_p12[k] * round(1 - 2::numeric(60, 50) / 13, 50), 40);
+        v_p26 := v_p26 || round(v_p26[k] * round(1 - 2::numeric(60, 50) / 27, 50), 40);
+        v_p9  := v_p9  || round(v_p9[k]  * round(1 - 2::numeric(60, 50) / 10, 50), 40);
+    END LOOP;
     v_t := v_first;
     WHILE v_t <= v_last LOOP
         v_t12 := v_t - INTERVAL '12 hours';
@@ -126,75 +153,78 @@ BEGIN
         v_th := time_bucket(INTERVAL '1 hour', v_t);
         v_t3d := v_t - INTERVAL '3 days';
         v_t3h := v_t - INTERVAL '3 hours';
+        v_t3hs := v_t - INTERVAL '3 hours 5 minutes';
         v_t100m := v_t - INTERVAL '100 minutes';
         v_t70m := v_t - INTERVAL '70 minutes';
         v_t1h := v_t - INTERVAL '1 hour';
         v_t15m := v_t - INTERVAL '15 minutes';
         v_tprev := v_t - c_step;
+        v_onh := v_th = v_t;
+        v_hb := CASE WHEN v_onh THEN v_t - INTERVAL '1 hour' ELSE v_th END;
+        v_ha := CASE WHEN v_onh THEN v_t12 ELSE v_th - INTERVAL '11 hours' END;
+
+        -- the keys that cannot roll their window forward: no state for the row at t - 5 min
+        -- as it stands, or a block missing
+        SELECT array_agg(DISTINCT c.exchange), array_agg(DISTINCT c.symbol) INTO v_fex, v_fsym
+          FROM watchlist_data.factor_value AS c
+          LEFT JOIN watchlist_data.factor_window_state AS s ON s.exchange = c.exchange AND s.symbol = c.symbol
+          LEFT JOIN watchlist_data.factor_value AS p ON p.exchange = c.exchange AND p.symbol = c.symbol AND p.ts = v_tprev
+         WHERE c.ts = v_t
+           AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT k ->> 0, k ->> 1 FROM jsonb_array_elements(p_keys) AS k))
+           AND NOT coalesce(s.ts = v_tprev AND s.computed_at = p.computed_at
+                            AND (s.fb_lo = v_ha AND s.fb_hi = v_hb
+                                 OR (SELECT count(*) FROM watchlist_data.factor_value AS h
+                                      WHERE h.exchange = c.exchange AND h.symbol = c.symbol AND h.b_on_hour
+                                        AND h.ts > v_ha AND h.ts <= v_hb AND h.b_blk_n IS NOT NULL) = 11), false);
+
         WITH keys AS (
             SELECT k ->> 0 AS exchange, k ->> 1 AS symbol FROM jsonb_array_elements(p_keys) AS k
         ), cur AS (
-            SELECT c.exchange, c.symbol, c.b_spread_close AS x, c.b_funding_close AS f, c.b_volume_close AS v,
-                   c.b_triggered_last AS trig,
-                   -- shift of the moment sums (x_t, or the latest x before it): no cancellation
-                   coalesce(c.b_spread_close,
-                            (SELECT p.b_spread_close FROM watchlist_data.factor_value AS p
-                              WHERE p.exchange = c.exchange AND p.symbol = c.symbol AND p.ts < v_t
-                                AND p.ts > v_t12 AND p.b_spread_close IS NOT NULL
-                              ORDER BY p.ts DESC LIMIT 1), 0) AS x0
+            SELECT c.exchange, c.symbol, c.computed_at, c.b_spread_close AS x, c.b_funding_close AS f, c.b_volume_close AS v,
+                   c.b_triggered_last AS trig, c.b_spread_n AS sn, c.b_spread_sum AS ss, c.b_spread_m2 AS m2b,
+                   coalesce(c.exchange = ANY(v_fex) AND c.symbol = ANY(v_fsym), false) AS fullw
               FROM watchlist_data.factor_value AS c
              WHERE c.ts = v_t
                AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys))
-        ), hist AS (        -- rows in (t - 12 h - 5 min, t]: W(t, 12 h) and the step before its first row
+        ), rec AS (         -- rows in (t - 3 h - 5 min, t]: the short windows, and the step before them
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_high AS hi, h.b_spread_low AS lo,
-                   h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_m2 AS m2b, h.b_volume_close AS v,
-                   h.spread_macd, h.spread_dx_14, h.rv_1h, h.signal_persistence_min,
-                   cur.x AS cx, cur.f AS cf, cur.v AS cv, cur.trig AS ctrig, cur.x0,
+                   h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_m2 AS m2b,
+                   h.spread_dx_14, h.signal_persistence_min,
                    lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
                    lag(h.b_spread_high) OVER w AS phi, lag(h.b_spread_low) OVER w AS plo,
-                   -- running maximum of x inside W(t, 12 h), for the drawdown (same window: one pass)
-                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS runmax
+                   -- running maximum of x inside (v_hb, t] (v_hb = t - 1 h on the full hour)
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_hb) OVER w AS rmh
               FROM watchlist_data.factor_value AS h
-              JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol
-             WHERE h.ts > v_t12s AND h.ts <= v_t
+             WHERE h.ts > v_t3hs AND h.ts <= v_t
+               AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol)
             WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
-        ), st AS (          -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX
-            SELECT hist.*, (hist.pts = hist.ts - c_step AND hist.x IS NOT NULL AND hist.px IS NOT NULL) AS step,
-                   hist.x - hist.px AS d,
-                   CASE WHEN hist.hi - hist.phi > hist.plo - hist.lo AND hist.hi - hist.phi > 0 THEN hist.hi - hist.phi ELSE 0 END AS dmp,
-                   CASE WHEN hist.plo - hist.lo > hist.hi - hist.phi AND hist.plo - hist.lo > 0 THEN hist.plo - hist.lo ELSE 0 END AS dmm,
-                   greatest(hist.hi, hist.px) - least(hist.lo, hist.px) AS tr,
-                   -- EMA weights l^k, k = (t - b) / 5 min
-                   power(1 - 2.0::float8 / 13, e.k) AS w12, power(1 - 2.0::float8 / 27, e.k) AS w26,
-                   power(1 - 2.0::float8 / 10, e.k) AS w9
-              FROM hist CROSS JOIN LATERAL (SELECT extract(epoch FROM v_t - hist.ts)::float8 / 300 AS k) AS e
-             WHERE hist.ts > v_t12
-        ), a AS (           -- one group per key, straight from the windows' (key, ts) order
-            SELECT st.exchange, st.symbol, max(st.cx) AS x, max(st.cf) AS f, max(st.cv) AS v, bool_or(st.ctrig) AS trig,
-                   max(st.x0) AS x0,
+        ), st AS MATERIALIZED ( -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX
+            SELECT rec.exchange, rec.symbol, rec.ts, rec.x, rec.px, rec.pts, rec.sn, rec.ss, rec.m2b, rec.spread_dx_14,
+                   rec.signal_persistence_min, rec.rmh,
+                   (rec.pts = rec.ts - c_step AND rec.x IS NOT NULL AND rec.px IS NOT NULL) AS step,
+                   rec.x - rec.px AS d,
+                   CASE WHEN rec.hi - rec.phi > rec.plo - rec.lo AND rec.hi - rec.phi > 0 THEN rec.hi - rec.phi ELSE 0 END AS dmp,
+                   CASE WHEN rec.plo - rec.lo > rec.hi - rec.phi AND rec.plo - rec.lo > 0 THEN rec.plo - rec.lo ELSE 0 END AS dmm,
+                   greatest(rec.hi, rec.px) - least(rec.lo, rec.px) AS tr
+              FROM rec
+             WHERE rec.ts > v_t3h
+        ), s3 AS (          -- W(t, 3 h): its mean, and its steps counted against it below
+            SELECT st.exchange, st.symbol, avg(st.x) AS c3,
+                   array_agg(st.x) FILTER (WHERE st.step AND st.pts > v_t3h) AS cx3,
+                   array_agg(st.px) FILTER (WHERE st.step AND st.pts > v_t3h) AS cpx3
+              FROM st GROUP BY 1, 2
+        ), sa AS (          -- the short windows (100 minutes at most), one group per key
+            SELECT st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig, coalesce(cur.x, 0) AS x0,
                    sum(st.sn) FILTER (WHERE st.ts > v_t1h) AS n1,
                    sum(st.ss) FILTER (WHERE st.ts > v_t1h) AS s1,
                    -- centred sum of squares about x0: sum(m2_i + n_i (mean_i - x0)^2) (Chan et al.)
-                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - st.x0) ^ 2)
+                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - coalesce(cur.x, 0)) ^ 2)
                        FILTER (WHERE st.ts > v_t1h AND st.sn > 0) AS q1,
-                   sum(st.sn) AS n12, sum(st.ss) AS s12,
-                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - st.x0) ^ 2) FILTER (WHERE st.sn > 0) AS q12,
-                   regr_slope(st.x, st.px) FILTER (WHERE st.step) AS phi,
                    max(st.x) FILTER (WHERE st.ts = v_t15m) AS x15,
                    max(st.x) FILTER (WHERE st.ts = v_t1h) AS x60,
-                   count(st.x) AS nx, max(st.runmax - st.x) AS dd12,
-                   sum(st.x - st.x0) AS y1, sum((st.x - st.x0) ^ 2) AS y2,
-                   sum((st.x - st.x0) ^ 3) AS y3, sum((st.x - st.x0) ^ 4) AS y4,
-                   sum(st.w12 * st.x) FILTER (WHERE st.x IS NOT NULL)
-                     / sum(st.w12) FILTER (WHERE st.x IS NOT NULL) AS ema12,
-                   sum(st.w26 * st.x) FILTER (WHERE st.x IS NOT NULL)
-                     / sum(st.w26) FILTER (WHERE st.x IS NOT NULL) AS ema26,
-                   sum(st.w9 * st.spread_macd)
-                       FILTER (WHERE st.ts < v_t AND st.spread_macd IS NOT NULL) AS sig_num,
-                   sum(st.w9)
-                       FILTER (WHERE st.ts < v_t AND st.spread_macd IS NOT NULL) AS sig_den,
-                   avg(st.x) FILTER (WHERE st.ts > v_t100m) AS bb_m,
-                   stddev_samp(st.x) FILTER (WHERE st.ts > v_t100m) AS bb_sd,
+                   max(st.px) FILTER (WHERE st.ts = v_t AND st.step) AS own_px,
+                   avg(st.x) AS bb_m,
+                   stddev_samp(st.x) AS bb_sd,
                    sum(greatest(st.d, 0)) FILTER (WHERE st.step AND st.ts > v_t70m) AS rsi_g,
                    sum(abs(st.d)) FILTER (WHERE st.step AND st.ts > v_t70m) AS rsi_a,
                    sum(st.dmp) FILTER (WHERE st.step AND st.ts > v_t70m) AS dmp,
@@ -204,17 +234,158 @@ BEGIN
                    count(st.spread_dx_14) FILTER (WHERE st.ts < v_t AND st.ts > v_t70m) AS dx_n,
                    sum(st.d ^ 2) FILTER (WHERE st.step AND st.ts > v_t1h) AS d2_1,
                    count(*) FILTER (WHERE st.step AND st.ts > v_t1h) AS dn_1,
-                   sum(st.d ^ 2) FILTER (WHERE st.step) AS d2_12,
-                   count(*) FILTER (WHERE st.step) AS dn_12,
-                   array_agg(st.rv_1h) FILTER (WHERE st.ts < v_t AND st.rv_1h IS NOT NULL) AS rv_hist,
-                   avg(st.x) FILTER (WHERE st.ts > v_t3h) AS c3,
-                   -- the steps inside W(t, 3 h), counted against its mean c3 below
-                   array_agg(st.x) FILTER (WHERE st.step AND st.pts > v_t3h) AS cx3,
-                   array_agg(st.px) FILTER (WHERE st.step AND st.pts > v_t3h) AS cpx3,
-                   avg(st.v) AS v_m, stddev_samp(st.v) AS v_sd,
-                   max(st.signal_persistence_min) FILTER (WHERE st.ts = v_tprev) AS pers_prev
-              FROM st
-             GROUP BY st.exchange, st.symbol
+                   max(st.signal_persistence_min) FILTER (WHERE st.ts = v_tprev) AS pers_prev,
+                   -- the rows in (v_hb, t]: on the full hour the hour (t - 1 h, t], kept on the row
+                   count(st.x) FILTER (WHERE st.ts > v_hb) AS hd_n,
+                   max(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mx,
+                   min(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mn,
+                   max(st.rmh - st.x) FILTER (WHERE st.ts > v_hb) AS hd_dd
+              FROM st JOIN cur ON cur.exchange = st.exchange AND cur.symbol = st.symbol
+             WHERE st.ts > v_t100m
+             GROUP BY st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig
+        ), tl AS (          -- rolling keys: rows in [t - 12 h - 5 min, v_ha]: the row leaving W and the step
+                            -- leaving with it, and the rows of W before its first block
+            SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
+                   h.b_spread_m2 AS m2b, h.spread_macd AS macd, h.rv_1h AS rv, h.b_volume_close AS v,
+                   lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS rmt
+              FROM watchlist_data.factor_value AS h
+             WHERE h.ts >= v_t12s AND h.ts <= v_ha
+               AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw)
+            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
+        ), tt AS (          -- the rows of W before its first block
+            SELECT tl.exchange, tl.symbol, max(tl.x) AS tl_mx, min(tl.x) AS tl_mn, max(tl.rmt - tl.x) AS tl_dd
+              FROM tl WHERE tl.ts > v_t12 GROUP BY 1, 2
+        ), ta AS (          -- the row at t - 12 h: its terms of every sum
+            SELECT tl.exchange, tl.symbol,
+                   coalesce(tl.sn, 0) AS l_sn,
+                   CASE WHEN tl.sn > 0 THEN tl.ss::numeric ELSE 0 END AS l_ss,
+                   CASE WHEN tl.sn > 0 THEN tl.m2b::numeric + (tl.ss::numeric * tl.ss::numeric) / tl.sn ELSE 0 END AS l_sq,
+                   (tl.x IS NOT NULL)::int AS l_xn,
+                   coalesce(tl.x::numeric, 0) AS l_x1,
+                   coalesce((tl.x::numeric * tl.x::numeric), 0) AS l_x2,
+                   coalesce((tl.x::numeric * tl.x::numeric * tl.x::numeric), 0) AS l_x3,
+                   coalesce((tl.x::numeric * tl.x::numeric * tl.x::numeric * tl.x::numeric), 0) AS l_x4,
+                   (tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL)::int AS l_dn,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN tl.px::numeric ELSE 0 END AS l_dp,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN tl.x::numeric ELSE 0 END AS l_dc,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN (tl.px::numeric * tl.px::numeric) ELSE 0 END AS l_dpp,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN (tl.px::numeric * tl.x::numeric) ELSE 0 END AS l_dpc,
+                   CASE WHEN tl.pts = tl.ts - c_step AND tl.x IS NOT NULL AND tl.px IS NOT NULL THEN ((tl.x - tl.px)::numeric * (tl.x - tl.px)::numeric) ELSE 0 END AS l_dd2,
+                   (tl.macd IS NOT NULL)::int AS l_gn,
+                   coalesce(tl.macd::numeric, 0) AS l_g,
+                   (tl.rv IS NOT NULL)::int AS l_rn,
+                   coalesce(tl.rv::numeric, 0) AS l_r1,
+                   coalesce((tl.rv::numeric * tl.rv::numeric), 0) AS l_r2,
+                   (tl.v IS NOT NULL)::int AS l_vn,
+                   coalesce(tl.v::numeric, 0) AS l_v1,
+                   coalesce((tl.v::numeric * tl.v::numeric), 0) AS l_v2
+              FROM tl WHERE tl.ts = v_t12
+        ), bparts AS (      -- rolling keys whose blocks changed (the hour turned): the 11 blocks, in time order
+            SELECT h.exchange, h.symbol, h.ts, h.b_blk_mx AS mx, h.b_blk_mn AS mn, h.b_blk_dd AS dd
+              FROM watchlist_data.factor_value AS h
+             WHERE h.b_on_hour AND h.ts > v_ha AND h.ts <= v_hb
+               AND EXISTS (SELECT 1 FROM cur JOIN watchlist_data.factor_window_state AS s
+                                          ON s.exchange = cur.exchange AND s.symbol = cur.symbol
+                            WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw
+                              AND NOT coalesce(s.fb_lo = v_ha AND s.fb_hi = v_hb, false))
+        ), fb AS (          -- their combination: largest fall within a block, or from an earlier block's maximum
+            SELECT q.exchange, q.symbol, max(q.mx) AS fb_mx, min(q.mn) AS fb_mn, max(greatest(q.dd, q.pmx - q.mn)) AS fb_dd
+              FROM (SELECT bparts.*, max(bparts.mx) OVER (PARTITION BY bparts.exchange, bparts.symbol ORDER BY bparts.ts
+                                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pmx
+                      FROM bparts) AS q
+             GROUP BY 1, 2
+        ), rolled AS (      -- rolling keys: W(t - 5 min)'s sums + the row at t - the row at t - 12 h
+            SELECT cur.exchange AS l_ex, cur.symbol AS l_sym,
+                   s.ws_n + cur.sn - coalesce(ta.l_sn, 0) AS ws_n,
+                   s.ws_s + CASE WHEN cur.sn > 0 THEN cur.ss::numeric ELSE 0 END - coalesce(ta.l_ss, 0) AS ws_s,
+                   s.ws_q + CASE WHEN cur.sn > 0 THEN cur.m2b::numeric + (cur.ss::numeric * cur.ss::numeric) / cur.sn ELSE 0 END
+                     - coalesce(ta.l_sq, 0) AS ws_q,
+                   s.wx_n + (cur.x IS NOT NULL)::int - coalesce(ta.l_xn, 0)::int AS wx_n,
+                   s.wx_1 + coalesce(cur.x::numeric, 0) - coalesce(ta.l_x1, 0) AS wx_1,
+                   s.wx_2 + coalesce((cur.x::numeric * cur.x::numeric), 0) - coalesce(ta.l_x2, 0) AS wx_2,
+                   s.wx_3 + coalesce((cur.x::numeric * cur.x::numeric * cur.x::numeric), 0) - coalesce(ta.l_x3, 0) AS wx_3,
+                   s.wx_4 + coalesce((cur.x::numeric * cur.x::numeric * cur.x::numeric * cur.x::numeric), 0) - coalesce(ta.l_x4, 0) AS wx_4,
+                   s.wd_n + (sa.own_px IS NOT NULL)::int - coalesce(ta.l_dn, 0)::int AS wd_n,
+                   s.wd_p + coalesce(sa.own_px::numeric, 0) - coalesce(ta.l_dp, 0) AS wd_p,
+                   s.wd_c + CASE WHEN sa.own_px IS NOT NULL THEN cur.x::numeric ELSE 0 END - coalesce(ta.l_dc, 0) AS wd_c,
+                   s.wd_pp + coalesce((sa.own_px::numeric * sa.own_px::numeric), 0) - coalesce(ta.l_dpp, 0) AS wd_pp,
+                   s.wd_pc + coalesce(sa.own_px::numeric * cur.x::numeric, 0) - coalesce(ta.l_dpc, 0) AS wd_pc,
+                   s.wd_d2 + coalesce(((cur.x - sa.own_px)::numeric * (cur.x - sa.own_px)::numeric), 0) - coalesce(ta.l_dd2, 0) AS wd_d2,
+                   round(v_p12[2] * s.we12_n, 60) + coalesce(cur.x::numeric, 0) - v_p12[145] * coalesce(ta.l_x1, 0) AS we12_n,
+                   round(v_p12[2] * s.we12_d, 60) + (cur.x IS NOT NULL)::int - v_p12[145] * coalesce(ta.l_xn, 0) AS we12_d,
+                   round(v_p26[2] * s.we26_n, 60) + coalesce(cur.x::numeric, 0) - v_p26[145] * coalesce(ta.l_x1, 0) AS we26_n,
+                   round(v_p26[2] * s.we26_d, 60) + (cur.x IS NOT NULL)::int - v_p26[145] * coalesce(ta.l_xn, 0) AS we26_d,
+                   round(v_p9[2] * s.wg_n, 60) - v_p9[145] * coalesce(ta.l_g, 0) AS wg_pn,
+                   round(v_p9[2] * s.wg_d, 60) - v_p9[145] * coalesce(ta.l_gn, 0) AS wg_pd,
+                   s.wr_n - coalesce(ta.l_rn, 0)::int AS wr_pn,
+                   s.wr_1 - coalesce(ta.l_r1, 0) AS wr_p1,
+                   s.wr_2 - coalesce(ta.l_r2, 0) AS wr_p2,
+                   s.wv_n + (cur.v IS NOT NULL)::int - coalesce(ta.l_vn, 0)::int AS wv_n,
+                   s.wv_1 + coalesce(cur.v::numeric, 0) - coalesce(ta.l_v1, 0) AS wv_1,
+                   s.wv_2 + coalesce((cur.v::numeric * cur.v::numeric), 0) - coalesce(ta.l_v2, 0) AS wv_2,
+                   -- drawdown: the rows before the first block, the blocks, the rows after the last
+                   greatest(tt.tl_dd, fbx.dd, sa.hd_dd, tt.tl_mx - fbx.mn, tt.tl_mx - sa.hd_mn, fbx.mx - sa.hd_mn) AS dd12,
+                   fbx.mx AS fb_mx, fbx.mn AS fb_mn, fbx.dd AS fb_dd
+              FROM cur
+              JOIN watchlist_data.factor_window_state AS s ON s.exchange = cur.exchange AND s.symbol = cur.symbol
+              JOIN sa ON sa.exchange = cur.exchange AND sa.symbol = cur.symbol
+              LEFT JOIN ta ON ta.exchange = cur.exchange AND ta.symbol = cur.symbol
+              LEFT JOIN tt ON tt.exchange = cur.exchange AND tt.symbol = cur.symbol
+              LEFT JOIN fb ON fb.exchange = cur.exchange AND fb.symbol = cur.symbol
+              CROSS JOIN LATERAL (
+                  SELECT CASE WHEN s.fb_lo = v_ha AND s.fb_hi = v_hb THEN s.fb_mx ELSE fb.fb_mx END AS mx,
+                         CASE WHEN s.fb_lo = v_ha AND s.fb_hi = v_hb THEN s.fb_mn ELSE fb.fb_mn END AS mn,
+                         CASE WHEN s.fb_lo = v_ha AND s.fb_hi = v_hb THEN s.fb_dd ELSE fb.fb_dd END AS dd) AS fbx
+             WHERE NOT cur.fullw
+        ), hist AS (        -- the other keys: rows in (t - 12 h - 5 min, t], W(t, 12 h) and the step before it
+            SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
+                   h.b_spread_m2 AS m2b, h.b_volume_close AS v, h.spread_macd AS macd, h.rv_1h AS rv,
+                   (extract(epoch FROM v_t - h.ts) / 300)::integer + 1 AS k1,
+                   lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS runmax,
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_ha AND h.ts <= v_hb) OVER w AS rmfb
+              FROM watchlist_data.factor_value AS h
+              JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND cur.fullw
+             WHERE h.ts > v_t12s AND h.ts <= v_t AND h.exchange = ANY(v_fex) AND h.symbol = ANY(v_fsym)
+            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
+        ), summed AS (      -- the same sums, over the window itself
+            SELECT hist.exchange AS l_ex, hist.symbol AS l_sym,
+                   coalesce(sum(hist.sn), 0) AS ws_n,
+                   coalesce(sum(hist.ss::numeric) FILTER (WHERE hist.sn > 0), 0) AS ws_s,
+                   coalesce(sum(hist.m2b::numeric + (hist.ss::numeric * hist.ss::numeric) / hist.sn) FILTER (WHERE hist.sn > 0), 0) AS ws_q,
+                   count(hist.x)::int AS wx_n,
+                   coalesce(sum(hist.x::numeric), 0) AS wx_1,
+                   coalesce(sum((hist.x::numeric * hist.x::numeric)), 0) AS wx_2,
+                   coalesce(sum((hist.x::numeric * hist.x::numeric * hist.x::numeric)), 0) AS wx_3,
+                   coalesce(sum((hist.x::numeric * hist.x::numeric * hist.x::numeric * hist.x::numeric)), 0) AS wx_4,
+                   count(*) FILTER (WHERE hist.pts = hist.ts - c_step AND hist.x IS NOT NULL AND hist.px IS NOT NULL)::int AS wd_n,
+                   coalesce(sum(hist.px::numeric) FILTER (WHERE hist.pts = hist.ts - c_step AND hist.x IS NOT NULL), 0) AS wd_p,
+                   coalesce(sum(hist.x::numeric) FILTER (WHERE hist.pts = hist.ts - c_step AND hist.px IS NOT NULL), 0) AS wd_c,
+                   coalesce(sum((hist.px::numeric * hist.px::numeric)) FILTER (WHERE hist.pts = hist.ts - c_step AND hist.x IS NOT NULL), 0) AS wd_pp,
+                   coalesce(sum(hist.px::numeric * hist.x::numeric) FILTER (WHERE hist.pts = hist.ts - c_step), 0) AS wd_pc,
+                   coalesce(sum(((hist.x - hist.px)::numeric * (hist.x - hist.px)::numeric)) FILTER (WHERE hist.pts = hist.ts - c_step), 0) AS wd_d2,
+                   coalesce(sum(v_p12[hist.k1] * hist.x::numeric), 0) AS we12_n,
+                   coalesce(sum(v_p12[hist.k1]) FILTER (WHERE hist.x IS NOT NULL), 0) AS we12_d,
+                   coalesce(sum(v_p26[hist.k1] * hist.x::numeric), 0) AS we26_n,
+                   coalesce(sum(v_p26[hist.k1]) FILTER (WHERE hist.x IS NOT NULL), 0) AS we26_d,
+                   coalesce(sum(v_p9[hist.k1] * hist.macd::numeric) FILTER (WHERE hist.ts < v_t), 0) AS wg_pn,
+                   coalesce(sum(v_p9[hist.k1]) FILTER (WHERE hist.ts < v_t AND hist.macd IS NOT NULL), 0) AS wg_pd,
+                   count(hist.rv) FILTER (WHERE hist.ts < v_t)::int AS wr_pn,
+                   coalesce(sum(hist.rv::numeric) FILTER (WHERE hist.ts < v_t), 0) AS wr_p1,
+                   coalesce(sum((hist.rv::numeric * hist.rv::numeric)) FILTER (WHERE hist.ts < v_t), 0) AS wr_p2,
+                   count(hist.v)::int AS wv_n,
+                   coalesce(sum(hist.v::numeric), 0) AS wv_1,
+                   coalesce(sum((hist.v::numeric * hist.v::numeric)), 0) AS wv_2,
+                   max(hist.runmax - hist.x) AS dd12,
+                   max(hist.x) FILTER (WHERE hist.ts > v_ha AND hist.ts <= v_hb) AS fb_mx,
+                   min(hist.x) FILTER (WHERE hist.ts > v_ha AND hist.ts <= v_hb) AS fb_mn,
+                   max(hist.rmfb - hist.x) FILTER (WHERE hist.ts > v_ha AND hist.ts <= v_hb) AS fb_dd
+              FROM hist
+             WHERE hist.ts > v_t12
+             GROUP BY 1, 2
+        ), lw AS (
+            SELECT * FROM rolled UNION ALL SELECT * FROM summed
         ), fprev AS (       -- t between full hours: H(t, 7 d) = H(t_h, 7 d), kept on the row at t_h (0021)
             SELECT p.exchange, p.symbol, p.b_fstate_n AS n, p.b_fstate_mean AS m, p.b_fstate_q AS q,
                    p.funding_vol_7d AS sd, p.funding_trend_3d AS trend, p.funding_reversal_prob AS rev
@@ -245,76 +416,109 @@ BEGIN
                      + (fprev.q[4] < cur.f)::int, NULL
               FROM fprev JOIN cur ON cur.exchange = fprev.exchange AND cur.symbol = fprev.symbol
              WHERE fprev.n > 0
-        ), mom AS (         -- central moments of x over W(t, 12 h), shifted by x_t
-            SELECT a.*,
-                   a.y2 / nullif(a.nx, 0) - (a.y1 / nullif(a.nx, 0)) ^ 2 AS m2,
-                   a.y3 / nullif(a.nx, 0) - 3 * (a.y1 / nullif(a.nx, 0)) * (a.y2 / nullif(a.nx, 0))
-                     + 2 * (a.y1 / nullif(a.nx, 0)) ^ 3 AS m3,
-                   a.y4 / nullif(a.nx, 0) - 4 * (a.y1 / nullif(a.nx, 0)) * (a.y3 / nullif(a.nx, 0))
-                     + 6 * (a.y1 / nullif(a.nx, 0)) ^ 2 * (a.y2 / nullif(a.nx, 0)) - 3 * (a.y1 / nullif(a.nx, 0)) ^ 4 AS m4,
-                   CASE WHEN a.dmp + a.dmm > 0 AND a.tr > 0 THEN 100 * abs(a.dmp - a.dmm) / (a.dmp + a.dmm) END AS dx,
-                   CASE WHEN a.dn_1 > 0 THEN sqrt(a.d2_1) END AS rv1,
-                   a.ema12 - a.ema26 AS macd
-              FROM a
+        ), mom AS MATERIALIZED (         -- from the exact sums: n^2 m2, n^3 m3, n^4 m4 of x over W(t, 12 h), the EMAs, ...
+            SELECT sa.*, lw.*,
+                   lw.wx_n * lw.wx_2 - (lw.wx_1 * lw.wx_1) AS a2,
+                   (lw.wx_n * lw.wx_n) * lw.wx_3 - 3 * lw.wx_n * lw.wx_1 * lw.wx_2 + 2 * (lw.wx_1 * lw.wx_1 * lw.wx_1) AS a3,
+                   (lw.wx_n * lw.wx_n * lw.wx_n) * lw.wx_4 - 4 * (lw.wx_n * lw.wx_n) * lw.wx_1 * lw.wx_3 + 6 * lw.wx_n * (lw.wx_1 * lw.wx_1) * lw.wx_2
+                     - 3 * (lw.wx_1 * lw.wx_1 * lw.wx_1 * lw.wx_1) AS a4,
+                   lw.ws_n * lw.ws_q - (lw.ws_s * lw.ws_s) AS zq,
+                   lw.wd_n * lw.wd_pp - (lw.wd_p * lw.wd_p) AS hden,
+                   lw.wv_n * lw.wv_2 - (lw.wv_1 * lw.wv_1) AS vq,
+                   CASE WHEN lw.we12_d > 0 AND lw.we26_d > 0 THEN (lw.we12_n / lw.we12_d - lw.we26_n / lw.we26_d)::float8 END AS macd,
+                   CASE WHEN sa.dmp + sa.dmm > 0 AND sa.tr > 0 THEN 100 * abs(sa.dmp - sa.dmm) / (sa.dmp + sa.dmm) END AS dx,
+                   CASE WHEN sa.dn_1 > 0 THEN sqrt(sa.d2_1) END AS rv1
+              FROM sa JOIN lw ON lw.l_ex = sa.exchange AND lw.l_sym = sa.symbol
+        ), mom2 AS MATERIALIZED (        -- the sums that take the row's own MACD and rv_1h
+            SELECT mom.*,
+                   mom.wg_pn + coalesce(mom.macd::numeric, 0) AS wg_n,
+                   mom.wg_pd + (mom.macd IS NOT NULL)::int AS wg_d,
+                   mom.wr_pn + (mom.rv1 IS NOT NULL)::int AS wr_n,
+                   mom.wr_p1 + coalesce(mom.rv1::numeric, 0) AS wr_1,
+                   mom.wr_p2 + coalesce((mom.rv1::numeric * mom.rv1::numeric), 0) AS wr_2
+              FROM mom
         ), res AS (
-            SELECT mom.exchange, mom.symbol,
+            SELECT mom2.*,
                    -- M2 = sum(m2_i + n_i (mean_i - x0)^2) - n (mean - x0)^2
-                   CASE WHEN mom.n1 >= 2 AND mom.q1 - mom.n1 * (mom.s1 / nullif(mom.n1, 0) - mom.x0) ^ 2 > 0
-                        THEN (mom.x - mom.s1 / mom.n1)
-                             / sqrt((mom.q1 - mom.n1 * (mom.s1 / mom.n1 - mom.x0) ^ 2) / (mom.n1 - 1)) END AS z1,
-                   CASE WHEN mom.n12 >= 2 AND mom.q12 - mom.n12 * (mom.s12 / nullif(mom.n12, 0) - mom.x0) ^ 2 > 0
-                        THEN (mom.x - mom.s12 / mom.n12)
-                             / sqrt((mom.q12 - mom.n12 * (mom.s12 / mom.n12 - mom.x0) ^ 2) / (mom.n12 - 1)) END AS z12,
-                   CASE WHEN mom.phi > 0 AND mom.phi < 1 THEN 5 * ln(0.5) / ln(mom.phi) END AS hl,
-                   mom.x - mom.x15 AS mo15, mom.x - mom.x60 AS mo60,
-                   CASE WHEN mom.nx >= 3 AND mom.m2 > 0 THEN mom.m3 / mom.m2 ^ 1.5 END AS skew,
-                   CASE WHEN mom.nx >= 4 AND mom.m2 > 0 THEN mom.m4 / mom.m2 ^ 2 - 3 END AS kurt,
-                   mom.dd12,
-                   CASE WHEN mom.rsi_a > 0 THEN 100 * mom.rsi_g / mom.rsi_a END AS rsi,
-                   mom.macd,
-                   CASE WHEN mom.macd IS NOT NULL OR mom.sig_den IS NOT NULL THEN
-                       (coalesce(mom.sig_num, 0) + coalesce(mom.macd, 0))
-                       / (coalesce(mom.sig_den, 0) + CASE WHEN mom.macd IS NOT NULL THEN 1 ELSE 0 END) END AS sig,
-                   CASE WHEN mom.bb_sd > 0 THEN (mom.x - (mom.bb_m - 2 * mom.bb_sd)) / (4 * mom.bb_sd) END AS pctb,
-                   mom.dx,
-                   CASE WHEN mom.dx IS NOT NULL OR mom.dx_n > 0 THEN
-                       (coalesce(mom.dx_sum, 0) + coalesce(mom.dx, 0))
-                       / (mom.dx_n + CASE WHEN mom.dx IS NOT NULL THEN 1 ELSE 0 END) END AS adx,
-                   CASE WHEN fa.n >= 2 AND fa.sd > 0 THEN (mom.f - fa.m) / fa.sd END AS fz,
+                   CASE WHEN mom2.n1 >= 2 AND mom2.q1 - mom2.n1 * (mom2.s1 / nullif(mom2.n1, 0) - mom2.x0) ^ 2 > 0
+                        THEN (mom2.x - mom2.s1 / mom2.n1)
+                             / sqrt((mom2.q1 - mom2.n1 * (mom2.s1 / mom2.n1 - mom2.x0) ^ 2) / (mom2.n1 - 1)) END AS z1,
+                   CASE WHEN mom2.ws_n >= 2 AND mom2.zq > 0
+                        THEN (mom2.x::numeric - mom2.ws_s / mom2.ws_n)::float8
+                             / sqrt((mom2.zq / (mom2.ws_n * (mom2.ws_n - 1)))::float8) END AS z12,
+                   ph.phi,
+                   CASE WHEN ph.phi > 0 AND ph.phi < 1 THEN 5 * ln(0.5) / ln(ph.phi) END AS hl,
+                   mom2.x - mom2.x15 AS mo15, mom2.x - mom2.x60 AS mo60,
+                   CASE WHEN mom2.wx_n >= 3 AND mom2.a2 > 0 THEN mom2.a3::float8 / mom2.a2::float8 ^ 1.5 END AS skew,
+                   CASE WHEN mom2.wx_n >= 4 AND mom2.a2 > 0 THEN mom2.a4::float8 / mom2.a2::float8 ^ 2 - 3 END AS kurt,
+                   CASE WHEN mom2.rsi_a > 0 THEN 100 * mom2.rsi_g / mom2.rsi_a END AS rsi,
+                   CASE WHEN mom2.wg_d > 0 THEN (mom2.wg_n / mom2.wg_d)::float8 END AS sig,
+                   CASE WHEN mom2.bb_sd > 0 THEN (mom2.x - (mom2.bb_m - 2 * mom2.bb_sd)) / (4 * mom2.bb_sd) END AS pctb,
+                   CASE WHEN mom2.dx IS NOT NULL OR mom2.dx_n > 0 THEN
+                       (coalesce(mom2.dx_sum, 0) + coalesce(mom2.dx, 0))
+                       / (mom2.dx_n + CASE WHEN mom2.dx IS NOT NULL THEN 1 ELSE 0 END) END AS adx,
+                   CASE WHEN fa.n >= 2 AND fa.sd > 0 THEN (mom2.f - fa.m) / fa.sd END AS fz,
                    fa.trend AS ftrend, fa.sd AS fvol,
-                   CASE WHEN fa.n >= 1 AND mom.f IS NOT NULL THEN coalesce(fa.regime_q, least(5, 1 + floor(5.0 * fa.below / fa.n))) END AS regime,
+                   CASE WHEN fa.n >= 1 AND mom2.f IS NOT NULL THEN coalesce(fa.regime_q, least(5, 1 + floor(5.0 * fa.below / fa.n))) END AS regime,
                    fa.rev,
-                   mom.rv1,
-                   CASE WHEN mom.dn_12 > 0 THEN sqrt(mom.d2_12) END AS rv12,
-                   CASE WHEN mom.dn_1 > 0 AND mom.d2_12 > 0 THEN sqrt(mom.d2_1 / mom.dn_1) / sqrt(mom.d2_12 / mom.dn_12) END AS hvr,
-                   (SELECT stddev_samp(u) FROM unnest(mom.rv_hist || mom.rv1) AS u) AS vov,
-                   CASE WHEN mom.c3 IS NOT NULL THEN
-                       (SELECT count(*) FROM unnest(mom.cx3, mom.cpx3) AS u(x, px) WHERE (u.x - mom.c3) * (u.px - mom.c3) < 0) END AS cross3,
-                   CASE WHEN mom.v_sd > 0 THEN (mom.v - mom.v_m) / mom.v_sd END AS vz,
-                   CASE WHEN mom.trig THEN 5 + coalesce(mom.pers_prev, 0) ELSE 0 END AS pers,
+                   CASE WHEN mom2.wd_n > 0 THEN sqrt(mom2.wd_d2::float8) END AS rv12,
+                   CASE WHEN mom2.dn_1 > 0 AND mom2.wd_d2 > 0 THEN sqrt(mom2.d2_1 / mom2.dn_1) / sqrt((mom2.wd_d2 / mom2.wd_n)::float8) END AS hvr,
+                   CASE WHEN mom2.wr_n >= 2 THEN sqrt(((mom2.wr_n * mom2.wr_2 - (mom2.wr_1 * mom2.wr_1)) / (mom2.wr_n * (mom2.wr_n - 1)))::float8) END AS vov,
+                   CASE WHEN s3.c3 IS NOT NULL THEN
+                       (SELECT count(*) FROM unnest(s3.cx3, s3.cpx3) AS u(x, px) WHERE (u.x - s3.c3) * (u.px - s3.c3) < 0) END AS cross3,
+                   CASE WHEN mom2.wv_n >= 2 AND mom2.vq > 0 THEN
+                       (mom2.v::numeric - mom2.wv_1 / mom2.wv_n)::float8 / sqrt((mom2.vq / (mom2.wv_n * (mom2.wv_n - 1)))::float8) END AS vz,
+                   CASE WHEN mom2.trig THEN 5 + coalesce(mom2.pers_prev, 0) ELSE 0 END AS pers,
                    CASE WHEN fkeys.exchange IS NOT NULL THEN coalesce(fa.n, 0) END AS fs_n,
                    CASE WHEN fkeys.exchange IS NOT NULL THEN fa.m END AS fs_m,
                    CASE WHEN fkeys.exchange IS NOT NULL AND fa.n > 0 THEN
                        ARRAY[fa.sorted[ceil(fa.n / 5.0)::integer], fa.sorted[ceil(2 * fa.n / 5.0)::integer],
                              fa.sorted[ceil(3 * fa.n / 5.0)::integer], fa.sorted[ceil(4 * fa.n / 5.0)::integer]] END AS fs_q
-              FROM mom
-              LEFT JOIN fa ON fa.exchange = mom.exchange AND fa.symbol = mom.symbol
-              LEFT JOIN fkeys ON fkeys.exchange = mom.exchange AND fkeys.symbol = mom.symbol
+              FROM mom2
+              CROSS JOIN LATERAL (SELECT CASE WHEN mom2.hden > 0
+                                              THEN ((mom2.wd_n * mom2.wd_pc - mom2.wd_p * mom2.wd_c) / mom2.hden)::float8 END AS phi) AS ph
+              JOIN s3 ON s3.exchange = mom2.exchange AND s3.symbol = mom2.symbol
+              LEFT JOIN fa ON fa.exchange = mom2.exchange AND fa.symbol = mom2.symbol
+              LEFT JOIN fkeys ON fkeys.exchange = mom2.exchange AND fkeys.symbol = mom2.symbol
+        ), upd AS (
+            UPDATE watchlist_data.factor_value AS fv SET
+                spread_zscore_1h = res.z1, spread_zscore_12h = res.z12, spread_halflife_12h = res.hl,
+                spread_momentum_15m = res.mo15, spread_momentum_60m = res.mo60,
+                spread_skew_12h = res.skew, spread_kurt_12h = res.kurt, spread_drawdown_12h = res.dd12,
+                spread_rsi_14 = res.rsi, spread_macd = res.macd, spread_macd_signal = res.sig,
+                spread_bollinger_pct_b = res.pctb, spread_dx_14 = res.dx, spread_adx_14 = res.adx,
+                funding_zscore_7d = res.fz, funding_trend_3d = res.ftrend, funding_vol_7d = res.fvol,
+                funding_regime = res.regime, funding_reversal_prob = res.rev,
+                rv_1h = res.rv1, rv_12h = res.rv12, hv_ratio = res.hvr, vol_of_vol_12h = res.vov,
+                crossings_3h = res.cross3, tail_risk_score = abs(res.skew) + CASE WHEN res.kurt > 0 THEN res.kurt WHEN res.kurt <= 0 THEN 0 END,
+                volume_spike_z_12h = res.vz, signal_persistence_min = res.pers,
+                b_fstate_n = res.fs_n, b_fstate_mean = res.fs_m, b_fstate_q = res.fs_q,
+                b_blk_n = CASE WHEN v_onh THEN res.hd_n END, b_blk_mx = CASE WHEN v_onh THEN res.hd_mx END,
+                b_blk_mn = CASE WHEN v_onh THEN res.hd_mn END, b_blk_dd = CASE WHEN v_onh THEN res.hd_dd END
+              FROM res
+             WHERE fv.exchange = res.exchange AND fv.symbol = res.symbol AND fv.ts = v_t
         )
-        UPDATE watchlist_data.factor_value AS fv SET
-            spread_zscore_1h = res.z1, spread_zscore_12h = res.z12, spread_halflife_12h = res.hl,
-            spread_momentum_15m = res.mo15, spread_momentum_60m = res.mo60,
-            spread_skew_12h = res.skew, spread_kurt_12h = res.kurt, spread_drawdown_12h = res.dd12,
-            spread_rsi_14 = res.rsi, spread_macd = res.macd, spread_macd_signal = res.sig,
-            spread_bollinger_pct_b = res.pctb, spread_dx_14 = res.dx, spread_adx_14 = res.adx,
-            funding_zscore_7d = res.fz, funding_trend_3d = res.ftrend, funding_vol_7d = res.fvol,
-            funding_regime = res.regime, funding_reversal_prob = res.rev,
-            rv_1h = res.rv1, rv_12h = res.rv12, hv_ratio = res.hvr, vol_of_vol_12h = res.vov,
-            crossings_3h = res.cross3, tail_risk_score = abs(res.skew) + CASE WHEN res.kurt > 0 THEN res.kurt WHEN res.kurt <= 0 THEN 0 END,
-            volume_spike_z_12h = res.vz, signal_persistence_min = res.pers,
-            b_fstate_n = res.fs_n, b_fstate_mean = res.fs_m, b_fstate_q = res.fs_q
-          FROM res
-         WHERE fv.exchange = res.exchange AND fv.symbol = res.symbol AND fv.ts = v_t;
+        INSERT INTO watchlist_data.factor_window_state AS s (exchange, symbol, ts, computed_at,
+               ws_n, ws_s, ws_q, wx_n, wx_1, wx_2, wx_3, wx_4, wd_n, wd_p, wd_c, wd_pp, wd_pc, wd_d2,
+               we12_n, we12_d, we26_n, we26_d, wg_n, wg_d, wr_n, wr_1, wr_2, wv_n, wv_1, wv_2,
+               fb_lo, fb_hi, fb_mx, fb_mn, fb_dd)
+        SELECT res.exchange, res.symbol, v_t, cur.computed_at,
+               res.ws_n, res.ws_s, res.ws_q, res.wx_n, res.wx_1, res.wx_2, res.wx_3, res.wx_4,
+               res.wd_n, res.wd_p, res.wd_c, res.wd_pp, res.wd_pc, res.wd_d2,
+               res.we12_n, res.we12_d, res.we26_n, res.we26_d, res.wg_n, res.wg_d,
+               res.wr_n, res.wr_1, res.wr_2, res.wv_n, res.wv_1, res.wv_2,
+               v_ha, v_hb, res.fb_mx, res.fb_mn, res.fb_dd
+          FROM res JOIN cur ON cur.exchange = res.exchange AND cur.symbol = res.symbol
+        ON CONFLICT (exchange, symbol) DO UPDATE SET
+            ts = EXCLUDED.ts, computed_at = EXCLUDED.computed_at,
+            ws_n = EXCLUDED.ws_n, ws_s = EXCLUDED.ws_s, ws_q = EXCLUDED.ws_q, wx_n = EXCLUDED.wx_n,
+            wx_1 = EXCLUDED.wx_1, wx_2 = EXCLUDED.wx_2, wx_3 = EXCLUDED.wx_3, wx_4 = EXCLUDED.wx_4,
+            wd_n = EXCLUDED.wd_n, wd_p = EXCLUDED.wd_p, wd_c = EXCLUDED.wd_c, wd_pp = EXCLUDED.wd_pp,
+            wd_pc = EXCLUDED.wd_pc, wd_d2 = EXCLUDED.wd_d2, we12_n = EXCLUDED.we12_n, we12_d = EXCLUDED.we12_d,
+            we26_n = EXCLUDED.we26_n, we26_d = EXCLUDED.we26_d, wg_n = EXCLUDED.wg_n, wg_d = EXCLUDED.wg_d,
+            wr_n = EXCLUDED.wr_n, wr_1 = EXCLUDED.wr_1, wr_2 = EXCLUDED.wr_2,
+            wv_n = EXCLUDED.wv_n, wv_1 = EXCLUDED.wv_1, wv_2 = EXCLUDED.wv_2,
+            fb_lo = EXCLUDED.fb_lo, fb_hi = EXCLUDED.fb_hi, fb_mx = EXCLUDED.fb_mx, fb_mn = EXCLUDED.fb_mn, fb_dd = EXCLUDED.fb_dd;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         factor_rows := factor_rows + v_n;
         v_t := v_t + c_step;

@@ -10,7 +10,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(29);
+SELECT plan(30);
 
 -- table, hypertable, compression, policies, job
 SELECT col_is_pk('watchlist_data', 'factor_value', ARRAY['exchange', 'symbol', 'ts'], 'factor_value key (exchange, symbol, ts)');
@@ -70,6 +70,10 @@ SELECT results_eq($$SELECT f.ts - wl_fx.t, round(f.spread_zscore_1h::numeric, 6)
                            (INTERVAL '10 minutes', 0.000000, 0.000000,  0.001000000, 0.001000000, NULL, 5),
                            (INTERVAL '15 minutes', 1.161895, 66.666667, 0.002236068, 0.001000000, NULL, 10)$$,
                   'hand-computed z-score 1 h, RSI, realised vol, drawdown, momentum (no row 15 min back), persistence');
+SELECT results_eq($$SELECT s.ts - wl_fx.t, s.ws_n, s.wx_n, s.wx_1, s.wx_2, s.wd_n, s.wd_d2
+                      FROM watchlist_data.factor_window_state AS s, wl_fx WHERE s.exchange = 'pgtapfx' AND s.symbol = 'FX1'$$,
+                  $$VALUES (INTERVAL '15 minutes', 4::bigint, 3, 0.009::numeric, 0.000029::numeric, 2, 0.000005::numeric)$$,
+                  'window state carried to the last bucket end: 4 raw samples, x = 0.003, 0.002, 0.004 (sum, sum of squares), 2 steps (sum of d^2)');
 SELECT results_eq($$SELECT round(f.funding_term_slope::numeric, 9), round(f.oi_to_volume::numeric, 9),
                            round(f.perp_oi_dominance::numeric, 9), f.hour_of_day,
                            f.session = CASE WHEN f.hour_of_day >= 8 AND f.hour_of_day < 14 THEN 1
