@@ -12,14 +12,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT jsonb_typeof(p_row) = 'object'
        -- no field outside the table's columns
-       AND p_row - ARRAY['ts', 'next_funding_time', 'exchange', 'symbol', 'signal_type', 'type_class', 'status',
-                         'triggered', 'crossings_1h', 'meta', 'spot_price', 'futures_price', 'spread_rel', 'funding_rate',
-                         'funding_interval_hours', 'range_1h', 'range_12h', 'volatility', 'slope_3m', 'drift_ratio',
-                         'best_buy_high_sell_low', 'best_sell_high_buy_low', 'volume_quote', 'sweep_impact',
-                         'book_imbalance', 'bid_ask_spread', 'spread_zscore_1h', 'spread_zscore_12h',
-                         'spread_momentum_15m', 'funding_zscore_7d', 'funding_trend_3d', 'funding_vol_7d',
-                         'funding_diff_max', 'funding_term_slope', 'rv_1h', 'rv_12h', 'hv_ratio',
-                         'premium_index_diff', 'oi_jump_around_funding'] = '{}'::jsonb
+       AND p_row - watchlist_data.raw_fields() = '{}'::jsonb
        -- required fields, keys and classes
        AND coalesce(jsonb_typeof(p_row -> 'triggered') = 'boolean', false)
        AND coalesce((p_row ->> 'exchange') ~ '^[a-z0-9_.-]{1,32}$' AND jsonb_typeof(p_row -> 'exchange') = 'string', false)
