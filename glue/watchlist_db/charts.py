@@ -425,7 +425,7 @@ def render_ic_report(
                 )
             axb.axhline(0, color="black", lw=0.6)
             axb.set_title(f"(b) cumulative IC, {h} min (colours as in a)", loc="left", fontsize=9)
-            axb.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=4))
+            axb.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4))
             axb.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d\n%H:%M", tz=UTC))
             axb.tick_params(labelsize=7)
             axb.grid(True, alpha=0.3)

@@ -221,6 +221,8 @@ def test_outcomes_run_labels_a_due_event(target):
 
 
 # ---------------------------------------------------------------------------- demo
+# a chart matplotlib could not lay out (e.g. a date axis without a tick interval) fails it
+@pytest.mark.filterwarnings("error::UserWarning")
 def test_demo_on_a_small_sample(target, tmp_path, monkeypatch):
     from watchlist_db import sample
 
