@@ -47,24 +47,7 @@ BEGIN
                                      FROM jsonb_array_elements(p_rows) AS r(val)) AS d
                             WHERE NOT (watchlist_data.raw_ts_quick_ok(d.ts, v_now + INTERVAL '5 minutes')
                                        AND watchlist_data.raw_ts_quick_ok(d.nft, NULL))) THEN
-            INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status,
-                   spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours, next_funding_time,
-                   range_1h, range_12h, volatility, slope_3m, crossings_1h, drift_ratio,
-                   best_buy_high_sell_low, best_sell_high_buy_low, volume_quote, sweep_impact, book_imbalance,
-                   bid_ask_spread, spread_zscore_1h, spread_zscore_12h, spread_momentum_15m, funding_zscore_7d,
-                   funding_trend_3d, funding_vol_7d, funding_diff_max, funding_term_slope, rv_1h, rv_12h,
-                   hv_ratio, premium_index_diff, oi_jump_around_funding, meta, ingested_at)
-            SELECT x.ts, x.exchange, x.symbol, coalesce(x.signal_type, x.type_class), x.type_class, x.triggered, x.status,
-                   x.spot_price, x.futures_price, x.spread_rel, x.funding_rate, x.funding_interval_hours, x.next_funding_time,
-                   x.range_1h, x.range_12h, x.volatility, x.slope_3m, x.crossings_1h, x.drift_ratio,
-                   x.best_buy_high_sell_low, x.best_sell_high_buy_low, x.volume_quote, x.sweep_impact, x.book_imbalance,
-                   x.bid_ask_spread, x.spread_zscore_1h, x.spread_zscore_12h, x.spread_momentum_15m, x.funding_zscore_7d,
-                   x.funding_trend_3d, x.funding_vol_7d, x.funding_diff_max, x.funding_term_slope, x.rv_1h, x.rv_12h,
-                   x.hv_ratio, x.premium_index_diff, x.oi_jump_around_funding,
-                   coalesce(nullif(x.meta, 'null'::jsonb), '{}'::jsonb), v_now
-              FROM jsonb_populate_recordset(NULL::watchlist_data.watch_signal_raw, p_rows) AS x
-            ON CONFLICT (exchange, symbol, ts) DO NOTHING;
-            GET DIAGNOSTICS inserted = ROW_COUNT;
+            inserted := watchlist_data.raw_insert(p_rows, v_now);
             -- fewer rows than received: already stored (a replay), or a key repeated inside
             -- the batch, which must be quarantined: only then is the batch grouped by key
             IF inserted < received AND EXISTS (
@@ -109,32 +92,19 @@ BEGIN
       ) AS d
      WHERE d.n > 1;
 
-    -- 3. Good rows in one INSERT straight from the JSON (jsonb_populate_record per row, no
-    -- re-built row objects); a row the checks let through but the database still refuses
+    -- 3. Good rows in one INSERT (watchlist_data.raw_insert, as the fast path; the rows
+    -- with a problem left out of the array); a row the checks let through but the database still refuses
     -- sends the batch through the one-row-at-a-time fallback, so only that row is quarantined.
     v_any_problem := v_any_problem OR EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem);
     inserted := 0;
     BEGIN
-        INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status,
-               spot_price, futures_price, spread_rel, funding_rate, funding_interval_hours, next_funding_time,
-               range_1h, range_12h, volatility, slope_3m, crossings_1h, drift_ratio,
-               best_buy_high_sell_low, best_sell_high_buy_low, volume_quote, sweep_impact, book_imbalance,
-               bid_ask_spread, spread_zscore_1h, spread_zscore_12h, spread_momentum_15m, funding_zscore_7d,
-               funding_trend_3d, funding_vol_7d, funding_diff_max, funding_term_slope, rv_1h, rv_12h,
-               hv_ratio, premium_index_diff, oi_jump_around_funding, meta, ingested_at)
-        SELECT x.ts, x.exchange, x.symbol, coalesce(x.signal_type, x.type_class), x.type_class, x.triggered, x.status,
-               x.spot_price, x.futures_price, x.spread_rel, x.funding_rate, x.funding_interval_hours, x.next_funding_time,
-               x.range_1h, x.range_12h, x.volatility, x.slope_3m, x.crossings_1h, x.drift_ratio,
-               x.best_buy_high_sell_low, x.best_sell_high_buy_low, x.volume_quote, x.sweep_impact, x.book_imbalance,
-               x.bid_ask_spread, x.spread_zscore_1h, x.spread_zscore_12h, x.spread_momentum_15m, x.funding_zscore_7d,
-               x.funding_trend_3d, x.funding_vol_7d, x.funding_diff_max, x.funding_term_slope, x.rv_1h, x.rv_12h,
-               x.hv_ratio, x.premium_index_diff, x.oi_jump_around_funding,
-               coalesce(nullif(x.meta, 'null'::jsonb), '{}'::jsonb), v_now
-          FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord)
-         CROSS JOIN LATERAL jsonb_populate_record(NULL::watchlist_data.watch_signal_raw, r.val) AS x
-         WHERE NOT (v_any_problem AND EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem q WHERE q.row_index = r.ord - 1))
-        ON CONFLICT (exchange, symbol, ts) DO NOTHING;
-        GET DIAGNOSTICS inserted = ROW_COUNT;
+        inserted := watchlist_data.raw_insert(
+            CASE WHEN v_any_problem
+                 THEN (SELECT coalesce(jsonb_agg(r.val ORDER BY r.ord), '[]'::jsonb)
+                         FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord)
+                        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.wl_ingest_problem q WHERE q.row_index = r.ord - 1))
+                 ELSE p_rows END,
+            v_now);
     EXCEPTION WHEN OTHERS THEN
         -- A row the checks let through was still refused: fall back to one row at a
         -- time so that only the offending row is quarantined.
