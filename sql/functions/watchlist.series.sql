@@ -1,7 +1,7 @@
 -- watchlist.series(exchange, symbol, hours, now): the app's watchlist chart (the seed's
 -- /api/watchlist/series): one row per 5-minute bucket over [now - hours, now), gap-filled
 -- (time_bucket_gapfill + locf over the real-time continuous aggregate, read through
--- watchlist_data.series_agg_rows, so buckets without samples repeat the last known value
+-- watchlist_data.series_agg_fetch, so buckets without samples repeat the last known value
 -- and the chart has no holes), with
 --   spot_price, futures_price, spread_rel (bucket's last), funding_rate, funding interval,
 --   next_funding_time, filled (true = no sample in the bucket: values carried forward, or
@@ -21,10 +21,12 @@ RETURNS TABLE (ts timestamptz, spot_price double precision, futures_price double
                baseline double precision, markers jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
--- planned for the window's bounds on every call: a generic plan (chosen after a few calls
--- in a session) would hold every chunk of the hypertables and lock them all, deadlocking
--- the retention policy that drops the oldest
-SET plan_cache_mode = force_custom_plan
+-- The hypertables are read only through watchlist_data.series_agg_fetch, which plans its
+-- read for the window's bounds on every call (a generic plan of a hypertable read would
+-- hold every chunk and lock them all, deadlocking the retention policy that drops the
+-- oldest); this statement (gap-filling, windows, markers from the plain event table) is
+-- planned once per session: a generic plan (planning it cost as much as running it).
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_to   timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes';
@@ -41,7 +43,7 @@ BEGIN
                locf(last(s.spread_rel, s.bucket)) AS spread, locf(last(s.funding_rate, s.bucket)) AS fr,
                locf(last(s.funding_interval_hours, s.bucket)) AS fih, locf(last(s.next_funding_time, s.bucket)) AS nft,
                sum(s.n_rows) AS n, sum(s.spread_sum) AS ssum, sum(s.spread_n) AS sn
-          FROM watchlist_data.series_agg_rows(p_exchange, p_symbol, v_from, v_to, v_wm) AS s
+          FROM watchlist_data.series_agg_fetch(p_exchange, p_symbol, v_from, v_to, v_wm) AS s
          GROUP BY 1
     ), m AS (
         SELECT x.b, jsonb_agg(jsonb_build_object('kind', x.kind, 'at', x.at, 'event_id', x.event_id, 'status', x.status)

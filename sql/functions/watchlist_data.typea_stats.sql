@@ -22,33 +22,13 @@ RETURNS TABLE (exchange text, symbol text, as_of timestamptz, type_class text, s
                n_1h bigint, n_12h bigint)
 LANGUAGE sql STABLE
 AS $$
-    -- One pass over the 144 five-minute buckets of the last 12 h; the 1 h figures are the
-    -- last 12 of them. Sufficient statistics as in watchlist.window_stats (time sums shifted
-    -- to a common origin, the window start). Only the columns used (the aggregate's rows are
-    -- wide: its jsonb columns would be copied for nothing).
-    WITH b AS (
-        SELECT s.bucket, s.type_class, s.spread_rel, s.crossings_1h, s.drift_ratio, s.funding_rate,
-               s.funding_interval_hours, s.next_funding_time, s.spread_n, s.spread_sum, s.spread_sumsq,
-               s.t_sum, s.t_sumsq, s.ty_sum, s.spread_min, s.spread_max,
-               date_part('epoch', s.bucket - p_first) AS off,  -- float8 (extract() is numeric: slower)
-               s.bucket >= p_last - INTERVAL '55 minutes' AS in_1h
-          FROM watchlist_data.series_agg_rows(p_exchange, p_symbol, p_first, p_last + INTERVAL '5 minutes', p_wm) AS s
-    ), w AS (
-        SELECT sum(b.spread_n)::float8 AS n, sum(b.spread_sum) AS sy, sum(b.spread_sumsq) AS syy,
-               sum(b.t_sum + b.spread_n * b.off) AS st,
-               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) AS stt,
-               sum(b.ty_sum + b.off * b.spread_sum) AS sty, min(b.spread_min) AS lo, max(b.spread_max) AS hi,
-               sum(b.spread_n) FILTER (WHERE b.in_1h)::float8 AS n1, sum(b.spread_sum) FILTER (WHERE b.in_1h) AS sy1,
-               sum(b.spread_sumsq) FILTER (WHERE b.in_1h) AS syy1,
-               sum(b.t_sum + b.spread_n * b.off) FILTER (WHERE b.in_1h) AS st1,
-               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) FILTER (WHERE b.in_1h) AS stt1,
-               sum(b.ty_sum + b.off * b.spread_sum) FILTER (WHERE b.in_1h) AS sty1,
-               min(b.spread_min) FILTER (WHERE b.in_1h) AS lo1, max(b.spread_max) FILTER (WHERE b.in_1h) AS hi1
-          FROM b WHERE b.spread_n > 0
-    ), l AS (
-        SELECT * FROM b ORDER BY b.bucket DESC LIMIT 1
-    )
-    SELECT p_exchange, p_symbol, l.bucket, l.type_class, l.spread_rel,
+    -- One pass over the 144 five-minute buckets of the last 12 h, one aggregate: the 1 h
+    -- figures are the last 12 of them (FILTER), the latest bucket's own values come from
+    -- last(value, bucket) (buckets are unique per key), so no second scan or sort of the
+    -- buckets. Sufficient statistics as in watchlist.window_stats (time sums shifted to a
+    -- common origin, the window start). Only the columns used (the aggregate's rows are
+    -- wide: its jsonb columns would be copied for nothing). No buckets: no row.
+    SELECT p_exchange, p_symbol, w.as_of, w.type_class, w.spread_latest,
            w.sy1 / nullif(w.n1, 0),
            CASE WHEN w.n1 > 1 THEN sqrt(greatest((w.syy1 - w.sy1 * w.sy1 / w.n1) / (w.n1 - 1), 0)) END,
            w.hi1 - w.lo1,
@@ -57,10 +37,40 @@ AS $$
            CASE WHEN w.n > 1 THEN sqrt(greatest((w.syy - w.sy * w.sy / w.n) / (w.n - 1), 0)) END,
            w.hi - w.lo,
            3600 * (w.n * w.sty - w.st * w.sy) / nullif(w.n * w.stt - w.st * w.st, 0),
-           (l.spread_rel - w.sy / nullif(w.n, 0))
+           (w.spread_latest - w.sy / nullif(w.n, 0))
                / nullif(CASE WHEN w.n > 1 THEN sqrt(greatest((w.syy - w.sy * w.sy / w.n) / (w.n - 1), 0)) END, 0),
-           l.crossings_1h, l.drift_ratio, l.funding_rate, l.funding_interval_hours, l.next_funding_time,
+           w.crossings_1h, w.drift_ratio, w.funding_rate, w.funding_interval_hours, w.next_funding_time,
            coalesce(w.n1, 0)::bigint, coalesce(w.n, 0)::bigint
-      FROM l CROSS JOIN w
+      FROM (
+        SELECT count(*) AS buckets, max(b.bucket) AS as_of,
+               last(b.type_class, b.bucket) AS type_class, last(b.spread_rel, b.bucket) AS spread_latest,
+               last(b.crossings_1h, b.bucket) AS crossings_1h, last(b.drift_ratio, b.bucket) AS drift_ratio,
+               last(b.funding_rate, b.bucket) AS funding_rate,
+               last(b.funding_interval_hours, b.bucket) AS funding_interval_hours,
+               last(b.next_funding_time, b.bucket) AS next_funding_time,
+               sum(b.spread_n) FILTER (WHERE b.spread_n > 0)::float8 AS n,
+               sum(b.spread_sum) FILTER (WHERE b.spread_n > 0) AS sy,
+               sum(b.spread_sumsq) FILTER (WHERE b.spread_n > 0) AS syy,
+               sum(b.t_sum + b.spread_n * b.off) FILTER (WHERE b.spread_n > 0) AS st,
+               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) FILTER (WHERE b.spread_n > 0) AS stt,
+               sum(b.ty_sum + b.off * b.spread_sum) FILTER (WHERE b.spread_n > 0) AS sty,
+               min(b.spread_min) FILTER (WHERE b.spread_n > 0) AS lo, max(b.spread_max) FILTER (WHERE b.spread_n > 0) AS hi,
+               sum(b.spread_n) FILTER (WHERE b.spread_n > 0 AND b.in_1h)::float8 AS n1,
+               sum(b.spread_sum) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS sy1,
+               sum(b.spread_sumsq) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS syy1,
+               sum(b.t_sum + b.spread_n * b.off) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS st1,
+               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS stt1,
+               sum(b.ty_sum + b.off * b.spread_sum) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS sty1,
+               min(b.spread_min) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS lo1,
+               max(b.spread_max) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS hi1
+          FROM (SELECT s.bucket, s.type_class, s.spread_rel, s.crossings_1h, s.drift_ratio, s.funding_rate,
+                       s.funding_interval_hours, s.next_funding_time, s.spread_n, s.spread_sum, s.spread_sumsq,
+                       s.t_sum, s.t_sumsq, s.ty_sum, s.spread_min, s.spread_max,
+                       date_part('epoch', s.bucket - p_first) AS off,  -- float8 (extract() is numeric: slower)
+                       s.bucket >= p_last - INTERVAL '55 minutes' AS in_1h
+                  FROM watchlist_data.series_agg_rows(p_exchange, p_symbol, p_first, p_last + INTERVAL '5 minutes', p_wm) AS s
+               ) AS b
+      ) AS w
+     WHERE w.buckets > 0
 $$;
 REVOKE ALL ON FUNCTION watchlist_data.typea_stats(text, text, timestamptz, timestamptz, timestamptz) FROM PUBLIC;
