@@ -83,13 +83,15 @@ BEGIN
                     ELSE e.id = ANY (p_event_ids) END;
     SELECT min(c.t0) - v_reach, max(c.t1) INTO v_lo, v_hi FROM wl_cand AS c;
     -- only the candidates to be written now (data reached t1, or the grace period is
-    -- over) get their rows read
+    -- over) get their rows read; OFFSET 0 keeps the subquery whole, so its probe runs once
+    -- per candidate (flattened, the planner copied it into the filter and the output: two)
     DROP TABLE IF EXISTS pg_temp.wl_cand_due;
     CREATE TEMP TABLE wl_cand_due ON COMMIT DROP AS
     SELECT x.* FROM (
         SELECT c.*, EXISTS (SELECT 1 FROM watchlist_data.watch_signal_raw AS r
                              WHERE r.exchange = c.exchange AND r.symbol = c.symbol AND r.ts >= c.t1 AND r.ts >= v_lo) AS reached
-          FROM wl_cand AS c) AS x
+          FROM wl_cand AS c
+        OFFSET 0) AS x
      WHERE x.reached OR p_now > x.t1 + v_grace;
     DROP TABLE IF EXISTS pg_temp.wl_label;
     CREATE TEMP TABLE wl_label ON COMMIT DROP AS
