@@ -39,9 +39,9 @@ BEGIN
     RETURN QUERY
     WITH g AS (
         SELECT time_bucket_gapfill(INTERVAL '5 minutes', s.bucket, v_from, v_to) AS b,
-               locf(last(s.spot_price, s.bucket)) AS spot, locf(last(s.futures_price, s.bucket)) AS fut,
-               locf(last(s.spread_rel, s.bucket)) AS spread, locf(last(s.funding_rate, s.bucket)) AS fr,
-               locf(last(s.funding_interval_hours, s.bucket)) AS fih, locf(last(s.next_funding_time, s.bucket)) AS nft,
+               locf(last(s.spot_price, s.at)) AS spot, locf(last(s.futures_price, s.at)) AS fut,
+               locf(last(s.spread_rel, s.at)) AS spread, locf(last(s.funding_rate, s.at)) AS fr,
+               locf(last(s.funding_interval_hours, s.at)) AS fih, locf(last(s.next_funding_time, s.at)) AS nft,
                sum(s.n_rows) AS n, sum(s.spread_sum) AS ssum, sum(s.spread_n) AS sn
           FROM watchlist_data.series_agg_fetch(p_exchange, p_symbol, v_from, v_to, v_wm) AS s
          GROUP BY 1

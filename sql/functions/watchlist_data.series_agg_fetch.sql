@@ -5,9 +5,10 @@
 -- can keep a generic plan of its own statement (watchlist.series): the statement that
 -- gap-fills, windows and joins the markers is then planned once per session, not per call.
 -- Not SECURITY DEFINER: private, called by the read API's SECURITY DEFINER functions.
+DROP FUNCTION IF EXISTS watchlist_data.series_agg_fetch(text, text, timestamptz, timestamptz, timestamptz);
 CREATE OR REPLACE FUNCTION watchlist_data.series_agg_fetch(p_exchange text, p_symbol text, p_from timestamptz,
                                                            p_to timestamptz, p_wm timestamptz)
-RETURNS TABLE (bucket timestamptz, n_rows bigint, type_class text, spot_price double precision,
+RETURNS TABLE (bucket timestamptz, at timestamptz, n_rows bigint, type_class text, spot_price double precision,
                futures_price double precision, spread_rel double precision, funding_rate double precision,
                funding_interval_hours double precision, next_funding_time timestamptz, crossings_1h integer,
                drift_ratio double precision, spread_n bigint, spread_sum double precision,

@@ -24,8 +24,9 @@ LANGUAGE sql STABLE
 AS $$
     -- One pass over the 144 five-minute buckets of the last 12 h, one aggregate: the 1 h
     -- figures are the last 12 of them (FILTER), the latest bucket's own values come from
-    -- last(value, bucket) (buckets are unique per key), so no second scan or sort of the
-    -- buckets. Sufficient statistics as in watchlist.window_stats (time sums shifted to a
+    -- last(value, at) (its latest row), so no second scan or sort of the buckets; the raw
+    -- tail above the watermark enters row by row (watchlist_data.series_agg_rows), not
+    -- grouped into buckets first. Sufficient statistics as in watchlist.window_stats (time sums shifted to a
     -- common origin, the window start). Only the columns used (the aggregate's rows are
     -- wide: its jsonb columns would be copied for nothing). No buckets: no row.
     SELECT p_exchange, p_symbol, w.as_of, w.type_class, w.spread_latest,
@@ -43,11 +44,11 @@ AS $$
            coalesce(w.n1, 0)::bigint, coalesce(w.n, 0)::bigint
       FROM (
         SELECT count(*) AS buckets, max(b.bucket) AS as_of,
-               last(b.type_class, b.bucket) AS type_class, last(b.spread_rel, b.bucket) AS spread_latest,
-               last(b.crossings_1h, b.bucket) AS crossings_1h, last(b.drift_ratio, b.bucket) AS drift_ratio,
-               last(b.funding_rate, b.bucket) AS funding_rate,
-               last(b.funding_interval_hours, b.bucket) AS funding_interval_hours,
-               last(b.next_funding_time, b.bucket) AS next_funding_time,
+               last(b.type_class, b.at) AS type_class, last(b.spread_rel, b.at) AS spread_latest,
+               last(b.crossings_1h, b.at) AS crossings_1h, last(b.drift_ratio, b.at) AS drift_ratio,
+               last(b.funding_rate, b.at) AS funding_rate,
+               last(b.funding_interval_hours, b.at) AS funding_interval_hours,
+               last(b.next_funding_time, b.at) AS next_funding_time,
                sum(b.spread_n) FILTER (WHERE b.spread_n > 0)::float8 AS n,
                sum(b.spread_sum) FILTER (WHERE b.spread_n > 0) AS sy,
                sum(b.spread_sumsq) FILTER (WHERE b.spread_n > 0) AS syy,
@@ -63,7 +64,7 @@ AS $$
                sum(b.ty_sum + b.off * b.spread_sum) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS sty1,
                min(b.spread_min) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS lo1,
                max(b.spread_max) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS hi1
-          FROM (SELECT s.bucket, s.type_class, s.spread_rel, s.crossings_1h, s.drift_ratio, s.funding_rate,
+          FROM (SELECT s.bucket, s.at, s.type_class, s.spread_rel, s.crossings_1h, s.drift_ratio, s.funding_rate,
                        s.funding_interval_hours, s.next_funding_time, s.spread_n, s.spread_sum, s.spread_sumsq,
                        s.t_sum, s.t_sumsq, s.ty_sum, s.spread_min, s.spread_max,
                        date_part('epoch', s.bucket - p_first) AS off,  -- float8 (extract() is numeric: slower)

@@ -158,13 +158,33 @@ ROWS_COLS = (
     "next_funding_time, crossings_1h, drift_ratio, spread_n, spread_sum, spread_sumsq, spread_min, spread_max, "
     "t_sum, t_sumsq, ty_sum"
 )
+# watchlist_data.series_agg_rows grouped by bucket: the aggregate's rows
+GROUPED = """
+SELECT bucket, sum(n_rows)::bigint, last(type_class, at), last(spot_price, at), last(futures_price, at), last(spread_rel, at),
+       last(funding_rate, at), last(funding_interval_hours, at), last(next_funding_time, at), last(crossings_1h, at),
+       last(drift_ratio, at), sum(spread_n)::bigint, sum(spread_sum), sum(spread_sumsq), min(spread_min), max(spread_max),
+       sum(t_sum), sum(t_sumsq), sum(ty_sum)
+  FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %(a)s, %(b)s, {wm}) GROUP BY bucket ORDER BY bucket"""
+
+
+def _same_rows(got, want, what):
+    """Bucket, counts and the latest values exactly; the sums to 1e-12 (summed in another order)."""
+    assert [g[0] for g in got] == [w[0] for w in want], what
+    for g, w in zip(got, want):
+        assert g[:3] == w[:3] and g[11] == w[11], (what, g[0])
+        for gv, wv in zip(g[3:11] + g[12:], w[3:11] + w[12:]):
+            if isinstance(wv, float):
+                assert gv == pytest.approx(wv, rel=1e-12, abs=1e-15), (what, g[0])
+            else:
+                assert gv == wv, (what, g[0])
 
 
 def test_read_path_rows_split_at_the_watermark(conn):
     """watchlist_data.series_agg_rows (what series / metrics / watchlist_list read): buckets
-    before the watermark it is given come from the materialisation, later ones from the raw
-    rows; both equal the statistics computed straight from the raw rows. With the real
-    watermark it returns exactly what the aggregate's own real-time view returns."""
+    before the watermark it is given come from the materialisation (one row each), later
+    ones as their raw rows (a row each); grouped by bucket, both equal the statistics
+    computed straight from the raw rows. With the real watermark, grouped, it returns what
+    the aggregate's own real-time view returns."""
     t0 = (datetime.now(UTC) - timedelta(hours=30)).replace(minute=0, second=0, microsecond=0)
     t2 = t0 + timedelta(hours=2)
     wm = t0 + timedelta(hours=1)
@@ -183,10 +203,14 @@ def test_read_path_rows_split_at_the_watermark(conn):
     assert len(direct) == 24
     conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t2))
     try:
-        got = conn.execute(
-            f"SELECT {ROWS_COLS} FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %s, %s, %s) ORDER BY bucket",
-            (t0, t2, wm),
+        # below the split one row per bucket (materialised), above it one row per raw row
+        per_bucket = conn.execute(
+            """SELECT bucket < %(wm)s, count(*), sum(n_rows) FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %(a)s, %(b)s, %(wm)s)
+                GROUP BY 1 ORDER BY 1""",
+            {"a": t0, "b": t2, "wm": wm},
         ).fetchall()
+        assert per_bucket == [(False, 60, 60), (True, 12, 60)]
+        got = conn.execute(GROUPED.format(wm="%(wm)s"), {"a": t0, "b": t2, "wm": wm}).fetchall()
         assert [g[0] for g in got] == [d[0] for d in direct]
         for g, d in zip(got, direct):
             assert g[1] == d[1] and g[11] == d[11], g[0]
@@ -199,28 +223,26 @@ def test_read_path_rows_split_at_the_watermark(conn):
         # the ones after it no longer do (they were read from the raw rows)
         conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'SPLITTEST'")
         left = conn.execute(
-            "SELECT bucket FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %s, %s, %s) ORDER BY bucket",
+            "SELECT DISTINCT bucket FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %s, %s, %s) ORDER BY bucket",
             (t0, t2, wm),
         ).fetchall()
         assert [r[0] for r in left] == [d[0] for d in direct if d[0] < wm]
-        # the real watermark: exactly the aggregate view's rows, in one statement (one watermark)
+        # the real watermark: grouped, the aggregate view's rows
         _ingest(conn, rows, "split-2")
-        diff = conn.execute(
-            f"""SELECT count(*) FROM (
-                  (SELECT {ROWS_COLS} FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %(a)s, %(b)s,
-                                                                           watchlist_data.series_agg_watermark())
-                   EXCEPT ALL
-                   SELECT {ROWS_COLS} FROM watchlist_data.watchlist_series_agg
-                    WHERE exchange = 'gate' AND symbol = 'SPLITTEST' AND bucket >= %(a)s AND bucket < %(b)s)
-                  UNION ALL
-                  (SELECT {ROWS_COLS} FROM watchlist_data.watchlist_series_agg
-                    WHERE exchange = 'gate' AND symbol = 'SPLITTEST' AND bucket >= %(a)s AND bucket < %(b)s
-                   EXCEPT ALL
-                   SELECT {ROWS_COLS} FROM watchlist_data.series_agg_rows('gate', 'SPLITTEST', %(a)s, %(b)s,
-                                                                           watchlist_data.series_agg_watermark()))) x""",
-            {"a": t0, "b": t2},
-        ).fetchone()[0]
-        assert diff == 0
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")  # one snapshot (one watermark) for both reads
+        try:
+            grouped = conn.execute(
+                GROUPED.format(wm="watchlist_data.series_agg_watermark()"), {"a": t0, "b": t2}
+            ).fetchall()
+            view = conn.execute(
+                f"""SELECT {ROWS_COLS} FROM watchlist_data.watchlist_series_agg
+                     WHERE exchange = 'gate' AND symbol = 'SPLITTEST' AND bucket >= %(a)s AND bucket < %(b)s ORDER BY bucket""",
+                {"a": t0, "b": t2},
+            ).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        assert len(view) == 24
+        _same_rows(grouped, view, "grouped rows vs the aggregate's view")
     finally:
         conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE symbol = 'SPLITTEST'")
         conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (t0, t2))
