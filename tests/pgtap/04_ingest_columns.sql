@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(11);
+SELECT plan(12);
 
 -- A good batch: every row passes, signal_type defaults to type_class, a missing meta is {}.
 SELECT results_eq($$SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw_columns('col-good-1',
@@ -89,6 +89,24 @@ SELECT results_eq($$SELECT row_index, field, row_data ->> 'ts' FROM watchlist.in
                   'columns, mixed batch: the rejected rows are quarantined with the batch id, their index and their data');
 SELECT results_eq($$SELECT count(*)::int, count(DISTINCT row_index)::int FROM watchlist.ingest_rejects WHERE batch_id = 'col-mixed-1'$$,
                   $$VALUES (14, 12)$$, 'columns, mixed batch: every problem of the 12 rejected rows is in the quarantine');
+
+-- Problems the table would let through silently, each alone with a good row (so that only the
+-- fast path's own checks can catch them): oversize meta, a future ts, a naive ts, a naive
+-- next_funding_time.
+SELECT results_eq($$SELECT t.what, r.inserted, r.rejected, r.rejects
+                      FROM (VALUES ('meta', '2026-03-01T14:00:00Z', '{"notes": "' || repeat('y', 70000) || '"}', NULL),
+                                   ('future', '2099-01-01T00:00:00Z', NULL, NULL),
+                                   ('naive', '2026-03-01T14:02:00', NULL, NULL),
+                                   ('nft', '2026-03-01T14:03:00Z', NULL, '2026-03-01T16:00:00')) AS t(what, ts, meta, nft)
+                     CROSS JOIN LATERAL watchlist.ingest_raw_columns('col-alone-' || t.what,
+                        ts => ARRAY['2026-03-01T14:10:00Z', t.ts], exchange => ARRAY['mexc', 'mexc'], symbol => ARRAY[upper(t.what), upper(t.what)],
+                        signal_type => ARRAY['A', 'A'], triggered => ARRAY[true, true], meta => ARRAY[NULL, t.meta::jsonb],
+                        next_funding_time => ARRAY[NULL, t.nft]) AS r$$,
+                  $$VALUES ('meta', 1, 1, '[{"row": 1, "field": "meta", "reason": "meta is 70013 bytes, over the 65536-byte limit"}]'::jsonb),
+                           ('future', 1, 1, '[{"row": 1, "field": "ts", "reason": "timestamp is in the future (2099-01-01 00:00:00+00 > now + 00:05:00)"}]'::jsonb),
+                           ('naive', 1, 1, '[{"row": 1, "field": "ts", "reason": "timestamp has no UTC offset (naive): 2026-03-01T14:02:00"}]'::jsonb),
+                           ('nft', 1, 1, '[{"row": 1, "field": "next_funding_time", "reason": "timestamp has no UTC offset (naive): 2026-03-01T16:00:00"}]'::jsonb)$$,
+                  'columns: oversize meta, future or naive ts, naive next_funding_time, each alone next to a good row: rejected, the good row kept');
 
 -- Shorter arrays leave their field absent in the last rows; a key repeated in the batch
 -- that the table would skip silently (ON CONFLICT) is still rejected.
