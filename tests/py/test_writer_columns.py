@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
+
 from watchlist_db import config, snapshot
 from watchlist_db.writer import Writer
 from writer_helpers import q
