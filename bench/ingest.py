@@ -15,6 +15,9 @@ symbols, which are deleted before and after every method):
                         (the writer API: per-row validation in SQL, quarantine, ON CONFLICT)
   ingest_raw pipelined  the same statements in psycopg's pipeline mode (the client encodes
                         the next batch while the server works on the one before)
+  ingest_raw_columns    SELECT * FROM watchlist.ingest_raw_columns(id, ts => ..., ...), 2000
+                        rows a statement: the same rows as typed arrays in binary parameters
+                        (snapshot.to_columns; meta as jsonb[]), the same checks and rejects
   writer hook           Writer.submit() of 20-symbol snapshots, as the app does, through the
                         spool to ingest_raw, until close() returns (includes the mapping)
 
@@ -42,6 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
 
+import orjson  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
 from watchlist_db import config, snapshot  # noqa: E402
@@ -232,6 +236,12 @@ def main() -> None:
             got = cur.fetchone()
             assert got == (min(args.batch, n - i), 0), got
 
+    def ingest_raw_columns(c):
+        for i in range(0, n, args.batch):
+            cols = snapshot.to_columns(rows[i : i + args.batch], dumps=orjson.dumps)
+            got = c.execute(snapshot.columns_sql(cols), [f"bench-{i}", *cols.values()]).fetchone()
+            assert got[1:4] == (min(args.batch, n - i), 0, 0), got
+
     lat: list[float] = []
 
     def writer_hook():
@@ -251,6 +261,7 @@ def main() -> None:
         ("COPY + INSERT ON CONFLICT", copy),
         (f"ingest_raw ({args.batch}/statement)", ingest_raw),
         (f"ingest_raw pipelined ({args.batch}/statement)", ingest_raw_pipelined),
+        (f"ingest_raw_columns ({args.batch}/statement)", ingest_raw_columns),
         ("writer hook (submit -> spool -> ingest_raw)", writer_hook),
     ]
     results = []

@@ -306,3 +306,80 @@ def to_raw_rows(snapshot: Iterable[Any], at: Any = None) -> tuple[list[tuple[int
                 pass
             rejects.append(Reject(i, field, where + bad.reason, key))
     return good, rejects
+
+
+# The typed columnar form (watchlist.ingest_raw_columns): each column's SQL array type.
+_TEXT_COLUMNS = ("ts", "next_funding_time", "exchange", "symbol", "signal_type", "type_class", "status")
+COLUMN_TYPES = {
+    **dict.fromkeys(_TEXT_COLUMNS, "text[]"),
+    "triggered": "boolean[]",
+    "crossings_1h": "integer[]",
+    "meta": "jsonb[]",
+    **dict.fromkeys(sorted(COLUMNS - set(_TEXT_COLUMNS) - {"triggered", "crossings_1h", "meta"}), "double precision[]"),
+}
+_INT4 = (-(2**31), 2**31 - 1)
+
+
+def to_columns(rows: list, dumps: Any = None) -> dict[str, list] | None:
+    """Decoded raw rows (dicts as ``encode`` wrote them) as typed columns for
+    ``watchlist.ingest_raw_columns``: {column: [value of row 0, row 1, ...]}, only the
+    columns some row carries (None where a row has no value; meta wrapped as Jsonb, encoded
+    with ``dumps``). None when any row holds a value that is not exactly of its column's type
+    (not an object, an unknown field, a string for a number, a bool for a number, a whole
+    number outside int4 for crossings_1h, a non-finite float, a meta that is not an object):
+    the caller then sends the batch as JSON (watchlist.ingest_raw), and SQL names the row,
+    field and reason. Values are never converted except whole numbers to float in the
+    double precision columns (as the JSON cast does)."""
+    from psycopg.types.json import Jsonb
+
+    n = len(rows)
+    cols: dict[str, list] = {}
+    for i, row in enumerate(rows):
+        if type(row) is not dict:
+            return None
+        for k, v in row.items():
+            if v is None:
+                continue
+            kind = COLUMN_TYPES.get(k)
+            t = type(v)
+            if kind == "text[]":
+                if t is not str:
+                    return None
+            elif kind == "double precision[]":
+                if t is int:
+                    try:
+                        v = float(v)
+                    except OverflowError:
+                        return None
+                elif t is not float:
+                    return None
+                if not math.isfinite(v):
+                    return None
+            elif kind == "boolean[]":
+                if t is not bool:
+                    return None
+            elif kind == "integer[]":
+                if t is not int or not _INT4[0] <= v <= _INT4[1]:
+                    return None
+            elif kind == "jsonb[]":
+                if t is not dict:
+                    return None
+                v = Jsonb(v, dumps=dumps) if dumps is not None else Jsonb(v)
+            else:
+                return None
+            col = cols.get(k)
+            if col is None:
+                col = cols[k] = [None] * n
+            col[i] = v
+    return cols
+
+
+def columns_sql(cols: Mapping[str, list]) -> str:
+    """The watchlist.ingest_raw_columns call for these columns (named arguments, binary
+    parameters: the batch id first, then the columns in the mapping's order)."""
+    args = ", ".join(f"{k} => %b::{COLUMN_TYPES[k]}" for k in cols)
+    return (
+        "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw_columns(%s"
+        + (", " + args if args else "")
+        + ")"
+    )

@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(36);
+SELECT plan(38);
 
 SELECT has_role('wl_owner', 'owner role exists');
 SELECT has_role('wl_writer', 'writer role exists');
@@ -68,6 +68,7 @@ SELECT results_eq($$
              ('watchlist.factor_ic(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.factor_ic_by_period(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
+             ('watchlist.ingest_raw_columns(text,text[],text[],text[],boolean[],text[],text[],text[],text[],integer[],jsonb[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[])', 'wl_writer'),
              ('watchlist.job_health(timestamp with time zone,interval)', 'wl_reader'),
              ('watchlist.jobs(timestamp with time zone)', 'wl_reader'),
              ('watchlist.metrics(text,text,timestamp with time zone)', 'wl_reader'),
@@ -100,6 +101,9 @@ SET LOCAL ROLE wl_writer;
 SELECT is((SELECT inserted FROM watchlist.ingest_raw(
               '[{"ts": "2026-01-01T00:00:00Z", "exchange": "binance", "symbol": "PRIVTEST", "signal_type": "A", "triggered": false}]', 'privtest')),
           1, 'writer inserts raw rows through the writer API');
+SELECT results_eq($$SELECT inserted, rejected FROM watchlist.ingest_raw_columns('privtest-c', ts => ARRAY['2026-01-01T00:01:00Z'],
+                        exchange => ARRAY['binance'], symbol => ARRAY['PRIVTEST'], signal_type => ARRAY['A'], triggered => ARRAY[false])$$,
+                  $$VALUES (1, 0)$$, 'writer inserts raw rows through the typed form of the writer API');
 SELECT is(watchlist.upsert_symbol_refs('[{"exchange": "binance", "symbol": "PRIVTEST", "base": "PRIV", "quote": "USDT"}]'), 1,
           'writer upserts symbol reference rows through the API (one row)');
 SELECT results_eq($$SELECT entered, stale FROM watchlist.sync_membership('[{"exchange": "binance", "symbol": "PRIVTEST"}]', '2099-01-01T00:00:00Z')$$,
@@ -114,7 +118,7 @@ RESET ROLE;
 
 -- Behaviour as wl_reader.
 SET LOCAL ROLE wl_reader;
-SELECT is((SELECT count(*)::int FROM watchlist.watch_signal_raw WHERE symbol = 'PRIVTEST'), 1, 'reader reads the raw view');
+SELECT is((SELECT count(*)::int FROM watchlist.watch_signal_raw WHERE symbol = 'PRIVTEST'), 2, 'reader reads the raw view (the rows of both writer calls)');
 SELECT lives_ok($$SELECT * FROM watchlist.watchlist_series_agg LIMIT 1$$, 'reader reads the 5-minute series view');
 SELECT lives_ok($$SELECT * FROM watchlist.window_stats('binance', 'PRIVTEST', now() - interval '12 hours', now())$$, 'reader calls the read API');
 SELECT lives_ok($$SELECT * FROM watchlist.watchlist_list(now())$$, 'reader calls the one-call list read');
@@ -126,6 +130,8 @@ SELECT ok((SELECT count(*) > 0 FROM watchlist.jobs() WHERE proc_name = 'job_labe
 SELECT throws_ok($$SELECT * FROM watchlist_data.job_state$$, '42501', 'permission denied for schema watchlist_data',
                  'reader cannot read the job state table itself');
 SELECT throws_ok($$SELECT watchlist.ingest_raw('[]', 'x')$$, '42501', 'permission denied for function ingest_raw', 'reader cannot call the writer API');
+SELECT throws_ok($$SELECT watchlist.ingest_raw_columns('x')$$, '42501', 'permission denied for function ingest_raw_columns',
+                 'reader cannot call the typed form of the writer API');
 SELECT throws_ok($$INSERT INTO watchlist.watch_signal_raw (ts, exchange, symbol, signal_type, triggered) VALUES (now(), 'binance', 'X', 'A', false)$$,
                  '42501', 'permission denied for view watch_signal_raw', 'reader cannot insert through the views');
 SELECT throws_ok($$SELECT watchlist.apply_policies()$$, '42501', 'permission denied for function apply_policies', 'reader cannot touch policies');
