@@ -98,6 +98,7 @@ def summary(out: Path) -> None:
         for label, r in (
             ("ingest_raw rows/s", api),
             ("ingest_raw pipelined rows/s", m.get("ingest_raw pipelined")),
+            ("ingest_raw_columns (typed arrays) rows/s", m.get("ingest_raw_columns")),
             ("writer hook end to end rows/s", hook),
         ):
             if r and rps(r):
@@ -112,6 +113,7 @@ def summary(out: Path) -> None:
                 )
         for label, r in (
             ("ingest_raw", api),
+            ("ingest_raw_columns", m.get("ingest_raw_columns")),
             ("COPY + INSERT ON CONFLICT", copy),
             ("naive INSERT", naive),
             ("writer hook", hook),
