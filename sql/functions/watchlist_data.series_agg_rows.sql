@@ -49,7 +49,9 @@ BEGIN
              WHERE m.exchange = p_exchange AND m.symbol = p_symbol
                AND m.bucket >= p_from AND m.bucket < p_to AND m.bucket < p_wm
             UNION ALL
-            -- the aggregate's expressions (0006) for a bucket of one row
+            -- the aggregate's expressions (0006) for a bucket of one row; the seconds into the
+            -- bucket as date_part's float8 (the same value as extract()'s numeric cast to
+            -- float8: an interval under a day, one correctly rounded division; numeric is slower)
             SELECT x.b, r.ts, 1::bigint, r.type_class, r.spot_price, r.futures_price, r.spread_rel, r.funding_rate,
                    r.funding_interval_hours, r.next_funding_time, r.crossings_1h, r.drift_ratio,
                    (r.spread_rel IS NOT NULL)::int::bigint, r.spread_rel, r.spread_rel * r.spread_rel, r.spread_rel, r.spread_rel,
@@ -57,7 +59,7 @@ BEGIN
                    x.tau * r.spread_rel
               FROM watchlist_data.watch_signal_raw AS r
              CROSS JOIN LATERAL (SELECT @TS@.time_bucket(INTERVAL '5 minutes', r.ts) AS b,
-                                        extract(epoch FROM r.ts - @TS@.time_bucket(INTERVAL '5 minutes', r.ts))::float8 AS tau) AS x
+                                        date_part('epoch', r.ts - @TS@.time_bucket(INTERVAL '5 minutes', r.ts)) AS tau) AS x
              WHERE r.exchange = p_exchange AND r.symbol = p_symbol
                AND r.ts >= p_from AND r.ts < p_to AND r.ts >= p_wm
         $b$$f$, '@MAT@', v_mat), '@TS@', v_tsdb);

@@ -28,7 +28,9 @@ AS $$
     -- tail above the watermark enters row by row (watchlist_data.series_agg_rows), not
     -- grouped into buckets first. Sufficient statistics as in watchlist.window_stats (time sums shifted to a
     -- common origin, the window start). Only the columns used (the aggregate's rows are
-    -- wide: its jsonb columns would be copied for nothing). No buckets: no row.
+    -- wide: its jsonb columns would be copied for nothing). Rows without a spread add
+    -- 0 to n and NULL (ignored) to every sum, min and max, so they need no filter. No
+    -- buckets: no row.
     SELECT p_exchange, p_symbol, w.as_of, w.type_class, w.spread_latest,
            w.sy1 / nullif(w.n1, 0),
            CASE WHEN w.n1 > 1 THEN sqrt(greatest((w.syy1 - w.sy1 * w.sy1 / w.n1) / (w.n1 - 1), 0)) END,
@@ -49,21 +51,21 @@ AS $$
                last(b.funding_rate, b.at) AS funding_rate,
                last(b.funding_interval_hours, b.at) AS funding_interval_hours,
                last(b.next_funding_time, b.at) AS next_funding_time,
-               sum(b.spread_n) FILTER (WHERE b.spread_n > 0)::float8 AS n,
-               sum(b.spread_sum) FILTER (WHERE b.spread_n > 0) AS sy,
-               sum(b.spread_sumsq) FILTER (WHERE b.spread_n > 0) AS syy,
-               sum(b.t_sum + b.spread_n * b.off) FILTER (WHERE b.spread_n > 0) AS st,
-               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) FILTER (WHERE b.spread_n > 0) AS stt,
-               sum(b.ty_sum + b.off * b.spread_sum) FILTER (WHERE b.spread_n > 0) AS sty,
-               min(b.spread_min) FILTER (WHERE b.spread_n > 0) AS lo, max(b.spread_max) FILTER (WHERE b.spread_n > 0) AS hi,
-               sum(b.spread_n) FILTER (WHERE b.spread_n > 0 AND b.in_1h)::float8 AS n1,
-               sum(b.spread_sum) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS sy1,
-               sum(b.spread_sumsq) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS syy1,
-               sum(b.t_sum + b.spread_n * b.off) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS st1,
-               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS stt1,
-               sum(b.ty_sum + b.off * b.spread_sum) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS sty1,
-               min(b.spread_min) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS lo1,
-               max(b.spread_max) FILTER (WHERE b.spread_n > 0 AND b.in_1h) AS hi1
+               sum(b.spread_n)::float8 AS n,
+               sum(b.spread_sum) AS sy,
+               sum(b.spread_sumsq) AS syy,
+               sum(b.t_sum + b.spread_n * b.off) AS st,
+               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) AS stt,
+               sum(b.ty_sum + b.off * b.spread_sum) AS sty,
+               min(b.spread_min) AS lo, max(b.spread_max) AS hi,
+               sum(b.spread_n) FILTER (WHERE b.in_1h)::float8 AS n1,
+               sum(b.spread_sum) FILTER (WHERE b.in_1h) AS sy1,
+               sum(b.spread_sumsq) FILTER (WHERE b.in_1h) AS syy1,
+               sum(b.t_sum + b.spread_n * b.off) FILTER (WHERE b.in_1h) AS st1,
+               sum(b.t_sumsq + 2 * b.off * b.t_sum + b.spread_n * b.off * b.off) FILTER (WHERE b.in_1h) AS stt1,
+               sum(b.ty_sum + b.off * b.spread_sum) FILTER (WHERE b.in_1h) AS sty1,
+               min(b.spread_min) FILTER (WHERE b.in_1h) AS lo1,
+               max(b.spread_max) FILTER (WHERE b.in_1h) AS hi1
           FROM (SELECT s.bucket, s.at, s.type_class, s.spread_rel, s.crossings_1h, s.drift_ratio, s.funding_rate,
                        s.funding_interval_hours, s.next_funding_time, s.spread_n, s.spread_sum, s.spread_sumsq,
                        s.t_sum, s.t_sumsq, s.ty_sum, s.spread_min, s.spread_max,
