@@ -59,6 +59,9 @@ DECLARE
     v_ha    timestamptz;
     v_hb    timestamptz;
     v_onh   boolean;
+    -- the funding samples' state (0060): the hour before t_h, and t_h as epoch seconds
+    v_th1   timestamptz;
+    v_the   float8;
     -- the keys that read and sum their window (NULL: none); a key is read when both its
     -- exchange and its symbol are listed (a few more than needed: same values either way)
     v_fex   text[];
@@ -82,6 +85,12 @@ BEGIN
     END IF;
     bucket_ends := (extract(epoch FROM v_last - v_first) / 300)::integer + 1;
     v_base := v_first - c_step;
+
+    -- 0. The funding samples kept for a full hour at or after the first bucket end recomputed
+    --    here may include a row about to change: those keys read their samples again (0060).
+    DELETE FROM watchlist_data.factor_funding_state AS s
+     WHERE s.ts >= v_first
+       AND (p_keys IS NULL OR (s.exchange, s.symbol) IN (SELECT k ->> 0, k ->> 1 FROM jsonb_array_elements(p_keys) AS k));
 
     -- 1. Base of each bucket, and the factors of the bucket alone.
     WITH keys AS (
@@ -160,6 +169,8 @@ BEGIN
         v_t15m := v_t - INTERVAL '15 minutes';
         v_tprev := v_t - c_step;
         v_onh := v_th = v_t;
+        v_th1 := v_th - INTERVAL '1 hour';
+        v_the := extract(epoch FROM v_th)::float8;
         v_hb := CASE WHEN v_onh THEN v_t - INTERVAL '1 hour' ELSE v_th END;
         v_ha := CASE WHEN v_onh THEN v_t12 ELSE v_th - INTERVAL '11 hours' END;
 
@@ -395,21 +406,40 @@ BEGIN
         ), fkeys AS (       -- the others (t on the hour, or no state at t_h): from the samples
             SELECT cur.exchange, cur.symbol, cur.f FROM cur
              WHERE NOT EXISTS (SELECT 1 FROM fprev WHERE fprev.exchange = cur.exchange AND fprev.symbol = cur.symbol)
-        ), fh AS (          -- hourly funding samples H(t, 7 d), with their mean and f_t
-            SELECT h.exchange, h.symbol, h.ts, h.b_funding_close AS fh, fkeys.f AS fcur,
-                   avg(h.b_funding_close) OVER (PARTITION BY h.exchange, h.symbol) AS m,
-                   lag(h.ts) OVER w AS pts, lag(h.b_funding_close) OVER w AS pfh
+        ), fst AS (         -- their samples H(t_h, 7 d) (0060): kept (t between full hours), rolled (t on the hour)
+            SELECT fkeys.exchange, fkeys.symbol, fkeys.f,
+                   CASE WHEN s.ts = v_th THEN s.f
+                        WHEN v_onh AND s.ts = v_th1 THEN s.f[2:168] || fkeys.f END AS arr
+              FROM fkeys
+              LEFT JOIN watchlist_data.factor_funding_state AS s ON s.exchange = fkeys.exchange AND s.symbol = fkeys.symbol
+        ), fh AS (          -- keys without such a state: the hourly rows of H(t, 7 d), slot i at t_h - (168 - i) h
+            SELECT h.exchange, h.symbol, 168 - (extract(epoch FROM v_th - h.ts) / 3600)::integer AS i, h.b_funding_close AS f
               FROM watchlist_data.factor_value AS h
-              JOIN fkeys ON fkeys.exchange = h.exchange AND fkeys.symbol = h.symbol
+              JOIN fst ON fst.exchange = h.exchange AND fst.symbol = h.symbol AND fst.arr IS NULL
              WHERE h.ts > v_t7d AND h.ts <= v_t AND h.b_funding_close IS NOT NULL AND h.b_on_hour
-            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
-        ), fa AS (
-            SELECT fh.exchange, fh.symbol, avg(fh.fh) AS m, stddev_samp(fh.fh) AS sd, count(*) AS n,
-                   regr_slope(fh.fh, extract(epoch FROM fh.ts)::float8 / 86400) FILTER (WHERE fh.ts > v_t3d) AS trend,
-                   count(*) FILTER (WHERE fh.fh < fh.fcur) AS below,
-                   avg(((fh.fh - fh.pfh) * (fh.pfh - fh.m) < 0)::int::float8) FILTER (WHERE fh.pts = fh.ts - INTERVAL '1 hour') AS rev,
-                   NULL::integer AS regime_q, array_agg(fh.fh ORDER BY fh.fh) AS sorted
+        ), fhk AS (
+            SELECT fh.exchange, fh.symbol, array_agg(fh.i ORDER BY fh.i) AS ia, array_agg(fh.f ORDER BY fh.i) AS fa
               FROM fh GROUP BY 1, 2
+        ), farr AS (        -- every key's 168 slots, the same array either way
+            SELECT fst.exchange, fst.symbol, fst.f AS fcur, fst.arr IS NULL AS fresh,
+                   coalesce(fst.arr, (SELECT array_agg(u.f ORDER BY g.i)
+                                        FROM generate_series(1, 168) AS g(i)
+                                        LEFT JOIN unnest(fhk.ia, fhk.fa) AS u(i, f) ON u.i = g.i)) AS arr
+              FROM fst LEFT JOIN fhk ON fhk.exchange = fst.exchange AND fhk.symbol = fst.symbol
+        ), fa AS (
+            SELECT farr.exchange, farr.symbol, a.m, a.sd, a.n, a.trend, a.below, r.rev, NULL::integer AS regime_q, a.sorted
+              FROM farr
+             CROSS JOIN LATERAL (
+                SELECT avg(u.f) AS m, stddev_samp(u.f) AS sd, count(u.f) AS n,
+                       -- x = epoch(t_h - (168 - i) h) / 1 day, as from the row's ts (exact integers before the division)
+                       regr_slope(u.f, (v_the - 3600 * (168 - u.i))::float8 / 86400) FILTER (WHERE u.i > 96) AS trend,
+                       count(*) FILTER (WHERE u.f < farr.fcur) AS below,
+                       array_agg(u.f ORDER BY u.f) FILTER (WHERE u.f IS NOT NULL) AS sorted
+                  FROM unnest(farr.arr) WITH ORDINALITY AS u(f, i)) AS a
+             CROSS JOIN LATERAL (   -- consecutive hourly pairs (h_b, h_{b+1h}) moving toward the mean
+                SELECT avg(((u.f - u.pf) * (u.pf - a.m) < 0)::int::float8) AS rev
+                  FROM unnest(farr.arr, array_prepend(NULL::float8, farr.arr[1:167])) AS u(f, pf)
+                 WHERE u.f IS NOT NULL AND u.pf IS NOT NULL) AS r
             UNION ALL       -- the regime from the quintile thresholds of H (see 0021)
             SELECT fprev.exchange, fprev.symbol, fprev.m, fprev.sd, fprev.n, fprev.trend, NULL, fprev.rev,
                    1 + (fprev.q[1] < cur.f)::int + (fprev.q[2] < cur.f)::int + (fprev.q[3] < cur.f)::int
@@ -497,6 +527,10 @@ BEGIN
                 b_blk_mn = CASE WHEN v_onh THEN res.hd_mn END, b_blk_dd = CASE WHEN v_onh THEN res.hd_dd END
               FROM res
              WHERE fv.exchange = res.exchange AND fv.symbol = res.symbol AND fv.ts = v_t
+        ), fsw AS (         -- the samples of H(t_h, 7 d), kept for the next bucket ends (0060)
+            INSERT INTO watchlist_data.factor_funding_state AS s (exchange, symbol, ts, f)
+            SELECT farr.exchange, farr.symbol, v_th, farr.arr FROM farr WHERE v_onh OR farr.fresh
+            ON CONFLICT (exchange, symbol) DO UPDATE SET ts = EXCLUDED.ts, f = EXCLUDED.f
         )
         INSERT INTO watchlist_data.factor_window_state AS s (exchange, symbol, ts, computed_at,
                ws_n, ws_s, ws_q, wx_n, wx_1, wx_2, wx_3, wx_4, wd_n, wd_p, wd_c, wd_pp, wd_pc, wd_d2,
