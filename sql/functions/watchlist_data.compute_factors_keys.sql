@@ -25,7 +25,9 @@ SET search_path = pg_catalog, public, pg_temp
 -- The CTEs below are joined per key; the planner estimates them at one row and would
 -- nest-loop them (quadratic in keys: 3 s instead of 0.3 s for 140 keys); hashes fit.
 -- JIT compilation would cost more than these short statements. The 3-hour windows of
--- every key are sorted and hashed in memory (7 x 800 keys: about 0.2 M rows a bucket end).
+-- every key are sorted and hashed in memory (7 x 800 keys: about 0.2 M rows a bucket end);
+-- the window partitions compare the keys bytewise (COLLATE "C": the same partitions, as text
+-- equality is bytewise under any deterministic collation, without strcoll in the sorts).
 SET enable_nestloop = off
 SET jit = off
 SET work_mem = '128MB'
@@ -197,34 +199,37 @@ BEGIN
               FROM watchlist_data.factor_value AS c
              WHERE c.ts = v_t
                AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys))
-        ), rec AS (         -- rows in (t - 3 h - 5 min, t]: the short windows, and the step before them
+        ), rec AS MATERIALIZED (  -- rows in (t - 3 h - 5 min, t]: the short windows, and the step before them
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_high AS hi, h.b_spread_low AS lo,
                    h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_m2 AS m2b,
-                   h.spread_dx_14, h.signal_persistence_min,
-                   lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
-                   lag(h.b_spread_high) OVER w AS phi, lag(h.b_spread_low) OVER w AS plo,
-                   -- running maximum of x inside (v_hb, t] (v_hb = t - 1 h on the full hour)
-                   max(h.b_spread_close) FILTER (WHERE h.ts > v_hb) OVER w AS rmh
+                   h.spread_dx_14, h.signal_persistence_min
               FROM watchlist_data.factor_value AS h
              WHERE h.ts > v_t3hs AND h.ts <= v_t
                AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol)
-            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
-        ), st AS MATERIALIZED ( -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX
-            SELECT rec.exchange, rec.symbol, rec.ts, rec.x, rec.px, rec.pts, rec.sn, rec.ss, rec.m2b, rec.spread_dx_14,
-                   rec.signal_persistence_min, rec.rmh,
-                   (rec.pts = rec.ts - c_step AND rec.x IS NOT NULL AND rec.px IS NOT NULL) AS step,
-                   rec.x - rec.px AS d,
-                   CASE WHEN rec.hi - rec.phi > rec.plo - rec.lo AND rec.hi - rec.phi > 0 THEN rec.hi - rec.phi ELSE 0 END AS dmp,
-                   CASE WHEN rec.plo - rec.lo > rec.hi - rec.phi AND rec.plo - rec.lo > 0 THEN rec.plo - rec.lo ELSE 0 END AS dmm,
-                   greatest(rec.hi, rec.px) - least(rec.lo, rec.px) AS tr
+        ), st AS MATERIALIZED ( -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX; the row at b - 5 min
+                                -- found by hashing its key and time (no sort: a step needs that very row)
+            SELECT rec.exchange, rec.symbol, rec.ts, rec.x, p.x AS px, p.ts AS pts, rec.sn, rec.ss, rec.m2b, rec.spread_dx_14,
+                   rec.signal_persistence_min,
+                   (p.ts IS NOT NULL AND rec.x IS NOT NULL AND p.x IS NOT NULL) AS step,
+                   rec.x - p.x AS d,
+                   CASE WHEN rec.hi - p.hi > p.lo - rec.lo AND rec.hi - p.hi > 0 THEN rec.hi - p.hi ELSE 0 END AS dmp,
+                   CASE WHEN p.lo - rec.lo > rec.hi - p.hi AND p.lo - rec.lo > 0 THEN p.lo - rec.lo ELSE 0 END AS dmm,
+                   greatest(rec.hi, p.x) - least(rec.lo, p.x) AS tr
               FROM rec
+              LEFT JOIN rec AS p ON p.exchange = rec.exchange AND p.symbol = rec.symbol AND p.ts = rec.ts - c_step
              WHERE rec.ts > v_t3h
+        ), hb AS (          -- the rows in (v_hb, t] (v_hb = t - 1 h on the full hour): largest fall from their running maximum
+            SELECT q.exchange, q.symbol, max(q.rm - q.x) AS hd_dd
+              FROM (SELECT rec.exchange, rec.symbol, rec.x,
+                           max(rec.x) OVER (PARTITION BY rec.exchange COLLATE "C", rec.symbol COLLATE "C" ORDER BY rec.ts) AS rm
+                      FROM rec WHERE rec.ts > v_hb) AS q
+             GROUP BY 1, 2
         ), s3 AS (          -- W(t, 3 h): its mean, and its steps counted against it below
             SELECT st.exchange, st.symbol, avg(st.x) AS c3,
                    array_agg(st.x) FILTER (WHERE st.step AND st.pts > v_t3h) AS cx3,
                    array_agg(st.px) FILTER (WHERE st.step AND st.pts > v_t3h) AS cpx3
               FROM st GROUP BY 1, 2
-        ), sa AS (          -- the short windows (100 minutes at most), one group per key
+        ), sa0 AS (         -- the short windows (100 minutes at most), one group per key
             SELECT st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig, coalesce(cur.x, 0) AS x0,
                    sum(st.sn) FILTER (WHERE st.ts > v_t1h) AS n1,
                    sum(st.ss) FILTER (WHERE st.ts > v_t1h) AS s1,
@@ -249,11 +254,12 @@ BEGIN
                    -- the rows in (v_hb, t]: on the full hour the hour (t - 1 h, t], kept on the row
                    count(st.x) FILTER (WHERE st.ts > v_hb) AS hd_n,
                    max(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mx,
-                   min(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mn,
-                   max(st.rmh - st.x) FILTER (WHERE st.ts > v_hb) AS hd_dd
+                   min(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mn
               FROM st JOIN cur ON cur.exchange = st.exchange AND cur.symbol = st.symbol
              WHERE st.ts > v_t100m
              GROUP BY st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig
+        ), sa AS (
+            SELECT sa0.*, hb.hd_dd FROM sa0 LEFT JOIN hb ON hb.exchange = sa0.exchange AND hb.symbol = sa0.symbol
         ), tl AS (          -- rolling keys: rows in [t - 12 h - 5 min, v_ha]: the row leaving W and the step
                             -- leaving with it, and the rows of W before its first block
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
@@ -263,7 +269,7 @@ BEGIN
               FROM watchlist_data.factor_value AS h
              WHERE h.ts >= v_t12s AND h.ts <= v_ha
                AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw)
-            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
+            WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts)
         ), tt AS (          -- the rows of W before its first block
             SELECT tl.exchange, tl.symbol, max(tl.x) AS tl_mx, min(tl.x) AS tl_mn, max(tl.rmt - tl.x) AS tl_dd
               FROM tl WHERE tl.ts > v_t12 GROUP BY 1, 2
@@ -302,7 +308,7 @@ BEGIN
                               AND NOT coalesce(s.fb_lo = v_ha AND s.fb_hi = v_hb, false))
         ), fb AS (          -- their combination: largest fall within a block, or from an earlier block's maximum
             SELECT q.exchange, q.symbol, max(q.mx) AS fb_mx, min(q.mn) AS fb_mn, max(greatest(q.dd, q.pmx - q.mn)) AS fb_dd
-              FROM (SELECT bparts.*, max(bparts.mx) OVER (PARTITION BY bparts.exchange, bparts.symbol ORDER BY bparts.ts
+              FROM (SELECT bparts.*, max(bparts.mx) OVER (PARTITION BY bparts.exchange COLLATE "C", bparts.symbol COLLATE "C" ORDER BY bparts.ts
                                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pmx
                       FROM bparts) AS q
              GROUP BY 1, 2
@@ -359,7 +365,7 @@ BEGIN
               FROM watchlist_data.factor_value AS h
               JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND cur.fullw
              WHERE h.ts > v_t12s AND h.ts <= v_t AND h.exchange = ANY(v_fex) AND h.symbol = ANY(v_fsym)
-            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
+            WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts)
         ), summed AS (      -- the same sums, over the window itself
             SELECT hist.exchange AS l_ex, hist.symbol AS l_sym,
                    coalesce(sum(hist.sn), 0) AS ws_n,
