@@ -7,8 +7,10 @@
 --   2. windowed factors, bucket end by bucket end in time order, from the stored rows of
 --      factor_value at or before t (factors of a factor - MACD signal, ADX, vol of vol,
 --      persistence - read the rows written by the previous steps). The 7-day funding window
---      is read only on the full hour (or for keys without a row there): between full hours
---      the funding factors come from the state kept on the row at the hour (0021).
+--      is not read in steady state: its 168 hourly samples are kept per key (0060) and rolled
+--      on the full hour; a key without them for the hour before reads its samples from the rows
+--      (both give the same array, and the factors come from the array); between full hours the
+--      funding factors come from the state kept on the row at the hour (0021).
 --      The 12-hour window W(t, 12 h) is not read either (0022): its sums are the previous
 --      bucket end's (watchlist_data.factor_window_state), plus the row at t, minus the row
 --      leaving it (t - 12 h); its drawdown combines the hourly blocks kept on the rows on a
