@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -266,6 +267,46 @@ def _full_hour_with_rows(rows: dict, end: datetime) -> datetime:
     return h
 
 
+STATE_STATS_SQL = """
+SELECT s.symbol, s.ts, s.f, s.n, s.s1, s.s2, s.tn, s.tk, s.tkk, s.tf, s.tkf, s.np, s.srt, s.up, s.dn
+  FROM watchlist_data.factor_funding_state AS s WHERE s.exchange = %s ORDER BY s.symbol"""
+
+
+def _state_stats(conn) -> dict[str, tuple]:
+    return {r[0]: tuple(r[1:]) for r in conn.execute(STATE_STATS_SQL, (EX,)).fetchall()}
+
+
+def _assert_state_stats_exact(conn) -> None:
+    """0060: the statistics kept with the samples equal those of the slots themselves, exactly
+    (a float8 as numeric is its 15 significant digits; k = the slot's hour since the epoch)."""
+    stats = _state_stats(conn)
+    assert sorted(stats) == SYMBOLS, f"one state per key: {sorted(stats)}"
+    for sym, (ts, f, n, s1, s2, tn, tk, tkk, tf, tkf, npairs, srt, up, dn) in stats.items():
+        dec = [None if v is None else Decimal(f"{v:.15g}") for v in f]
+        hour = int(ts.timestamp()) // 3600
+        tail = [(hour - (168 - i), d) for i, d in enumerate(dec, start=1) if i > 96 and d is not None]
+        pairs = [(a, b) for a, b in zip(f, f[1:]) if a is not None and b is not None]
+        expected = (
+            sum(d is not None for d in dec),
+            sum(d for d in dec if d is not None),
+            sum(d * d for d in dec if d is not None),
+            len(tail),
+            sum(Decimal(k) for k, _ in tail),
+            sum(Decimal(k) * k for k, _ in tail),
+            sum(d for _, d in tail),
+            sum(k * d for k, d in tail),
+            len(pairs),
+            sorted(v for v in f if v is not None),
+            sorted(-a for a, b in pairs if b > a),
+            sorted(a for a, b in pairs if b < a),
+        )
+        got = (n, s1, s2, tn, tk, tkk, tf, tkf, npairs, srt, up, dn)
+        names = ("n", "s1", "s2", "tn", "tk", "tkk", "tf", "tkf", "np", "srt", "up", "dn")
+        for name, g, e in zip(names, got, expected):
+            assert g == e, f"{sym} at {ts}: the state's {name} is {g}, the slots give {e}"
+        assert len(pairs) > 0 and up and dn, f"{sym}: no rising or falling pair (the test covers little)"
+
+
 def _cleanup_state(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.factor_funding_state WHERE exchange = %s", (EX,))
     conn.execute("DELETE FROM watchlist_data.factor_window_state WHERE exchange = %s", (EX,))
@@ -286,6 +327,8 @@ def test_funding_samples_rolled_equal_the_rows_and_read_again(conn, data):
         assert f == from_rows, f"{sym}: the rolled samples differ from the rows' b_funding_close"
         assert sum(v is not None for v in f) >= 40, f"{sym}: few samples in the state (the test covers little)"
         assert any(v is None for v in f), f"{sym}: no empty slot (the 7-day window reaches before the data)"
+    _assert_state_stats_exact(conn)
+    rolled_stats = _state_stats(conn)
     rolled = _funding_at(conn, h)
     assert all(v[1] is not None for v in rolled.values()), "funding_vol_7d computed at the full hour"
     # the same hour again without the state: the factors read from the rows, exactly the same values
@@ -295,6 +338,7 @@ def test_funding_samples_rolled_equal_the_rows_and_read_again(conn, data):
     assert [tuple(s[:3]) for s in conn.execute(ROWS_SLOTS_SQL, (EX,)).fetchall()] == [tuple(s[:3]) for s in states], (
         "the samples read from the rows differ from the rolled ones"
     )
+    assert _state_stats(conn) == rolled_stats, "the statistics summed from the rows differ from the rolled ones"
 
 
 def test_funding_samples_dropped_when_an_earlier_row_changes(conn, data):
@@ -328,6 +372,7 @@ def test_funding_samples_dropped_when_an_earlier_row_changes(conn, data):
     conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (h - timedelta(hours=1), h, KEYS))
     f = {s[0]: s[2] for s in conn.execute(ROWS_SLOTS_SQL, (EX,)).fetchall()}
     assert f[sym][168 - 5 - 1] == 0.0123, "the state at h holds the late row's funding at h - 5 h (slot 163)"
+    _assert_state_stats_exact(conn)
     expected = ref.compute(EX, [r for r in rows[sym] if r["ts"] < h] + [late])[h]
     got = _funding_at(conn, h)[sym]
     for name, g in zip(FUNDING, got):
