@@ -90,8 +90,9 @@ def cleanup(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.factor_value WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%'")
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'compute_factors'")
-    if conn.execute("SELECT to_regclass('watchlist_data.factor_window_state')").fetchone()[0]:
-        conn.execute("DELETE FROM watchlist_data.factor_window_state WHERE exchange LIKE 'bench%'")
+    for state in ("factor_window_state", "factor_funding_state"):
+        if conn.execute("SELECT to_regclass(%s)", (f"watchlist_data.{state}",)).fetchone()[0]:
+            conn.execute(f"DELETE FROM watchlist_data.{state} WHERE exchange LIKE 'bench%'")
 
 
 def main() -> int:

@@ -21,6 +21,13 @@ DECLARE
     v_lo      timestamptz;
     v_new_wm  timestamptz;
     v_keys    jsonb;
+    v_slo     timestamptz;
+    v_flo     timestamptz;
+    v_sex     text[];
+    v_ssym    text[];
+    v_st      timestamptz[];
+    v_seqscan text;
+    v_sort    text;
     v_res     record;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:compute_factors'));
@@ -34,31 +41,63 @@ BEGIN
     -- the retention policy is dropping deadlocks it)
     v_lo := to_ts - v_look;
 
-    -- Rows ingested since the watermark; those before from_ts belong to buckets already
-    -- computed: late unless the stored row already counted them (the overlap re-reads rows
-    -- seen by the previous run; raw rows are never updated, so equal counts mean equal rows).
-    WITH seen AS (
-        SELECT r.exchange, r.symbol, time_bucket(INTERVAL '5 minutes', r.ts) + INTERVAL '5 minutes' AS t,
-               max(r.ingested_at) AS max_ing
-          FROM watchlist_data.watch_signal_raw AS r
-         WHERE r.ts >= v_lo AND r.ts < to_ts
-           AND r.ingested_at > coalesce(v_wm - c_overlap, '-infinity')
-         GROUP BY 1, 2, 3
-    ), late AS (
-        SELECT s.exchange, s.symbol, min(s.t) AS t
-          FROM seen AS s
-          LEFT JOIN watchlist_data.factor_value AS fv ON fv.exchange = s.exchange AND fv.symbol = s.symbol AND fv.ts = s.t AND fv.ts > v_lo
-         WHERE s.t <= from_ts
-           AND (fv.ts IS NULL OR fv.b_n_rows <> (SELECT count(*) FROM watchlist_data.watch_signal_raw AS r2
-                                                  WHERE r2.exchange = s.exchange AND r2.symbol = s.symbol
-                                                    AND r2.ts >= s.t - INTERVAL '5 minutes' AND r2.ts < s.t
-                                                    AND r2.ts >= v_lo))
-         GROUP BY 1, 2
-    )
-    SELECT (SELECT max(s.max_ing) FROM seen AS s), min(l.t) - INTERVAL '5 minutes',
-           jsonb_agg(jsonb_build_array(l.exchange, l.symbol)), count(*)
-      INTO v_new_wm, late_from, v_keys, late_keys
-      FROM late AS l;
+    -- Rows ingested since the watermark (less the overlap), found through the BRIN index on
+    -- ingested_at (0041; a few minutes of rows, not the look-back's), grouped by hashing (as in
+    -- watchlist.label_outcomes_incremental: misled by a new chunk's statistics the planner would
+    -- scan the whole window); kept as arrays for the next statement, with the earliest bucket
+    -- end at or before from_ts as a plain value.
+    v_seqscan := current_setting('enable_seqscan');
+    v_sort := current_setting('enable_sort');
+    PERFORM set_config('enable_seqscan', 'off', true);
+    PERFORM set_config('enable_sort', 'off', true);
+    SELECT max(s.max_ing), min(s.t) FILTER (WHERE s.t <= from_ts),
+           array_agg(s.exchange) FILTER (WHERE s.t <= from_ts), array_agg(s.symbol) FILTER (WHERE s.t <= from_ts),
+           array_agg(s.t) FILTER (WHERE s.t <= from_ts)
+      INTO v_new_wm, v_slo, v_sex, v_ssym, v_st
+      FROM (SELECT r.exchange, r.symbol, time_bucket(INTERVAL '5 minutes', r.ts) + INTERVAL '5 minutes' AS t,
+                   max(r.ingested_at) AS max_ing
+              FROM watchlist_data.watch_signal_raw AS r
+             WHERE r.ts >= v_lo AND r.ts < to_ts
+               AND r.ingested_at > coalesce(v_wm - c_overlap, '-infinity')
+             GROUP BY 1, 2, 3) AS s;
+    PERFORM set_config('enable_seqscan', v_seqscan, true);
+    PERFORM set_config('enable_sort', v_sort, true);
+
+    -- Those before from_ts belong to buckets already computed: late unless the stored row
+    -- already counted them (the overlap re-reads rows seen by the previous run; raw rows are
+    -- never updated, so equal counts mean equal rows). The stored rows are read in
+    -- [v_slo, from_ts] only; the bucket ending at from_ts (every key has overlap rows there)
+    -- counts its raw rows in one grouped read of those 5 minutes, older buckets (rows really
+    -- late, few) one index range each.
+    IF v_slo IS NOT NULL THEN
+        v_flo := from_ts - INTERVAL '5 minutes';
+        WITH seen AS (
+            SELECT u.exchange, u.symbol, u.t FROM unnest(v_sex, v_ssym, v_st) AS u(exchange, symbol, t)
+        ), lastc AS (
+            SELECT r.exchange, r.symbol, count(*) AS n
+              FROM watchlist_data.watch_signal_raw AS r
+             WHERE r.ts >= v_flo AND r.ts < from_ts
+             GROUP BY 1, 2
+        ), late AS (
+            SELECT s.exchange, s.symbol, min(s.t) AS t
+              FROM seen AS s
+              LEFT JOIN watchlist_data.factor_value AS fv
+                ON fv.exchange = s.exchange AND fv.symbol = s.symbol AND fv.ts = s.t AND fv.ts >= v_slo AND fv.ts <= from_ts
+              LEFT JOIN lastc ON lastc.exchange = s.exchange AND lastc.symbol = s.symbol AND s.t = from_ts
+             WHERE fv.ts IS NULL
+                OR fv.b_n_rows <> CASE WHEN s.t = from_ts THEN coalesce(lastc.n, 0) ELSE
+                                      (SELECT count(*) FROM watchlist_data.watch_signal_raw AS r2
+                                        WHERE r2.exchange = s.exchange AND r2.symbol = s.symbol
+                                          AND r2.ts >= s.t - INTERVAL '5 minutes' AND r2.ts < s.t
+                                          AND r2.ts >= v_lo AND r2.ts < from_ts) END
+             GROUP BY 1, 2
+        )
+        SELECT min(l.t) - INTERVAL '5 minutes', jsonb_agg(jsonb_build_array(l.exchange, l.symbol)), count(*)
+          INTO late_from, v_keys, late_keys
+          FROM late AS l;
+    ELSE
+        late_keys := 0;
+    END IF;
 
     IF v_keys IS NOT NULL THEN
         SELECT * INTO v_res FROM watchlist_data.compute_factors_keys(late_from, from_ts, v_keys);

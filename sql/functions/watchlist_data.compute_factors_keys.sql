@@ -7,8 +7,11 @@
 --   2. windowed factors, bucket end by bucket end in time order, from the stored rows of
 --      factor_value at or before t (factors of a factor - MACD signal, ADX, vol of vol,
 --      persistence - read the rows written by the previous steps). The 7-day funding window
---      is read only on the full hour (or for keys without a row there): between full hours
---      the funding factors come from the state kept on the row at the hour (0021).
+--      is not read in steady state: its 168 hourly samples are kept per key (0060) with their
+--      exact sums and sorted arrays, all rolled on the full hour (one term out, one in); a key
+--      without them for the hour before reads its samples from the rows and sums them (both
+--      give the same sums and arrays, and the factors come from those); between full hours the
+--      funding factors come from the state kept on the row at the hour (0021).
 --      The 12-hour window W(t, 12 h) is not read either (0022): its sums are the previous
 --      bucket end's (watchlist_data.factor_window_state), plus the row at t, minus the row
 --      leaving it (t - 12 h); its drawdown combines the hourly blocks kept on the rows on a
@@ -25,8 +28,13 @@ SET search_path = pg_catalog, public, pg_temp
 -- The CTEs below are joined per key; the planner estimates them at one row and would
 -- nest-loop them (quadratic in keys: 3 s instead of 0.3 s for 140 keys); hashes fit.
 -- JIT compilation would cost more than these short statements. The 3-hour windows of
--- every key are sorted and hashed in memory (7 x 800 keys: about 0.2 M rows a bucket end).
+-- every key are sorted and hashed in memory (7 x 800 keys: about 0.2 M rows a bucket end);
+-- the window partitions compare the keys bytewise (COLLATE "C": the same partitions, as text
+-- equality is bytewise under any deterministic collation, without strcoll in the sorts).
 SET enable_nestloop = off
+-- nor merge them: with estimates of a few thousand rows for the 3-hour read (200k) the planner
+-- sorted it twice for a merge join on (key, ts - 5 min) (0.9 s instead of 0.3 s hashed)
+SET enable_mergejoin = off
 SET jit = off
 SET work_mem = '128MB'
 -- Every read of a hypertable is bounded by plain values (v_*), planned for them (custom
@@ -59,6 +67,9 @@ DECLARE
     v_ha    timestamptz;
     v_hb    timestamptz;
     v_onh   boolean;
+    -- the funding samples' state (0060): the hour before t_h, and t_h in hours since the epoch
+    v_th1   timestamptz;
+    v_thk   bigint;
     -- the keys that read and sum their window (NULL: none); a key is read when both its
     -- exchange and its symbol are listed (a few more than needed: same values either way)
     v_fex   text[];
@@ -82,6 +93,12 @@ BEGIN
     END IF;
     bucket_ends := (extract(epoch FROM v_last - v_first) / 300)::integer + 1;
     v_base := v_first - c_step;
+
+    -- 0. The funding samples kept for a full hour at or after the first bucket end recomputed
+    --    here may include a row about to change: those keys read their samples again (0060).
+    DELETE FROM watchlist_data.factor_funding_state AS s
+     WHERE s.ts >= v_first
+       AND (p_keys IS NULL OR (s.exchange, s.symbol) IN (SELECT k ->> 0, k ->> 1 FROM jsonb_array_elements(p_keys) AS k));
 
     -- 1. Base of each bucket, and the factors of the bucket alone.
     WITH keys AS (
@@ -160,6 +177,8 @@ BEGIN
         v_t15m := v_t - INTERVAL '15 minutes';
         v_tprev := v_t - c_step;
         v_onh := v_th = v_t;
+        v_th1 := v_th - INTERVAL '1 hour';
+        v_thk := (extract(epoch FROM v_th) / 3600)::bigint;
         v_hb := CASE WHEN v_onh THEN v_t - INTERVAL '1 hour' ELSE v_th END;
         v_ha := CASE WHEN v_onh THEN v_t12 ELSE v_th - INTERVAL '11 hours' END;
 
@@ -186,34 +205,37 @@ BEGIN
               FROM watchlist_data.factor_value AS c
              WHERE c.ts = v_t
                AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys))
-        ), rec AS (         -- rows in (t - 3 h - 5 min, t]: the short windows, and the step before them
+        ), rec AS MATERIALIZED (  -- rows in (t - 3 h - 5 min, t]: the short windows, and the step before them
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_high AS hi, h.b_spread_low AS lo,
                    h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_m2 AS m2b,
-                   h.spread_dx_14, h.signal_persistence_min,
-                   lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
-                   lag(h.b_spread_high) OVER w AS phi, lag(h.b_spread_low) OVER w AS plo,
-                   -- running maximum of x inside (v_hb, t] (v_hb = t - 1 h on the full hour)
-                   max(h.b_spread_close) FILTER (WHERE h.ts > v_hb) OVER w AS rmh
+                   h.spread_dx_14, h.signal_persistence_min
               FROM watchlist_data.factor_value AS h
              WHERE h.ts > v_t3hs AND h.ts <= v_t
                AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol)
-            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
-        ), st AS MATERIALIZED ( -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX
-            SELECT rec.exchange, rec.symbol, rec.ts, rec.x, rec.px, rec.pts, rec.sn, rec.ss, rec.m2b, rec.spread_dx_14,
-                   rec.signal_persistence_min, rec.rmh,
-                   (rec.pts = rec.ts - c_step AND rec.x IS NOT NULL AND rec.px IS NOT NULL) AS step,
-                   rec.x - rec.px AS d,
-                   CASE WHEN rec.hi - rec.phi > rec.plo - rec.lo AND rec.hi - rec.phi > 0 THEN rec.hi - rec.phi ELSE 0 END AS dmp,
-                   CASE WHEN rec.plo - rec.lo > rec.hi - rec.phi AND rec.plo - rec.lo > 0 THEN rec.plo - rec.lo ELSE 0 END AS dmm,
-                   greatest(rec.hi, rec.px) - least(rec.lo, rec.px) AS tr
+        ), st AS MATERIALIZED ( -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX; the row at b - 5 min
+                                -- found by hashing its key and time (no sort: a step needs that very row)
+            SELECT rec.exchange, rec.symbol, rec.ts, rec.x, p.x AS px, p.ts AS pts, rec.sn, rec.ss, rec.m2b, rec.spread_dx_14,
+                   rec.signal_persistence_min,
+                   (p.ts IS NOT NULL AND rec.x IS NOT NULL AND p.x IS NOT NULL) AS step,
+                   rec.x - p.x AS d,
+                   CASE WHEN rec.hi - p.hi > p.lo - rec.lo AND rec.hi - p.hi > 0 THEN rec.hi - p.hi ELSE 0 END AS dmp,
+                   CASE WHEN p.lo - rec.lo > rec.hi - p.hi AND p.lo - rec.lo > 0 THEN p.lo - rec.lo ELSE 0 END AS dmm,
+                   greatest(rec.hi, p.x) - least(rec.lo, p.x) AS tr
               FROM rec
+              LEFT JOIN rec AS p ON p.exchange = rec.exchange AND p.symbol = rec.symbol AND p.ts = rec.ts - c_step
              WHERE rec.ts > v_t3h
+        ), hb AS (          -- the rows in (v_hb, t] (v_hb = t - 1 h on the full hour): largest fall from their running maximum
+            SELECT q.exchange, q.symbol, max(q.rm - q.x) AS hd_dd
+              FROM (SELECT rec.exchange, rec.symbol, rec.x,
+                           max(rec.x) OVER (PARTITION BY rec.exchange COLLATE "C", rec.symbol COLLATE "C" ORDER BY rec.ts) AS rm
+                      FROM rec WHERE rec.ts > v_hb) AS q
+             GROUP BY 1, 2
         ), s3 AS (          -- W(t, 3 h): its mean, and its steps counted against it below
             SELECT st.exchange, st.symbol, avg(st.x) AS c3,
                    array_agg(st.x) FILTER (WHERE st.step AND st.pts > v_t3h) AS cx3,
                    array_agg(st.px) FILTER (WHERE st.step AND st.pts > v_t3h) AS cpx3
               FROM st GROUP BY 1, 2
-        ), sa AS (          -- the short windows (100 minutes at most), one group per key
+        ), sa0 AS (         -- the short windows (100 minutes at most), one group per key
             SELECT st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig, coalesce(cur.x, 0) AS x0,
                    sum(st.sn) FILTER (WHERE st.ts > v_t1h) AS n1,
                    sum(st.ss) FILTER (WHERE st.ts > v_t1h) AS s1,
@@ -238,11 +260,12 @@ BEGIN
                    -- the rows in (v_hb, t]: on the full hour the hour (t - 1 h, t], kept on the row
                    count(st.x) FILTER (WHERE st.ts > v_hb) AS hd_n,
                    max(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mx,
-                   min(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mn,
-                   max(st.rmh - st.x) FILTER (WHERE st.ts > v_hb) AS hd_dd
+                   min(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mn
               FROM st JOIN cur ON cur.exchange = st.exchange AND cur.symbol = st.symbol
              WHERE st.ts > v_t100m
              GROUP BY st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig
+        ), sa AS (
+            SELECT sa0.*, hb.hd_dd FROM sa0 LEFT JOIN hb ON hb.exchange = sa0.exchange AND hb.symbol = sa0.symbol
         ), tl AS (          -- rolling keys: rows in [t - 12 h - 5 min, v_ha]: the row leaving W and the step
                             -- leaving with it, and the rows of W before its first block
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
@@ -252,7 +275,7 @@ BEGIN
               FROM watchlist_data.factor_value AS h
              WHERE h.ts >= v_t12s AND h.ts <= v_ha
                AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw)
-            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
+            WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts)
         ), tt AS (          -- the rows of W before its first block
             SELECT tl.exchange, tl.symbol, max(tl.x) AS tl_mx, min(tl.x) AS tl_mn, max(tl.rmt - tl.x) AS tl_dd
               FROM tl WHERE tl.ts > v_t12 GROUP BY 1, 2
@@ -291,7 +314,7 @@ BEGIN
                               AND NOT coalesce(s.fb_lo = v_ha AND s.fb_hi = v_hb, false))
         ), fb AS (          -- their combination: largest fall within a block, or from an earlier block's maximum
             SELECT q.exchange, q.symbol, max(q.mx) AS fb_mx, min(q.mn) AS fb_mn, max(greatest(q.dd, q.pmx - q.mn)) AS fb_dd
-              FROM (SELECT bparts.*, max(bparts.mx) OVER (PARTITION BY bparts.exchange, bparts.symbol ORDER BY bparts.ts
+              FROM (SELECT bparts.*, max(bparts.mx) OVER (PARTITION BY bparts.exchange COLLATE "C", bparts.symbol COLLATE "C" ORDER BY bparts.ts
                                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pmx
                       FROM bparts) AS q
              GROUP BY 1, 2
@@ -348,7 +371,7 @@ BEGIN
               FROM watchlist_data.factor_value AS h
               JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND cur.fullw
              WHERE h.ts > v_t12s AND h.ts <= v_t AND h.exchange = ANY(v_fex) AND h.symbol = ANY(v_fsym)
-            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
+            WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts)
         ), summed AS (      -- the same sums, over the window itself
             SELECT hist.exchange AS l_ex, hist.symbol AS l_sym,
                    coalesce(sum(hist.sn), 0) AS ws_n,
@@ -395,25 +418,105 @@ BEGIN
         ), fkeys AS (       -- the others (t on the hour, or no state at t_h): from the samples
             SELECT cur.exchange, cur.symbol, cur.f FROM cur
              WHERE NOT EXISTS (SELECT 1 FROM fprev WHERE fprev.exchange = cur.exchange AND fprev.symbol = cur.symbol)
-        ), fh AS (          -- hourly funding samples H(t, 7 d), with their mean and f_t
-            SELECT h.exchange, h.symbol, h.ts, h.b_funding_close AS fh, fkeys.f AS fcur,
-                   avg(h.b_funding_close) OVER (PARTITION BY h.exchange, h.symbol) AS m,
-                   lag(h.ts) OVER w AS pts, lag(h.b_funding_close) OVER w AS pfh
+        ), fst AS (         -- their samples H(t_h, 7 d) and statistics (0060): kept (t between full hours), or the
+                            -- state of the hour before (t on the hour: rolled below); else read from the rows
+            SELECT fkeys.exchange, fkeys.symbol, fkeys.f AS fcur, s.f AS sf,
+                   CASE WHEN s.ts = v_th THEN 1 WHEN v_onh AND s.ts = v_th1 THEN 2 ELSE 0 END AS how,
+                   s.n, s.s1, s.s2, s.tn, s.tk, s.tkk, s.tf, s.tkf, s.np, s.srt, s.up, s.dn
+              FROM fkeys
+              LEFT JOIN watchlist_data.factor_funding_state AS s ON s.exchange = fkeys.exchange AND s.symbol = fkeys.symbol
+        ), fh AS (          -- keys without such a state: the hourly rows of H(t, 7 d), slot i at t_h - (168 - i) h
+            SELECT h.exchange, h.symbol, 168 - (extract(epoch FROM v_th - h.ts) / 3600)::integer AS i, h.b_funding_close AS f
               FROM watchlist_data.factor_value AS h
-              JOIN fkeys ON fkeys.exchange = h.exchange AND fkeys.symbol = h.symbol
+              JOIN fst ON fst.exchange = h.exchange AND fst.symbol = h.symbol AND fst.how = 0
              WHERE h.ts > v_t7d AND h.ts <= v_t AND h.b_funding_close IS NOT NULL AND h.b_on_hour
-            WINDOW w AS (PARTITION BY h.exchange, h.symbol ORDER BY h.ts)
-        ), fa AS (
-            SELECT fh.exchange, fh.symbol, avg(fh.fh) AS m, stddev_samp(fh.fh) AS sd, count(*) AS n,
-                   regr_slope(fh.fh, extract(epoch FROM fh.ts)::float8 / 86400) FILTER (WHERE fh.ts > v_t3d) AS trend,
-                   count(*) FILTER (WHERE fh.fh < fh.fcur) AS below,
-                   avg(((fh.fh - fh.pfh) * (fh.pfh - fh.m) < 0)::int::float8) FILTER (WHERE fh.pts = fh.ts - INTERVAL '1 hour') AS rev,
-                   NULL::integer AS regime_q, array_agg(fh.fh ORDER BY fh.fh) AS sorted
+        ), fhk AS (
+            SELECT fh.exchange, fh.symbol, array_agg(fh.i ORDER BY fh.i) AS ia, array_agg(fh.f ORDER BY fh.i) AS fa
               FROM fh GROUP BY 1, 2
-            UNION ALL       -- the regime from the quintile thresholds of H (see 0021)
-            SELECT fprev.exchange, fprev.symbol, fprev.m, fprev.sd, fprev.n, fprev.trend, NULL, fprev.rev,
+        ), fread AS (       -- their 168 slots, and the statistics summed over them
+            SELECT fst.exchange, fst.symbol, fst.fcur, true AS fresh, x.arr, a.n, a.s1, a.s2, a.tn, a.tk, a.tkk, a.tf, a.tkf,
+                   p.np, a.srt, p.up, p.dn
+              FROM fst
+              LEFT JOIN fhk ON fhk.exchange = fst.exchange AND fhk.symbol = fst.symbol
+             CROSS JOIN LATERAL (SELECT array_agg(u.f ORDER BY g.i) AS arr
+                                   FROM generate_series(1, 168) AS g(i)
+                                   LEFT JOIN unnest(fhk.ia, fhk.fa) AS u(i, f) ON u.i = g.i) AS x
+             CROSS JOIN LATERAL (   -- k = the sample's hour since the epoch (slot i: v_thk - (168 - i)); each sample
+                                    -- converted once (OFFSET 0 keeps the conversions out of the sums)
+                SELECT count(u.f)::integer AS n, coalesce(sum(u.fn), 0) AS s1, coalesce(sum(u.fn * u.fn), 0) AS s2,
+                       count(u.f) FILTER (WHERE u.i > 96)::integer AS tn,
+                       coalesce(sum(u.k) FILTER (WHERE u.i > 96 AND u.f IS NOT NULL), 0) AS tk,
+                       coalesce(sum(u.k * u.k) FILTER (WHERE u.i > 96 AND u.f IS NOT NULL), 0) AS tkk,
+                       coalesce(sum(u.fn) FILTER (WHERE u.i > 96), 0) AS tf,
+                       coalesce(sum(u.k * u.fn) FILTER (WHERE u.i > 96), 0) AS tkf,
+                       coalesce(array_agg(u.f ORDER BY u.f) FILTER (WHERE u.f IS NOT NULL), '{}') AS srt
+                  FROM (SELECT v.f, v.i, v.f::numeric AS fn, (v_thk - (168 - v.i))::numeric AS k
+                          FROM unnest(x.arr) WITH ORDINALITY AS v(f, i) OFFSET 0) AS u) AS a
+             CROSS JOIN LATERAL (   -- consecutive hourly pairs (h_b, h_{b+1h}): rising ones by -h_b, falling ones by h_b
+                SELECT count(*)::integer AS np,
+                       coalesce(array_agg(-u.pf ORDER BY -u.pf) FILTER (WHERE u.f > u.pf), '{}') AS up,
+                       coalesce(array_agg(u.pf ORDER BY u.pf) FILTER (WHERE u.f < u.pf), '{}') AS dn
+                  FROM unnest(x.arr, array_prepend(NULL::float8, x.arr[1:167])) AS u(f, pf)
+                 WHERE u.f IS NOT NULL AND u.pf IS NOT NULL) AS p
+             WHERE fst.how = 0
+        ), froll AS (       -- t on the hour, the state of the hour before rolled: slot 1 leaves, f_t enters as slot 168;
+                            -- the 3 days lose old slot 97 (k = v_thk - 72), the pairs lose (slot 1, slot 2) and gain (slot 168, f_t);
+                            -- each sorted array loses one value (array_position) and gains one (width_bucket: its place)
+            SELECT fst.exchange, fst.symbol, fst.fcur, false AS fresh, fst.sf[2:168] || fst.fcur AS arr,
+                   fst.n - (fst.sf[1] IS NOT NULL)::int + (fst.fcur IS NOT NULL)::int AS n,
+                   fst.s1 - coalesce(fst.sf[1]::numeric, 0) + coalesce(fst.fcur::numeric, 0) AS s1,
+                   fst.s2 - coalesce(fst.sf[1]::numeric * fst.sf[1]::numeric, 0) + coalesce(fst.fcur::numeric * fst.fcur::numeric, 0) AS s2,
+                   fst.tn - (fst.sf[97] IS NOT NULL)::int + (fst.fcur IS NOT NULL)::int AS tn,
+                   fst.tk - CASE WHEN fst.sf[97] IS NOT NULL THEN (v_thk - 72)::numeric ELSE 0 END
+                          + CASE WHEN fst.fcur IS NOT NULL THEN v_thk::numeric ELSE 0 END AS tk,
+                   fst.tkk - CASE WHEN fst.sf[97] IS NOT NULL THEN (v_thk - 72)::numeric * (v_thk - 72)::numeric ELSE 0 END
+                           + CASE WHEN fst.fcur IS NOT NULL THEN v_thk::numeric * v_thk::numeric ELSE 0 END AS tkk,
+                   fst.tf - coalesce(fst.sf[97]::numeric, 0) + coalesce(fst.fcur::numeric, 0) AS tf,
+                   fst.tkf - coalesce((v_thk - 72)::numeric * fst.sf[97]::numeric, 0) + coalesce(v_thk::numeric * fst.fcur::numeric, 0) AS tkf,
+                   fst.np - (fst.sf[1] IS NOT NULL AND fst.sf[2] IS NOT NULL)::int + (fst.sf[168] IS NOT NULL AND fst.fcur IS NOT NULL)::int AS np,
+                   CASE WHEN ch.i_s IS NULL THEN rm.s ELSE rm.s[:width_bucket(ch.i_s, rm.s)] || ch.i_s || rm.s[width_bucket(ch.i_s, rm.s) + 1:] END AS srt,
+                   CASE WHEN ch.i_u IS NULL THEN rm.u ELSE rm.u[:width_bucket(ch.i_u, rm.u)] || ch.i_u || rm.u[width_bucket(ch.i_u, rm.u) + 1:] END AS up,
+                   CASE WHEN ch.i_d IS NULL THEN rm.d ELSE rm.d[:width_bucket(ch.i_d, rm.d)] || ch.i_d || rm.d[width_bucket(ch.i_d, rm.d) + 1:] END AS dn
+              FROM fst
+             CROSS JOIN LATERAL (SELECT fst.sf[1] AS r_s, fst.fcur AS i_s,
+                                        CASE WHEN fst.sf[2] > fst.sf[1] THEN -fst.sf[1] END AS r_u,
+                                        CASE WHEN fst.fcur > fst.sf[168] THEN -fst.sf[168] END AS i_u,
+                                        CASE WHEN fst.sf[2] < fst.sf[1] THEN fst.sf[1] END AS r_d,
+                                        CASE WHEN fst.fcur < fst.sf[168] THEN fst.sf[168] END AS i_d) AS ch
+             CROSS JOIN LATERAL (SELECT array_position(fst.srt, ch.r_s) AS ps, array_position(fst.up, ch.r_u) AS pu,
+                                        array_position(fst.dn, ch.r_d) AS pd) AS po
+             CROSS JOIN LATERAL (SELECT CASE WHEN po.ps IS NULL THEN fst.srt ELSE fst.srt[:po.ps - 1] || fst.srt[po.ps + 1:] END AS s,
+                                        CASE WHEN po.pu IS NULL THEN fst.up ELSE fst.up[:po.pu - 1] || fst.up[po.pu + 1:] END AS u,
+                                        CASE WHEN po.pd IS NULL THEN fst.dn ELSE fst.dn[:po.pd - 1] || fst.dn[po.pd + 1:] END AS d) AS rm
+             WHERE fst.how = 2
+        ), farr AS (        -- every key's slots and statistics, the same either way
+            SELECT * FROM fread
+            UNION ALL
+            SELECT * FROM froll
+            UNION ALL
+            SELECT fst.exchange, fst.symbol, fst.fcur, false, fst.sf, fst.n, fst.s1, fst.s2, fst.tn, fst.tk, fst.tkk, fst.tf, fst.tkf,
+                   fst.np, fst.srt, fst.up, fst.dn
+              FROM fst WHERE fst.how = 1
+        ), fa AS (          -- mean, sd, the 3-day slope (x in days: 24 x the slope in hours), the quintile thresholds
+                            -- s_ceil(k n / 5) of 0021 and the regime from them, the share of pairs moving toward the mean
+                            -- (rising with h_b < m: h_b < m <=> -h_b > -m; falling with h_b > m); width_bucket(v, sorted) = #{<= v}
+            SELECT farr.exchange, farr.symbol, st.m, st.sd, farr.n, st.trend,
+                   CASE WHEN farr.np > 0 THEN ((cardinality(farr.up) - width_bucket(-st.m, farr.up))
+                                               + (cardinality(farr.dn) - width_bucket(st.m, farr.dn)))::float8 / farr.np END AS rev,
+                   1 + (st.q[1] < farr.fcur)::int + (st.q[2] < farr.fcur)::int + (st.q[3] < farr.fcur)::int
+                     + (st.q[4] < farr.fcur)::int AS regime_q, st.q
+              FROM farr
+             CROSS JOIN LATERAL (
+                SELECT CASE WHEN farr.n > 0 THEN (farr.s1 / farr.n)::float8 END AS m,
+                       CASE WHEN farr.n >= 2 THEN sqrt(((farr.n * farr.s2 - farr.s1 * farr.s1) / (farr.n::numeric * (farr.n - 1)))::float8) END AS sd,
+                       CASE WHEN farr.tn >= 2 THEN (24 * (farr.tn * farr.tkf - farr.tk * farr.tf) / (farr.tn * farr.tkk - farr.tk * farr.tk))::float8 END AS trend,
+                       CASE WHEN farr.n > 0 THEN
+                           ARRAY[farr.srt[ceil(farr.n / 5.0)::integer], farr.srt[ceil(2 * farr.n / 5.0)::integer],
+                                 farr.srt[ceil(3 * farr.n / 5.0)::integer], farr.srt[ceil(4 * farr.n / 5.0)::integer]] END AS q) AS st
+            UNION ALL       -- between full hours: from the row at t_h (see 0021)
+            SELECT fprev.exchange, fprev.symbol, fprev.m, fprev.sd, fprev.n, fprev.trend, fprev.rev,
                    1 + (fprev.q[1] < cur.f)::int + (fprev.q[2] < cur.f)::int + (fprev.q[3] < cur.f)::int
-                     + (fprev.q[4] < cur.f)::int, NULL
+                     + (fprev.q[4] < cur.f)::int, fprev.q
               FROM fprev JOIN cur ON cur.exchange = fprev.exchange AND cur.symbol = fprev.symbol
              WHERE fprev.n > 0
         ), mom AS MATERIALIZED (         -- from the exact sums: n^2 m2, n^3 m3, n^4 m4 of x over W(t, 12 h), the EMAs, ...
@@ -459,7 +562,7 @@ BEGIN
                        / (mom2.dx_n + CASE WHEN mom2.dx IS NOT NULL THEN 1 ELSE 0 END) END AS adx,
                    CASE WHEN fa.n >= 2 AND fa.sd > 0 THEN (mom2.f - fa.m) / fa.sd END AS fz,
                    fa.trend AS ftrend, fa.sd AS fvol,
-                   CASE WHEN fa.n >= 1 AND mom2.f IS NOT NULL THEN coalesce(fa.regime_q, least(5, 1 + floor(5.0 * fa.below / fa.n))) END AS regime,
+                   CASE WHEN fa.n >= 1 AND mom2.f IS NOT NULL THEN fa.regime_q END AS regime,
                    fa.rev,
                    CASE WHEN mom2.wd_n > 0 THEN sqrt(mom2.wd_d2::float8) END AS rv12,
                    CASE WHEN mom2.dn_1 > 0 AND mom2.wd_d2 > 0 THEN sqrt(mom2.d2_1 / mom2.dn_1) / sqrt((mom2.wd_d2 / mom2.wd_n)::float8) END AS hvr,
@@ -471,9 +574,7 @@ BEGIN
                    CASE WHEN mom2.trig THEN 5 + coalesce(mom2.pers_prev, 0) ELSE 0 END AS pers,
                    CASE WHEN fkeys.exchange IS NOT NULL THEN coalesce(fa.n, 0) END AS fs_n,
                    CASE WHEN fkeys.exchange IS NOT NULL THEN fa.m END AS fs_m,
-                   CASE WHEN fkeys.exchange IS NOT NULL AND fa.n > 0 THEN
-                       ARRAY[fa.sorted[ceil(fa.n / 5.0)::integer], fa.sorted[ceil(2 * fa.n / 5.0)::integer],
-                             fa.sorted[ceil(3 * fa.n / 5.0)::integer], fa.sorted[ceil(4 * fa.n / 5.0)::integer]] END AS fs_q
+                   CASE WHEN fkeys.exchange IS NOT NULL AND fa.n > 0 THEN fa.q END AS fs_q
               FROM mom2
               CROSS JOIN LATERAL (SELECT CASE WHEN mom2.hden > 0
                                               THEN ((mom2.wd_n * mom2.wd_pc - mom2.wd_p * mom2.wd_c) / mom2.hden)::float8 END AS phi) AS ph
@@ -497,6 +598,14 @@ BEGIN
                 b_blk_mn = CASE WHEN v_onh THEN res.hd_mn END, b_blk_dd = CASE WHEN v_onh THEN res.hd_dd END
               FROM res
              WHERE fv.exchange = res.exchange AND fv.symbol = res.symbol AND fv.ts = v_t
+        ), fsw AS (         -- the samples of H(t_h, 7 d) and their statistics, kept for the next bucket ends (0060)
+            INSERT INTO watchlist_data.factor_funding_state AS s (exchange, symbol, ts, f, n, s1, s2, tn, tk, tkk, tf, tkf, np, srt, up, dn)
+            SELECT farr.exchange, farr.symbol, v_th, farr.arr, farr.n, farr.s1, farr.s2, farr.tn, farr.tk, farr.tkk, farr.tf, farr.tkf,
+                   farr.np, farr.srt, farr.up, farr.dn
+              FROM farr WHERE v_onh OR farr.fresh
+            ON CONFLICT (exchange, symbol) DO UPDATE SET ts = EXCLUDED.ts, f = EXCLUDED.f, n = EXCLUDED.n, s1 = EXCLUDED.s1,
+                s2 = EXCLUDED.s2, tn = EXCLUDED.tn, tk = EXCLUDED.tk, tkk = EXCLUDED.tkk, tf = EXCLUDED.tf, tkf = EXCLUDED.tkf,
+                np = EXCLUDED.np, srt = EXCLUDED.srt, up = EXCLUDED.up, dn = EXCLUDED.dn
         )
         INSERT INTO watchlist_data.factor_window_state AS s (exchange, symbol, ts, computed_at,
                ws_n, ws_s, ws_q, wx_n, wx_1, wx_2, wx_3, wx_4, wd_n, wd_p, wd_c, wd_pp, wd_pc, wd_d2,

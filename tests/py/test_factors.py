@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -235,3 +236,147 @@ def test_factor_job_computes_new_buckets_and_recomputes_late_rows(conn, data, pa
         (end + timedelta(seconds=20),),
     ).fetchone()
     assert again == (0, end, end, 0), "a second run at the same time found work"
+
+
+FUNDING = ["funding_zscore_7d", "funding_vol_7d", "funding_trend_3d", "funding_regime", "funding_reversal_prob"]
+
+# the hourly funding samples of H(t_h, 7 d) as the rows hold them: slot i = the row at t_h - (168 - i) h
+ROWS_SLOTS_SQL = """
+SELECT s.symbol, s.ts, s.f,
+       (SELECT array_agg(f.b_funding_close ORDER BY g.i)
+          FROM generate_series(1, 168) AS g(i)
+          LEFT JOIN watchlist_data.factor_value AS f
+            ON f.exchange = s.exchange AND f.symbol = s.symbol AND f.b_on_hour
+           AND f.ts = s.ts - (168 - g.i) * INTERVAL '1 hour' AND f.ts > s.ts - INTERVAL '8 days') AS from_rows
+  FROM watchlist_data.factor_funding_state AS s WHERE s.exchange = %s ORDER BY s.symbol"""
+
+
+def _funding_at(conn, t: datetime) -> dict[str, tuple]:
+    cur = conn.execute(
+        f"SELECT symbol, {', '.join(FUNDING)} FROM watchlist_data.factor_value WHERE exchange = %s AND ts = %s",
+        (EX, t),
+    )
+    return {r[0]: tuple(r[1:]) for r in cur.fetchall()}
+
+
+def _full_hour_with_rows(rows: dict, end: datetime) -> datetime:
+    """The last full hour h <= end at which every key has a row (raw rows in [h - 5 min, h))."""
+    h = end.replace(minute=0)
+    while not all(any(h - timedelta(minutes=5) <= r["ts"] < h for r in rs) for rs in rows.values()):
+        h -= timedelta(hours=1)
+    return h
+
+
+STATE_STATS_SQL = """
+SELECT s.symbol, s.ts, s.f, s.n, s.s1, s.s2, s.tn, s.tk, s.tkk, s.tf, s.tkf, s.np, s.srt, s.up, s.dn
+  FROM watchlist_data.factor_funding_state AS s WHERE s.exchange = %s ORDER BY s.symbol"""
+
+
+def _state_stats(conn) -> dict[str, tuple]:
+    return {r[0]: tuple(r[1:]) for r in conn.execute(STATE_STATS_SQL, (EX,)).fetchall()}
+
+
+def _assert_state_stats_exact(conn) -> None:
+    """0060: the statistics kept with the samples equal those of the slots themselves, exactly
+    (a float8 as numeric is its 15 significant digits; k = the slot's hour since the epoch)."""
+    stats = _state_stats(conn)
+    assert sorted(stats) == SYMBOLS, f"one state per key: {sorted(stats)}"
+    for sym, (ts, f, n, s1, s2, tn, tk, tkk, tf, tkf, npairs, srt, up, dn) in stats.items():
+        dec = [None if v is None else Decimal(f"{v:.15g}") for v in f]
+        hour = int(ts.timestamp()) // 3600
+        tail = [(hour - (168 - i), d) for i, d in enumerate(dec, start=1) if i > 96 and d is not None]
+        pairs = [(a, b) for a, b in zip(f, f[1:]) if a is not None and b is not None]
+        expected = (
+            sum(d is not None for d in dec),
+            sum(d for d in dec if d is not None),
+            sum(d * d for d in dec if d is not None),
+            len(tail),
+            sum(Decimal(k) for k, _ in tail),
+            sum(Decimal(k) * k for k, _ in tail),
+            sum(d for _, d in tail),
+            sum(k * d for k, d in tail),
+            len(pairs),
+            sorted(v for v in f if v is not None),
+            sorted(-a for a, b in pairs if b > a),
+            sorted(a for a, b in pairs if b < a),
+        )
+        got = (n, s1, s2, tn, tk, tkk, tf, tkf, npairs, srt, up, dn)
+        names = ("n", "s1", "s2", "tn", "tk", "tkk", "tf", "tkf", "np", "srt", "up", "dn")
+        for name, g, e in zip(names, got, expected):
+            assert g == e, f"{sym} at {ts}: the state's {name} is {g}, the slots give {e}"
+        assert len(pairs) > 0 and up and dn, f"{sym}: no rising or falling pair (the test covers little)"
+
+
+def _cleanup_state(conn) -> None:
+    conn.execute("DELETE FROM watchlist_data.factor_funding_state WHERE exchange = %s", (EX,))
+    conn.execute("DELETE FROM watchlist_data.factor_window_state WHERE exchange = %s", (EX,))
+
+
+def test_funding_samples_rolled_equal_the_rows_and_read_again(conn, data):
+    """0060: the funding samples rolled forward on the full hour equal the rows' own, and the
+    funding factors computed from them equal those of a run that reads the rows."""
+    t0, end, rows = data
+    _cleanup_state(conn)
+    h = _full_hour_with_rows(rows, end)
+    _insert(conn, [r for rs in rows.values() for r in rs if r["ts"] < h])
+    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (t0 - timedelta(minutes=5), h, KEYS))
+    states = conn.execute(ROWS_SLOTS_SQL, (EX,)).fetchall()
+    assert [(s[0], s[1]) for s in states] == [(sym, h) for sym in SYMBOLS], "one state per key, at the last full hour"
+    for sym, _, f, from_rows in states:
+        assert len(f) == 168, f"{sym}: the state holds 168 slots"
+        assert f == from_rows, f"{sym}: the rolled samples differ from the rows' b_funding_close"
+        assert sum(v is not None for v in f) >= 40, f"{sym}: few samples in the state (the test covers little)"
+        assert any(v is None for v in f), f"{sym}: no empty slot (the 7-day window reaches before the data)"
+    _assert_state_stats_exact(conn)
+    rolled_stats = _state_stats(conn)
+    rolled = _funding_at(conn, h)
+    assert all(v[1] is not None for v in rolled.values()), "funding_vol_7d computed at the full hour"
+    # the same hour again without the state: the factors read from the rows, exactly the same values
+    _cleanup_state(conn)
+    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (h - timedelta(hours=1), h, KEYS))
+    assert _funding_at(conn, h) == rolled, "funding factors read from the rows differ from the rolled ones"
+    assert [tuple(s[:3]) for s in conn.execute(ROWS_SLOTS_SQL, (EX,)).fetchall()] == [tuple(s[:3]) for s in states], (
+        "the samples read from the rows differ from the rolled ones"
+    )
+    assert _state_stats(conn) == rolled_stats, "the statistics summed from the rows differ from the rolled ones"
+
+
+def test_funding_samples_dropped_when_an_earlier_row_changes(conn, data):
+    """A range recomputed before the state's hour (a late row changing an hourly sample) drops
+    the key's funding samples: the next full hour reads the rows, with the changed sample."""
+    t0, end, rows = data
+    _cleanup_state(conn)
+    h = _full_hour_with_rows(rows, end)
+    while _full_hour_with_rows(rows, h - timedelta(hours=1)) != h - timedelta(hours=1):
+        h = _full_hour_with_rows(rows, h - timedelta(hours=1))
+    _insert(conn, [r for rs in rows.values() for r in rs if r["ts"] < h])
+    conn.execute(
+        "SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)",
+        (t0 - timedelta(minutes=5), h - timedelta(hours=1), KEYS),
+    )
+    assert conn.execute(
+        "SELECT count(*) FROM watchlist_data.factor_funding_state WHERE exchange = %s AND ts = %s",
+        (EX, h - timedelta(hours=1)),
+    ).fetchone()[0] == len(SYMBOLS), "a state per key at the hour before the last"
+    # a late row, the last of the bucket ending on the full hour b = h - 5 h, with a new funding rate
+    b = h - timedelta(hours=5)
+    sym = SYMBOLS[0]
+    late = dict(max((r for r in rows[sym] if r["ts"] < b), key=lambda r: r["ts"]))
+    late["ts"] = b - timedelta(seconds=30)
+    late["funding_rate"] = 0.0123
+    _insert(conn, [late])
+    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (b - timedelta(minutes=5), b, KEYS))
+    assert conn.execute(
+        "SELECT array_agg(DISTINCT ts) FROM watchlist_data.factor_funding_state WHERE exchange = %s", (EX,)
+    ).fetchone()[0] == [b], "recomputing the bucket end b (a full hour before the states' hour) replaced them with b's"
+    conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (h - timedelta(hours=1), h, KEYS))
+    f = {s[0]: s[2] for s in conn.execute(ROWS_SLOTS_SQL, (EX,)).fetchall()}
+    assert f[sym][168 - 5 - 1] == 0.0123, "the state at h holds the late row's funding at h - 5 h (slot 163)"
+    _assert_state_stats_exact(conn)
+    expected = ref.compute(EX, [r for r in rows[sym] if r["ts"] < h] + [late])[h]
+    got = _funding_at(conn, h)[sym]
+    for name, g in zip(FUNDING, got):
+        e = expected[name]
+        assert g is not None and e is not None, f"{name} at h: expected {e}, got {g}"
+        assert math.isclose(g, e, rel_tol=1e-9, abs_tol=1e-12), f"{name} at h with the late sample: {g} != {e}"
+    _cleanup_state(conn)
