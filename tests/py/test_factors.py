@@ -362,7 +362,9 @@ def test_funding_samples_dropped_when_an_earlier_row_changes(conn, data):
     b = h - timedelta(hours=5)
     sym = SYMBOLS[0]
     late = dict(max((r for r in rows[sym] if r["ts"] < b), key=lambda r: r["ts"]))
-    late["ts"] = b - timedelta(seconds=30)
+    # after every stored row of the bucket and on no stored ts (a collision would be a no-op
+    # replay): halfway to b when the bucket has rows, else 30 s before b
+    late["ts"] = b - min((b - late["ts"]) / 2, timedelta(seconds=30))
     late["funding_rate"] = 0.0123
     _insert(conn, [late])
     conn.execute("SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (b - timedelta(minutes=5), b, KEYS))
