@@ -312,7 +312,7 @@ def _cleanup_state(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.factor_window_state WHERE exchange = %s", (EX,))
 
 
-def test_funding_samples_rolled_equal_the_rows_and_read_again(conn, data):
+def test_funding_samples_rolled_equal_the_rows_and_read_again(conn, data, paused_factor_job):
     """0060: the funding samples rolled forward on the full hour equal the rows' own, and the
     funding factors computed from them equal those of a run that reads the rows."""
     t0, end, rows = data
@@ -341,7 +341,7 @@ def test_funding_samples_rolled_equal_the_rows_and_read_again(conn, data):
     assert _state_stats(conn) == rolled_stats, "the statistics summed from the rows differ from the rolled ones"
 
 
-def test_funding_samples_dropped_when_an_earlier_row_changes(conn, data):
+def test_funding_samples_dropped_when_an_earlier_row_changes(conn, data, paused_factor_job):
     """A range recomputed before the state's hour (a late row changing an hourly sample) drops
     the key's funding samples: the next full hour reads the rows, with the changed sample."""
     t0, end, rows = data
