@@ -57,6 +57,12 @@ def main() -> int:
         "read": ["read.py", *sym],
     }
     failed = []
+    # every bench expects the schema: apply the migrations first (a no-op when up to date)
+    print("migrating (a no-op when up to date) ...", flush=True)
+    rc = subprocess.run([sys.executable, "-m", "watchlist_db.cli", *dsn, "migrate"]).returncode
+    if rc:
+        print(f"migrate failed (exit {rc}); no benchmark run")
+        return 1
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         if name not in plan:
             print(f"unknown benchmark {name!r}; known: {', '.join(plan)}")
