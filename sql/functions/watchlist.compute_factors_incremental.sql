@@ -46,8 +46,6 @@ BEGIN
     -- watchlist.label_outcomes_incremental: misled by a new chunk's statistics the planner would
     -- scan the whole window); kept as arrays for the next statement, with the earliest bucket
     -- end at or before from_ts as a plain value.
-    -- (ranges of that index a bulk load left unsummarised are summarised first: else read whole)
-    PERFORM watchlist_data.raw_brin_catch_up(v_lo);
     v_seqscan := current_setting('enable_seqscan');
     v_sort := current_setting('enable_sort');
     PERFORM set_config('enable_seqscan', 'off', true);

@@ -83,8 +83,6 @@ BEGIN
     --    minutes of rows); no sequential scan of the look-back's millions either way.
     --    Grouped by hashing: misled by a new chunk's statistics the planner expects a few
     --    hundred rows and sorted thousands by two text columns (16 of 31 ms at 7 x 800).
-    --    Ranges of that index a bulk load left unsummarised are summarised first (else read whole).
-    PERFORM watchlist_data.raw_brin_catch_up(v_from);
     v_seqscan := current_setting('enable_seqscan');
     v_sort := current_setting('enable_sort');
     PERFORM set_config('enable_seqscan', 'off', true);

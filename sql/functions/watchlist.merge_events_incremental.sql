@@ -17,9 +17,6 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
     SELECT s.watermark INTO v_wm FROM watchlist_data.job_state AS s WHERE s.job = 'merge_events';
-    -- the rows that arrived since v_wm are found through the BRIN index on ingested_at: its
-    -- ranges left unsummarised by a bulk load are summarised first (see the function)
-    PERFORM watchlist_data.raw_brin_catch_up(p_now - watchlist_data.setting('event_lookback')::interval);
     SELECT * INTO r FROM watchlist.merge_events(
         p_now - watchlist_data.setting('event_lookback')::interval, 'infinity', p_now, v_wm - watchlist_data.incremental_overlap());
     INSERT INTO watchlist_data.job_state AS s (job, watermark, last_run_at, last_stats)
