@@ -128,8 +128,8 @@ def main() -> int:
     # would otherwise compute the bench rows at the wall clock's time between the bench's own
     # runs, each waiting for the other's lock (the likely cause, not confirmed, of a run at
     # 7 x 800 whose second run found all 5,600 keys late), and the refresh policies would read
-    # the raw rows meanwhile. A
-    # second session pauses them; the embedded engine has one session and no scheduler.
+    # the raw rows meanwhile. A second session pauses them; the embedded engine has one
+    # session and no scheduler.
     with contextlib.ExitStack() as stack:
         conn = stack.enter_context(config.connect(target, autocommit=True))
         jc = conn if target.embedded else stack.enter_context(config.connect(target))
@@ -186,7 +186,7 @@ def main() -> int:
                 (base_end, base_end),
             )
             times = []
-            on_hour = []  # the runs whose last bucket end is a full hour (they roll the hourly states)
+            minutes = []  # the minute of each run's last bucket end (0: the full hour)
             for i in range(args.runs):
                 m0 = m_day + 5 * i
                 load_raw(conn, day0, args.exchanges, args.symbols, m0, m0 + 5)
@@ -197,7 +197,7 @@ def main() -> int:
                 ).fetchone()
                 times.append(time.perf_counter() - t)
                 minute = (base_end + timedelta(minutes=5 * (i + 1))).minute
-                on_hour.append(minute == 0)
+                minutes.append(minute)
                 # on the full hour the funding samples roll; 5 minutes later the 12-hour
                 # window's hourly drawdown blocks
                 mark = {0: "  (full hour: funding samples roll)", 5: "  (hour + 5 min: drawdown blocks roll)"}
@@ -210,9 +210,8 @@ def main() -> int:
                 f"max {max(times):.2f} s   [target <= 2 s at 7 x 800]"
             )
             # the first run reads every window (no state yet); the rest roll their states
-            rolled = [(x, h) for x, h in list(zip(times, on_hour))[1:]]
-            between = [x for x, h in rolled if not h]
-            hours = [x for x, h in rolled if h]
+            between = [x for x, m in zip(times[1:], minutes[1:]) if m != 0]
+            hours = [x for x, m in zip(times[1:], minutes[1:]) if m == 0]
             if between:
                 print(
                     f"  after the first run: between full hours median {statistics.median(between):.2f} s "

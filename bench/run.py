@@ -56,6 +56,11 @@ def main() -> int:
         "outcomes": ["outcomes.py", *sym, "--day-hours", "24"],
         "read": ["read.py", *sym],
     }
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in plan]
+    if unknown:
+        print(f"unknown benchmark {unknown[0]!r}; known: {', '.join(plan)}")
+        return 2
     failed = []
     # every bench expects the schema: apply the migrations first (a no-op when up to date)
     print("migrating (a no-op when up to date) ...", flush=True)
@@ -63,10 +68,7 @@ def main() -> int:
     if rc:
         print(f"migrate failed (exit {rc}); no benchmark run")
         return 1
-    for name in [n.strip() for n in args.only.split(",") if n.strip()]:
-        if name not in plan:
-            print(f"unknown benchmark {name!r}; known: {', '.join(plan)}")
-            return 2
+    for name in names:
         script, *rest = plan[name]
         print(f"\n{'=' * 20} {name} {'=' * 20}", flush=True)
         t = time.monotonic()
