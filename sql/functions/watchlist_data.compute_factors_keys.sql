@@ -19,6 +19,10 @@
 --      state does not belong to the row at t - 5 min as it stands (first run, a gap, late
 --      rows, a recomputed range), or that miss a block, read and sum their window. The sums
 --      are exact (numeric), so both ways give the same values.
+--      The short windows (3 hours 5 minutes at most) are not read either (0070): the values
+--      they need of the key's last rows are slots kept in the same state, shifted by one at
+--      each bucket end (the row at t enters as slot 1); the keys that read their window read
+--      the slots from the rows too. Both give the same slots, and the factors come from them.
 -- A row at t depends only on raw rows before t and on rows at or before t, so recomputing
 -- any window gives the same rows, and rows after t never change it.
 CREATE OR REPLACE FUNCTION watchlist_data.compute_factors_keys(p_from timestamptz, p_to timestamptz, p_keys jsonb DEFAULT NULL)
@@ -55,18 +59,14 @@ DECLARE
     -- the windows' lower bounds, as plain values: `v_t - INTERVAL ...` inside a query is a
     -- stable expression, evaluated again for every row and aggregate
     v_t3d   timestamptz;
-    v_t3h   timestamptz;
-    v_t3hs  timestamptz;
-    v_t100m timestamptz;
-    v_t70m  timestamptz;
-    v_t1h   timestamptz;
-    v_t15m  timestamptz;
     v_tprev timestamptz;
     -- the drawdown's parts of W(t, 12 h): rows in (t - 12 h, v_ha], the hourly blocks in
     -- (v_ha, v_hb] (11 of them), rows in (v_hb, t]
     v_ha    timestamptz;
     v_hb    timestamptz;
     v_onh   boolean;
+    -- the slots k = 1 .. v_nb (0070) are the rows in (v_hb, t]
+    v_nb    integer;
     -- the funding samples' state (0060): the hour before t_h, and t_h in hours since the epoch
     v_th1   timestamptz;
     v_thk   bigint;
@@ -169,18 +169,13 @@ BEGIN
         v_t7d := v_t - INTERVAL '7 days';
         v_th := time_bucket(INTERVAL '1 hour', v_t);
         v_t3d := v_t - INTERVAL '3 days';
-        v_t3h := v_t - INTERVAL '3 hours';
-        v_t3hs := v_t - INTERVAL '3 hours 5 minutes';
-        v_t100m := v_t - INTERVAL '100 minutes';
-        v_t70m := v_t - INTERVAL '70 minutes';
-        v_t1h := v_t - INTERVAL '1 hour';
-        v_t15m := v_t - INTERVAL '15 minutes';
         v_tprev := v_t - c_step;
         v_onh := v_th = v_t;
         v_th1 := v_th - INTERVAL '1 hour';
         v_thk := (extract(epoch FROM v_th) / 3600)::bigint;
         v_hb := CASE WHEN v_onh THEN v_t - INTERVAL '1 hour' ELSE v_th END;
         v_ha := CASE WHEN v_onh THEN v_t12 ELSE v_th - INTERVAL '11 hours' END;
+        v_nb := (extract(epoch FROM v_t - v_hb) / 300)::integer;
 
         -- the keys that cannot roll their window forward: no state for the row at t - 5 min
         -- as it stands, or a block missing
@@ -190,7 +185,7 @@ BEGIN
           LEFT JOIN watchlist_data.factor_value AS p ON p.exchange = c.exchange AND p.symbol = c.symbol AND p.ts = v_tprev
          WHERE c.ts = v_t
            AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT k ->> 0, k ->> 1 FROM jsonb_array_elements(p_keys) AS k))
-           AND NOT coalesce(s.ts = v_tprev AND s.computed_at = p.computed_at
+           AND NOT coalesce(s.ts = v_tprev AND s.computed_at = p.computed_at AND s.r_x IS NOT NULL
                             AND (s.fb_lo = v_ha AND s.fb_hi = v_hb
                                  OR (SELECT count(*) FROM watchlist_data.factor_value AS h
                                       WHERE h.exchange = c.exchange AND h.symbol = c.symbol AND h.b_on_hour
@@ -201,71 +196,87 @@ BEGIN
         ), cur AS (
             SELECT c.exchange, c.symbol, c.computed_at, c.b_spread_close AS x, c.b_funding_close AS f, c.b_volume_close AS v,
                    c.b_triggered_last AS trig, c.b_spread_n AS sn, c.b_spread_sum AS ss, c.b_spread_m2 AS m2b,
+                   c.b_spread_high AS hi, c.b_spread_low AS lo,
                    coalesce(c.exchange = ANY(v_fex) AND c.symbol = ANY(v_fsym), false) AS fullw
               FROM watchlist_data.factor_value AS c
              WHERE c.ts = v_t
                AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys))
-        ), rec AS MATERIALIZED (  -- rows in (t - 3 h - 5 min, t]: the short windows, and the step before them
-            SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_high AS hi, h.b_spread_low AS lo,
-                   h.b_spread_n AS sn, h.b_spread_sum AS ss, h.b_spread_m2 AS m2b,
-                   h.spread_dx_14, h.signal_persistence_min
+        ), hist AS (        -- keys that read their window: rows in (t - 12 h - 5 min, t], W(t, 12 h) and the step before it
+            SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
+                   h.b_spread_m2 AS m2b, h.b_volume_close AS v, h.spread_macd AS macd, h.rv_1h AS rv,
+                   h.b_spread_high AS hi, h.b_spread_low AS lo, h.spread_dx_14 AS dx, h.signal_persistence_min AS pers,
+                   (extract(epoch FROM v_t - h.ts) / 300)::integer + 1 AS k1,
+                   lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS runmax,
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_ha AND h.ts <= v_hb) OVER w AS rmfb
               FROM watchlist_data.factor_value AS h
-             WHERE h.ts > v_t3hs AND h.ts <= v_t
-               AND EXISTS (SELECT 1 FROM cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol)
-        ), st AS MATERIALIZED ( -- steps: d = x_b - x_{b-5}, with the DM/TR terms of the ADX; the row at b - 5 min
-                                -- found by hashing its key and time (no sort: a step needs that very row)
-            SELECT rec.exchange, rec.symbol, rec.ts, rec.x, p.x AS px, p.ts AS pts, rec.sn, rec.ss, rec.m2b, rec.spread_dx_14,
-                   rec.signal_persistence_min,
-                   (p.ts IS NOT NULL AND rec.x IS NOT NULL AND p.x IS NOT NULL) AS step,
-                   rec.x - p.x AS d,
-                   CASE WHEN rec.hi - p.hi > p.lo - rec.lo AND rec.hi - p.hi > 0 THEN rec.hi - p.hi ELSE 0 END AS dmp,
-                   CASE WHEN p.lo - rec.lo > rec.hi - p.hi AND p.lo - rec.lo > 0 THEN p.lo - rec.lo ELSE 0 END AS dmm,
-                   greatest(rec.hi, p.x) - least(rec.lo, p.x) AS tr
-              FROM rec
-              LEFT JOIN rec AS p ON p.exchange = rec.exchange AND p.symbol = rec.symbol AND p.ts = rec.ts - c_step
-             WHERE rec.ts > v_t3h
-        ), hb AS (          -- the rows in (v_hb, t] (v_hb = t - 1 h on the full hour): largest fall from their running maximum
-            SELECT q.exchange, q.symbol, max(q.rm - q.x) AS hd_dd
-              FROM (SELECT rec.exchange, rec.symbol, rec.x,
-                           max(rec.x) OVER (PARTITION BY rec.exchange COLLATE "C", rec.symbol COLLATE "C" ORDER BY rec.ts) AS rm
-                      FROM rec WHERE rec.ts > v_hb) AS q
-             GROUP BY 1, 2
-        ), s3 AS (          -- W(t, 3 h): its mean, and its steps counted against it below
-            SELECT st.exchange, st.symbol, avg(st.x) AS c3,
-                   array_agg(st.x) FILTER (WHERE st.step AND st.pts > v_t3h) AS cx3,
-                   array_agg(st.px) FILTER (WHERE st.step AND st.pts > v_t3h) AS cpx3
-              FROM st GROUP BY 1, 2
-        ), sa0 AS (         -- the short windows (100 minutes at most), one group per key
-            SELECT st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig, coalesce(cur.x, 0) AS x0,
-                   sum(st.sn) FILTER (WHERE st.ts > v_t1h) AS n1,
-                   sum(st.ss) FILTER (WHERE st.ts > v_t1h) AS s1,
-                   -- centred sum of squares about x0: sum(m2_i + n_i (mean_i - x0)^2) (Chan et al.)
-                   sum(st.m2b + st.sn * (st.ss / nullif(st.sn, 0) - coalesce(cur.x, 0)) ^ 2)
-                       FILTER (WHERE st.ts > v_t1h AND st.sn > 0) AS q1,
-                   max(st.x) FILTER (WHERE st.ts = v_t15m) AS x15,
-                   max(st.x) FILTER (WHERE st.ts = v_t1h) AS x60,
-                   max(st.px) FILTER (WHERE st.ts = v_t AND st.step) AS own_px,
-                   avg(st.x) AS bb_m,
-                   stddev_samp(st.x) AS bb_sd,
-                   sum(greatest(st.d, 0)) FILTER (WHERE st.step AND st.ts > v_t70m) AS rsi_g,
-                   sum(abs(st.d)) FILTER (WHERE st.step AND st.ts > v_t70m) AS rsi_a,
-                   sum(st.dmp) FILTER (WHERE st.step AND st.ts > v_t70m) AS dmp,
-                   sum(st.dmm) FILTER (WHERE st.step AND st.ts > v_t70m) AS dmm,
-                   sum(st.tr) FILTER (WHERE st.step AND st.ts > v_t70m) AS tr,
-                   sum(st.spread_dx_14) FILTER (WHERE st.ts < v_t AND st.ts > v_t70m) AS dx_sum,
-                   count(st.spread_dx_14) FILTER (WHERE st.ts < v_t AND st.ts > v_t70m) AS dx_n,
-                   sum(st.d ^ 2) FILTER (WHERE st.step AND st.ts > v_t1h) AS d2_1,
-                   count(*) FILTER (WHERE st.step AND st.ts > v_t1h) AS dn_1,
-                   max(st.signal_persistence_min) FILTER (WHERE st.ts = v_tprev) AS pers_prev,
-                   -- the rows in (v_hb, t]: on the full hour the hour (t - 1 h, t], kept on the row
-                   count(st.x) FILTER (WHERE st.ts > v_hb) AS hd_n,
-                   max(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mx,
-                   min(st.x) FILTER (WHERE st.ts > v_hb) AS hd_mn
-              FROM st JOIN cur ON cur.exchange = st.exchange AND cur.symbol = st.symbol
-             WHERE st.ts > v_t100m
-             GROUP BY st.exchange, st.symbol, cur.x, cur.f, cur.v, cur.trig
-        ), sa AS (
-            SELECT sa0.*, hb.hd_dd FROM sa0 LEFT JOIN hb ON hb.exchange = sa0.exchange AND hb.symbol = sa0.symbol
+              JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND cur.fullw
+             WHERE h.ts > v_t12s AND h.ts <= v_t AND h.exchange = ANY(v_fex) AND h.symbol = ANY(v_fsym)
+            WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts)
+        ), arr AS (         -- the slots of the short windows (0070): slot k = the key's row at t - (k - 1) x 5 min, NULL where
+                            -- there is none; the row at t, then the state's slots (rolling keys), or read from the rows
+            SELECT cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig,
+                   ARRAY[cur.x] || s.r_x AS sl_x, ARRAY[cur.hi] || s.r_hi AS sl_hi, ARRAY[cur.lo] || s.r_lo AS sl_lo,
+                   ARRAY[cur.sn] || s.r_sn AS sl_sn, ARRAY[cur.ss] || s.r_ss AS sl_ss, ARRAY[cur.m2b] || s.r_m2 AS sl_m2,
+                   ARRAY[NULL::float8] || s.r_dx AS sl_dx, s.r_pers AS pers_prev
+              FROM cur JOIN watchlist_data.factor_window_state AS s ON s.exchange = cur.exchange AND s.symbol = cur.symbol
+             WHERE NOT cur.fullw
+            UNION ALL
+            SELECT cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig,
+                   array_agg(hist.x ORDER BY g.k),
+                   array_agg(hist.hi ORDER BY g.k) FILTER (WHERE g.k <= 15),
+                   array_agg(hist.lo ORDER BY g.k) FILTER (WHERE g.k <= 15),
+                   array_agg(hist.sn ORDER BY g.k) FILTER (WHERE g.k <= 12),
+                   array_agg(hist.ss ORDER BY g.k) FILTER (WHERE g.k <= 12),
+                   array_agg(hist.m2b ORDER BY g.k) FILTER (WHERE g.k <= 12),
+                   array_agg(CASE WHEN g.k > 1 THEN hist.dx END ORDER BY g.k) FILTER (WHERE g.k <= 14),
+                   max(hist.pers) FILTER (WHERE g.k = 2)
+              FROM cur CROSS JOIN generate_series(1, 37) AS g(k)
+              LEFT JOIN hist ON hist.exchange = cur.exchange AND hist.symbol = cur.symbol AND hist.k1 = g.k
+             WHERE cur.fullw
+             GROUP BY cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig
+        ), sa AS (          -- the short windows (100 minutes at most, 3 hours for the crossings), from each key's slots
+                            -- (slot k <= 12: W(t, 1 h); k <= 14: W(t, 70 min); k <= 20: W(t, 100 min); k <= v_nb: (v_hb, t])
+            SELECT arr.exchange, arr.symbol, arr.x, arr.f, arr.v, arr.trig, coalesce(arr.x, 0) AS x0, q.*,
+                   arr.sl_x[4] AS x15, arr.sl_x[13] AS x60,
+                   CASE WHEN arr.sl_x[1] IS NOT NULL AND arr.sl_x[2] IS NOT NULL THEN arr.sl_x[2] END AS own_px,
+                   arr.pers_prev, c3.c3,
+                   -- W(t, 3 h)'s steps (both rows in it) that cross its mean
+                   CASE WHEN c3.c3 IS NOT NULL THEN
+                       (SELECT count(*) FROM unnest(arr.sl_x[1:35], arr.sl_x[2:36]) AS u(x, px) WHERE (u.x - c3.c3) * (u.px - c3.c3) < 0) END AS cross3,
+                   arr.sl_x, arr.sl_hi, arr.sl_lo, arr.sl_sn, arr.sl_ss, arr.sl_m2, arr.sl_dx
+              FROM arr
+             CROSS JOIN LATERAL (SELECT avg(u.x) AS c3 FROM unnest(arr.sl_x[1:36]) AS u(x)) AS c3
+             CROSS JOIN LATERAL (
+                SELECT sum(u.sn) FILTER (WHERE u.k <= 12) AS n1,
+                       sum(u.ss) FILTER (WHERE u.k <= 12) AS s1,
+                       -- centred sum of squares about x0: sum(m2_i + n_i (mean_i - x0)^2) (Chan et al.)
+                       sum(u.m2b + u.sn * (u.ss / nullif(u.sn, 0) - coalesce(arr.x, 0)) ^ 2) FILTER (WHERE u.k <= 12 AND u.sn > 0) AS q1,
+                       avg(u.x) AS bb_m,
+                       stddev_samp(u.x) AS bb_sd,
+                       sum(greatest(u.d, 0)) FILTER (WHERE u.step AND u.k <= 14) AS rsi_g,
+                       sum(abs(u.d)) FILTER (WHERE u.step AND u.k <= 14) AS rsi_a,
+                       sum(u.dmp) FILTER (WHERE u.step AND u.k <= 14) AS dmp,
+                       sum(u.dmm) FILTER (WHERE u.step AND u.k <= 14) AS dmm,
+                       sum(u.tr) FILTER (WHERE u.step AND u.k <= 14) AS tr,
+                       sum(u.dx) FILTER (WHERE u.k >= 2 AND u.k <= 14) AS dx_sum,
+                       count(u.dx) FILTER (WHERE u.k >= 2 AND u.k <= 14) AS dx_n,
+                       sum(u.d ^ 2) FILTER (WHERE u.step AND u.k <= 12) AS d2_1,
+                       count(*) FILTER (WHERE u.step AND u.k <= 12) AS dn_1,
+                       -- the rows in (v_hb, t]: on the full hour the hour (t - 1 h, t], kept on the row
+                       count(u.x) FILTER (WHERE u.k <= v_nb) AS hd_n,
+                       max(u.x) FILTER (WHERE u.k <= v_nb) AS hd_mx,
+                       min(u.x) FILTER (WHERE u.k <= v_nb) AS hd_mn,
+                       -- and their largest fall from their running maximum
+                       max(u.rm - u.x) FILTER (WHERE u.k <= v_nb) AS hd_dd
+                  FROM (SELECT v.*, (v.x IS NOT NULL AND v.px IS NOT NULL) AS step, v.x - v.px AS d,
+                               CASE WHEN v.hi - v.phi > v.plo - v.lo AND v.hi - v.phi > 0 THEN v.hi - v.phi ELSE 0 END AS dmp,
+                               CASE WHEN v.plo - v.lo > v.hi - v.phi AND v.plo - v.lo > 0 THEN v.plo - v.lo ELSE 0 END AS dmm,
+                               greatest(v.hi, v.px) - least(v.lo, v.px) AS tr,
+                               max(v.x) FILTER (WHERE v.k <= v_nb) OVER (ORDER BY v.k DESC) AS rm
+                          FROM unnest(arr.sl_x[1:20], arr.sl_x[2:21], arr.sl_hi[1:14], arr.sl_hi[2:15], arr.sl_lo[1:14], arr.sl_lo[2:15],
+                                      arr.sl_sn, arr.sl_ss, arr.sl_m2, arr.sl_dx)
+                               WITH ORDINALITY AS v(x, px, hi, phi, lo, plo, sn, ss, m2b, dx, k)) AS u) AS q
         ), tl AS (          -- rolling keys: rows in [t - 12 h - 5 min, v_ha]: the row leaving W and the step
                             -- leaving with it, and the rows of W before its first block
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
@@ -361,17 +372,6 @@ BEGIN
                          CASE WHEN s.fb_lo = v_ha AND s.fb_hi = v_hb THEN s.fb_mn ELSE fb.fb_mn END AS mn,
                          CASE WHEN s.fb_lo = v_ha AND s.fb_hi = v_hb THEN s.fb_dd ELSE fb.fb_dd END AS dd) AS fbx
              WHERE NOT cur.fullw
-        ), hist AS (        -- the other keys: rows in (t - 12 h - 5 min, t], W(t, 12 h) and the step before it
-            SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
-                   h.b_spread_m2 AS m2b, h.b_volume_close AS v, h.spread_macd AS macd, h.rv_1h AS rv,
-                   (extract(epoch FROM v_t - h.ts) / 300)::integer + 1 AS k1,
-                   lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
-                   max(h.b_spread_close) FILTER (WHERE h.ts > v_t12) OVER w AS runmax,
-                   max(h.b_spread_close) FILTER (WHERE h.ts > v_ha AND h.ts <= v_hb) OVER w AS rmfb
-              FROM watchlist_data.factor_value AS h
-              JOIN cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND cur.fullw
-             WHERE h.ts > v_t12s AND h.ts <= v_t AND h.exchange = ANY(v_fex) AND h.symbol = ANY(v_fsym)
-            WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts)
         ), summed AS (      -- the same sums, over the window itself
             SELECT hist.exchange AS l_ex, hist.symbol AS l_sym,
                    coalesce(sum(hist.sn), 0) AS ws_n,
@@ -567,8 +567,6 @@ BEGIN
                    CASE WHEN mom2.wd_n > 0 THEN sqrt(mom2.wd_d2::float8) END AS rv12,
                    CASE WHEN mom2.dn_1 > 0 AND mom2.wd_d2 > 0 THEN sqrt(mom2.d2_1 / mom2.dn_1) / sqrt((mom2.wd_d2 / mom2.wd_n)::float8) END AS hvr,
                    CASE WHEN mom2.wr_n >= 2 THEN sqrt(((mom2.wr_n * mom2.wr_2 - (mom2.wr_1 * mom2.wr_1)) / (mom2.wr_n * (mom2.wr_n - 1)))::float8) END AS vov,
-                   CASE WHEN s3.c3 IS NOT NULL THEN
-                       (SELECT count(*) FROM unnest(s3.cx3, s3.cpx3) AS u(x, px) WHERE (u.x - s3.c3) * (u.px - s3.c3) < 0) END AS cross3,
                    CASE WHEN mom2.wv_n >= 2 AND mom2.vq > 0 THEN
                        (mom2.v::numeric - mom2.wv_1 / mom2.wv_n)::float8 / sqrt((mom2.vq / (mom2.wv_n * (mom2.wv_n - 1)))::float8) END AS vz,
                    CASE WHEN mom2.trig THEN 5 + coalesce(mom2.pers_prev, 0) ELSE 0 END AS pers,
@@ -578,7 +576,6 @@ BEGIN
               FROM mom2
               CROSS JOIN LATERAL (SELECT CASE WHEN mom2.hden > 0
                                               THEN ((mom2.wd_n * mom2.wd_pc - mom2.wd_p * mom2.wd_c) / mom2.hden)::float8 END AS phi) AS ph
-              JOIN s3 ON s3.exchange = mom2.exchange AND s3.symbol = mom2.symbol
               LEFT JOIN fa ON fa.exchange = mom2.exchange AND fa.symbol = mom2.symbol
               LEFT JOIN fkeys ON fkeys.exchange = mom2.exchange AND fkeys.symbol = mom2.symbol
         ), upd AS (
@@ -610,13 +607,16 @@ BEGIN
         INSERT INTO watchlist_data.factor_window_state AS s (exchange, symbol, ts, computed_at,
                ws_n, ws_s, ws_q, wx_n, wx_1, wx_2, wx_3, wx_4, wd_n, wd_p, wd_c, wd_pp, wd_pc, wd_d2,
                we12_n, we12_d, we26_n, we26_d, wg_n, wg_d, wr_n, wr_1, wr_2, wv_n, wv_1, wv_2,
-               fb_lo, fb_hi, fb_mx, fb_mn, fb_dd)
+               fb_lo, fb_hi, fb_mx, fb_mn, fb_dd, r_x, r_hi, r_lo, r_sn, r_ss, r_m2, r_dx, r_pers)
         SELECT res.exchange, res.symbol, v_t, cur.computed_at,
                res.ws_n, res.ws_s, res.ws_q, res.wx_n, res.wx_1, res.wx_2, res.wx_3, res.wx_4,
                res.wd_n, res.wd_p, res.wd_c, res.wd_pp, res.wd_pc, res.wd_d2,
                res.we12_n, res.we12_d, res.we26_n, res.we26_d, res.wg_n, res.wg_d,
                res.wr_n, res.wr_1, res.wr_2, res.wv_n, res.wv_1, res.wv_2,
-               v_ha, v_hb, res.fb_mx, res.fb_mn, res.fb_dd
+               v_ha, v_hb, res.fb_mx, res.fb_mn, res.fb_dd,
+               -- the slots for t + 5 min (0070): slot k there is slot k - 1 here; the row's own dx and persistence
+               res.sl_x[1:36], res.sl_hi[1:14], res.sl_lo[1:14], res.sl_sn[1:11], res.sl_ss[1:11], res.sl_m2[1:11],
+               ARRAY[res.dx] || res.sl_dx[2:13], res.pers
           FROM res JOIN cur ON cur.exchange = res.exchange AND cur.symbol = res.symbol
         ON CONFLICT (exchange, symbol) DO UPDATE SET
             ts = EXCLUDED.ts, computed_at = EXCLUDED.computed_at,
@@ -627,7 +627,9 @@ BEGIN
             we26_n = EXCLUDED.we26_n, we26_d = EXCLUDED.we26_d, wg_n = EXCLUDED.wg_n, wg_d = EXCLUDED.wg_d,
             wr_n = EXCLUDED.wr_n, wr_1 = EXCLUDED.wr_1, wr_2 = EXCLUDED.wr_2,
             wv_n = EXCLUDED.wv_n, wv_1 = EXCLUDED.wv_1, wv_2 = EXCLUDED.wv_2,
-            fb_lo = EXCLUDED.fb_lo, fb_hi = EXCLUDED.fb_hi, fb_mx = EXCLUDED.fb_mx, fb_mn = EXCLUDED.fb_mn, fb_dd = EXCLUDED.fb_dd;
+            fb_lo = EXCLUDED.fb_lo, fb_hi = EXCLUDED.fb_hi, fb_mx = EXCLUDED.fb_mx, fb_mn = EXCLUDED.fb_mn, fb_dd = EXCLUDED.fb_dd,
+            r_x = EXCLUDED.r_x, r_hi = EXCLUDED.r_hi, r_lo = EXCLUDED.r_lo, r_sn = EXCLUDED.r_sn, r_ss = EXCLUDED.r_ss,
+            r_m2 = EXCLUDED.r_m2, r_dx = EXCLUDED.r_dx, r_pers = EXCLUDED.r_pers;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         factor_rows := factor_rows + v_n;
         v_t := v_t + c_step;

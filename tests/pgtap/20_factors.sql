@@ -10,7 +10,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(30);
+SELECT plan(31);
 
 -- table, hypertable, compression, policies, job
 SELECT col_is_pk('watchlist_data', 'factor_value', ARRAY['exchange', 'symbol', 'ts'], 'factor_value key (exchange, symbol, ts)');
@@ -74,6 +74,12 @@ SELECT results_eq($$SELECT s.ts - wl_fx.t, s.ws_n, s.wx_n, s.wx_1, s.wx_2, s.wd_
                       FROM watchlist_data.factor_window_state AS s, wl_fx WHERE s.exchange = 'pgtapfx' AND s.symbol = 'FX1'$$,
                   $$VALUES (INTERVAL '15 minutes', 4::bigint, 3, 0.009::numeric, 0.000029::numeric, 2, 0.000005::numeric)$$,
                   'window state carried to the last bucket end: 4 raw samples, x = 0.003, 0.002, 0.004 (sum, sum of squares), 2 steps (sum of d^2)');
+SELECT results_eq($$SELECT s.r_x[1:4], array_length(s.r_x, 1), s.r_hi[1:4], s.r_lo[1:4], s.r_sn[1:4], array_length(s.r_sn, 1),
+                           array_length(s.r_dx, 1), s.r_pers
+                      FROM watchlist_data.factor_window_state AS s WHERE s.exchange = 'pgtapfx' AND s.symbol = 'FX1'$$,
+                  $$VALUES (ARRAY[0.004, 0.002, 0.003, NULL]::float8[], 36, ARRAY[0.004, 0.002, 0.003, NULL]::float8[],
+                            ARRAY[0.004, 0.002, 0.001, NULL]::float8[], ARRAY[1, 1, 2, NULL], 11, 13, 10::float8)$$,
+                  'window state slots (0070): slot k = the row at T+15 - (k - 1) x 5 min, newest first, NULL before the first row');
 SELECT results_eq($$SELECT round(f.funding_term_slope::numeric, 9), round(f.oi_to_volume::numeric, 9),
                            round(f.perp_oi_dominance::numeric, 9), f.hour_of_day,
                            f.session = CASE WHEN f.hour_of_day >= 8 AND f.hour_of_day < 14 THEN 1
