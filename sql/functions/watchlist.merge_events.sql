@@ -77,7 +77,10 @@ DECLARE
     v_outer    text;   -- ... carried (as float8) for the triggered samples
     v_stats    text;   -- their features_agg expression
     v_stale    integer;
-    v_seqscan  text;
+    v_seqscan  text := current_setting('enable_seqscan');
+    v_nestloop text := current_setting('enable_nestloop');
+    v_bulk     text;   -- ... as in v_inner, NULL for untriggered samples (the rebuild's one pass)
+    v_cols     text;
     v_sort     text := current_setting('enable_sort');
     -- TimescaleDB's first()/last() aggregates live in the extension's schema (public on a
     -- default install, elsewhere on some engines)
@@ -161,16 +164,19 @@ BEGIN
     ANALYZE wl_merge_keys;
 
     -- 3. One ordered pass over each key's samples (a lateral subquery per key: its rows come
-    --    off the (exchange, symbol, ts) index in order, so no sort of the whole window):
+    --    off the (exchange, symbol, ts) index in order, so no sort of the whole window; a
+    --    rebuild of many keys reads the window once instead, see below):
     --    run starts (from the previous sample), the off time after each triggered sample
     --    (from the next one); keep the triggered samples, with their values, and the key's
     --    last sample (with the key's sample count).
     --    jsonb_build_object takes at most 100 arguments: 40 columns per call, concatenated.
-    SELECT string_agg(g.inner_cols, ', ' ORDER BY g.grp), string_agg(g.outer_cols, ', ' ORDER BY g.grp),
+    SELECT string_agg(g.inner_cols, ', ' ORDER BY g.grp), string_agg(g.bulk_cols, ', ' ORDER BY g.grp),
+           string_agg(g.outer_cols, ', ' ORDER BY g.grp),
            string_agg('jsonb_build_object(' || g.stats || ')', ' || ' ORDER BY g.grp)
-      INTO v_inner, v_outer, v_stats
+      INTO v_inner, v_bulk, v_outer, v_stats
       FROM (SELECT c.grp,
                    string_agg(format('r.%I', c.attname), ', ' ORDER BY c.attnum) AS inner_cols,
+                   string_agg(format('CASE WHEN r.triggered THEN r.%1$I END AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS bulk_cols,
                    string_agg(format('w.%1$I::float8 AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS outer_cols,
                    string_agg(format('%1$L, CASE WHEN count(t.%1$I) > 0 THEN jsonb_build_object('
                                      '''first'', public.first(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
@@ -184,34 +190,60 @@ BEGIN
                                           'int8'::regtype, 'numeric'::regtype)) AS c
              GROUP BY c.grp) AS g;
 
-    -- The per-key scan must use the (exchange, symbol, ts) index: right after a bulk load,
-    -- before autovacuum has analysed the new chunk, the planner can believe it tiny and
-    -- read the whole chunk once per key (seen: minutes instead of seconds).
-    v_seqscan := current_setting('enable_seqscan');
-    PERFORM set_config('enable_seqscan', 'off', true);
-    EXECUTE format($q$
-        CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
-        SELECT k.kid, x.*
-          FROM wl_merge_keys AS k
-         CROSS JOIN LATERAL (
-            SELECT w.ts, w.triggered, w.prev_ts, w.next_ts, w.key_n,
+    --    The samples kept of each key: its triggered ones and its last (the pass's columns,
+    --    one list for both ways of reading below).
+    v_cols := format($q$w.ts, w.triggered, w.prev_ts, w.next_ts, w.key_n,
                    w.triggered AND (w.prev_ts IS NULL OR NOT w.prev_trig OR w.ts - w.prev_ts > $2) AS run_start,
                    CASE WHEN w.next_ts - w.ts > $2 THEN w.ts WHEN NOT w.next_trig THEN w.next_ts END AS off_after,
                    CASE WHEN w.triggered THEN w.meta -> 'pairs_top' END AS pairs_top,
                    CASE WHEN w.triggered THEN w.meta -> 'funding_diff_top' END AS funding_diff_top,
                    CASE WHEN w.triggered AND jsonb_typeof(w.meta -> 'factors') = 'object' THEN w.meta -> 'factors' END AS factors,
-                   %s
-              FROM (SELECT r.ts, r.triggered, r.meta, %s,
+                   %s$q$, v_outer);
+    IF p_since IS NULL AND (SELECT count(*) FROM wl_merge_keys) >= watchlist_data.setting('merge_bulk_min_keys')::integer THEN
+        -- A rebuild of many keys (0071): one pass over the window's rows, hash-joined to the
+        -- keys and sorted by key and time; the values and meta of untriggered samples are not
+        -- used below, so they are not carried through the sort. No nested loop: one index
+        -- scan per key would read every heap page of the window once per row on it.
+        PERFORM set_config('enable_nestloop', 'off', true);
+        EXECUTE format($q$
+            CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
+            SELECT w.kid, %s
+              FROM (SELECT k.kid, r.ts, r.triggered, CASE WHEN r.triggered THEN r.meta END AS meta, %s,
                            lag(r.ts) OVER w AS prev_ts, lag(r.triggered) OVER w AS prev_trig,
                            lead(r.ts) OVER w AS next_ts, lead(r.triggered) OVER w AS next_trig,
                            row_number() OVER w AS key_n
-                      FROM watchlist_data.watch_signal_raw AS r
-                     WHERE r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type
-                       AND r.ts >= k.r_from AND r.ts >= $1
-                    WINDOW w AS (ORDER BY r.ts)) AS w
-             WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_outer, v_inner)
-    USING v_min_from, v_max_gap;
-    PERFORM set_config('enable_seqscan', v_seqscan, true);
+                      FROM wl_merge_keys AS k
+                      JOIN watchlist_data.watch_signal_raw AS r
+                        ON r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type
+                       AND r.ts >= k.r_from
+                     WHERE r.ts >= $1
+                    WINDOW w AS (PARTITION BY k.kid ORDER BY r.ts)) AS w
+             WHERE w.triggered OR w.next_ts IS NULL$q$, v_cols, v_bulk)
+        USING v_min_from, v_max_gap;
+        PERFORM set_config('enable_nestloop', v_nestloop, true);
+    ELSE
+        -- The per-key scan must use the (exchange, symbol, ts) index: right after a bulk load,
+        -- before autovacuum has analysed the new chunk, the planner can believe it tiny and
+        -- read the whole chunk once per key (seen: minutes instead of seconds).
+        PERFORM set_config('enable_seqscan', 'off', true);
+        EXECUTE format($q$
+            CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
+            SELECT k.kid, x.*
+              FROM wl_merge_keys AS k
+             CROSS JOIN LATERAL (
+                SELECT %s
+                  FROM (SELECT r.ts, r.triggered, r.meta, %s,
+                               lag(r.ts) OVER w AS prev_ts, lag(r.triggered) OVER w AS prev_trig,
+                               lead(r.ts) OVER w AS next_ts, lead(r.triggered) OVER w AS next_trig,
+                               row_number() OVER w AS key_n
+                          FROM watchlist_data.watch_signal_raw AS r
+                         WHERE r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type
+                           AND r.ts >= k.r_from AND r.ts >= $1
+                        WINDOW w AS (ORDER BY r.ts)) AS w
+                 WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_cols, v_inner)
+        USING v_min_from, v_max_gap;
+        PERFORM set_config('enable_seqscan', v_seqscan, true);
+    END IF;
     SELECT coalesce(sum(t.key_n) FILTER (WHERE t.next_ts IS NULL), 0) INTO samples FROM wl_merge_trig AS t;
 
     -- 4. Islands, runs and confirmation over the triggered samples, on narrow rows.

@@ -11,7 +11,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(48);
+SELECT plan(50);
 
 CREATE TEMP TABLE t AS SELECT '2030-01-01T00:00:00Z'::timestamptz AS t0;
 
@@ -251,6 +251,23 @@ SELECT results_eq($$SELECT s - 1440, e - 1440, n FROM pg_temp.ev('LATE')$$, $$VA
                   'late rows inside the look-back bridge the two events into one');
 SELECT results_eq($$SELECT s, e, n FROM pg_temp.ev('LATEOLD')$$, $$VALUES (0.0, 1.0, 2), (6.0, 7.0, 2)$$,
                   'late rows older than the look-back are left for an explicit rebuild');
+
+-- A rebuild of many keys reads the window in one pass (0071, merge_bulk_min_keys): the same
+-- events as the per-key scans, field for field.
+DELETE FROM watchlist_data.watch_signal_event;
+UPDATE watchlist_data.settings SET value = '1000000' WHERE key = 'merge_bulk_min_keys';
+SELECT * FROM watchlist.merge_events((SELECT t0 - interval '1 day' FROM t), 'infinity', (SELECT t0 + interval '1 day 20 minutes' FROM t));
+CREATE TEMP TABLE wl_ev_scan AS SELECT exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, features_agg, reason, status, is_open, confirmed_at
+  FROM watchlist_data.watch_signal_event;
+DELETE FROM watchlist_data.watch_signal_event;
+UPDATE watchlist_data.settings SET value = '1' WHERE key = 'merge_bulk_min_keys';
+SELECT results_eq($$SELECT keys > 3, inserted = (SELECT count(*)::int FROM wl_ev_scan) AND inserted > 5
+                      FROM watchlist.merge_events((SELECT t0 - interval '1 day' FROM t), 'infinity', (SELECT t0 + interval '1 day 20 minutes' FROM t))$$,
+                  $$VALUES (true, true)$$, 'a one-pass rebuild of every key writes as many events as the per-key rebuild');
+SELECT set_eq($$SELECT exchange, symbol, signal_type, start_ts, end_ts, duration_sec, n_samples, features_agg, reason, status, is_open, confirmed_at
+                  FROM watchlist_data.watch_signal_event$$,
+              $$SELECT * FROM wl_ev_scan$$,
+              'the one-pass rebuild gives the same events as the per-key scans (bounds, counts, features, status)');
 
 SELECT * FROM finish();
 ROLLBACK;

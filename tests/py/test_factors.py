@@ -341,6 +341,87 @@ def test_funding_samples_rolled_equal_the_rows_and_read_again(conn, data, paused
     assert _state_stats(conn) == rolled_stats, "the statistics summed from the rows differ from the rolled ones"
 
 
+# 0070: the short windows' slots in factor_window_state, and the rows' own values (slot k = the
+# row at the state's t - (k - 1) x 5 min): (state column, factor_value column, slots)
+WINDOW_SLOTS = [
+    ("r_x", "b_spread_close", 36),
+    ("r_hi", "b_spread_high", 14),
+    ("r_lo", "b_spread_low", 14),
+    ("r_sn", "b_spread_n", 11),
+    ("r_ss", "b_spread_sum", 11),
+    ("r_m2", "b_spread_m2", 11),
+    ("r_dx", "spread_dx_14", 13),
+]
+WINDOW_SLOTS_SQL = (
+    "SELECT s.symbol, s.ts, "
+    + ", ".join(f"s.{c}" for c, _, _ in WINDOW_SLOTS)
+    + ", s.r_pers, "
+    + ", ".join(
+        f"""(SELECT array_agg(f.{col} ORDER BY g.k) FROM generate_series(1, {n}) AS g(k)
+              LEFT JOIN watchlist_data.factor_value AS f ON f.exchange = s.exchange AND f.symbol = s.symbol
+               AND f.ts = s.ts - (g.k - 1) * INTERVAL '5 minutes')"""
+        for _, col, n in WINDOW_SLOTS
+    )
+    + """, (SELECT f.signal_persistence_min FROM watchlist_data.factor_value AS f
+            WHERE f.exchange = s.exchange AND f.symbol = s.symbol AND f.ts = s.ts)
+  FROM watchlist_data.factor_window_state AS s WHERE s.exchange = %s ORDER BY s.symbol"""
+)
+
+
+def _close_slots(a, b) -> bool:
+    """Slot arrays equal, floats to 1e-12 relative (a scalar slot too)."""
+    a, b = (a if isinstance(a, list) else [a]), (b if isinstance(b, list) else [b])
+    return len(a) == len(b) and all(
+        (x is None) == (y is None) and (x is None or math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-18))
+        for x, y in zip(a, b)
+    )
+
+
+def test_window_slots_rolled_equal_the_rows_and_read_again(conn, data, paused_factor_job):
+    """0070: the short windows' slots rolled forward bucket end by bucket end (through the
+    data's holes and null spreads) equal the rows' own values, and a run that reads them from
+    the rows (no state) builds the same slots and the same factors."""
+    t0, end, rows = data
+    _cleanup_state(conn)
+    _insert(conn, [r for rs in rows.values() for r in rs if r["ts"] < end])
+    conn.execute(
+        "SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (t0 - timedelta(minutes=5), end, KEYS)
+    )
+    states = conn.execute(WINDOW_SLOTS_SQL, (EX,)).fetchall()
+    assert [(s[0], s[1]) for s in states] == [(sym, end) for sym in SYMBOLS], (
+        "one state per key, at the last bucket end"
+    )
+    n = len(WINDOW_SLOTS) + 1
+    names = [c for c, _, _ in WINDOW_SLOTS] + ["r_pers"]
+    for st in states:
+        for name, got, exp in zip(names, st[2 : 2 + n], st[2 + n :]):
+            assert got == exp, f"{st[0]}: the state's {name} {got} differs from the rows' {exp}"
+        r_x = st[2]
+        assert sum(v is not None for v in r_x) >= 20, (
+            f"{st[0]}: few spread values in the slots (the test covers little)"
+        )
+    rolled = {k: v for k, v in _stored(conn).items() if k[1] == end}
+    assert len(rolled) == len(SYMBOLS) and all(v["spread_rsi_14"] is not None for v in rolled.values()), (
+        "the short-window factors computed at the last bucket end"
+    )
+    # the same bucket end again without the state: the slots read from the rows
+    _cleanup_state(conn)
+    conn.execute(
+        "SELECT * FROM watchlist_data.compute_factors_keys(%s, %s, %s)", (end - timedelta(minutes=5), end, KEYS)
+    )
+    again = conn.execute(WINDOW_SLOTS_SQL, (EX,)).fetchall()
+    assert [(s[0], s[1]) for s in again] == [(s[0], s[1]) for s in states], "one state per key again"
+    for st, st2 in zip(states, again):
+        for name, got, exp, own in zip(names, st2[2 : 2 + n], st[2 : 2 + n], st2[2 + n :]):
+            # the slots read equal the rows exactly; the rolled ones equal them up to the last
+            # bits of the recomputed row's own float sums (b_spread_sum: raw rows summed in the
+            # plan's order), as _differences allows
+            assert got == own, f"{st[0]}: the {name} read from the rows {got} differs from the rows' {own}"
+            assert _close_slots(got, exp), f"{st[0]}: the {name} read from the rows {got} differs from the rolled {exp}"
+    read = {k: v for k, v in _stored(conn).items() if k[1] == end}
+    assert _differences(rolled, read) == [], "factors from slots read from the rows differ from the rolled ones"
+
+
 def test_funding_samples_dropped_when_an_earlier_row_changes(conn, data, paused_factor_job):
     """A range recomputed before the state's hour (a late row changing an hourly sample) drops
     the key's funding samples: the next full hour reads the rows, with the changed sample."""
