@@ -81,6 +81,7 @@ DECLARE
     v_nestloop text := current_setting('enable_nestloop');
     v_bulk     text;   -- ... as in v_inner, NULL for untriggered samples (the rebuild's one pass)
     v_cols     text;
+    v_win      text;
     v_sort     text := current_setting('enable_sort');
     -- TimescaleDB's first()/last() aggregates live in the extension's schema (public on a
     -- default install, elsewhere on some engines)
@@ -190,8 +191,10 @@ BEGIN
                                           'int8'::regtype, 'numeric'::regtype)) AS c
              GROUP BY c.grp) AS g;
 
-    --    The samples kept of each key: its triggered ones and its last (the pass's columns,
-    --    one list for both ways of reading below).
+    --    The pass's window columns over a key's samples, and the samples kept of each key: its
+    --    triggered ones and its last (one list each for both ways of reading below).
+    v_win := 'lag(r.ts) OVER w AS prev_ts, lag(r.triggered) OVER w AS prev_trig, '
+             'lead(r.ts) OVER w AS next_ts, lead(r.triggered) OVER w AS next_trig, row_number() OVER w AS key_n';
     v_cols := format($q$w.ts, w.triggered, w.prev_ts, w.next_ts, w.key_n,
                    w.triggered AND (w.prev_ts IS NULL OR NOT w.prev_trig OR w.ts - w.prev_ts > $2) AS run_start,
                    CASE WHEN w.next_ts - w.ts > $2 THEN w.ts WHEN NOT w.next_trig THEN w.next_ts END AS off_after,
@@ -208,17 +211,14 @@ BEGIN
         EXECUTE format($q$
             CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
             SELECT w.kid, %s
-              FROM (SELECT k.kid, r.ts, r.triggered, CASE WHEN r.triggered THEN r.meta END AS meta, %s,
-                           lag(r.ts) OVER w AS prev_ts, lag(r.triggered) OVER w AS prev_trig,
-                           lead(r.ts) OVER w AS next_ts, lead(r.triggered) OVER w AS next_trig,
-                           row_number() OVER w AS key_n
+              FROM (SELECT k.kid, r.ts, r.triggered, CASE WHEN r.triggered THEN r.meta END AS meta, %s, %s
                       FROM wl_merge_keys AS k
                       JOIN watchlist_data.watch_signal_raw AS r
                         ON r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type
                        AND r.ts >= k.r_from
                      WHERE r.ts >= $1
                     WINDOW w AS (PARTITION BY k.kid ORDER BY r.ts)) AS w
-             WHERE w.triggered OR w.next_ts IS NULL$q$, v_cols, v_bulk)
+             WHERE w.triggered OR w.next_ts IS NULL$q$, v_cols, v_bulk, v_win)
         USING v_min_from, v_max_gap;
         PERFORM set_config('enable_nestloop', v_nestloop, true);
     ELSE
@@ -232,15 +232,12 @@ BEGIN
               FROM wl_merge_keys AS k
              CROSS JOIN LATERAL (
                 SELECT %s
-                  FROM (SELECT r.ts, r.triggered, r.meta, %s,
-                               lag(r.ts) OVER w AS prev_ts, lag(r.triggered) OVER w AS prev_trig,
-                               lead(r.ts) OVER w AS next_ts, lead(r.triggered) OVER w AS next_trig,
-                               row_number() OVER w AS key_n
+                  FROM (SELECT r.ts, r.triggered, r.meta, %s, %s
                           FROM watchlist_data.watch_signal_raw AS r
                          WHERE r.exchange = k.exchange AND r.symbol = k.symbol AND r.signal_type = k.signal_type
                            AND r.ts >= k.r_from AND r.ts >= $1
                         WINDOW w AS (ORDER BY r.ts)) AS w
-                 WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_cols, v_inner)
+                 WHERE w.triggered OR w.next_ts IS NULL) AS x$q$, v_cols, v_inner, v_win)
         USING v_min_from, v_max_gap;
         PERFORM set_config('enable_seqscan', v_seqscan, true);
     END IF;
