@@ -165,7 +165,7 @@ def summary(out: Path) -> None:
                 a, r = t[q], t["raw " + q]
                 rows.append(
                     (
-                        f"{q}() p50 / p99, {rd['keys']:,} keys, {state.split(' ')[0]}",
+                        f"{q}() p50 / p99, {rd['keys']:,} keys, {state}",
                         f"{a['p50']:.1f} / {a['p99']:.1f} ms",
                         f"raw query {r['p50']:.1f} / {r['p99']:.1f} ms",
                         "p50 <= 2 ms, p99 <= 5 ms",
@@ -174,7 +174,7 @@ def summary(out: Path) -> None:
             if "list" in t:
                 rows.append(
                     (
-                        f"watchlist_list() 20 symbols, {state.split(' ')[0]}",
+                        f"watchlist_list() 20 symbols, {state}",
                         f"{t['list']['p50']:.1f} / {t['list']['p99']:.1f} ms",
                         f"20 x metrics() {t['20 x metrics']['p50']:.1f} / {t['20 x metrics']['p99']:.1f} ms"
                         if "20 x metrics" in t
