@@ -152,6 +152,36 @@ def jobs_paused(conn, procs: tuple[str, ...] | None = None):
             conn.execute("SELECT alter_job(%s, scheduled => true)", (i,))
 
 
+@contextmanager
+def fresh_database(conninfo: str, label: str):
+    """A new, migrated database on the server of ``conninfo`` for one bench run, dropped
+    afterwards (yields its conninfo). For states that an earlier run leaves behind in a
+    database: a refresh of a continuous aggregate moves its watermark to about now, so a
+    second read bench within 13 hours could not set up "nothing materialised" there. Needs
+    CREATEDB (a private server's superuser). A real server only: the embedded engine has
+    one database."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    name = f"wldb_bench_{label}_{_os.getpid()}"
+    fresh = psycopg.conninfo.make_conninfo(conninfo, dbname=name)
+    with psycopg.connect(conninfo, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        print(f"  fresh database {name}: migrating ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "watchlist_db.cli", "--dsn", fresh, "migrate"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        yield fresh
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def write_json(path: str | None, data: dict) -> None:
     """Results for bench/run.py's summary table."""
     if path:

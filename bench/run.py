@@ -13,7 +13,8 @@
     python bench/run.py --only merge,read
     python bench/run.py --dsn ... --symbols 800 --storage-symbols 100   # the issue-13 table
 
-At the end it prints the issue-13 table: every measure beside the baseline measured in the
+On a server the read bench runs in a fresh database (created, migrated, dropped; needs
+CREATEDB; --same-db to use the given one). At the end it prints the issue-13 table: every measure beside the baseline measured in the
 same run and the target. Wrap heavy runs in `flock /tmp/bench.lock` on a shared machine.
 
 Figures from the embedded engine (WebAssembly, one session) say nothing about a real
@@ -45,7 +46,16 @@ def main() -> int:
         help="symbols per exchange for the storage bench (bytes/row do not depend on the scale)",
     )
     ap.add_argument("--ingest-rows", type=int, default=None)
+    ap.add_argument(
+        "--same-db",
+        action="store_true",
+        help="on a server, run the read bench in the given database instead of a fresh one "
+        "(no CREATEDB needed; its nothing-materialised state is skipped when an earlier refresh covers the window)",
+    )
     args = ap.parse_args()
+    from watchlist_db import config
+
+    on_server = not config.resolve_target(args.dsn).embedded
     out = Path(tempfile.mkdtemp(prefix="wldb-bench-"))
     dsn = ["--dsn", args.dsn] if args.dsn else []
     sym = ["--symbols", str(args.symbols)]
@@ -54,7 +64,7 @@ def main() -> int:
         "storage": ["storage.py", "--symbols", str(args.storage_symbols or args.symbols), "--hours", "24"],
         "merge": ["merge.py", *sym, "--hours", "24", "--minutes", "3"],
         "outcomes": ["outcomes.py", *sym, "--day-hours", "24"],
-        "read": ["read.py", *sym],
+        "read": ["read.py", *sym, *(["--fresh-db"] if on_server and not args.same_db else [])],
     }
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in plan]
