@@ -2,7 +2,7 @@
 """Benchmark: the database factors (issue 12). Prints figures; it is not a test.
 
 For EXCHANGES x SYMBOLS keys (bench-only exchange prefix 'bench'):
-  history         factor rows (bases) for the 7 days before the backfill window, written
+  history         factor rows (bases) for the 7 days (--history-days) before the backfill window, written
                   directly, so the 7-day funding windows read a full week (chunks older than
                   factor_compress_after, 8 days, compressed as the policy would)
   raw             the backfill window plus the steady-state runs, 1-minute samples with
@@ -110,6 +110,13 @@ def main() -> int:
         default=24,
         help="hours computed by watchlist.compute_factors before the steady-state runs (0: none)",
     )
+    ap.add_argument(
+        "--history-days",
+        type=int,
+        default=7,
+        help="days of factor history before the backfill window (default 7: the 7-day funding windows "
+        "read a full week; 1 shows the steady-state cost does not grow with history)",
+    )
     ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to profile them)")
     args = ap.parse_args()
 
@@ -119,7 +126,7 @@ def main() -> int:
     now -= timedelta(minutes=now.minute % 5)
     day0 = now - timedelta(hours=args.backfill_hours, minutes=5 * args.runs)  # raw from here
     # factor history from here to day0 (12 h more without a backfill: the 12-hour windows)
-    h0 = day0 - timedelta(days=7, hours=0 if args.backfill_hours else 12)
+    h0 = day0 - timedelta(days=args.history_days, hours=0 if args.backfill_hours else 12)
     print(f"engine: {target.describe()}")
     print(
         f"scale: {keys} keys; raw {day0:%m-%d %H:%M} .. {now:%m-%d %H:%M} (1-minute); factor history from {h0:%m-%d %H:%M}"
@@ -138,7 +145,7 @@ def main() -> int:
         cleanup(conn)
         try:
             t = time.perf_counter()
-            n_hist = 7 * 288 + (12 * 12 if args.backfill_hours == 0 else 0)
+            n_hist = args.history_days * 288 + (12 * 12 if args.backfill_hours == 0 else 0)
             for k in range(0, n_hist, 144):
                 conn.execute(
                     HISTORY_SQL,
