@@ -65,12 +65,16 @@ def cleanup(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job IN ('merge_events', 'label_outcomes')")
 
 
-# --- shared by the benchmarks: server CPU, paused jobs, machine-readable results ---------
+# --- shared by the benchmarks: server CPU, paused jobs, a fresh database, machine-readable results
 
 import json as _json  # noqa: E402 (after the shared set-up above)
 import os as _os  # noqa: E402 (after the shared set-up above)
+import subprocess as _subprocess  # noqa: E402 (after the shared set-up above)
+import sys as _sys  # noqa: E402 (after the shared set-up above)
 from contextlib import contextmanager  # noqa: E402 (after the shared set-up above)
 from pathlib import Path as _Path  # noqa: E402 (after the shared set-up above)
+
+import psycopg as _psycopg  # noqa: E402 (after the shared set-up above)
 
 _TICK = _os.sysconf("SC_CLK_TCK")
 
@@ -160,25 +164,20 @@ def fresh_database(conninfo: str, label: str):
     second read bench within 13 hours could not set up "nothing materialised" there. Needs
     CREATEDB (a private server's superuser). A real server only: the embedded engine has
     one database."""
-    import subprocess
-    import sys
-
-    import psycopg
-
     name = f"wldb_bench_{label}_{_os.getpid()}"
-    fresh = psycopg.conninfo.make_conninfo(conninfo, dbname=name)
-    with psycopg.connect(conninfo, autocommit=True) as c:
+    fresh = _psycopg.conninfo.make_conninfo(conninfo, dbname=name)
+    with _psycopg.connect(conninfo, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     try:
         print(f"  fresh database {name}: migrating ...", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "watchlist_db.cli", "--dsn", fresh, "migrate"],
+        _subprocess.run(
+            [_sys.executable, "-m", "watchlist_db.cli", "--dsn", fresh, "migrate"],
             check=True,
-            stdout=subprocess.DEVNULL,
+            stdout=_subprocess.DEVNULL,
         )
         yield fresh
     finally:
-        with psycopg.connect(conninfo, autocommit=True) as c:
+        with _psycopg.connect(conninfo, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

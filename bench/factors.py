@@ -2,9 +2,10 @@
 """Benchmark: the database factors (issue 12). Prints figures; it is not a test.
 
 For EXCHANGES x SYMBOLS keys (bench-only exchange prefix 'bench'):
-  history         factor rows (bases) for the 7 days (--history-days) before the backfill window, written
-                  directly, so the 7-day funding windows read a full week (chunks older than
-                  factor_compress_after, 8 days, compressed as the policy would)
+  history         factor rows (bases) for the 7 days (--history-days) before the backfill
+                  window, written directly, so the 7-day funding windows read a full week
+                  (chunks older than factor_compress_after, 8 days, compressed as the policy
+                  would)
   raw             the backfill window plus the steady-state runs, 1-minute samples with
                   meta.exchanges (3 entries), each ingested 1 s after its time (so the job's
                   2-minute ingestion overlap re-reads what it would on a 5-minute schedule,

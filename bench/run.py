@@ -14,8 +14,9 @@
     python bench/run.py --dsn ... --symbols 800 --storage-symbols 100   # the issue-13 table
 
 On a server the read bench runs in a fresh database (created, migrated, dropped; needs
-CREATEDB; --same-db to use the given one). At the end it prints the issue-13 table: every measure beside the baseline measured in the
-same run and the target. Wrap heavy runs in `flock /tmp/bench.lock` on a shared machine.
+CREATEDB; --same-db to use the given one). At the end it prints the issue-13 table: every
+measure beside the baseline measured in the same run and the target. Wrap heavy runs in
+`flock /tmp/bench.lock` on a shared machine.
 
 Figures from the embedded engine (WebAssembly, one session) say nothing about a real
 server's speed; sizes and ratios carry over better than timings.
