@@ -6,6 +6,8 @@
   merge     event merge: full rebuild, per-minute incremental run vs look-back re-merge
   outcomes  labelling a day of events vs one call per event; steady state
   read      series() / metrics() p50 / p99 vs the raw time_bucket queries
+  refresh   the refresh policies' run after 5 new minutes, at 1 and 7 days of history, vs
+            materialising their window from nothing
 
     python bench/run.py                 # small scale on the embedded engine (a few minutes)
     python bench/run.py --symbols 800   # 7 x 800 keys (the seed's full scale; slow on the embedded engine)
@@ -39,7 +41,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dsn", default=None)
     ap.add_argument("--symbols", type=int, default=40, help="symbols per exchange (7 exchanges); 800 = full scale")
-    ap.add_argument("--only", default="ingest,storage,merge,outcomes,read")
+    ap.add_argument("--only", default="ingest,storage,merge,outcomes,read,refresh")
     ap.add_argument(
         "--storage-symbols",
         type=int,
@@ -66,6 +68,7 @@ def main() -> int:
         "merge": ["merge.py", *sym, "--hours", "24", "--minutes", "3"],
         "outcomes": ["outcomes.py", *sym, "--day-hours", "24"],
         "read": ["read.py", *sym, *(["--fresh-db"] if on_server and not args.same_db else [])],
+        "refresh": ["refresh.py", *sym, *(["--same-db"] if args.same_db else [])],
     }
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in plan]
@@ -193,6 +196,17 @@ def summary(out: Path) -> None:
                         "p50 <= 5 ms",
                     )
                 )
+    rf = load("refresh")
+    if rf:
+        for r in rf["runs"]:
+            rows.append(
+                (
+                    f"refresh {r['aggregate']}, 5 new minutes, {rf['keys']:,} keys, {r['history']}",
+                    f"{r['median_ms']:.0f} ms (max {r['max_ms']:.0f})",
+                    f"its window from nothing {rf['baseline_s'][r['aggregate']]:.1f} s",
+                    "in proportion to new work",
+                )
+            )
     st = load("storage")
     if st:
         rows.append(
