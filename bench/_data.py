@@ -72,6 +72,7 @@ import os as _os  # noqa: E402 (after the shared set-up above)
 import subprocess as _subprocess  # noqa: E402 (after the shared set-up above)
 import sys as _sys  # noqa: E402 (after the shared set-up above)
 from contextlib import contextmanager  # noqa: E402 (after the shared set-up above)
+from datetime import timedelta as _timedelta  # noqa: E402 (after the shared set-up above)
 from pathlib import Path as _Path  # noqa: E402 (after the shared set-up above)
 
 import psycopg as _psycopg  # noqa: E402 (after the shared set-up above)
@@ -179,6 +180,18 @@ def fresh_database(conninfo: str, label: str):
     finally:
         with _psycopg.connect(conninfo, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def refresh(conn, cagg: str, lo, hi, slice_hours: float = 2) -> float:
+    """CALL refresh_continuous_aggregate(cagg, lo, hi) in slices of slice_hours (one refresh
+    over millions of rows runs the 32-bit embedded engine out of memory; a real server's
+    refresh policy batches too); seconds taken. Needs an autocommit connection."""
+    t = time.perf_counter()
+    while lo < hi:
+        to = min(lo + _timedelta(hours=slice_hours), hi)
+        conn.execute("CALL refresh_continuous_aggregate(%s::regclass, %s, %s)", (cagg, lo, to))
+        lo = to
+    return time.perf_counter() - t
 
 
 def write_json(path: str | None, data: dict) -> None:

@@ -173,16 +173,6 @@ def agreement(conn, key, now) -> str:
     )
 
 
-def refresh_series(conn, lo: datetime, to: datetime) -> None:
-    """Refresh the 5-minute aggregate over [lo, to) in 2-hour slices: one refresh over
-    millions of rows runs the 32-bit embedded engine out of memory (a real server's refresh
-    policy batches too)."""
-    while lo < to:
-        hi = min(lo + timedelta(hours=2), to)
-        conn.execute("CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (lo, hi))
-        lo = hi
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dsn", default=None)
@@ -278,7 +268,7 @@ def run(args, target) -> int:
             # so only the newest minutes come from the raw rows
             tail_to = bucket_end(now) - timedelta(minutes=args.tail_minutes)
             t = time.perf_counter()
-            refresh_series(conn, win_from, tail_to)
+            _data.refresh(conn, "watchlist_data.watchlist_series_agg", win_from, tail_to)
             ref0 = time.perf_counter() - t
             print(
                 f"  refresh to {args.tail_minutes} min before the bucket end: {ref0:.1f} s; materialised up to {show(watermark(conn))}"
@@ -289,7 +279,7 @@ def run(args, target) -> int:
                 explain_calls(conn, "steady state", keys[0], now)
 
             t = time.perf_counter()
-            refresh_series(conn, tail_to, win_to)
+            _data.refresh(conn, "watchlist_data.watchlist_series_agg", tail_to, win_to)
             ref1 = time.perf_counter() - t + ref0
             t = time.perf_counter()
             conn.execute(

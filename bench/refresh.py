@@ -44,17 +44,6 @@ SERIES = "watchlist_data.watchlist_series_agg"
 HOURLY = "watchlist_data.typea_stats_1h"
 
 
-def refresh(conn, cagg: str, lo: datetime, hi: datetime, slice_hours: int = 6) -> float:
-    """CALL refresh_continuous_aggregate over [lo, hi) in slices (a refresh over millions of
-    rows in one call runs the 32-bit embedded engine out of memory); seconds taken."""
-    t = time.perf_counter()
-    while lo < hi:
-        to = min(lo + timedelta(hours=slice_hours), hi)
-        conn.execute("CALL refresh_continuous_aggregate(%s::regclass, %s, %s)", (cagg, lo, to))
-        lo = to
-    return time.perf_counter() - t
-
-
 def policy_windows(conn) -> dict[str, tuple[timedelta, timedelta]]:
     """(start_offset, end_offset) of each aggregate's refresh policy, as installed."""
     rows = conn.execute(
@@ -88,7 +77,7 @@ def steady_runs(conn, args, t0: datetime, m_next: int, windows, label: str, resu
         sim_now = t0 + timedelta(minutes=m_next)
         times = {}
         for cagg, (start, end) in windows.items():
-            times[cagg] = refresh(conn, cagg, sim_now - start, sim_now - end, slice_hours=10_000)
+            times[cagg] = _data.refresh(conn, cagg, sim_now - start, sim_now - end, slice_hours=10_000)
         per.append(times)
         print(
             f"  {label}, run {r + 1}: 5 min of rows ({5 * args.exchanges * args.symbols:,}), refresh "
@@ -148,8 +137,8 @@ def run(args, target, fresh: bool) -> int:
             sim_now = t0 + timedelta(days=1)
             # the baseline: the series policy's 2-day window materialised from nothing (here
             # the 1 day it holds), then the hourly statistics over theirs
-            base = refresh(conn, SERIES, sim_now - windows[SERIES][0], sim_now - windows[SERIES][1])
-            base_h = refresh(conn, HOURLY, sim_now - windows[HOURLY][0], sim_now - windows[HOURLY][1])
+            base = _data.refresh(conn, SERIES, sim_now - windows[SERIES][0], sim_now - windows[SERIES][1], 6)
+            base_h = _data.refresh(conn, HOURLY, sim_now - windows[HOURLY][0], sim_now - windows[HOURLY][1], 6)
             print(f"  materialised from nothing: watchlist_series_agg {base:.1f} s, typea_stats_1h {base_h:.1f} s")
             m_next = steady_runs(conn, args, t0, day, windows, "1 d history", results)
 
@@ -158,8 +147,8 @@ def run(args, target, fresh: bool) -> int:
             s = _data.load(conn, t_old, args.exchanges, args.symbols, 0, 6 * day)
             print(f"  6 more days of history before it: {keys * 6 * day:,} rows in {s:.1f} s")
             t = time.perf_counter()
-            refresh(conn, SERIES, t_old, t0)
-            refresh(conn, HOURLY, t_old, t0)
+            _data.refresh(conn, SERIES, t_old, t0, 6)
+            _data.refresh(conn, HOURLY, t_old, t0, 6)
             n = conn.execute(
                 """SELECT count(compress_chunk(c, if_not_compressed => true))
                      FROM show_chunks('watchlist_data.watch_signal_raw', older_than => %s::timestamptz) AS c""",
@@ -175,7 +164,7 @@ def run(args, target, fresh: bool) -> int:
             if not fresh:
                 _data.cleanup(conn)
                 for cagg in windows:
-                    refresh(conn, cagg, t0 - timedelta(days=7), t0 + timedelta(days=2))
+                    _data.refresh(conn, cagg, t0 - timedelta(days=7), t0 + timedelta(days=2), 6)
 
     print()
     print(f"{'measure':<52}{'median':>10}{'max':>10}")
