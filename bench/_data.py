@@ -67,6 +67,7 @@ def cleanup(conn) -> None:
 
 # --- shared by the benchmarks: server CPU, paused jobs, a fresh database, machine-readable results
 
+import contextlib as _contextlib  # noqa: E402 (after the shared set-up above)
 import json as _json  # noqa: E402 (after the shared set-up above)
 import os as _os  # noqa: E402 (after the shared set-up above)
 import subprocess as _subprocess  # noqa: E402 (after the shared set-up above)
@@ -158,16 +159,33 @@ def jobs_paused(conn, procs: tuple[str, ...] | None = None):
 
 
 @contextmanager
-def fresh_database(conninfo: str, label: str):
-    """A new, migrated database on the server of ``conninfo`` for one bench run, dropped
-    afterwards (yields its conninfo). For states that an earlier run leaves behind in a
-    database: a refresh of a continuous aggregate moves its watermark to about now, so a
-    second read bench within 13 hours could not set up "nothing materialised" there. Needs
-    CREATEDB (a private server's superuser). A real server only: the embedded engine has
-    one database."""
+def session(target):
+    """The bench's autocommit connection to ``target``, with this database's scheduled
+    watchlist jobs paused while it is open (jobs_paused). On a server a second session
+    pauses and restores them (the bench's own session switches role); the embedded engine
+    takes one connection at a time and has no scheduler, so there it is the same session."""
+    from watchlist_db import config
+
+    with _contextlib.ExitStack() as stack:
+        conn = stack.enter_context(config.connect(target, autocommit=True))
+        jc = conn if target.embedded else stack.enter_context(config.connect(target))
+        stack.enter_context(jobs_paused(jc))
+        yield conn
+
+
+@contextmanager
+def fresh_database(target, label: str):
+    """A new, migrated database on the server of ``target`` (a config.Target) for one bench
+    run, dropped afterwards; yields the Target of the new database. For states that an
+    earlier run leaves behind in a database: a refresh of a continuous aggregate moves its
+    watermark to about now, so a second read bench within 13 hours could not set up
+    "nothing materialised" there. Needs CREATEDB (a private server's superuser). A real
+    server only: the embedded engine has one database."""
+    from watchlist_db import config
+
     name = f"wldb_bench_{label}_{_os.getpid()}"
-    fresh = _psycopg.conninfo.make_conninfo(conninfo, dbname=name)
-    with _psycopg.connect(conninfo, autocommit=True) as c:
+    fresh = _psycopg.conninfo.make_conninfo(target.conninfo, dbname=name)
+    with _psycopg.connect(target.conninfo, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     try:
         print(f"  fresh database {name}: migrating ...", flush=True)
@@ -176,19 +194,20 @@ def fresh_database(conninfo: str, label: str):
             check=True,
             stdout=_subprocess.DEVNULL,
         )
-        yield fresh
+        yield config.Target(fresh, False, f"fresh database on {target.source}")
     finally:
-        with _psycopg.connect(conninfo, autocommit=True) as c:
+        with _psycopg.connect(target.conninfo, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def refresh(conn, cagg: str, lo, hi, slice_hours: float = 2) -> float:
+def refresh(conn, cagg: str, lo, hi, slice_hours: float | None = 2) -> float:
     """CALL refresh_continuous_aggregate(cagg, lo, hi) in slices of slice_hours (one refresh
     over millions of rows runs the 32-bit embedded engine out of memory; a real server's
-    refresh policy batches too); seconds taken. Needs an autocommit connection."""
+    refresh policy batches too), or in one call (slice_hours None); seconds taken. Needs an
+    autocommit connection."""
     t = time.perf_counter()
     while lo < hi:
-        to = min(lo + _timedelta(hours=slice_hours), hi)
+        to = hi if slice_hours is None else min(lo + _timedelta(hours=slice_hours), hi)
         conn.execute("CALL refresh_continuous_aggregate(%s::regclass, %s, %s)", (cagg, lo, to))
         lo = to
     return time.perf_counter() - t

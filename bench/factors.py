@@ -23,7 +23,6 @@ Wrap runs in `flock /tmp/bench.lock` on shared machines.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
 import time
@@ -138,10 +137,7 @@ def main() -> int:
     # 7 x 800 whose second run found all 5,600 keys late), and the refresh policies would read
     # the raw rows meanwhile. A second session pauses them; the embedded engine has one
     # session and no scheduler.
-    with contextlib.ExitStack() as stack:
-        conn = stack.enter_context(config.connect(target, autocommit=True))
-        jc = conn if target.embedded else stack.enter_context(config.connect(target))
-        stack.enter_context(_data.jobs_paused(jc))
+    with _data.session(target) as conn:
         conn.execute("SET ROLE wl_owner")
         cleanup(conn)
         try:

@@ -81,7 +81,7 @@ def main() -> int:
     t0 = (datetime.now(UTC) - timedelta(minutes=minutes + 2)).replace(second=0, microsecond=0)
     print(f"engine: {target.describe()}")
     print(f"scale: {keys} keys, {args.day_hours} h of events + 6 h of horizon = {keys * minutes:,} rows")
-    with config.connect(target) as jc, _data.jobs_paused(jc), config.connect(target) as conn:
+    with _data.session(target) as conn:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
         load_s = _data.load(conn, t0, args.exchanges, args.symbols, 0, minutes)

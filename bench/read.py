@@ -204,8 +204,8 @@ def main() -> int:
     if args.fresh_db:
         if target.embedded:
             ap.error("--fresh-db needs a server (--dsn or WLDB_DSN): the embedded engine has one database")
-        with _data.fresh_database(target.conninfo, "read") as dsn:
-            return run(args, config.Target(dsn, False, f"fresh database on {target.source}"))
+        with _data.fresh_database(target, "read") as fresh:
+            return run(args, fresh)
     return run(args, target)
 
 
@@ -224,7 +224,7 @@ def run(args, target) -> int:
         f"{args.iterations} timed calls per query and state, on random keys"
     )
     results = {}
-    with config.connect(target) as jc, _data.jobs_paused(jc), config.connect(target) as conn:
+    with _data.session(target) as conn:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
         try:
@@ -267,9 +267,7 @@ def run(args, target) -> int:
             # (series_refresh_end 5 min + half its 5-minute schedule, rounded to the bucket),
             # so only the newest minutes come from the raw rows
             tail_to = bucket_end(now) - timedelta(minutes=args.tail_minutes)
-            t = time.perf_counter()
-            _data.refresh(conn, "watchlist_data.watchlist_series_agg", win_from, tail_to)
-            ref0 = time.perf_counter() - t
+            ref0 = _data.refresh(conn, "watchlist_data.watchlist_series_agg", win_from, tail_to)
             print(
                 f"  refresh to {args.tail_minutes} min before the bucket end: {ref0:.1f} s; materialised up to {show(watermark(conn))}"
             )
@@ -278,14 +276,8 @@ def run(args, target) -> int:
             if args.explain:
                 explain_calls(conn, "steady state", keys[0], now)
 
-            t = time.perf_counter()
-            _data.refresh(conn, "watchlist_data.watchlist_series_agg", tail_to, win_to)
-            ref1 = time.perf_counter() - t + ref0
-            t = time.perf_counter()
-            conn.execute(
-                "CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (win_from, win_to)
-            )
-            ref2 = time.perf_counter() - t
+            ref1 = _data.refresh(conn, "watchlist_data.watchlist_series_agg", tail_to, win_to) + ref0
+            ref2 = _data.refresh(conn, "watchlist_data.typea_stats_1h", win_from, win_to, None)
             print(
                 f"  refresh: watchlist_series_agg {ref1:.1f} s, typea_stats_1h {ref2:.1f} s; "
                 f"materialised up to {show(watermark(conn))}"
@@ -297,12 +289,8 @@ def run(args, target) -> int:
         finally:
             conn.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange LIKE 'bench%%'")
             _data.cleanup(conn)
-            conn.execute(
-                "CALL refresh_continuous_aggregate('watchlist_data.watchlist_series_agg', %s, %s)", (win_from, win_to)
-            )
-            conn.execute(
-                "CALL refresh_continuous_aggregate('watchlist_data.typea_stats_1h', %s, %s)", (win_from, win_to)
-            )
+            for cagg in ("watchlist_data.watchlist_series_agg", "watchlist_data.typea_stats_1h"):
+                _data.refresh(conn, cagg, win_from, win_to, None)
 
     print()
     head = f"{'state':<28}{'query':<10}{'API p50':>10}{'API p99':>10}{'raw p50':>10}{'raw p99':>10}{'API/raw p50':>13}{'API/raw p99':>13}"

@@ -28,7 +28,6 @@ its one database, deleting its rows at the end.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
 import time
@@ -77,7 +76,7 @@ def steady_runs(conn, args, t0: datetime, m_next: int, windows, label: str, resu
         sim_now = t0 + timedelta(minutes=m_next)
         times = {}
         for cagg, (start, end) in windows.items():
-            times[cagg] = _data.refresh(conn, cagg, sim_now - start, sim_now - end, slice_hours=10_000)
+            times[cagg] = _data.refresh(conn, cagg, sim_now - start, sim_now - end, None)
         per.append(times)
         print(
             f"  {label}, run {r + 1}: 5 min of rows ({5 * args.exchanges * args.symbols:,}), refresh "
@@ -105,8 +104,8 @@ def main() -> int:
     args = ap.parse_args()
     target = config.resolve_target(args.dsn)
     if not target.embedded and not args.same_db:
-        with _data.fresh_database(target.conninfo, "refresh") as dsn:
-            return run(args, config.Target(dsn, False, f"fresh database on {target.source}"), fresh=True)
+        with _data.fresh_database(target, "refresh") as fresh:
+            return run(args, fresh, fresh=True)
     return run(args, target, fresh=False)
 
 
@@ -119,10 +118,7 @@ def run(args, target, fresh: bool) -> int:
     print(f"engine: {target.describe()}")
     print(f"scale: {keys} keys, 1-minute samples; {args.runs} steady-state runs of 5 minutes per history length")
     results: dict = {}
-    with contextlib.ExitStack() as stack:
-        conn = stack.enter_context(config.connect(target, autocommit=True))
-        jc = conn if target.embedded else stack.enter_context(config.connect(target))
-        stack.enter_context(_data.jobs_paused(jc))
+    with _data.session(target) as conn:
         conn.execute("SET ROLE wl_owner")
         if not fresh:
             _data.cleanup(conn)
