@@ -12,7 +12,11 @@ EXCHANGES x SYMBOLS keys (bench-only exchange prefix), merges the events, then m
                   the loaded day as the only history, then with 7 days of history (6 more
                   days of events and labels: the day's, shifted back 1..6 days; raw rows are
                   kept for the newest day + horizon only, as older raw rows do not enter a
-                  steady-state run)
+                  steady-state run). Before each history length's runs the tables the loads
+                  wrote are vacuumed and a CHECKPOINT taken (what autovacuum and the
+                  checkpointer do in a steady state: otherwise the timed runs set the hint
+                  bits of millions of just-inserted rows and write the load's dirty buffers
+                  out themselves); --no-settle times them right after the loads
 Everything it inserts is deleted at the end. Embedded engine by default, or --dsn / WLDB_DSN.
 
     python bench/outcomes.py                    # 7 x 100 keys, a 24 h day
@@ -57,6 +61,14 @@ SELECT i.id, o.horizon_min, o.covered, o.pnl, o.spread_change, o.funding_change,
   JOIN watchlist_data.future_outcome o ON o.event_id = s.id
 """
 
+# written by the loads above; vacuumed before the steady-state runs (_data.settle)
+SETTLE = (
+    "watchlist_data.watch_signal_raw",
+    "watchlist_data.watch_signal_event",
+    "watchlist_data.future_outcome",
+    "watchlist_data.job_state",
+)
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,6 +80,12 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to EXPLAIN a run)")
     ap.add_argument("--minutes", type=int, default=3, help="steady-state runs per history length")
     ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
+    ap.add_argument(
+        "--no-settle",
+        action="store_true",
+        help="time the steady-state runs right after the bulk loads, without the VACUUM (ANALYZE) and "
+        "CHECKPOINT that stand in for autovacuum and the checkpointer",
+    )
     ap.add_argument(
         "--explain",
         action="store_true",
@@ -137,11 +155,14 @@ def main() -> int:
                 n_lab = conn.execute("""SELECT count(*) FROM watchlist_data.future_outcome o
                                           JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
                                          WHERE e.exchange LIKE 'bench%%'""").fetchone()[0]
-                conn.execute("ANALYZE watchlist_data.watch_signal_event")
-                conn.execute("ANALYZE watchlist_data.future_outcome")
+                if args.no_settle:
+                    conn.execute("ANALYZE watchlist_data.watch_signal_event")
+                    conn.execute("ANALYZE watchlist_data.future_outcome")
                 print(
                     f"  7 days of history: {n_hist:,} events, {n_lab:,} labels (added in {time.perf_counter() - t:.1f} s)"
                 )
+            if not args.no_settle:
+                print(f"  settled before the {hist} d runs: {_data.settle(conn, SETTLE)}")
             runs = []
             for _ in range(args.minutes):
                 at = t0 + timedelta(minutes=m + 1)
