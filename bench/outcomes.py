@@ -39,22 +39,24 @@ import _data  # noqa: E402
 from watchlist_db import config  # noqa: E402
 
 # Older history for the steady-state runs: the bench day's events and labels again, shifted
-# back 1..days days (bench keys only).
+# back 1..days days (bench keys only), every time shifted (the events' confirmation, so their
+# entry_ts, and the labels' entry_ts and computed_at), so the history sits in the entry_ts
+# indexes the jobs read as real history would.
 HISTORY_SQL = """
 WITH ins AS (
     INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec,
-                n_samples, features_agg, reason, status, is_open, created_at, updated_at)
+                n_samples, features_agg, reason, status, is_open, confirmed_at, created_at, updated_at)
     SELECT s.exchange, s.symbol, s.signal_type, s.start_ts - %(shift)s, s.end_ts - %(shift)s,
-           s.duration_sec, s.n_samples, s.features_agg, s.reason, s.status, false, s.created_at - %(shift)s,
-           s.updated_at - %(shift)s
+           s.duration_sec, s.n_samples, s.features_agg, s.reason, s.status, false, s.confirmed_at - %(shift)s,
+           s.created_at - %(shift)s, s.updated_at - %(shift)s
       FROM watchlist_data.watch_signal_event s
      WHERE s.exchange LIKE 'bench%%' AND s.start_ts >= %(t0)s AND s.start_ts < %(t1)s
     RETURNING id, exchange, symbol, signal_type, start_ts
 )
 INSERT INTO watchlist_data.future_outcome (event_id, horizon_min, covered, pnl, spread_change, funding_change,
-            max_drawdown, volatility, label, computed_at)
+            max_drawdown, volatility, label, computed_at, entry_ts)
 SELECT i.id, o.horizon_min, o.covered, o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility,
-       o.label, o.computed_at
+       o.label, o.computed_at - %(shift)s, o.entry_ts - %(shift)s
   FROM ins i
   JOIN watchlist_data.watch_signal_event s ON s.exchange = i.exchange AND s.symbol = i.symbol
    AND s.signal_type = i.signal_type AND s.start_ts = i.start_ts + %(shift)s
@@ -96,7 +98,13 @@ def main() -> int:
     target = config.resolve_target(args.dsn)
     keys = args.exchanges * args.symbols
     minutes = (args.day_hours + 6) * 60 + 5
-    t0 = (datetime.now(UTC) - timedelta(minutes=minutes + 2)).replace(second=0, microsecond=0)
+    # The simulated clock moves a minute per steady-state run (about a second of wall time)
+    # and must stay behind the wall clock: a label's computed_at is the wall clock's now(),
+    # and a row ingested (simulated ingested_at) after a label was computed is late data that
+    # makes the job recompute that label. So the bench's now starts behind the wall clock by
+    # every simulated minute it will add.
+    ahead = 2 * args.minutes + 4
+    t0 = (datetime.now(UTC) - timedelta(minutes=minutes + 2 + ahead)).replace(second=0, microsecond=0)
     print(f"engine: {target.describe()}")
     print(f"scale: {keys} keys, {args.day_hours} h of events + 6 h of horizon = {keys * minutes:,} rows")
     with _data.session(target) as conn:
