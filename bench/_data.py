@@ -218,7 +218,17 @@ def refresh(conn, cagg: str, lo, hi, slice_hours: float | None = 2) -> float:
     return time.perf_counter() - t
 
 
-def settle(conn, tables: tuple[str, ...]) -> float:
+def add_settle_option(ap) -> None:
+    """The benches' --no-settle flag (see settle)."""
+    ap.add_argument(
+        "--no-settle",
+        action="store_true",
+        help="time the steady-state runs right after the bulk loads, without the VACUUM (ANALYZE) and "
+        "CHECKPOINT that stand in for autovacuum and the checkpointer",
+    )
+
+
+def settle(conn, tables: tuple[str, ...]) -> str:
     """What autovacuum and the checkpointer do in a steady state, after a bench's bulk load:
     VACUUM (ANALYZE) each of ``tables`` (hint bits and the visibility map set, so that the
     timed runs do not set them and write the pages out themselves) and a CHECKPOINT (the

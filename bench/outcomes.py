@@ -82,12 +82,7 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to EXPLAIN a run)")
     ap.add_argument("--minutes", type=int, default=3, help="steady-state runs per history length")
     ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
-    ap.add_argument(
-        "--no-settle",
-        action="store_true",
-        help="time the steady-state runs right after the bulk loads, without the VACUUM (ANALYZE) and "
-        "CHECKPOINT that stand in for autovacuum and the checkpointer",
-    )
+    _data.add_settle_option(ap)
     ap.add_argument(
         "--explain",
         action="store_true",

@@ -118,11 +118,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="steady-state runs per history length")
     ap.add_argument("--same-db", action="store_true", help="on a server, use the given database (jobs paused)")
     ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
-    ap.add_argument(
-        "--no-settle",
-        action="store_true",
-        help="time the steady-state runs right after the loads, without the VACUUM (ANALYZE) and CHECKPOINT",
-    )
+    _data.add_settle_option(ap)
     args = ap.parse_args()
     target = config.resolve_target(args.dsn)
     if not target.embedded and not args.same_db:
