@@ -103,7 +103,7 @@ BEGIN
                         WHERE NOT (watchlist_data.raw_ts_quick_ok(d.ts, v_now + INTERVAL '5 minutes')
                                    AND watchlist_data.raw_ts_quick_ok(d.nft, NULL)))
            AND NOT EXISTS (SELECT 1 FROM unnest(ingest_raw_columns.meta) AS m(val)
-                            WHERE octet_length(m.val::text) > watchlist_data.meta_max_bytes()) THEN
+                            WHERE pg_column_size(m.val) > watchlist_data.meta_max_bytes()) THEN
             INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status, spot_price, futures_price,
                 spread_rel, funding_rate, funding_interval_hours, next_funding_time, range_1h, range_12h,
                 volatility, slope_3m, drift_ratio, best_buy_high_sell_low, best_sell_high_buy_low, volume_quote,

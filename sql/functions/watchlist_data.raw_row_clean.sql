@@ -26,7 +26,7 @@ AS $$
                 THEN (p_row ->> 'ts')::timestamptz <= p_now + INTERVAL '5 minutes' ELSE false END
        AND (coalesce(p_row -> 'next_funding_time', 'null') = 'null' OR coalesce(watchlist_data.iso_ts_ok(p_row -> 'next_funding_time'), false))
        AND coalesce(jsonb_typeof(p_row -> 'meta'), 'null') IN ('null', 'object')
-       AND coalesce(octet_length((p_row -> 'meta')::text) <= watchlist_data.meta_max_bytes(), true)
+       AND coalesce(pg_column_size(p_row -> 'meta') <= watchlist_data.meta_max_bytes(), true)
        -- numbers: JSON numbers a double holds (no overflow or underflow), constraints met
        AND NOT jsonb_path_exists(p_row - ARRAY['ts', 'next_funding_time', 'exchange', 'symbol', 'signal_type', 'type_class',
                                                'status', 'triggered', 'meta'],

@@ -105,8 +105,8 @@ BEGIN
         WHEN 'meta' THEN
             IF v_type <> 'object' THEN
                 reason := format('meta must be a JSON object, got %s', v_type); RETURN NEXT;
-            ELSIF octet_length(v_val::text) > c_meta_bytes THEN
-                reason := format('meta is %s bytes, over the %s-byte limit', octet_length(v_val::text), c_meta_bytes); RETURN NEXT;
+            ELSIF pg_column_size(v_val) > c_meta_bytes THEN
+                reason := format('meta is %s bytes, over the %s-byte limit', pg_column_size(v_val), c_meta_bytes); RETURN NEXT;
             END IF;
         END CASE;
     END LOOP;

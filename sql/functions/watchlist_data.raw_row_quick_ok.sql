@@ -25,7 +25,7 @@ AS $$
        AND jsonb_typeof(p_row -> 'symbol') = 'string'
        AND coalesce(p_row -> 'signal_type', p_row -> 'type_class', 'null') <> 'null'
        AND jsonb_typeof(p_row -> 'ts') = 'string'   -- its spelling: raw_ts_quick_ok, per distinct value
-       AND coalesce(octet_length((p_row -> 'meta')::text) <= watchlist_data.meta_max_bytes(), true)
+       AND coalesce(pg_column_size(p_row -> 'meta') <= watchlist_data.meta_max_bytes(), true)
        -- every numeric column a JSON number or null (a string would be cast silently)
        AND NOT jsonb_path_exists(p_row - ARRAY['ts', 'next_funding_time', 'exchange', 'symbol', 'signal_type', 'type_class',
                                                'status', 'triggered', 'meta'],

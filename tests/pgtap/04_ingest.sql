@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(26);
+SELECT plan(27);
 
 CREATE TEMP TABLE good_batch AS
 SELECT jsonb_build_array(
@@ -146,6 +146,18 @@ SELECT results_eq($$SELECT received, inserted, duplicates, rejected FROM watchli
                         jsonb_build_object('ts', '2026-03-01T13:00:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
                         jsonb_build_object('ts', '2026-03-01T13:06:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true)), 'quick-2')$$,
                   $$VALUES (2, 1, 1, 0)$$, 'fast path: a row already stored counts as a duplicate, not a reject');
+
+-- The meta limit is on the stored jsonb (pg_column_size), not its JSON text: 6,000 small
+-- numbers are about 18 KB of text but about 72 KB stored, so the row is refused, with the
+-- stored size in the reason, and the good row beside it is kept.
+SELECT results_eq($$SELECT received, inserted, rejected, rejects FROM watchlist.ingest_raw(jsonb_build_array(
+                        jsonb_build_object('ts', '2026-03-01T15:00:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true),
+                        jsonb_build_object('ts', '2026-03-01T15:01:00Z', 'exchange', 'gate', 'symbol', 'INGTEST', 'signal_type', 'A', 'triggered', true,
+                                           'meta', jsonb_build_object('n', (SELECT jsonb_agg(1) FROM generate_series(1, 6000))))), 'meta-size')$$,
+                  $$VALUES (2, 1, 1, jsonb_build_array(jsonb_build_object('row', 1, 'field', 'meta', 'reason',
+                           format('meta is %s bytes, over the 65536-byte limit',
+                                  pg_column_size(jsonb_build_object('n', (SELECT jsonb_agg(1) FROM generate_series(1, 6000))))))))$$,
+                  'meta over 64 KiB stored (under 64 KiB as text) is refused by its stored size; the good row is kept');
 
 SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '22023', 'watchlist.ingest_raw expects a JSON array of row objects, got object',
                  'a non-array payload is refused as a whole');
