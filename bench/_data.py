@@ -218,6 +218,19 @@ def refresh(conn, cagg: str, lo, hi, slice_hours: float | None = 2) -> float:
     return time.perf_counter() - t
 
 
+def materialisations(conn) -> list[str]:
+    """The continuous aggregates' materialisation hypertables (what their refreshes write)."""
+    return [
+        r[0]
+        for r in conn.execute(
+            """SELECT format('%I.%I', h.schema_name, h.table_name)
+                 FROM _timescaledb_catalog.continuous_agg AS c
+                 JOIN _timescaledb_catalog.hypertable AS h ON h.id = c.mat_hypertable_id
+                WHERE c.user_view_schema = 'watchlist_data' ORDER BY 1"""
+        )
+    ]
+
+
 def add_settle_option(ap) -> None:
     """The benches' --no-settle flag (see settle)."""
     ap.add_argument(

@@ -18,13 +18,16 @@ aggregation over the whole 12 h: the API reads every raw row, as after an outage
 refresh policy or on a fresh database); steady state, materialised up to --tail-minutes
 (default 10) before the current bucket's end, as the refresh policy leaves it between runs
 (series_refresh_end 5 min, every 5 min), so only the newest minutes come from the raw rows;
-and fully materialised, after CALL refresh_continuous_aggregate (autocommit) over the whole
+its materialised buckets vacuumed but for the newest --unvacuumed-minutes (default 20), as
+autovacuum leaves them with the insert scale factor 0040 installs; and fully materialised, after CALL refresh_continuous_aggregate (autocommit) over the whole
 window. Everything it inserts is deleted at the end and the aggregates are refreshed again
 over the same window, so no materialised bench rows stay behind; those refreshes leave the
 aggregate materialised up to about the window's end, so a second run in the same database
 within 13 hours skips the nothing-materialised state (it says so): --fresh-db runs in a new
 database on the server (created, migrated, dropped). Embedded engine by default, or --dsn /
-WLDB_DSN.
+WLDB_DSN. Before the timed states the loaded raw rows and events are vacuumed and a
+CHECKPOINT is taken, as autovacuum and the checkpointer would have done by then
+(--no-settle skips both, and the steady state's vacuum).
 
     python bench/read.py                    # 7 x 100 keys x 13 h
     python bench/read.py --symbols 800      # the full 7 x 800 scale
@@ -46,6 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
 from watchlist_db import config  # noqa: E402
 
+RAW = "watchlist_data.watch_signal_raw"
+EVENTS = "watchlist_data.watch_signal_event"
 SERIES = "SELECT * FROM watchlist.series(%s, %s, 12, %s)"
 RAW_SERIES = """
 SELECT time_bucket('5 minutes', ts) AS bucket, last(spot_price, ts), last(futures_price, ts), last(spread_rel, ts),
@@ -187,6 +192,14 @@ def main() -> int:
         default=10,
         help="steady state: minutes before the current bucket's end left unmaterialised (default 10)",
     )
+    ap.add_argument(
+        "--unvacuumed-minutes",
+        type=int,
+        default=20,
+        help="steady state: the newest minutes of the materialised part left as the refreshes wrote them, "
+        "not yet vacuumed (default 20; see --no-settle)",
+    )
+    _data.add_settle_option(ap)
     ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
     ap.add_argument(
         "--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of one call per query and state"
@@ -236,6 +249,8 @@ def run(args, target) -> int:
                 "SELECT count(*) FROM watchlist_data.watch_signal_event WHERE exchange LIKE 'bench%%'"
             ).fetchone()[0]
             print(f"  loaded in {load_s:.1f} s; merged {n_ev:,} events in {merge_s:.1f} s")
+            if not args.no_settle:
+                print(f"  settled: {_data.settle(conn, (RAW, EVENTS))}")
             w = watermark(conn)
             print(f"  series aggregate materialised up to: {show(w)}")
             overlap = isinstance(w, datetime) and w > t0
@@ -266,8 +281,19 @@ def run(args, target) -> int:
             # steady state: materialised up to where the refresh policy leaves it between runs
             # (series_refresh_end 5 min + half its 5-minute schedule, rounded to the bucket),
             # so only the newest minutes come from the raw rows
+            # Autovacuum keeps the materialisation's visibility map current (0040 sets its insert
+            # scale factor to 1 %: a vacuum about every 3 refreshes at 7 x 800), so in a steady
+            # state only the newest buckets are not yet all-visible; right after one refresh of
+            # the whole window every bucket would be, and every index-only read would fetch the
+            # heap (1,000+ buffers a member instead of about 10).
             tail_to = bucket_end(now) - timedelta(minutes=args.tail_minutes)
-            ref0 = _data.refresh(conn, "watchlist_data.watchlist_series_agg", win_from, tail_to)
+            fresh_from = max(win_from, tail_to - timedelta(minutes=0 if args.no_settle else args.unvacuumed_minutes))
+            ref0 = _data.refresh(conn, "watchlist_data.watchlist_series_agg", win_from, fresh_from)
+            if not args.no_settle:
+                print(
+                    f"  settled up to {args.unvacuumed_minutes} min before that: {_data.settle(conn, tuple(_data.materialisations(conn)))}"
+                )
+            ref0 += _data.refresh(conn, "watchlist_data.watchlist_series_agg", fresh_from, tail_to)
             print(
                 f"  refresh to {args.tail_minutes} min before the bucket end: {ref0:.1f} s; materialised up to {show(watermark(conn))}"
             )

@@ -47,19 +47,6 @@ HOURLY = "watchlist_data.typea_stats_1h"
 RAW = "watchlist_data.watch_signal_raw"
 
 
-def materialisations(conn) -> list[str]:
-    """The two aggregates' materialisation hypertables (what their refreshes write)."""
-    return [
-        r[0]
-        for r in conn.execute(
-            """SELECT format('%I.%I', h.schema_name, h.table_name)
-                 FROM _timescaledb_catalog.continuous_agg AS c
-                 JOIN _timescaledb_catalog.hypertable AS h ON h.id = c.mat_hypertable_id
-                WHERE c.user_view_schema = 'watchlist_data' ORDER BY 1"""
-        )
-    ]
-
-
 def policy_windows(conn) -> dict[str, tuple[timedelta, timedelta]]:
     """(start_offset, end_offset) of each aggregate's refresh policy, as installed."""
     rows = conn.execute(
@@ -154,7 +141,7 @@ def run(args, target, fresh: bool) -> int:
             base = _data.refresh(conn, SERIES, sim_now - windows[SERIES][0], sim_now - windows[SERIES][1], 6)
             base_h = _data.refresh(conn, HOURLY, sim_now - windows[HOURLY][0], sim_now - windows[HOURLY][1], 6)
             print(f"  materialised from nothing: watchlist_series_agg {base:.1f} s, typea_stats_1h {base_h:.1f} s")
-            settle = (RAW, *materialisations(conn))
+            settle = (RAW, *_data.materialisations(conn))
             if not args.no_settle:
                 print(f"  settled before the 1 d runs: {_data.settle(conn, settle)}")
             m_next = steady_runs(conn, args, t0, day, windows, "1 d history", results)
