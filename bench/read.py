@@ -291,7 +291,8 @@ def run(args, target) -> int:
             ref0 = _data.refresh(conn, "watchlist_data.watchlist_series_agg", win_from, fresh_from)
             if not args.no_settle:
                 print(
-                    f"  settled up to {args.unvacuumed_minutes} min before that: {_data.settle(conn, tuple(_data.materialisations(conn)))}"
+                    f"  materialised and vacuumed up to {args.unvacuumed_minutes} min before the steady state's end: "
+                    f"{_data.settle(conn, tuple(_data.materialisations(conn)))}"
                 )
             ref0 += _data.refresh(conn, "watchlist_data.watchlist_series_agg", fresh_from, tail_to)
             print(
