@@ -19,8 +19,8 @@ refresh policy or on a fresh database); steady state, materialised up to --tail-
 (default 10) before the current bucket's end, as the refresh policy leaves it between runs
 (series_refresh_end 5 min, every 5 min), so only the newest minutes come from the raw rows;
 its materialised buckets vacuumed but for the newest --unvacuumed-minutes (default 20), as
-autovacuum leaves them with the insert scale factor 0040 installs; and fully materialised, after CALL refresh_continuous_aggregate (autocommit) over the whole
-window. Everything it inserts is deleted at the end and the aggregates are refreshed again
+autovacuum leaves them with the insert scale factor 0040 installs; and fully materialised,
+after CALL refresh_continuous_aggregate (autocommit) over the whole window. Everything it inserts is deleted at the end and the aggregates are refreshed again
 over the same window, so no materialised bench rows stay behind; those refreshes leave the
 aggregate materialised up to about the window's end, so a second run in the same database
 within 13 hours skips the nothing-materialised state (it says so): --fresh-db runs in a new
@@ -283,8 +283,8 @@ def run(args, target) -> int:
             # so only the newest minutes come from the raw rows
             # Autovacuum keeps the materialisation's visibility map current (0040 sets its insert
             # scale factor to 1 %: a vacuum about every 3 refreshes at 7 x 800), so in a steady
-            # state only the newest buckets are not yet all-visible; right after one refresh of
-            # the whole window every bucket would be, and every index-only read would fetch the
+            # state only the newest buckets are not yet all-visible; timed right after one refresh
+            # of the whole window, none would be, and every index-only read would fetch the
             # heap (1,000+ buffers a member instead of about 10).
             tail_to = bucket_end(now) - timedelta(minutes=args.tail_minutes)
             fresh_from = max(win_from, tail_to - timedelta(minutes=0 if args.no_settle else args.unvacuumed_minutes))
