@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: the database factors (issue 12). Prints figures; it is not a test.
+"""Benchmark: the database factors. Prints figures; it is not a test.
 
 For EXCHANGES x SYMBOLS keys (bench-only exchange prefix 'bench'):
   history         factor rows (bases) for the 7 days (--history-days) before the backfill

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: event merging (issue 4). Prints figures; it is not a test.
+"""Benchmark: event merging. Prints figures; it is not a test.
 
 Loads a day of 1-minute samples for EXCHANGES x SYMBOLS keys (about 10% triggered, in
 runs) into watch_signal_raw under a bench-only exchange prefix, then measures, side by side:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: outcome labelling (issue 5). Prints figures; it is not a test.
+"""Benchmark: outcome labelling. Prints figures; it is not a test.
 
 Loads DAY_HOURS of events plus the longest horizon (6 h) of 1-minute samples for
 EXCHANGES x SYMBOLS keys (bench-only exchange prefix), merges the events, then measures:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: the read API (issue 6). Prints figures; it is not a test.
+"""Benchmark: the read API. Prints figures; it is not a test.
 
 Loads HOURS of 1-minute samples for EXCHANGES x SYMBOLS keys (bench-only exchange
 prefix), merges their events (so the chart's markers have something to find), then times,

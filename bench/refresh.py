@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: the continuous aggregates' refresh policies in steady state (issue 13). Prints
+"""Benchmark: the continuous aggregates' refresh policies in steady state. Prints
 figures; it is not a test.
 
 For EXCHANGES x SYMBOLS keys of 1-minute samples (bench-only exchange prefix 'bench'), in

@@ -13,10 +13,10 @@
     python bench/run.py --symbols 800   # 7 x 800 keys (the seed's full scale; slow on the embedded engine)
     python bench/run.py --dsn 'host=... dbname=...'   # any server (credentials from libpq)
     python bench/run.py --only merge,read
-    python bench/run.py --dsn ... --symbols 800 --storage-symbols 100   # the issue-13 table
+    python bench/run.py --dsn ... --symbols 800 --storage-symbols 100   # the summary table
 
 On a server the read bench runs in a fresh database (created, migrated, dropped; needs
-CREATEDB; --same-db to use the given one). At the end it prints the issue-13 table: every
+CREATEDB; --same-db to use the given one). At the end it prints the summary table: every
 measure beside the baseline measured in the same run and the target. Wrap heavy runs in
 `flock /tmp/bench.lock` on a shared machine.
 
@@ -98,7 +98,7 @@ def main() -> int:
 
 
 def summary(out: Path) -> None:
-    """The issue-13 table: each measure, its baseline from the same run, the target."""
+    """The summary table: each measure, its baseline from the same run, the target."""
 
     def load(name):
         try:
@@ -223,7 +223,7 @@ def summary(out: Path) -> None:
     if not rows:
         return
     w = [max(len(r[i]) for r in rows + [("measure", "result", "baseline (same run)", "target")]) for i in range(4)]
-    print("\n" + "=" * 20 + " summary (issue 13) " + "=" * 20)
+    print("\n" + "=" * 20 + " summary " + "=" * 20)
     for r in [("measure", "result", "baseline (same run)", "target")] + rows:
         print("  ".join(c.ljust(w[i]) for i, c in enumerate(r)))
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from psycopg.types.json import Jsonb
 
 from . import config, sample
 from . import jobs as jobs_mod
@@ -35,19 +36,9 @@ class DemoResult:
 
 
 def _clear_previous(conn) -> int:
-    """Remove an earlier demo's data (events cascade to labels)."""
-    keys = [(p.exchange, p.symbol) for p in sample.pairs()]
-    n = 0
-    for ex, sym in keys:
-        n += conn.execute(
-            "DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = %s AND symbol = %s "
-            "AND meta ->> 'notes' = 'sample'",
-            (ex, sym),
-        ).rowcount
-        conn.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange = %s AND symbol = %s", (ex, sym))
-        conn.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange = %s AND symbol = %s", (ex, sym))
-    conn.execute("DELETE FROM watchlist_data.job_state WHERE job IN ('merge_events', 'label_outcomes')")
-    return n
+    """Remove an earlier demo's data through the owner-only API (events cascade to labels)."""
+    keys = [{"exchange": p.exchange, "symbol": p.symbol} for p in sample.pairs()]
+    return conn.execute("SELECT watchlist.purge_keys(%s, 'sample')", (Jsonb(keys),)).fetchone()[0]
 
 
 def run(target: config.Target, days: float = 3.0, echo=click.echo, spool_path: Path | None = None) -> DemoResult:

@@ -9,7 +9,7 @@ under the data directory (default ``.wldb/`` in the checkout, git-ignored):
     .wldb/pgpass        a libpq password file for the loopback socket (random token:
                         the engine accepts any password; libpq insists on sending one)
 
-Quirks (see README): one client connection at a time, one shared session, no
+Quirks (see README "Engines"): one client connection at a time, one shared session, no
 COPY FROM STDIN, no background job scheduler (``wldb jobs run-due`` stands in).
 """
 

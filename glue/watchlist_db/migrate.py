@@ -1,6 +1,6 @@
 """Apply sql/ to a database: bootstrap, numbered migrations, repeatable objects, policies.
 
-Layout (see README "Migrations"):
+Layout (see docs/operations.md, "Migrations"):
   sql/bootstrap.sql                      idempotent; extension check, roles, schemas, ledger
   sql/NNNN_*.sql                         numbered migrations, append-only
   sql/continuous_aggregates/NNNN_*.sql   numbered migrations too (same number sequence)

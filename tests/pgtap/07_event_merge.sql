@@ -99,7 +99,7 @@ SELECT is((SELECT features_agg -> 'spread_rel' FROM watchlist_data.watch_signal_
 SELECT is((SELECT features_agg -> 'pairs_top_last' FROM watchlist_data.watch_signal_event WHERE symbol = 'GAPM'),
           '[{"i": 7}]'::jsonb, 'features_agg keeps the last pairs_top snapshot');
 
--- The confirmation rule (issue 11): a RUN of consecutive triggered samples spanning N - 1
+-- The confirmation rule: a RUN of consecutive triggered samples spanning N - 1
 -- minutes inside the island; confirmed_at = the sample that completes the first such run.
 -- Patterns at t0 + 3 days (T1 below), defaults N = 2, M = 3, H = 10 min.
 CREATE TEMP TABLE t1 AS SELECT t0 + interval '3 days' AS t1 FROM t;

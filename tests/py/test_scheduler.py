@@ -1,4 +1,5 @@
-"""TimescaleDB's own scheduler drives the pipeline on a real server (issue 10, items 4 and 6).
+"""TimescaleDB's own scheduler drives the pipeline on a real server: rows in through the
+Writer, jobs on their schedules, failures shown and retried.
 
 Each test creates its own database on the WLDB_TEST_DSN server (a superuser), migrates it,
 writes rows through the Writer only, and drops the database at the end (WITH (FORCE): the

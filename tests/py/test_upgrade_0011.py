@@ -1,4 +1,4 @@
-"""Upgrade path of issue 11 (the seed's confirmation rule, confirmed_at, entry at confirmation)
+"""Upgrade path of migration 0011 (the seed's confirmation rule, confirmed_at, entry at confirmation)
 on a database that lived under the old rule: migrate a fresh database to the migration set
 before 0011 with the old merge and label functions (frozen copies in fixtures/pre_0011),
 store events and labels the old way, then apply the current sql/ and re-merge with
