@@ -56,7 +56,7 @@ def steady(conn, t0: datetime, end: datetime) -> None:
     bucket = end.replace(minute=end.minute - end.minute % 5)
     for job, stats in (
         ("compute_factors", {"to_ts": bucket.isoformat()}),
-        ("label_outcomes", {"p_now": end.isoformat(), "ranked_days": {}}),
+        ("label_outcomes", {}),
     ):
         conn.execute(
             """INSERT INTO watchlist_data.job_state (job, watermark, last_run_at, last_stats)
@@ -64,15 +64,27 @@ def steady(conn, t0: datetime, end: datetime) -> None:
                ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
             (job, end, Jsonb(stats)),
         )
+    conn.execute(
+        """INSERT INTO watchlist_data.label_job_state (job, prev_now, ranks_days) VALUES ('label_outcomes', %s, true)
+           ON CONFLICT (job) DO UPDATE SET prev_now = EXCLUDED.prev_now, pending_event_ids = '{}',
+                                           pending_from = NULL, ranks_days = true""",
+        (end,),
+    )
 
 
-def restore(conn, saved) -> None:
+def restore(conn, saved, saved_label) -> None:
     """Put the factor and label jobs' states back as they were before the bench."""
     conn.execute("DELETE FROM watchlist_data.job_state WHERE job IN ('compute_factors', 'label_outcomes')")
     for row in saved:
         conn.execute(
             "INSERT INTO watchlist_data.job_state (job, watermark, last_run_at, last_stats) VALUES (%s, %s::timestamptz, %s, %s)",
             (row[0], row[1], row[2], Jsonb(row[3]) if row[3] is not None else None),
+        )
+    for row in saved_label:
+        conn.execute(
+            """INSERT INTO watchlist_data.label_job_state (job, prev_now, pending_event_ids, pending_from, ranks_days)
+               VALUES (%s, %s, %s, %s, %s)""",
+            row,
         )
 
 
@@ -126,6 +138,9 @@ def main() -> int:
             """SELECT job, watermark::text, last_run_at, last_stats FROM watchlist_data.job_state
                 WHERE job IN ('compute_factors', 'label_outcomes')"""
         ).fetchall()
+        saved_label = conn.execute(
+            "SELECT job, prev_now, pending_event_ids, pending_from, ranks_days FROM watchlist_data.label_job_state"
+        ).fetchall()
         end = t0 + timedelta(minutes=total_min)
         with _data.jobs_paused(jc):
             load_s = _data.load(conn, t0, args.exchanges, args.symbols, 0, total_min)
@@ -155,7 +170,7 @@ def main() -> int:
             inc, base = measure(conn, args, t0, total_min)
 
         _data.cleanup(conn)
-        restore(conn, saved)
+        restore(conn, saved, saved_label)
 
     med_inc, med_base = statistics.median(inc), statistics.median(base)
     print()

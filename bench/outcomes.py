@@ -141,8 +141,14 @@ def main() -> int:
             conn.execute(
                 """INSERT INTO watchlist_data.job_state (job, watermark, last_stats) VALUES (%s, %s, %s)
                             ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats""",
-                (job, now, Jsonb({"p_now": now.isoformat()})),
+                (job, now, Jsonb({})),
             )
+        conn.execute(
+            """INSERT INTO watchlist_data.label_job_state (job, prev_now) VALUES ('label_outcomes', %s)
+               ON CONFLICT (job) DO UPDATE SET prev_now = EXCLUDED.prev_now, pending_event_ids = '{}',
+                                               pending_from = NULL, ranks_days = false""",
+            (now,),
+        )
         # two untimed runs: the job's state as a running job leaves it (the second ranks the open days)
         for _ in range(2):
             conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (now,)).fetchone()
@@ -203,8 +209,7 @@ def main() -> int:
                     _data.explain_nested(conn, "SELECT * FROM watchlist.label_outcomes_incremental(%s)", (at,), 2.0),
                 )
         # the hourly pass that re-ranks the open days' quintiles (forced by forgetting when it ran)
-        conn.execute("""UPDATE watchlist_data.job_state SET last_stats = last_stats || '{"ranked_days": {}}'
-                         WHERE job = 'label_outcomes'""")
+        conn.execute("DELETE FROM watchlist_data.label_ranked_day")
         at = t0 + timedelta(minutes=m + 1)
         _data.load(conn, t0, args.exchanges, args.symbols, m, m + 1, ingested=at, progress=False)
         conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (at,)).fetchone()

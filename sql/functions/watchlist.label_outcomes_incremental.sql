@@ -1,25 +1,33 @@
 -- watchlist.label_outcomes_incremental(p_now): the outcome job's unit of work, costing in
--- proportion to what changed since the previous run (state in watchlist_data.job_state,
--- job 'label_outcomes': the ingestion watermark, and in last_stats the previous p_now,
--- the events whose due labels were still waiting for data, and when quintiles were last
--- assigned):
---   1. newly due labels: (confirmed event, horizon) pairs whose horizon fell due since the
---      previous run's p_now (minus watchlist_data.incremental_overlap()), found through the entry_ts index,
---      one range per horizon, plus the events still waiting for data at the previous run
---      (a due label is written once data reaches its horizon or the grace period ends).
---      The first run (no state) looks at every event.
---   2. events the merge changed since the previous run (updated_at; e.g. confirmed late,
---      after a horizon had passed) that are confirmed and miss a due label;
---   3. late data: labels whose window [entry - max sample gap, entry + horizon] received raw
---      rows ingested since the watermark (less the overlap) that are not newer than the
---      previous run's p_now (rows newer than that cannot change an existing label), and
---      that were computed before those rows arrived; recomputed.
---   4. quintiles (label.quantile, per horizon and UTC day of the event's entry) of the days
---      touched: assigned at most once an hour while a day fills and once more when it
---      closes (its last horizon + the grace period has passed), since ranking a whole day
---      costs as much as the day, not as the new labels; the first run assigns them too.
---      watchlist.label_outcomes() called by hand still re-ranks the touched days at once.
--- Watermark, state and labels are written in one transaction.
+-- proportion to what changed since the previous run, not to the history. State: the
+-- ingestion watermark in watchlist_data.job_state (job 'label_outcomes', with the last run's
+-- figures in last_stats), the carried state in watchlist_data.label_job_state (the previous
+-- p_now, the events still waiting for data) and watchlist_data.label_ranked_day (when each
+-- open day was last ranked); all written in one transaction with the labels. No state row:
+-- a first run, which looks at every event and ranks every day it touches.
+-- Steps, in the order they run:
+--   1. late data (looked up before anything is written): labels whose window
+--      [entry - max sample gap, entry + horizon] received raw rows ingested since the
+--      watermark (less the overlap) that are not newer than the previous run's p_now (newer
+--      rows cannot change an existing label), computed before those rows arrived; and the
+--      new watermark, from the same read.
+--   2. newly due labels: (confirmed event, horizon) pairs whose horizon fell due since the
+--      previous p_now (less watchlist_data.incremental_overlap()), one entry_ts range per
+--      horizon; a due label is written once data reaches its horizon or the grace period ends.
+--   3. events the merge changed since the previous run (updated_at; e.g. confirmed late,
+--      after a horizon had passed) that are confirmed and miss a due label.
+--   4. recomputed: every due label of the events of 1 and 3; then the events still waiting
+--      for data at the previous run, from their earliest waiting horizon on.
+--   5. the events whose due label still waits for data and that the next run's window will
+--      not cover: carried to the next run (a label waits at most the grace period).
+--   6. quintiles (label.quantile, per horizon and UTC day of the entry) of the days touched:
+--      at most once an hour while a day fills and once more when it closes (its last
+--      horizon + the grace period has passed), since ranking a day costs as much as the day;
+--      watchlist.label_outcomes() called by hand re-ranks the touched days at once.
+--   7. watermark, carried state and the run's figures written.
+-- Serialised with the event merge (its lock, to the end of the transaction): the merge
+-- deletes and re-creates events, and a label for an event it deleted meanwhile would fail
+-- the whole run on the foreign key.
 CREATE OR REPLACE FUNCTION watchlist.label_outcomes_incremental(p_now timestamptz DEFAULT now())
 RETURNS TABLE (candidates integer, written integer, uncovered integer, recomputed_events integer, watermark timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -55,29 +63,28 @@ DECLARE
     v_pend_next timestamptz;
     v_recompute bigint[];
     v_first     boolean;
-    v_ranked    jsonb;
     v_days      timestamptz[];
     v_due_run   record;   -- counts of the newly due labels
     v_rest_run  record;   -- counts of the changed, late and still-waiting events
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:label_outcomes'));
-    -- and after the event merge (its lock, held to the end of this transaction): the merge
-    -- deletes and re-creates events; a label computed for an event it deleted meanwhile
-    -- would fail the whole run on the foreign key (see watchlist.label_outcomes)
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
     DROP TABLE IF EXISTS pg_temp.wl_label_seen;
-    SELECT s.watermark, s.last_run_at, s.last_stats INTO v_state FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes';
+    SELECT s.watermark, s.last_run_at, l.prev_now, l.pending_event_ids, l.pending_from, l.ranks_days
+      INTO v_state
+      FROM watchlist_data.job_state AS s
+      LEFT JOIN watchlist_data.label_job_state AS l ON l.job = s.job
+     WHERE s.job = 'label_outcomes';
     v_wm := v_state.watermark;
-    v_prev_now := (v_state.last_stats ->> 'p_now')::timestamptz;
+    v_prev_now := v_state.prev_now;
     v_due_after := v_prev_now - c_overlap;
-    v_ranked := coalesce(v_state.last_stats -> 'ranked_days', '{}'::jsonb);
     -- plain values, not expressions, in the reads of watch_signal_raw: the planner leaves
     -- chunks outside them out of the plan and never locks them (see label_outcomes)
     v_from := p_now - v_reach;
     v_to := coalesce(v_prev_now, p_now);
     v_since := coalesce(v_wm - c_overlap, '-infinity');
 
-    -- 3. late data (looked up before 1 and 2 write anything), and the new watermark, from
+    -- 1. late data (looked up before 2 and 3 write anything), and the new watermark, from
     --    one read of the rows ingested since the watermark (less the overlap), not two: with
     --    statistics on ingested_at the planner reads them through its BRIN index (a few
     --    minutes of rows); no sequential scan of the look-back's millions either way.
@@ -115,15 +122,14 @@ BEGIN
            AND o.computed_at <= l.max_ing;
     END IF;
 
-    -- 1. newly due labels (everything on the first run), then 2, 3 and the labels that were
-    -- still waiting for data at the previous run
-    v_pend_prev := ARRAY(SELECT jsonb_array_elements_text(coalesce(v_state.last_stats -> 'pending', '[]'))::bigint);
-    v_pend_from := (v_state.last_stats ->> 'pending_from')::timestamptz;
-    v_first := v_state.last_stats IS NULL OR NOT v_state.last_stats ? 'ranked_days';
+    -- 2. newly due labels (everything on the first run)
+    v_pend_prev := coalesce(v_state.pending_event_ids, '{}');
+    v_pend_from := v_state.pending_from;
+    v_first := NOT coalesce(v_state.ranks_days, false);
     SELECT 0 AS candidates, 0 AS written, 0 AS uncovered INTO v_rest_run;
     SELECT * INTO v_due_run FROM watchlist.label_outcomes(p_now, NULL, NULL, v_due_after, v_first);
 
-    -- 2. events changed since the previous run that miss a due label
+    -- 3. events changed since the previous run that miss a due label
     IF v_state.last_run_at IS NOT NULL THEN
         SELECT array_agg(e.id) INTO v_changed
           FROM watchlist_data.watch_signal_event AS e
@@ -136,7 +142,7 @@ BEGIN
            AND NOT e.id = ANY (coalesce(v_late_ids, '{}'));
     END IF;
 
-    -- changed events and late data: all their due labels; events still waiting for data
+    -- 4. changed events and late data: all their due labels; events still waiting for data
     -- since before this run's window: only their horizons from the earliest waiting one on
     v_recompute := ARRAY(SELECT DISTINCT x FROM unnest(v_changed || v_late_ids) AS x);
     IF cardinality(v_recompute) > 0 THEN
@@ -149,7 +155,7 @@ BEGIN
         v_recompute := v_recompute || v_pend_prev;
     END IF;
 
-    -- confirmed events with a due label still waiting for data that the next run's window
+    -- 5. confirmed events with a due label still waiting for data that the next run's window
     -- (horizons due after this p_now less the overlap) will not cover, and the earliest such
     -- horizon: the next run looks at those again (a label waits at most the grace period)
     -- (per horizon one entry_ts range of the events whose horizon fell due in this run's
@@ -173,7 +179,7 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM watchlist_data.future_outcome AS o
                         WHERE o.event_id = x.id AND o.horizon_min = x.h OFFSET 0);
 
-    -- 4. quintiles: on the first run label_outcomes ranked the days it touched; afterwards a
+    -- 6. quintiles: on the first run label_outcomes ranked the days it touched; afterwards a
     -- day is ranked when it first receives labels, then at most hourly while it fills, and
     -- once more when it closes (its last horizon and the grace period have passed)
     IF NOT v_first THEN
@@ -185,7 +191,8 @@ BEGIN
                 SELECT date_trunc('day', e.entry_ts, 'UTC') FROM watchlist_data.watch_signal_event AS e
                  WHERE e.id = ANY (v_recompute)) AS x
              WHERE x.d + INTERVAL '24 hours' + v_reach <= p_now                        -- closed
-                OR coalesce((v_ranked ->> to_char(x.d AT TIME ZONE 'UTC', 'YYYY-MM-DD'))::timestamptz, '-infinity')
+                OR coalesce((SELECT r.ranked_at FROM watchlist_data.label_ranked_day AS r
+                               WHERE r.day = (x.d AT TIME ZONE 'UTC')::date), '-infinity')
                    <= now() - c_requantile                                            -- filling
             UNION
             SELECT g FROM generate_series(date_trunc('day', v_prev_now - v_reach - INTERVAL '24 hours', 'UTC'),
@@ -202,12 +209,18 @@ BEGIN
             UPDATE watchlist_data.future_outcome AS o SET label = o.label || jsonb_build_object('quantile', q.quintile)
               FROM q WHERE q.id = o.id AND (o.label -> 'quantile') IS DISTINCT FROM to_jsonb(q.quintile);
         END IF;
-        -- remember when each open day was ranked
-        v_ranked := coalesce((SELECT jsonb_object_agg(k.key, k.value) FROM jsonb_each(v_ranked) AS k
-                               WHERE k.key::date + INTERVAL '24 hours' + v_reach > p_now AT TIME ZONE 'UTC'), '{}'::jsonb)
-                    || coalesce((SELECT jsonb_object_agg(to_char(d AT TIME ZONE 'UTC', 'YYYY-MM-DD'), now())
-                                   FROM unnest(v_days) AS d WHERE d + INTERVAL '24 hours' + v_reach > p_now), '{}'::jsonb);
+        -- remember when each open day was ranked; closed days are done
+        DELETE FROM watchlist_data.label_ranked_day AS r
+         WHERE r.day + INTERVAL '24 hours' + v_reach <= p_now AT TIME ZONE 'UTC';
+        INSERT INTO watchlist_data.label_ranked_day AS r (day, ranked_at)
+        SELECT (d AT TIME ZONE 'UTC')::date, now() FROM unnest(v_days) AS d
+         WHERE d + INTERVAL '24 hours' + v_reach > p_now
+        ON CONFLICT (day) DO UPDATE SET ranked_at = EXCLUDED.ranked_at;
+    ELSE
+        DELETE FROM watchlist_data.label_ranked_day;   -- a first run ranked what it touched
     END IF;
+
+    -- 7. watermark, carried state, the run's figures
 
     watermark := coalesce(greatest(v_wm, v_new_wm), '-infinity');
     candidates := v_due_run.candidates + v_rest_run.candidates;
@@ -217,12 +230,14 @@ BEGIN
     INSERT INTO watchlist_data.job_state AS s (job, watermark, last_run_at, last_stats)
     VALUES ('label_outcomes', watermark, now(),
             jsonb_build_object('candidates', candidates, 'written', written, 'uncovered', uncovered,
-                               'recomputed_events', recomputed_events, 'changed_events', coalesce(cardinality(v_changed), 0),
-                               'p_now', p_now, 'pending', coalesce(to_jsonb(v_pending), '[]'),
-                               'pending_from', v_pend_next,
-                               'ranked_days', v_ranked))
+                               'recomputed_events', recomputed_events, 'changed_events', coalesce(cardinality(v_changed), 0)))
     ON CONFLICT (job) DO UPDATE
        SET watermark = EXCLUDED.watermark, last_run_at = EXCLUDED.last_run_at, last_stats = EXCLUDED.last_stats;
+    INSERT INTO watchlist_data.label_job_state AS l (job, prev_now, pending_event_ids, pending_from, ranks_days)
+    VALUES ('label_outcomes', p_now, coalesce(v_pending, '{}'), v_pend_next, true)
+    ON CONFLICT (job) DO UPDATE
+       SET prev_now = EXCLUDED.prev_now, pending_event_ids = EXCLUDED.pending_event_ids,
+           pending_from = EXCLUDED.pending_from, ranks_days = EXCLUDED.ranks_days;
     RETURN NEXT;
 END
 $$;

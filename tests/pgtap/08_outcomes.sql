@@ -13,7 +13,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(33);
+SELECT plan(35);
 
 SELECT count(*) FROM watchlist.set_setting('outcome_horizons_min', '{10,20}');
 SELECT count(*) FROM watchlist.set_setting('outcome_cost_bps', '2');
@@ -54,9 +54,12 @@ SELECT is((SELECT count(*)::int FROM watchlist_data.watch_signal_event WHERE sym
 -- The labelling job's counts are database-wide: as if its previous run had been at t0
 -- (watermark just before the fixture's rows), so only the fixture's events are candidates
 -- on a reused database too.
-INSERT INTO watchlist_data.job_state (job, watermark, last_run_at, last_stats)
-SELECT 'label_outcomes', t0 - interval '1 day', t0, jsonb_build_object('p_now', t0) FROM t
-ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_stats = EXCLUDED.last_stats;
+INSERT INTO watchlist_data.job_state (job, watermark, last_run_at)
+SELECT 'label_outcomes', t0 - interval '1 day', t0 FROM t
+ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark, last_run_at = EXCLUDED.last_run_at;
+INSERT INTO watchlist_data.label_job_state (job, prev_now)
+SELECT 'label_outcomes', t0 FROM t
+ON CONFLICT (job) DO UPDATE SET prev_now = EXCLUDED.prev_now, pending_event_ids = '{}', pending_from = NULL, ranks_days = false;
 
 CREATE FUNCTION pg_temp.lab(p_sym text, p_h int) RETURNS watchlist_data.future_outcome LANGUAGE sql AS $$
     SELECT o.* FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
@@ -65,6 +68,11 @@ $$;
 
 SELECT results_eq($$SELECT candidates, written, uncovered, recomputed_events FROM watchlist.label_outcomes_incremental((SELECT t0 + interval '30 minutes' FROM t))$$,
                   $$VALUES (6, 6, 1, 0)$$, 'first run: A, B, C at both horizons (C at 20 min uncovered); D waits for data');
+SELECT results_eq($$SELECT l.prev_now, l.pending_event_ids, l.ranks_days FROM watchlist_data.label_job_state AS l$$,
+                  $$SELECT t0 + interval '30 minutes', ARRAY(SELECT id FROM watchlist_data.watch_signal_event WHERE symbol = 'OUTD'), true FROM t$$,
+                  'the job carries its state typed: this run''s p_now, D (waiting for data) for the next run, days ranked from now on');
+SELECT is((SELECT last_stats ? 'p_now' OR last_stats ? 'pending' FROM watchlist_data.job_state WHERE job = 'label_outcomes'), false,
+          'last_stats holds only the run''s figures');
 -- A at 10 min, before the late row: entry at t0+1 (spread 0.0029, sell 0.0028), exit at
 -- t0+10 (buy 0.0021): 10000*(0.0028 - 0.0021 + 0.0001) - 2 = 6
 SELECT ok(abs((pg_temp.lab('OUTS', 10)).pnl - 6) < 1e-9, 'A 10 min before the late row: pnl 6 bps (exit at t0+10)');

@@ -60,7 +60,7 @@ def test_outcomes_run_reports_the_job_figures_read_through_the_api(target):
     for proc, stats in q(target, "SELECT proc_name, last_stats FROM watchlist.jobs()"):
         by_proc.setdefault(proc, []).append(stats)
     (label_stats,) = by_proc.pop("job_label_outcomes")
-    assert {"candidates", "written", "uncovered", "recomputed_events", "p_now"} <= set(label_stats)
+    assert {"candidates", "written", "uncovered", "recomputed_events", "changed_events"} == set(label_stats)
     (merge_stats,) = by_proc.pop("job_merge_events")
     assert merge_stats is None or "inserted" in merge_stats
     (factor_stats,) = by_proc.pop("job_compute_factors")
