@@ -89,7 +89,7 @@ BEGIN
     --    statistics on ingested_at the planner reads them through its BRIN index (a few
     --    minutes of rows); no sequential scan of the look-back's millions either way.
     --    Grouped by hashing: misled by a new chunk's statistics the planner expects a few
-    --    hundred rows and sorted thousands by two text columns (16 of 31 ms at 7 x 800).
+    --    hundred rows and would sort thousands by two text columns.
     v_seqscan := current_setting('enable_seqscan');
     v_sort := current_setting('enable_sort');
     PERFORM set_config('enable_seqscan', 'off', true);

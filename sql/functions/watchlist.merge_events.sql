@@ -96,7 +96,7 @@ BEGIN
     --    for the actual window and watermark (the BRIN index on ingested_at finds what
     --    arrived since p_since without reading the look-back). Hashed, not sorted: the
     --    planner, misled by a new chunk's statistics, expects a few rows and sorts
-    --    thousands by three text columns (seen: 12 of 36 ms at 7 x 800). Each key gets a
+    --    thousands by three text columns. Each key gets a
     --    number (kid) that the temp tables below join and partition on instead of its text.
     PERFORM set_config('enable_sort', 'off', true);
     EXECUTE format($q$
