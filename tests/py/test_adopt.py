@@ -305,9 +305,9 @@ def test_adopt_the_live_database(server):
     for line in (
         "  database watchlist: owner wl_writer",
         "  role wl_writer: LOGIN, password set, settings: search_path=watchlist, public",
-        "  table watchlist.watch_signal_raw: %d rows, %d partitions" % (legacy_rows, N_DAYS + 3),
+        f"  table watchlist.watch_signal_raw: {legacy_rows} rows, {N_DAYS + 3} partitions",
         "  table watchlist.watch_signal_event: 9 rows",
-        "  watch_signal_raw: %d rows over %d days" % (legacy_rows, N_DAYS),
+        f"  watch_signal_raw: {legacy_rows} rows over {N_DAYS} days",
         "  database watchlist: owner wl_writer -> wl_owner",
         "scripts/manage_watchlist_partitions.sh",
         "nothing changed; run `wldb adopt --apply`",
