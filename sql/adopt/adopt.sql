@@ -310,7 +310,7 @@ BEGIN
     section := 'app';
     item := 'INSERT INTO watch_signal_raw (...)';
     detail := CASE WHEN cardinality(v_extra) = 0
-                   THEN 'no change: search_path watchlist, public resolves it to the view watchlist.watch_signal_raw, whose INSERT goes through the writer API (an id column is accepted and ignored; a refused row lands in watchlist.ingest_rejects with a WARNING, the statement succeeds; no RETURNING, no ON CONFLICT)'
+                   THEN 'no change: search_path watchlist, public resolves it to the view watchlist.watch_signal_raw, whose INSERT goes through the writer API (an id column is accepted and ignored; a refused row lands in watchlist.ingest_rejects with a WARNING, the statement succeeds; no RETURNING, no ON CONFLICT with a target)'
                    ELSE format('must drop the column(s) %s from its INSERT: the writer API has no field for them (or put them in meta)', array_to_string(v_extra, ', ')) END;
     RETURN NEXT;
     item := 'events, labels, series';

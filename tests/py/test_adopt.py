@@ -460,3 +460,14 @@ def test_adopt_the_live_database(server):
             "INSERT INTO watch_signal_raw (ts, exchange, symbol, triggered) VALUES (%s, 'binance', 'S00USDT', false)",
             (DAY0 + timedelta(days=1, seconds=1),),
         )
+
+
+def test_adopt_knows_the_writer_fields(conn):
+    """adopt.sql's copy of the writer API's field list (used before migrate, for the plan)
+    is the list itself; checked in a transaction that is rolled back."""
+    with conn.transaction(force_rollback=True):
+        conn.execute((ROOT / "sql/adopt/adopt.sql").read_text())
+        real = conn.execute("SELECT watchlist_data.raw_fields()").fetchone()[0]
+        conn.execute("ALTER FUNCTION watchlist_data.raw_fields() RENAME TO raw_fields_hidden")
+        copy = conn.execute("SELECT watchlist_adopt.raw_fields()").fetchone()[0]
+    assert copy == real
