@@ -13,6 +13,7 @@ authentication for the two login roles on loopback.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -286,6 +287,22 @@ done
 
 
 def test_adopt_the_live_database(server):
+    # 0. a user who may not create the roles is refused before anything is created
+    with psycopg.connect(dsn(server, db="postgres"), autocommit=True) as a:
+        a.execute("CREATE ROLE plain_admin LOGIN")
+        a.execute("CREATE DATABASE fresh OWNER plain_admin")
+    fresh = dsn(server, "plain_admin", db="fresh")
+    out = subprocess.run(
+        [sys.executable, "-m", "watchlist_db.cli", "--dsn", fresh, "migrate"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 1 and "user plain_admin may not create the roles" in out.stderr, out.stderr
+    with psycopg.connect(fresh, autocommit=True) as f:
+        assert f.execute(
+            """SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'),
+                      (SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'watchlist%'),
+                      (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'wl\\_%')"""
+        ).fetchone() == (0, 0, 0)
+
     build_live_database(server)
     legacy_rows = N_SYMBOLS * N_DAYS * 1440 + BAD_ROWS + TWICE
     before = snapshot(server)
@@ -428,6 +445,11 @@ def test_adopt_the_live_database(server):
         or '"watch_signal_raw" is not partitioned' in out.stderr
     ), out.stderr
     assert snapshot(server) == settled
+
+    # wldb status on the adopted database: the jobs run, none failed, policies consistent
+    out = wldb(server, "status")
+    assert "policy consistency: ok" in out.stdout and "job_merge_events" in out.stdout, out.stdout + out.stderr
+    assert not re.search(r"failures 24h: [1-9]", out.stdout), out.stdout
 
     # 7. a second apply and migrate change nothing
     out = wldb(server, "adopt", "--apply")
