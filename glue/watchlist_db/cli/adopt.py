@@ -47,9 +47,8 @@ def apply(conn: psycopg.Connection, target: config.Target) -> None:
         return out
 
     try:
-        with conn.transaction():
+        with conn.transaction():  # one transaction: a blocked apply leaves no trace either
             conn.execute(_script("adopt.sql"))
-        with conn.transaction():
             conn.execute("SELECT watchlist_adopt.preflight()")
         step("SELECT watchlist_adopt.move_aside()")
     except psycopg.Error as exc:
