@@ -296,6 +296,14 @@ def test_adopt_the_live_database(server):
         [sys.executable, "-m", "watchlist_db.cli", "--dsn", fresh, "migrate"], capture_output=True, text=True, cwd=ROOT
     )
     assert out.returncode == 1 and "user plain_admin may not create the roles" in out.stderr, out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "watchlist_db.cli", "--dsn", fresh, "adopt", "--apply"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode == 1 and "adoption is blocked, nothing was changed" in out.stderr, out.stderr
+    assert "is not a superuser" in out.stderr and "no legacy watchlist schema here" in out.stderr, out.stderr
     with psycopg.connect(fresh, autocommit=True) as f:
         assert f.execute(
             """SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'),
