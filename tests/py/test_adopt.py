@@ -341,9 +341,26 @@ def test_adopt_the_live_database(server):
     assert "BLOCKED" not in plan, plan
     assert snapshot(server) == before
 
-    # 3. apply: counts add up
+    # 3. apply, interrupted: the steps --apply runs, up to the first raw batch (as if the
+    # run died there) ...
+    with psycopg.connect(dsn(server), autocommit=True) as a:
+        with a.transaction():
+            a.execute((ROOT / "sql/adopt/adopt.sql").read_text())
+            a.execute("SELECT watchlist_adopt.preflight()")
+        a.execute("SELECT watchlist_adopt.move_aside()")
+        assert wldb(server, "migrate").returncode == 0
+        a.execute("SELECT watchlist_adopt.mark('migrate')")
+        a.execute("SELECT watchlist_adopt.import_refs()")
+        batches = a.execute("SELECT day, pass FROM watchlist_adopt.raw_batches()").fetchall()
+        assert (
+            len(batches) == N_DAYS + TWICE
+        )  # a batch per day, and a second pass for the day of the minute written twice
+        a.execute("SELECT watchlist_adopt.import_raw(%s, %s)", batches[0])
+    # ... and resumed: counts add up
     out = wldb(server, "adopt", "--apply")
     assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count(" pass ") == len(batches) - 1, out.stdout
+    assert "  already done" in out.stdout, out.stdout  # move_aside, import_refs
     with psycopg.connect(dsn(server), autocommit=True) as a:
         summary = {r[0]: r[1:5] for r in a.execute("SELECT * FROM watchlist_adopt.summary()").fetchall()}
         assert summary["watch_signal_raw"] == (legacy_rows, N_SYMBOLS * N_DAYS * 1440, TWICE, BAD_ROWS)
