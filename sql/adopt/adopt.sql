@@ -97,6 +97,8 @@ BEGIN
     IF NOT watchlist_adopt.has_table(p_schema, p_table) THEN RETURN NULL; END IF;
     EXECUTE format('SELECT count(*) FROM %I.%I', p_schema, p_table) INTO n;
     RETURN n;
+EXCEPTION WHEN insufficient_privilege THEN
+    RETURN NULL;  -- the plan of a user who may not read it (blocked anyway: not a superuser)
 END
 $$;
 
@@ -200,6 +202,7 @@ DECLARE
     v_extra text[] := watchlist_adopt.extra_raw_columns(watchlist_adopt.legacy_schema());
     r record;
     n bigint;
+    v_password boolean;
 BEGIN
     FOR r IN SELECT b FROM watchlist_adopt.blockers() AS b LOOP
         section := 'BLOCKED'; item := 'preflight'; detail := r.b; RETURN NEXT;
@@ -228,12 +231,15 @@ BEGIN
         END LOOP;
     END IF;
     FOR r IN SELECT rolname, rolcanlogin, rolsuper,
-                    (SELECT a.rolpassword IS NOT NULL FROM pg_authid a WHERE a.rolname = pr.rolname) AS has_password,
                     (SELECT string_agg(array_to_string(s.setconfig, ', '), '; ') FROM pg_db_role_setting s WHERE s.setrole = pr.oid) AS settings
                FROM pg_roles pr WHERE rolname IN ('wl_owner', 'wl_writer', 'wl_reader') ORDER BY rolname LOOP
+        v_password := NULL;  -- whether a password is set: only a superuser may read pg_authid
+        IF has_table_privilege('pg_catalog.pg_authid', 'SELECT') THEN
+            EXECUTE 'SELECT rolpassword IS NOT NULL FROM pg_catalog.pg_authid WHERE rolname = $1' INTO v_password USING r.rolname;
+        END IF;
         item := format('role %s', r.rolname);
         detail := format('%s%s%s', CASE WHEN r.rolcanlogin THEN 'LOGIN' ELSE 'NOLOGIN' END,
-                         CASE WHEN r.has_password THEN ', password set' ELSE '' END,
+                         CASE WHEN v_password THEN ', password set' ELSE '' END,
                          coalesce(', settings: ' || r.settings, ''));
         RETURN NEXT;
     END LOOP;

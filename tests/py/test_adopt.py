@@ -304,6 +304,24 @@ def test_adopt_the_live_database(server):
     )
     assert out.returncode == 1 and "adoption is blocked, nothing was changed" in out.stderr, out.stderr
     assert "is not a superuser" in out.stderr and "no legacy watchlist schema here" in out.stderr, out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "watchlist_db.cli", "--dsn", fresh, "adopt"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 1 and "BLOCKED:\n  preflight: user plain_admin is not a superuser" in out.stdout, (
+        out.stdout
+    )
+    # a wl_owner that cannot log in would need ALTER ROLE: refused, not altered, nothing created
+    with psycopg.connect(dsn(server, db="postgres"), autocommit=True) as a:
+        a.execute("CREATE ROLE wl_owner NOLOGIN")
+        out = subprocess.run(
+            [sys.executable, "-m", "watchlist_db.cli", "--dsn", dsn(server, db="fresh"), "migrate"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert out.returncode == 1 and "role wl_owner exists without LOGIN" in out.stderr, out.stderr
+        assert a.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'wl_owner'").fetchone() == (False,)
+        a.execute("DROP ROLE wl_owner")
     with psycopg.connect(fresh, autocommit=True) as f:
         assert f.execute(
             """SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'),

@@ -140,8 +140,6 @@ def adopt(ctx: click.Context, do_apply: bool, do_rollback: bool) -> None:
             apply(conn, target)
         else:
             rows = show_plan(conn)
-            blocked = any(r[0] == "BLOCKED" for r in rows)
-            click.echo(
-                "nothing changed; "
-                + ("resolve what is BLOCKED first" if blocked else "run `wldb adopt --apply` to carry this out")
-            )
+            if any(r[0] == "BLOCKED" for r in rows):
+                raise Failure("nothing changed; resolve what is BLOCKED above first")
+            click.echo("nothing changed; run `wldb adopt --apply` to carry this out")
