@@ -474,7 +474,7 @@ def test_adopt_the_live_database(server):
         ).fetchall() == [(now - timedelta(minutes=3), now - timedelta(minutes=2), 2, True)]
 
     # 6. a leftover run of the cron partition script does no harm
-    script = workdir("wldb-cron-") / "manage_watchlist_partitions.sh"
+    script = server.work / "manage_watchlist_partitions.sh"  # removed with the server
     script.write_text(CRON_SCRIPT)
     settled = snapshot(server)
     out = subprocess.run(
