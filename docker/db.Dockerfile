@@ -1,5 +1,5 @@
 # TimescaleDB server with pgTAP available (for the test profile; harmless otherwise).
-ARG TIMESCALEDB_IMAGE=timescale/timescaledb:2.28.0-pg17
+ARG TIMESCALEDB_IMAGE=timescale/timescaledb:2.28.0-pg16
 FROM ${TIMESCALEDB_IMAGE}
 ARG PGTAP_VERSION=1.3.3
 USER root

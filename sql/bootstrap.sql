@@ -13,7 +13,9 @@
 --   wl_writer NOLOGIN group role for the app's writer: calls the writer API only.
 --   wl_reader NOLOGIN group role for dashboards and research: reads the API views and
 --             calls the read API only.
--- The operator grants wl_writer / wl_reader to login users of their own.
+-- The operator grants wl_writer / wl_reader to login users of their own. An existing
+-- wl_writer / wl_reader (e.g. LOGIN roles with passwords of a database adopted with
+-- `wldb adopt`) is used as it is: roles are never altered here.
 
 DO $bootstrap$
 DECLARE
@@ -54,6 +56,50 @@ BEGIN
                   HINT = format('Add timescaledb to shared_preload_libraries in %s (e.g. shared_preload_libraries = ''timescaledb''), '
                                 'restart the server, then run wldb migrate again.', v_conf);
     END IF;
+    -- 2. Nothing in the way, checked before anything is created (this whole file is one
+    --    transaction, so a refusal here or below leaves the database as it was).
+    --    A schema watchlist that is not ours (another owner, or tables in it: ours holds
+    --    only views and functions) is a database built before watchlist-db: adopt it.
+    IF EXISTS (SELECT FROM pg_namespace n
+                WHERE n.nspname = 'watchlist'
+                  AND (pg_get_userbyid(n.nspowner) <> 'wl_owner'
+                       OR EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'f')))) THEN
+        RAISE EXCEPTION 'schema watchlist is in the way: it belongs to % and holds % table(s) (%) that watchlist-db did not create',
+                (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'watchlist'),
+                (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = 'watchlist' AND c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition),
+                coalesce((SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = 'watchlist' AND c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition), 'none')
+            USING ERRCODE = 'duplicate_schema',
+                  HINT = 'This looks like a database built before watchlist-db. Nothing was changed. '
+                         'Run `wldb adopt` to see the plan that moves it aside and imports its rows, then `wldb adopt --apply`.';
+    END IF;
+    -- Roles are never altered: one that exists with attributes the project needs otherwise
+    -- is a refusal. wl_owner must be able to log in (TimescaleDB runs its jobs as it);
+    -- wl_writer / wl_reader may be LOGIN roles of an existing installation (kept as they are).
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'wl_owner' AND NOT rolcanlogin) THEN
+        RAISE EXCEPTION 'role wl_owner exists without LOGIN; TimescaleDB runs the jobs of a hypertable owner only when it may log in'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Nothing was changed. wldb never alters existing roles: run ALTER ROLE wl_owner LOGIN; as an administrator, then wldb migrate again.';
+    END IF;
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        IF NOT (SELECT rolcreaterole FROM pg_roles WHERE rolname = current_user)
+           AND EXISTS (SELECT FROM unnest(ARRAY['wl_owner', 'wl_writer', 'wl_reader']) AS r(n)
+                        WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r.n)) THEN
+            RAISE EXCEPTION 'user % may not create the roles wl_owner, wl_writer, wl_reader', current_user
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Nothing was changed. Run wldb migrate as a superuser or a user WITH CREATEROLE.';
+        END IF;
+        IF NOT has_database_privilege(current_database(), 'CREATE')
+           AND (NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'watchlist')
+                OR NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'watchlist_data')) THEN
+            RAISE EXCEPTION 'user % may not create schemas in database %', current_user, current_database()
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = format('Nothing was changed. Run GRANT CREATE ON DATABASE %I TO %I; as its owner, or migrate as a superuser.',
+                                    current_database(), current_user);
+        END IF;
+    END IF;
+
     IF v_installed IS NULL THEN
         BEGIN
             CREATE EXTENSION IF NOT EXISTS timescaledb;
@@ -65,7 +111,7 @@ BEGIN
         END;
     END IF;
 
-    -- 2. Roles (cluster-wide, so created only when missing and never altered otherwise).
+    -- 3. Roles (cluster-wide, so created only when missing and never altered otherwise).
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wl_owner') THEN
         CREATE ROLE wl_owner LOGIN NOINHERIT;
     END IF;
@@ -86,7 +132,7 @@ BEGIN
         END IF;
     END IF;
 
-    -- 3. Schemas: watchlist is the API, watchlist_data is private storage.
+    -- 4. Schemas: watchlist is the API, watchlist_data is private storage.
     IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'watchlist') THEN
         CREATE SCHEMA watchlist AUTHORIZATION wl_owner;
     END IF;
@@ -96,7 +142,7 @@ BEGIN
 END
 $bootstrap$;
 
--- 4. The migrations ledger (owned by wl_owner like everything else).
+-- 5. The migrations ledger (owned by wl_owner like everything else).
 SET ROLE wl_owner;
 CREATE TABLE IF NOT EXISTS watchlist_data.schema_migrations (
     filename    text        NOT NULL PRIMARY KEY,

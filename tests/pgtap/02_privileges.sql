@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(38);
+SELECT plan(39);
 
 SELECT has_role('wl_owner', 'owner role exists');
 SELECT has_role('wl_writer', 'writer role exists');
@@ -44,13 +44,14 @@ SELECT results_eq($$
              ('watchlist', 'settings',             'wl_reader', 'SELECT'),
              ('watchlist', 'watch_signal_event',   'wl_reader', 'SELECT'),
              ('watchlist', 'watch_signal_raw',     'wl_reader', 'SELECT'),
+             ('watchlist', 'watch_signal_raw',     'wl_writer', 'INSERT'),
              ('watchlist', 'watchlist_membership', 'wl_reader', 'SELECT'),
              ('watchlist', 'watchlist_outcome',    'wl_reader', 'SELECT'),
              ('watchlist', 'watchlist_series_agg', 'wl_reader', 'SELECT'),
              ('watchlist', 'watchlist_symbol_ref', 'wl_reader', 'SELECT'),
              ('watchlist_data', 'typea_stats_1h',       'wl_reader', 'SELECT'),
              ('watchlist_data', 'watchlist_series_agg', 'wl_reader', 'SELECT')$$,
-    'relation grants: the reader selects the API views (and the caggs behind them, timescaledb#2955); nothing else to anyone');
+    'relation grants: the reader selects the API views (and the caggs behind them, timescaledb#2955), the writer inserts into the raw view (through the writer API); nothing else to anyone');
 
 -- Exact EXECUTE grants on functions and procedures in both schemas.
 SELECT results_eq($$
@@ -109,6 +110,8 @@ SELECT is(watchlist.upsert_symbol_refs('[{"exchange": "binance", "symbol": "PRIV
 SELECT results_eq($$SELECT entered, stale FROM watchlist.sync_membership('[{"exchange": "binance", "symbol": "PRIVTEST"}]', '2099-01-01T00:00:00Z')$$,
                   $$VALUES (1, false)$$, 'writer records watchlist membership through the API (PRIVTEST entered)');
 SELECT throws_ok($$SELECT * FROM watchlist.watch_signal_raw$$, '42501', 'permission denied for view watch_signal_raw', 'writer cannot read the raw view');
+SELECT throws_ok($$INSERT INTO watchlist.watch_signal_raw (ts, exchange, symbol, signal_type, triggered) VALUES (now(), 'binance', 'PRIVTEST', 'A', false) RETURNING ts$$,
+                 '42501', 'permission denied for view watch_signal_raw', 'writer inserts into the raw view but cannot read it back (RETURNING)');
 SELECT throws_ok($$SELECT * FROM watchlist_data.watch_signal_raw$$, '42501', 'permission denied for schema watchlist_data', 'writer cannot read the raw table');
 SELECT throws_ok($$UPDATE watchlist_data.watch_signal_raw SET triggered = true$$, '42501', 'permission denied for schema watchlist_data', 'writer cannot UPDATE raw rows');
 SELECT throws_ok($$DELETE FROM watchlist_data.watch_signal_raw$$, '42501', 'permission denied for schema watchlist_data', 'writer cannot DELETE raw rows');

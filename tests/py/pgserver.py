@@ -29,12 +29,24 @@ def pg_bindirs() -> list[Path]:
     return [Path(p).parent for p in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))]
 
 
-def sharedir_of(bindir: Path) -> Path:
+def pg_config_dir(bindir: Path, what: str) -> Path:
+    """A directory of the installation at ``bindir`` as its pg_config reports it (sharedir,
+    pkglibdir, ...): Debian splits an installation over /usr/lib/postgresql/NN and
+    /usr/share/postgresql/NN, a relocatable build (e.g. /opt/real-timescaledb/pgNN) keeps
+    bin, lib and share side by side."""
     cfg = bindir / "pg_config"
     if cfg.exists():
-        return Path(subprocess.run([str(cfg), "--sharedir"], capture_output=True, text=True, check=True).stdout.strip())
-    # Debian's layout: <prefix>/lib/postgresql/NN/bin -> <prefix>/share/postgresql/NN
-    return bindir.parents[3] / "share/postgresql" / bindir.parent.name
+        return Path(subprocess.run([str(cfg), f"--{what}"], capture_output=True, text=True, check=True).stdout.strip())
+    # Debian's layout without pg_config: <prefix>/lib/postgresql/NN/bin
+    if what == "sharedir":
+        return bindir.parents[3] / "share/postgresql" / bindir.parent.name
+    if what == "pkglibdir":
+        return bindir.parent / "lib"
+    raise ValueError(f"no pg_config next to {bindir} to ask for {what}")
+
+
+def sharedir_of(bindir: Path) -> Path:
+    return pg_config_dir(bindir, "sharedir")
 
 
 def has_timescaledb(bindir: Path) -> bool:
@@ -69,13 +81,23 @@ def relocated_install(work: Path, bindir: Path, *, timescaledb_control: str | No
     """A copy of the PostgreSQL installation at ``bindir`` whose share directory has no
     TimescaleDB (PostgreSQL finds its share directory relative to its binaries), optionally
     with a ``timescaledb.control`` of the given text instead. Returns the copy's bindir."""
-    major = bindir.parent.name
+    # PostgreSQL finds its share and lib directories relative to its binaries, so the copy
+    # keeps the installation's own layout (as pg_config reports it) under a new root.
+    bindir = Path(os.path.realpath(bindir))
+    share, pkglib = (
+        Path(os.path.realpath(sharedir_of(bindir))),
+        Path(os.path.realpath(pg_config_dir(bindir, "pkglibdir"))),
+    )
+    top = Path(os.path.commonpath([bindir, share, pkglib]))
     root = work / "install"
-    new_bin = root / "usr/lib/postgresql" / major / "bin"
-    new_share = root / "usr/share/postgresql" / major
+    new_bin = root / bindir.relative_to(top)
+    new_share = root / share.relative_to(top)
+    new_lib = root / pkglib.relative_to(top)
     shutil.copytree(bindir, new_bin, symlinks=False)
-    (new_bin.parent / "lib").symlink_to(bindir.parent / "lib")
-    shutil.copytree(sharedir_of(bindir), new_share, symlinks=True)
+    new_lib.parent.mkdir(parents=True, exist_ok=True)
+    if not new_lib.exists():
+        new_lib.symlink_to(pkglib)
+    shutil.copytree(share, new_share, symlinks=True)
     for f in (new_share / "extension").glob("timescaledb*"):
         f.unlink()
     if timescaledb_control is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import db, demo, factors, ingest, jobs, migrate, outcomes, research, settings, status, trades
+from . import adopt, db, demo, factors, ingest, jobs, migrate, outcomes, research, settings, status, trades
 from .ingest import load_jsonl
 from .trades import TRADE_FIELDS
 
@@ -32,6 +32,7 @@ def main(ctx: click.Context, dsn: str | None) -> None:
 COMMANDS = [
     db.db,
     migrate.migrate,
+    adopt.adopt,
     settings.settings,
     jobs.jobs,
     jobs.worker,
