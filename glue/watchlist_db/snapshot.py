@@ -352,9 +352,17 @@ def row_key(row: Mapping) -> tuple | None:
     return (row.get("exchange"), row.get("symbol"), row.get("ts"))
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print and log: lone surrogates, NUL and other control characters
+    as backslash escapes (a key of a refused row may hold any of them)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _field_and_reason(path: str, reason: str) -> tuple[str, str]:
     """A value's path -> (its top-level field, the reason with the path when it is deeper)."""
-    path = path.lstrip(".")
+    path = printable(path.lstrip("."))
     field = path.split(".", 1)[0].split("[", 1)[0] or "(row)"
     if path == field:
         return field, reason

@@ -102,12 +102,18 @@ def test_insert_names_each_bad_line_and_stores_the_good_ones(target, tmp_path):
         text[5],  # 8
     ]
     path = tmp_path / "rows.jsonl"
-    path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"symbol": "\xff"}\n')  # 9: not UTF-8
+    surrogate_key = json.dumps({**json.loads(text[0]), "ts": "2033-01-01T00:00:00Z", "meta": {"k\ud800": 1}})
+    path.write_bytes(
+        ("\n".join(lines) + "\n").encode()
+        + b'{"symbol": "\xff"}\n'  # 9: not UTF-8
+        + surrogate_key.encode()  # 10: a lone surrogate in a key, printed escaped
+        + b"\n"
+    )
     try:
         res = CliRunner().invoke(main, ["insert", str(path), "--spool", str(tmp_path / "spool.sqlite")])
         assert res.exit_code == 1, res.output
-        assert "read 9 line(s)" in res.output
-        assert "written: 4   duplicates skipped: 0   quarantined: 5   failed: 0" in res.output
+        assert "read 10 line(s)" in res.output
+        assert "written: 4   duplicates skipped: 0   quarantined: 6   failed: 0" in res.output
         shown = [ln.strip() for ln in res.output.splitlines() if ln.strip().startswith("line ")]
         assert shown == [
             "line 2: nested too deeply to parse",
@@ -115,6 +121,7 @@ def test_insert_names_each_bad_line_and_stores_the_good_ones(target, tmp_path):
             "line 6: meta: " + f"meta.notes{'[0]' * 40}"[:117] + f"...: nested deeper than {snap.MAX_DEPTH} levels",
             "line 7: spread_rel: not a finite number: NaN",
             "line 9: not valid UTF-8: byte 13 (invalid start byte)",
+            "line 10: meta: meta.k\\ud800: string is not valid Unicode (lone surrogate), which PostgreSQL jsonb refuses",
         ]
         assert set(stored_keys(target, sym)) == keys_of([rows[i] for i in (0, 1, 3, 5)])
     finally:
