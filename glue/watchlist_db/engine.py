@@ -6,8 +6,13 @@ under the data directory (default ``.wldb/`` in the checkout, git-ignored):
     .wldb/pgdata/       the database files
     .wldb/engine.json   pid, port, start time of the running engine
     .wldb/engine.log    the engine's output
-    .wldb/pgpass        a libpq password file for the loopback socket (random token:
-                        the engine accepts any password; libpq insists on sending one)
+    .wldb/pgpass        the access token: a libpq password file whose password is a random
+                        secret; the engine refuses a client that does not prove it knows it
+
+The data directory is 0700 and every file in it 0600 (the engine runs with umask 077):
+the engine's one session is a superuser, so reading the token is the access right
+(docs/embedded-engine.md). A client idle for WLDB_ENGINE_IDLE_TIMEOUT_S (default 60 s)
+with no query in flight is disconnected, so one idle client cannot lock the others out.
 
 Quirks (see README "Engines"): one client connection at a time, one shared session, no
 COPY FROM STDIN, no background job scheduler (``wldb jobs run-due`` stands in).
@@ -83,6 +88,47 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) as 0700; an existing directory is made 0700."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as a 0600 file (never readable by others, even briefly)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def make_private(tree: Path) -> None:
+    """Take group and other access off everything under ``tree`` (PGlite's initdb writes
+    some files 0640 and its data directory 0750, whatever the umask)."""
+    if not tree.exists():
+        return
+    for root, dirs, files in os.walk(tree):
+        for name in [*dirs, *files, None]:
+            p = Path(root) / name if name else Path(root)
+            try:
+                mode = p.lstat().st_mode
+                if mode & 0o077 and not p.is_symlink():
+                    p.chmod(mode & 0o700)
+            except OSError:
+                pass
+
+
+def read_token(passfile: Path) -> str | None:
+    """The token in the engine's password file (the password field of its first line)."""
+    try:
+        first = passfile.read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    token = first.rsplit(":", 1)[-1].strip()
+    return token if len(token) >= 16 else None
 
 
 def _port_open(port: int, timeout: float = 1.0) -> bool:
@@ -186,11 +232,14 @@ class EmbeddedEngine:
         if not node:
             raise EngineError("the embedded engine needs Node.js 20+ on PATH (or configure WLDB_DSN for a real server)")
         self.ensure_node_modules(echo)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if not self.passfile.exists():
-            self.passfile.write_text(f"127.0.0.1:*:*:postgres:{secrets.token_hex(16)}\n")
-        self.passfile.chmod(0o600)
-        log = open(self.log_file, "ab")  # noqa: SIM115 - handed to the engine process as its stdout
+        private_dir(self.data_dir)
+        self.ensure_token()
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # a log left by an older version may be 0644
+        log = os.fdopen(fd, "ab")
+        for f in (self.pgdata, self.state_file):
+            if f.exists():
+                f.chmod(0o700 if f.is_dir() else 0o600)
         proc = subprocess.Popen(
             [node, str(ENGINE_DIR / "server.mjs"), str(self.pgdata), str(self.port), "127.0.0.1"],
             stdin=subprocess.DEVNULL,
@@ -198,9 +247,11 @@ class EmbeddedEngine:
             stderr=subprocess.STDOUT,
             cwd=ENGINE_DIR,
             start_new_session=True,
+            umask=0o077,  # the database files PGlite writes: owner only
+            env={**os.environ, "WLDB_ENGINE_TOKEN_FILE": str(self.passfile)},
         )
         log.close()
-        self.state_file.write_text(json.dumps({"pid": proc.pid, "port": self.port, "started_at": time.time()}))
+        write_private(self.state_file, json.dumps({"pid": proc.pid, "port": self.port, "started_at": time.time()}))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -209,10 +260,21 @@ class EmbeddedEngine:
                     f"the embedded engine exited with code {proc.returncode} while starting:\n{self.log_tail()}"
                 )
             if _port_open(self.port, 0.5) and self._ping(self.port) is None:
+                make_private(self.pgdata)
                 return self.status()
             time.sleep(0.25)
         self.down()
         raise EngineError(f"the embedded engine did not answer within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def ensure_token(self) -> str:
+        """The access token, created on first use: a libpq password file (0600) matching any
+        database and user on the loopback address, whose password is a random secret. It is
+        kept across restarts, so exported ``wldb db env`` settings stay valid."""
+        token = read_token(self.passfile)
+        if token is None:
+            token = secrets.token_hex(24)
+        write_private(self.passfile, "".join(f"{host}:*:*:*:{token}\n" for host in ("127.0.0.1", "localhost")))
+        return token
 
     def down(self, timeout: float = 30.0) -> str:
         st = self._read_state()

@@ -21,9 +21,12 @@ except what JSON or jsonb cannot carry at all:
     (meta is not validated; a NaN factor is information);
   - datetimes become ISO 8601 strings; a naive datetime gets no invented zone, so SQL
     rejects it as naive; Decimals become floats, numpy scalars their Python value;
-  - a string with a NUL byte or a lone surrogate (jsonb refuses the whole payload), or a
-    value JSON cannot represent (a set, an object), rejects the row here: ``Reject(row,
-    field, reason)``, and the row is never sent.
+  - a string with a NUL byte or a lone surrogate (jsonb refuses the whole payload), a
+    value JSON cannot represent (a set, an object), an integer beyond double precision's
+    range (no column or factor can hold it), a value nested deeper than MAX_DEPTH levels,
+    or a row that cannot be read at all (a mapping whose methods raise) rejects the row
+    here: ``Reject(row, field, reason)``, the row is never sent, and the other rows of the
+    snapshot are not affected.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ except ImportError:  # pragma: no cover
     _orjson = None
 import numbers
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -89,6 +93,12 @@ COLUMNS = frozenset(
 )
 META_KEYS = frozenset({"pairs_top", "funding_diff_top", "exchanges", "matrix", "notes"})
 FACTOR_KEYS = ("factors", "extra_factors")
+# The deepest nesting a row may have (the row object is level 1, meta level 2, ...). The
+# monitor's deepest value, a cross-exchange matrix cell, is at level 5; PostgreSQL's JSON
+# parser recurses per level, and the embedded engine's stack is small.
+MAX_DEPTH = 64
+_FLOAT_MAX = sys.float_info.max
+_SHOWN_PATH = 120  # a reason names at most this much of a value's path
 
 
 @dataclass(frozen=True)
@@ -120,16 +130,32 @@ def _check_str(s: str, path: str) -> str:
     return s
 
 
-def clean(v: Any, path: str) -> Any:
-    """A JSON-ready copy of v (see the module doc); raises _Bad for what cannot be sent."""
+def _check_int(v: int, path: str) -> int:
+    if -_FLOAT_MAX <= v <= _FLOAT_MAX:
+        return v
+    digits = v.bit_length() * 0.30103
+    raise _Bad(path, f"integer of about {digits:.0f} digits is beyond the range of a double precision number")
+
+
+def _deeper(path: str, depth: int) -> _Bad:
+    return _Bad(path, f"nested deeper than {MAX_DEPTH} levels")
+
+
+def clean(v: Any, path: str, depth: int = 1) -> Any:
+    """A JSON-ready copy of v (see the module doc); raises _Bad for what cannot be sent.
+    ``depth`` is v's nesting level (the row itself is 1)."""
     t = type(v)
     if t is str:
         return _check_str(v, path)
     if t is float:
         return v if math.isfinite(v) else _nonfinite(v)
-    if t is int or t is bool:
+    if t is bool:
         return v
+    if t is int:
+        return _check_int(v, path)
     if t is dict or isinstance(v, Mapping):
+        if depth > MAX_DEPTH:
+            raise _deeper(path, depth)
         out = {}
         for k, x in v.items():
             if type(k) is not str:
@@ -137,10 +163,12 @@ def clean(v: Any, path: str) -> Any:
                     raise _Bad(path, f"key {k!r} is not a string")
                 k = str(k)
             sub = f"{path}.{k}"
-            out[_check_str(k, sub)] = clean(x, sub)
+            out[_check_str(k, sub)] = clean(x, sub, depth + 1)
         return out
     if t is list or t is tuple:
-        return [clean(x, f"{path}[{i}]") for i, x in enumerate(v)]
+        if depth > MAX_DEPTH:
+            raise _deeper(path, depth)
+        return [clean(x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v)]
     if v is None:
         return None
     if isinstance(v, (datetime, date, time)):
@@ -148,15 +176,19 @@ def clean(v: Any, path: str) -> Any:
     if isinstance(v, str):
         return _check_str(str(v), path)
     if isinstance(v, Decimal):
-        return clean(float(v), path)
+        return clean(float(v), path, depth)
     if isinstance(v, bool):
         return bool(v)
     if isinstance(v, numbers.Integral):
-        return int(v)
+        return _check_int(int(v), path)
     if isinstance(v, numbers.Real):
-        return clean(float(v), path)
+        try:
+            f = float(v)
+        except OverflowError:
+            raise _Bad(path, "number is beyond the range of a double precision number") from None
+        return clean(f, path, depth)
     if type(v).__module__ == "numpy" and hasattr(v, "tolist"):  # numpy scalars and arrays
-        return clean(v.tolist(), path)
+        return clean(v.tolist(), path, depth)
     raise _Bad(path, f"value of type {type(v).__name__} cannot be represented in JSON")
 
 
@@ -185,6 +217,30 @@ def _quote_nonfinite(m: re.Match) -> str:
     return tok if tok[0] == '"' else f'"{tok}"'
 
 
+def _depth_ok(row: Any) -> bool:
+    """Is no container in ``row`` nested deeper than MAX_DEPTH (the row itself is 1)?"""
+    stack = [(row, 1)]
+    while stack:
+        v, d = stack.pop()
+        if d > MAX_DEPTH:
+            return False
+        kids = v.values() if isinstance(v, Mapping) else v
+        stack.extend((x, d + 1) for x in kids if isinstance(x, (Mapping, list, tuple)))
+    return True
+
+
+def _shallow(text: str | bytes, row: Any) -> bool:
+    """Cheap depth bound on an encoded row: a text with at most MAX_DEPTH opening brackets
+    (counted in strings too) cannot nest deeper; otherwise the row itself is walked."""
+    n = text.count(b"[" if type(text) is bytes else "[") + text.count(b"{" if type(text) is bytes else "{")
+    return n <= MAX_DEPTH or _depth_ok(row)
+
+
+# Three hundred digits in a row: possibly an integer beyond double precision's range
+# (the standard encoder writes any int); clean() then decides.
+_LONG_NUMBER = re.compile(r"\d{300}")
+
+
 def encode(row: Mapping) -> str:
     """Compact JSON text of a shaped row.
 
@@ -192,25 +248,38 @@ def encode(row: Mapping) -> str:
     output cannot differ in meaning from the standard path's: no ``null`` in it (orjson
     writes NaN/inf as null, where this module sends "NaN"/"Infinity" strings; a real None
     deep in meta also sends the row down the standard path) and no NUL escape (refused by
-    jsonb; the standard path reports it). Then the standard C encoder (non-finite floats
-    written as tokens, then quoted; a NUL or a lone surrogate shows in its output). Anything
-    else (unknown types, odd keys) goes through clean(), which converts what it can and
-    raises _Bad for the rest."""
+    jsonb; the standard path reports it). orjson refuses integers beyond 64 bits, nesting
+    beyond 255 levels, lone surrogates and unknown types: such a row goes to clean(). Then
+    the standard C encoder (non-finite floats written as tokens, then quoted; a NUL or a
+    lone surrogate shows in its output). Anything else (unknown types, odd keys, huge
+    integers, deep nesting) goes through clean(), which converts what it can and raises
+    _Bad for the rest. Every path holds the depth bound (MAX_DEPTH)."""
     if _orjson is not None:
         try:
             out = _orjson.dumps(row, default=_default)
-            if b"null" not in out and b"\\u0000" not in out:
-                return out.decode()
         except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
-            pass
+            return _encode_clean(row)
+        if b"null" not in out and b"\\u0000" not in out:
+            if _shallow(out, row):
+                return out.decode()
+            return _encode_clean(row)
     try:
         text = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_default)
-        if "\\u0000" not in text and (text.isascii() or _utf8_ok(text)):
+        if (
+            "\\u0000" not in text
+            and (text.isascii() or _utf8_ok(text))
+            and (_orjson is not None or not _LONG_NUMBER.search(text))
+            and _shallow(text, row)
+        ):
             if "NaN" in text or "Infinity" in text:
                 text = _NONFINITE.sub(_quote_nonfinite, text)
             return text
     except (ValueError, TypeError, RecursionError):
         pass
+    return _encode_clean(row)
+
+
+def _encode_clean(row: Mapping) -> str:
     return json.dumps(clean(row, ""), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
@@ -283,9 +352,37 @@ def row_key(row: Mapping) -> tuple | None:
     return (row.get("exchange"), row.get("symbol"), row.get("ts"))
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print and log: lone surrogates, NUL and other control characters
+    as backslash escapes (a key of a refused row may hold any of them)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _field_and_reason(path: str, reason: str) -> tuple[str, str]:
+    """A value's path -> (its top-level field, the reason with the path when it is deeper)."""
+    path = printable(path.lstrip("."))
+    field = path.split(".", 1)[0].split("[", 1)[0] or "(row)"
+    if path == field:
+        return field, reason
+    if len(path) > _SHOWN_PATH:
+        path = path[: _SHOWN_PATH - 3] + "..."
+    return field, f"{path}: {reason}"
+
+
+def _safe_key(item: Mapping, at: Any) -> tuple | None:
+    try:
+        ex, sym, ts = row_key(item)
+        return tuple(clean(x, "") for x in (ex, sym, at if ts is None else ts))
+    except Exception:
+        return None
+
+
 def to_raw_rows(snapshot: Iterable[Any], at: Any = None) -> tuple[list[tuple[int, str]], list[Reject]]:
     """Map a snapshot to raw rows, each as compact JSON text with its index in the
-    snapshot; the rows that cannot be sent come back as Rejects instead."""
+    snapshot; the rows that cannot be sent come back as Rejects instead (one bad row never
+    costs the others)."""
     good: list[tuple[int, str]] = []
     rejects: list[Reject] = []
     for i, item in enumerate(snapshot):
@@ -295,16 +392,13 @@ def to_raw_rows(snapshot: Iterable[Any], at: Any = None) -> tuple[list[tuple[int
         try:
             good.append((i, encode(shape(item, at))))
         except _Bad as bad:
-            path = bad.path.lstrip(".")
-            field = path.split(".", 1)[0].split("[", 1)[0] or "(row)"
-            where = f"{path}: " if path != field else ""
-            key = None
-            try:
-                ex, sym, ts = row_key(item)
-                key = tuple(clean(x, "") for x in (ex, sym, at if ts is None else ts))
-            except _Bad:
-                pass
-            rejects.append(Reject(i, field, where + bad.reason, key))
+            field, reason = _field_and_reason(bad.path, bad.reason)
+            rejects.append(Reject(i, field, reason, _safe_key(item, at)))
+        except (RecursionError, MemoryError) as exc:
+            rejects.append(Reject(i, "(row)", f"cannot be encoded: {type(exc).__name__}", _safe_key(item, at)))
+        except Exception as exc:  # a mapping that cannot be read (its methods raise)
+            reason = f"cannot be read: {type(exc).__name__}: {str(exc)[:200]}"
+            rejects.append(Reject(i, "(row)", reason, _safe_key(item, at)))
     return good, rejects
 
 

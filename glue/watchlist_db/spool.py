@@ -100,7 +100,29 @@ class SpoolBusy(RuntimeError):
     """Another live writer owns this spool file."""
 
 
+def _private_file(path: Path) -> None:
+    """Create ``path`` as an empty 0600 file if it does not exist (an existing one of ours
+    loses group/other access): the spool holds the rows, its -wal and -shm files take the
+    database file's mode, and a new directory is made 0700."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    except OSError:  # not our file: leave its mode to its owner
+        pass
+    finally:
+        os.close(fd)
+    for side in ("-wal", "-shm"):
+        try:
+            os.chmod(f"{path}{side}", 0o600)
+        except OSError:
+            pass
+
+
 def _connect(path: Path, durability: str) -> sqlite3.Connection:
+    _private_file(path)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
@@ -120,7 +142,6 @@ class Spool:
 
     def __init__(self, path: str | os.PathLike, *, lock: threading.Lock | None = None, durability: str = "normal"):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = lock or threading.Lock()
         self.db = _connect(self.path, durability)
         # No automatic checkpoints (one runs inside the COMMIT that crosses the threshold and
@@ -441,7 +462,7 @@ class OwnerLock:
         self.fh = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(self.path)
         fh = open(self.path, "a+")  # noqa: SIM115 - held open: the lock lives as long as the file handle
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -10,8 +10,9 @@ raises because of, the database.
 
 Path of a row:
   submit()  maps the snapshot to raw rows (snapshot.py), rejects what cannot be sent at
-            all (NUL bytes, lone surrogates, values JSON cannot carry) into the quarantine
-            counters, and appends the rest to the spool's inbox (spool.py): one SQLite
+            all (NUL bytes, lone surrogates, values JSON cannot carry, integers beyond double
+            precision, nesting deeper than snapshot.MAX_DEPTH), each row alone with its
+            field and reason, into the quarantine counters, and appends the rest to the spool's inbox (spool.py): one SQLite
             commit, so every row whose submit() returned survives a kill -9 of the process
             (synchronous=NORMAL; durability="full" for power loss too). No database call.
   flush thread  groups inbox rows into batches (max_batch_rows or max_delay_s, whichever
@@ -177,15 +178,26 @@ class Writer(FlushThread):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ app API
-    def submit(self, rows: Iterable[Mapping], at: datetime | None = None, *, stamp_missing_ts: bool = True) -> int:
+    def submit(
+        self,
+        rows: Iterable[Mapping],
+        at: datetime | None = None,
+        *,
+        stamp_missing_ts: bool = True,
+        rejected: list | None = None,
+    ) -> int:
         """Map and durably enqueue a snapshot; returns the number of rows accepted (the
-        others are counted as quarantined, see rejects()). Rows without ``ts`` take ``at``
-        (default: now, UTC; with stamp_missing_ts=False they are left without one and SQL
-        quarantines them). Never touches the database, never raises because of it."""
+        others are counted as quarantined, see rejects(), and appended to ``rejected`` as
+        snapshot.Reject(row, field, reason, key) when a list is given). A row that cannot be
+        sent (see snapshot.py) is refused alone: the others go through. Rows without ``ts``
+        take ``at`` (default: now, UTC; with stamp_missing_ts=False they are left without one
+        and SQL quarantines them). Never touches the database, never raises because of it."""
         try:
             if at is None and stamp_missing_ts:
                 at = datetime.now(UTC)
             good, bad = snapshot.to_raw_rows(rows, at)
+            if rejected is not None:
+                rejected.extend(bad)
             n = len(good)
             if self._closed:
                 raise RuntimeError("submit() after close()")

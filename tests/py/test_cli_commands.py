@@ -126,7 +126,7 @@ def test_trades_add_and_import(target, tmp_path):
         )
         res = _cli(target, ["trades", "import", str(csv_file)])
         assert res.exit_code == 1, res.output
-        assert "recorded 2 trade(s), refused 1:" in res.output and f"row 3 ({ref}-3)" in res.output
+        assert "recorded 2 trade(s), refused 1:" in res.output and f"line 4 ({ref}-3)" in res.output
         assert q(
             target,
             """SELECT trade_ref, opened_at, holding_hours, pnl, labels, notes FROM watchlist_data.watchlist_outcome

@@ -22,13 +22,18 @@ from .common import fail, target_of
 # keep the spool small while the database keeps up: past BACKLOG_HIGH batches waiting,
 # wait until fewer than BACKLOG_LOW are left
 BACKLOG_HIGH, BACKLOG_LOW = 10, 4
-MAX_BAD_LINES_SHOWN = 5
+MAX_BAD_LINES_SHOWN = 20
+# the (exchange, symbol, ts) -> line map that names the line of a row the database
+# quarantined holds at most this many rows (past it such a row is named by its key)
+MAX_LINES_TRACKED = 200_000
 
 
 @dataclass
 class LoadReport:
-    """What load_jsonl read: lines, lines that were not JSON objects (by reason, and the
-    first few with their line numbers), the writer's stats after close, its reject reasons."""
+    """What load_jsonl read: lines, lines that were not JSON objects (by reason), the first
+    few problems as "line N: field: reason" (``first_bad``: lines that were not JSON objects,
+    rows the writer refused before sending and rows the database quarantined, by line), the
+    writer's stats after close, its reject reasons."""
 
     lines: int = 0
     seconds: float = 0.0
@@ -43,6 +48,14 @@ class LoadReport:
         return not (s["quarantined"] or s["failed"] or s["pending"] or s["dropped"])
 
 
+def _hashable_key(obj: dict, at: datetime | None) -> tuple | None:
+    ts = obj.get("ts")
+    if ts is None and at is not None:
+        ts = at.isoformat()
+    key = (obj.get("exchange"), obj.get("symbol"), ts)
+    return key if all(v is None or type(v) in (str, int, float, bool) for v in key) else None
+
+
 def load_jsonl(
     writer: Writer,
     lines: Iterable[bytes | str],
@@ -54,17 +67,29 @@ def load_jsonl(
 ) -> LoadReport:
     """Submit JSON Lines (one watchlist row per line) through ``writer`` in chunks of
     ``chunk`` rows, then close it. Rows without "ts" take ``at`` (without ``at`` they are
-    quarantined). Blank lines are skipped; a line that is not a JSON object is counted as
-    quarantined, with its line number. ``progress(n_bytes)`` is called per line."""
+    quarantined). Blank lines are skipped; a line that is not a JSON object (or nests too
+    deep to parse) is counted as quarantined, with its line number; so is a row the writer
+    or the database refuses, with its field and reason. A bad line never costs the others.
+    ``progress(n_bytes)`` is called per line."""
     rep = LoadReport()
+    problems: list[tuple[int, str]] = []  # (line, message), the first MAX_BAD_LINES_SHOWN in line order
+    line_of: dict[tuple, int] = {}
 
-    def submit(batch: list[dict]) -> None:
-        writer.submit(batch, at=at, stamp_missing_ts=at is not None)
+    def note(line_no: int, msg: str) -> None:
+        if len(problems) < MAX_BAD_LINES_SHOWN:
+            problems.append((line_no, msg))
+
+    def submit(batch: list[dict], batch_lines: list[int]) -> None:
+        refused: list = []
+        writer.submit(batch, at=at, stamp_missing_ts=at is not None, rejected=refused)
+        for r in refused:
+            note(batch_lines[r.row], f"{r.field}: {r.reason}")
         if writer.backlog() > BACKLOG_HIGH * writer.max_batch_rows:
             writer.drain(below=BACKLOG_LOW * writer.max_batch_rows)
 
     t0 = time.monotonic()
     batch: list[dict] = []
+    batch_lines: list[int] = []
     for line in lines:
         rep.lines += 1
         if progress:
@@ -75,21 +100,42 @@ def load_jsonl(
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError(f"expected an object, got {type(obj).__name__}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = ValueError("nested too deeply to parse")
+            elif isinstance(exc, UnicodeDecodeError):
+                exc = ValueError(f"not valid UTF-8: byte {exc.start + 1} ({exc.reason})")
             key = ("(line)", f"not a JSON object: {str(exc).split(':')[0]}")
             rep.bad_lines[key] = rep.bad_lines.get(key, 0) + 1
-            if len(rep.first_bad) < MAX_BAD_LINES_SHOWN:
-                rep.first_bad.append(f"line {rep.lines}: {exc}")
+            note(rep.lines, str(exc))
             continue
+        if len(line_of) < MAX_LINES_TRACKED:
+            k = _hashable_key(obj, at)
+            if k is not None:
+                line_of.setdefault(k, rep.lines)
         batch.append(obj)
+        batch_lines.append(rep.lines)
         if len(batch) >= chunk:
-            submit(batch)
-            batch = []
+            submit(batch, batch_lines)
+            batch, batch_lines = [], []
     if batch:
-        submit(batch)
+        submit(batch, batch_lines)
     rep.stats = writer.close(timeout=timeout)
     rep.reasons = writer.reject_reasons()
     rep.stats["quarantined"] += sum(rep.bad_lines.values())
+    # rows the database quarantined: named by their line when their key maps to one
+    for r in writer.rejects(limit=MAX_BAD_LINES_SHOWN * 5):
+        if r["batch_id"] is None:
+            continue
+        key = tuple(r["key"]) if r["key"] else None
+        n = line_of.get(key) if key else None
+        msg = f"{r['field']}: {r['reason']}"
+        if n is None:
+            problems.append((10**18, f"row {key}: {msg}"))
+        else:
+            problems.append((n, msg))
+    problems.sort(key=lambda p: p[0])
+    rep.first_bad = [msg if n == 10**18 else f"line {n}: {msg}" for n, msg in problems[:MAX_BAD_LINES_SHOWN]]
     rep.seconds = time.monotonic() - t0
     return rep
 
@@ -164,8 +210,9 @@ def insert_cmd(ctx, file, at, chunk: int, timeout: float, verbose: bool, spool_p
        "pairs_top": [...], "exchanges": [...], "factors": {"rsi_14": 61.2}}
     Column keys stay columns; pairs_top, funding_diff_top, exchanges, matrix, notes and
     unknown keys go to meta, factors and unknown numbers to meta.factors (see
-    watchlist_db.snapshot). Blank lines are skipped; a line that is not a JSON object is
-    quarantined with its line number.
+    watchlist_db.snapshot). Blank lines are skipped; a line that is not a JSON object, or
+    a row refused (by the writer or the database) is quarantined and shown with its line
+    number, field and reason (the first 20); the other lines are stored.
 
     Rows go through the same path as the app's: validated in SQL, written in batches with
     watchlist.ingest_raw (replaying a file inserts nothing twice), spooled when the

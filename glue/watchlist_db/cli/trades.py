@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
+import re
 import sys
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import click
 from psycopg.types.json import Jsonb
 
-from .. import config
+from .. import config, snapshot
 from .common import connect, fail, target_of
 
 # The columns watchlist.record_trades takes (the writable columns of watchlist.watchlist_outcome;
@@ -45,39 +49,116 @@ def record_trades(target: config.Target, rows: list[dict]) -> list[tuple]:
         ).fetchall()
 
 
-def parse_trades_csv(file: TextIO) -> list[dict]:
-    """CSV with a header row -> trade objects (numbers as numbers, labels parsed as JSON).
-    A value of the wrong kind is left as text: the database refuses that row, naming the field."""
+@dataclass
+class ParsedTrades:
+    """A trades CSV read line by line: the rows to send with the line each came from, and
+    the lines refused before sending as (line, trade_ref or None, "field: reason")."""
+
+    rows: list[dict] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    errors: list[tuple[int, str | None, str]] = field(default_factory=list)
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def _bad_text(value: str) -> str | None:
+    """Why a cell cannot be sent as text (None: it can)."""
+    if "\x00" in value:
+        return "contains a NUL byte, which PostgreSQL refuses"
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        return "is not valid UTF-8"
+    return None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _parse_row(raw: dict, header: list[str]) -> dict:
+    """One CSV record -> a trade object; raises ValueError("field: reason")."""
+    extra = raw.pop(None, None)
+    if extra:
+        raise ValueError(f"(line): {len(extra)} cell(s) more than the header's {len(header)} column(s)")
+    row = {k: v for k, v in raw.items() if v not in (None, "")}
+    for k, v in row.items():
+        why = _bad_text(v)
+        if why:
+            raise ValueError(f"{k}: {why}")
+    for k in NUMERIC_FIELDS:
+        if k in row:
+            try:
+                x = float(row[k])
+            except ValueError:
+                continue  # left as text: the database refuses the row, naming the field
+            if not math.isfinite(x):
+                raise ValueError(f"{k}: {row[k]!r} is not a finite number")
+            row[k] = x
+    if "trigger_id" in row and _ASCII_DIGITS.fullmatch(row["trigger_id"]):
+        row["trigger_id"] = int(row["trigger_id"])
+    if "labels" in row:
+        try:
+            row["labels"] = snapshot.clean(json.loads(row["labels"], parse_constant=_refuse_constant), "labels")
+        except snapshot._Bad as bad:
+            raise ValueError(f"{bad.path}: {bad.reason}") from None
+        except RecursionError:
+            raise ValueError("labels: nested too deeply") from None
+        except ValueError as exc:
+            raise ValueError(f"labels: not JSON ({exc})") from None
+    return row
+
+
+def parse_trades_csv(file: TextIO) -> ParsedTrades:
+    """CSV with a header row -> trade objects (numbers as numbers, labels parsed as JSON),
+    line by line: a line that cannot be sent (a non-finite number, a NUL byte, invalid
+    UTF-8, labels that are not JSON, more cells than the header) is refused alone, with
+    its line number, field and reason. A value of the wrong kind is left as text: the
+    database refuses that row, naming the field. Read the file with
+    errors="surrogateescape" so invalid UTF-8 is reported, not raised."""
     reader = csv.DictReader(file)
-    unknown = sorted(set(reader.fieldnames or []) - set(TRADE_FIELDS))
+    try:
+        header = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        fail(f"line 1: the header cannot be read: {exc}")
+    for name in header:
+        if _bad_text(name):
+            fail(f"line 1: column name {name!r} {_bad_text(name)}")
+    unknown = sorted(set(header) - set(TRADE_FIELDS))
     if unknown:
         fail(f"unknown column(s) {', '.join(unknown)}; known: {', '.join(TRADE_FIELDS)}")
-    rows = []
-    for line_no, raw in enumerate(reader, start=2):
-        row = {k: v for k, v in raw.items() if v not in (None, "")}
-        for k in NUMERIC_FIELDS:
-            if k in row:
-                try:
-                    row[k] = float(row[k])
-                except ValueError:
-                    pass
-        if "trigger_id" in row and row["trigger_id"].isdigit():
-            row["trigger_id"] = int(row["trigger_id"])
-        if "labels" in row:
-            try:
-                row["labels"] = json.loads(row["labels"])
-            except ValueError:
-                fail(f"line {line_no}: labels is not JSON")
-        rows.append(row)
-    return rows
+    out = ParsedTrades()
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            out.errors.append((reader.line_num, None, f"(line): {exc}"))
+            continue
+        ref = raw.get("trade_ref") or None
+        try:
+            row = _parse_row(raw, header)
+        except ValueError as exc:
+            out.errors.append((reader.line_num, ref if ref and not _bad_text(ref) else None, str(exc)))
+            continue
+        out.rows.append(row)
+        out.lines.append(reader.line_num)
+    return out
 
 
-def _report(res: list[tuple]) -> None:
+def _report(res: list[tuple], lines: list[int] | None = None, refused: list | None = None) -> None:
+    """Print what record_trades said (and what was refused before sending); exit 1 if any
+    row was refused. With ``lines``, rows are named by their line in the file."""
     bad = [r for r in res if r[3]]
-    click.echo(f"recorded {len(res) - len(bad)} trade(s)" + (f", refused {len(bad)}:" if bad else ""))
+    problems = [(line, ref, msg) for line, ref, msg in refused or []]
     for idx, ref, _id, err in bad:
-        click.secho(f"  row {idx + 1} ({ref or 'no trade_ref'}): {err}", fg="red")
-    sys.exit(1 if bad else 0)
+        problems.append((lines[idx] if lines else idx + 1, ref, err))
+    problems.sort(key=lambda p: p[0])
+    n_bad = len(problems)
+    click.echo(f"recorded {len(res) - len(bad)} trade(s)" + (f", refused {n_bad}:" if n_bad else ""))
+    for where, ref, err in problems:
+        click.secho(f"  {'line' if lines is not None else 'row'} {where} ({ref or 'no trade_ref'}): {err}", fg="red")
+    sys.exit(1 if n_bad else 0)
 
 
 @trades.command("add")
@@ -98,10 +179,15 @@ def trades_add(ctx: click.Context, **kw) -> None:
 
 
 @trades.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.pass_context
 def trades_import(ctx: click.Context, file) -> None:
-    """Import trades from CSV with a header row; columns among:
+    """Import trades from CSV (UTF-8) with a header row; columns among:
     trade_ref, trigger_id, exchange, symbol, opened_at, closed_at, pnl, max_drawdown,
-    holding_hours, benchmark_return, labels (JSON), notes. Re-importing updates by trade_ref."""
-    _report(record_trades(target_of(ctx), parse_trades_csv(file)))
+    holding_hours, benchmark_return, labels (JSON), notes. Re-importing updates by trade_ref.
+    A bad line is refused alone, named by its line number, field and reason; the other
+    lines are recorded. Exit 1 when any line was refused."""
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    parsed = parse_trades_csv(text)
+    res = record_trades(target_of(ctx), parsed.rows) if parsed.rows else []
+    _report(res, parsed.lines, parsed.errors)
