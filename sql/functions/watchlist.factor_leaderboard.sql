@@ -16,8 +16,9 @@
 --                     factor_lab_min_eff_events effective events; by q_value, then |hac_t|
 --   q_value           Benjamini-Hochberg over this run's eligible rows; discovery = q_value <=
 --                     the setting factor_lab_fdr
---   trials_in_window  distinct tests (factor x horizon x metric x period x filters) the database
---                     has recorded on windows overlapping [from, to), this run's included
+--   trials_in_window  distinct tests (factor x horizon x metric x period x filters x window) the
+--                     database has recorded on windows overlapping [from, to), this run's
+--                     included: the same query again adds none, another window or metric does
 --   bonferroni_t, bonferroni_p   |hac_t| a row must beat for family-wise level factor_lab_fdr
 --                     over those trials (t quantile at 1 - fdr / (2 trials)), and p x trials
 --   q1 .. q5          mean outcome by factor quintile (quintiles within each used period, ties by
@@ -168,11 +169,13 @@ BEGIN
                                                q_value float8, eligible boolean);
     END IF;
     SELECT count(*)::integer INTO v_m FROM (
-        SELECT t.factor, t.horizon_min, t.metric, t.period, coalesce(t.signal_type, ''), coalesce(t.exchange, '')
+        SELECT t.factor, t.horizon_min, t.metric, t.period, coalesce(t.signal_type, ''), coalesce(t.exchange, ''),
+               t.window_from, t.window_to
           FROM watchlist_data.factor_trial AS t
          WHERE t.window_from < p_to AND t.window_to > p_from AND t.p_value IS NOT NULL AND t.p_value <> 'NaN'
         UNION
-        SELECT r.factor, r.horizon_min, p_metric, p_period, coalesce(p_signal_type, ''), coalesce(p_exchange, '')
+        SELECT r.factor, r.horizon_min, p_metric, p_period, coalesce(p_signal_type, ''), coalesce(p_exchange, ''),
+               p_from, p_to
           FROM jsonb_to_recordset(v_rows) AS r(factor text, horizon_min integer, p_value float8)
          WHERE r.p_value IS NOT NULL AND r.p_value <> 'NaN') AS d;
 
