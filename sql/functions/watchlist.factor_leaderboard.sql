@@ -8,7 +8,8 @@
 --                     of its symbol (itself included) of the share of its outcome window they
 --                     overlap, max(0, 1 - |entry_i - entry_j| / horizon); evenly spaced events
 --                     d apart count d / horizon each
---   hac_t, p_value, ci_lo, ci_hi   Newey-West t of the mean rank IC (lag ceil(horizon / period))
+--   hac_t, p_value, ci_lo, ci_hi   Newey-West t of the mean rank IC (Bartlett, lag ceil(horizon /
+--                     period)), its fixed-b p-value and 95% interval (watchlist_data.hac_mean_test)
 --   group_h, p_value  for the factors of the setting factor_lab_categorical: Kruskal-Wallis H
 --                     across the categories over the used events, and its chi-square p-value
 --                     with H discounted by eff_events / n_events for overlap
@@ -20,7 +21,8 @@
 --                     database has recorded on windows overlapping [from, to), this run's
 --                     included: the same query again adds none, another window or metric does
 --   bonferroni_t, bonferroni_p   |hac_t| a row must beat for family-wise level factor_lab_fdr
---                     over those trials (t quantile at 1 - fdr / (2 trials)), and p x trials
+--                     over those trials (kappa x the t(df) quantile at 1 - fdr / (2 trials),
+--                     kappa the fixed-b factor of hac_mean_test), and p x trials
 --   q1 .. q5          mean outcome by factor quintile (quintiles within each used period, ties by
 --                     event id, pooled), q1_se .. q5_se the Newey-West standard errors of the
 --                     per-period quintile means, spread = q5 - q1 and spread_t its Newey-West t
@@ -35,7 +37,7 @@ RETURNS TABLE (rank integer, factor text, horizon_min integer, test text, n_peri
                n_events integer, eff_events double precision,
                mean_ic double precision, sd_ic double precision, icir double precision,
                mean_rank_ic double precision, sd_rank_ic double precision, rank_icir double precision,
-               hac_lag integer, hac_t double precision, df integer, p_value double precision,
+               hac_lag integer, hac_t double precision, df double precision, kappa double precision, p_value double precision,
                ci_lo double precision, ci_hi double precision, ic_hac_t double precision, ic_p_value double precision,
                group_h double precision, eligible boolean, q_value double precision, discovery boolean,
                trials_in_window integer, bonferroni_t double precision, bonferroni_p double precision,
@@ -113,32 +115,32 @@ BEGIN
         SELECT used.fac, used.h, used.pn, used.y,
                ntile(5) OVER (PARTITION BY used.p, used.fac, used.h ORDER BY used.x, used.event_id) AS q
           FROM used WHERE NOT (used.fac = ANY (v_cat))
-    ), qp AS (
-        SELECT quint.fac, quint.h, quint.q, quint.pn, avg(quint.y) AS m FROM quint GROUP BY 1, 2, 3, 4
-    ), qrange AS (
-        SELECT qp.fac, qp.h, min(qp.pn) AS lo, max(qp.pn) AS hi FROM qp GROUP BY 1, 2
+    ), qpiv AS (
+        -- per period: the mean outcome of each quintile
+        SELECT quint.fac, quint.h, quint.pn,
+               avg(quint.y) FILTER (WHERE quint.q = 1) AS m1, avg(quint.y) FILTER (WHERE quint.q = 2) AS m2,
+               avg(quint.y) FILTER (WHERE quint.q = 3) AS m3, avg(quint.y) FILTER (WHERE quint.q = 4) AS m4,
+               avg(quint.y) FILTER (WHERE quint.q = 5) AS m5
+          FROM quint GROUP BY 1, 2, 3
     ), qser AS (
-        SELECT qrange.fac, qrange.h, qn.q,
-               array_agg(qp.m ORDER BY g.pn) AS ms,
-               array_agg(s5.m - s1.m ORDER BY g.pn) AS spreads
-          FROM qrange
-         CROSS JOIN generate_series(1, 5) AS qn(q)
-         CROSS JOIN LATERAL generate_series(qrange.lo, qrange.hi) AS g(pn)
-          LEFT JOIN qp ON qp.fac = qrange.fac AND qp.h = qrange.h AND qp.q = qn.q AND qp.pn = g.pn
-          LEFT JOIN qp AS s5 ON s5.fac = qrange.fac AND s5.h = qrange.h AND s5.q = 5 AND s5.pn = g.pn
-          LEFT JOIN qp AS s1 ON s1.fac = qrange.fac AND s1.h = qrange.h AND s1.q = 1 AND s1.pn = g.pn
+        -- the series over every period number from the first to the last (NULL where none)
+        SELECT r.fac, r.h, watchlist_data.hac_lag(r.h, v_pm) AS lag,
+               array_agg(v.m1 ORDER BY g.pn) AS a1, array_agg(v.m2 ORDER BY g.pn) AS a2,
+               array_agg(v.m3 ORDER BY g.pn) AS a3, array_agg(v.m4 ORDER BY g.pn) AS a4,
+               array_agg(v.m5 ORDER BY g.pn) AS a5, array_agg(v.m5 - v.m1 ORDER BY g.pn) AS sp
+          FROM (SELECT qpiv.fac, qpiv.h, min(qpiv.pn) AS lo, max(qpiv.pn) AS hi FROM qpiv GROUP BY 1, 2) AS r
+         CROSS JOIN LATERAL generate_series(r.lo, r.hi) AS g(pn)
+          LEFT JOIN qpiv AS v ON v.fac = r.fac AND v.h = r.h AND v.pn = g.pn
          GROUP BY 1, 2, 3
     ), qst AS (
-        SELECT qser.fac, qser.h,
-               max(t.se) FILTER (WHERE qser.q = 1) AS se1, max(t.se) FILTER (WHERE qser.q = 2) AS se2,
-               max(t.se) FILTER (WHERE qser.q = 3) AS se3, max(t.se) FILTER (WHERE qser.q = 4) AS se4,
-               max(t.se) FILTER (WHERE qser.q = 5) AS se5, max(st.t) FILTER (WHERE qser.q = 1) AS spread_t
+        SELECT qser.fac, qser.h, t1.se AS se1, t2.se AS se2, t3.se AS se3, t4.se AS se4, t5.se AS se5, ts.t AS spread_t
           FROM qser
-          JOIN (SELECT DISTINCT ON (1, 2) u.fac, u.h, ceil(u.h / v_pm)::integer AS lag FROM used AS u) AS l
-            ON l.fac = qser.fac AND l.h = qser.h
-         CROSS JOIN LATERAL watchlist_data.hac_mean_test(qser.ms, l.lag) AS t
-         CROSS JOIN LATERAL watchlist_data.hac_mean_test(qser.spreads, l.lag) AS st
-         GROUP BY 1, 2
+         CROSS JOIN LATERAL watchlist_data.hac_mean_test(qser.a1, qser.lag) AS t1
+         CROSS JOIN LATERAL watchlist_data.hac_mean_test(qser.a2, qser.lag) AS t2
+         CROSS JOIN LATERAL watchlist_data.hac_mean_test(qser.a3, qser.lag) AS t3
+         CROSS JOIN LATERAL watchlist_data.hac_mean_test(qser.a4, qser.lag) AS t4
+         CROSS JOIN LATERAL watchlist_data.hac_mean_test(qser.a5, qser.lag) AS t5
+         CROSS JOIN LATERAL watchlist_data.hac_mean_test(qser.sp, qser.lag) AS ts
     ), qm AS (
         SELECT quint.fac, quint.h,
                avg(quint.y) FILTER (WHERE quint.q = 1) AS a1, avg(quint.y) FILTER (WHERE quint.q = 2) AS a2,
@@ -181,15 +183,15 @@ BEGIN
 
     RETURN QUERY
     SELECT r.rank, r.factor, r.horizon_min, r.test, r.n_periods, r.skipped_periods, r.n_events, r.eff_events,
-           r.mean_ic, r.sd_ic, r.icir, r.mean_rank_ic, r.sd_rank_ic, r.rank_icir, r.hac_lag, r.hac_t, r.df,
+           r.mean_ic, r.sd_ic, r.icir, r.mean_rank_ic, r.sd_rank_ic, r.rank_icir, r.hac_lag, r.hac_t, r.df, r.kappa,
            nullif(r.p_value, 'NaN'), r.ci_lo, r.ci_hi, r.ic_hac_t, r.ic_p_value, r.group_h, r.eligible, r.q_value,
            coalesce(r.eligible AND r.q_value <= v_alpha, false), v_m,
-           CASE WHEN r.df > 0 AND v_m > 0 THEN watchlist_data.t_quantile(1 - v_alpha / (2 * v_m), r.df) END,
+           CASE WHEN r.df > 0 AND v_m > 0 THEN r.kappa * watchlist_data.t_quantile(1 - v_alpha / (2 * v_m), r.df) END,
            least(1, nullif(r.p_value, 'NaN') * v_m),
            r.q1, r.q2, r.q3, r.q4, r.q5, r.q1_se, r.q2_se, r.q3_se, r.q4_se, r.q5_se, r.spread, r.spread_t, v_run
       FROM jsonb_to_recordset(v_rows) AS r(rank integer, factor text, horizon_min integer, test text, n_periods integer,
                skipped_periods integer, n_events integer, eff_events float8, mean_ic float8, sd_ic float8, icir float8,
-               mean_rank_ic float8, sd_rank_ic float8, rank_icir float8, hac_lag integer, hac_t float8, df integer,
+               mean_rank_ic float8, sd_rank_ic float8, rank_icir float8, hac_lag integer, hac_t float8, df float8, kappa float8,
                p_value float8, ci_lo float8, ci_hi float8, ic_hac_t float8, ic_p_value float8, group_h float8,
                eligible boolean, q_value float8, q1 float8, q2 float8, q3 float8, q4 float8, q5 float8,
                q1_se float8, q2_se float8, q3_se float8, q4_se float8, q5_se float8, spread float8, spread_t float8)

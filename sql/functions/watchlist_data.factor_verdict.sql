@@ -11,8 +11,9 @@
 --   hac_lag = ceil(horizon / period length): a label entered near a period's end runs that
 --   many periods into the following ones, so ICs up to hac_lag periods apart share outcome
 --   time; beyond it they do not (and the factor's own persistence is what remains).
---   hac_t / p_value / ci_lo / ci_hi: watchlist_data.hac_mean_test of the rank IC series
---   (Newey-West, Bartlett, that lag); ic_hac_t / ic_p_value the same for the Pearson IC.
+--   (watchlist_data.hac_lag). hac_t / p_value / ci_lo / ci_hi: watchlist_data.hac_mean_test
+--   of the rank IC series (Newey-West, Bartlett, that lag, fixed-b p and 95% interval);
+--   ic_hac_t / ic_p_value the same for the Pearson IC.
 --   test = 'rank_ic_hac', or 'kruskal_wallis' for a categorical factor (p_value is then its
 --   group p-value, the IC columns NULL).
 --   eligible: at least p_min_periods used periods and p_min_eff_events effective events and
@@ -28,7 +29,7 @@ RETURNS TABLE (factor text, horizon_min integer, test text, n_periods integer, s
                n_events integer, eff_events double precision,
                mean_ic double precision, sd_ic double precision, icir double precision,
                mean_rank_ic double precision, sd_rank_ic double precision, rank_icir double precision,
-               hac_lag integer, hac_t double precision, df integer, p_value double precision,
+               hac_lag integer, hac_t double precision, df double precision, kappa double precision, p_value double precision,
                ci_lo double precision, ci_hi double precision, ic_hac_t double precision, ic_p_value double precision,
                group_h double precision, eligible boolean, q_value double precision, rank integer)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -48,7 +49,7 @@ BEGIN
                count(per.ric)::integer AS np, (count(*) - count(per.ric))::integer AS sp,
                coalesce(sum(per.n) FILTER (WHERE per.ric IS NOT NULL), 0)::integer AS ne,
                avg(per.ic) AS m, stddev_samp(per.ic) AS s, avg(per.ric) AS rm, stddev_samp(per.ric) AS rs,
-               ceil(per.h / p_period_minutes)::integer AS lag
+               watchlist_data.hac_lag(per.h, p_period_minutes) AS lag
           FROM per GROUP BY per.fac, per.h
     ), series AS (
         -- every period number from the first to the last, NULL where nothing was used
@@ -62,7 +63,7 @@ BEGIN
         SELECT u.fac, u.h, u.eff, u.gp, u.gh
           FROM unnest(p_key_fac, p_key_h, p_key_eff_events, p_key_group_p, p_key_group_h) AS u(fac, h, eff, gp, gh)
     ), st AS (
-        SELECT keys.*, kx.eff, kx.gp, kx.gh, (kx.gp IS NOT NULL) AS is_group, r.t AS rt, r.df AS rdf, r.p_value AS rp,
+        SELECT keys.*, kx.eff, kx.gp, kx.gh, (kx.gp IS NOT NULL) AS is_group, r.t AS rt, r.df AS rdf, r.kappa AS rk, r.p_value AS rp,
                r.ci_lo AS lo95, r.ci_hi AS hi95, i.t AS it, i.p_value AS ip
           FROM keys
           JOIN series ON series.fac = keys.fac AND series.h = keys.h
@@ -88,7 +89,8 @@ BEGIN
            CASE WHEN NOT el.is_group THEN el.rm END, CASE WHEN NOT el.is_group THEN el.rs END,
            CASE WHEN NOT el.is_group THEN el.rm / nullif(el.rs, 0) END,
            el.lag,
-           CASE WHEN NOT el.is_group THEN el.rt END, CASE WHEN NOT el.is_group THEN el.rdf ELSE NULL END,
+           CASE WHEN NOT el.is_group THEN el.rt END, CASE WHEN NOT el.is_group THEN el.rdf END,
+           CASE WHEN NOT el.is_group THEN el.rk END,
            el.pv,
            CASE WHEN NOT el.is_group THEN el.lo95 END, CASE WHEN NOT el.is_group THEN el.hi95 END,
            CASE WHEN NOT el.is_group THEN el.it END, CASE WHEN NOT el.is_group THEN el.ip END,
@@ -97,6 +99,6 @@ BEGIN
                                                     ORDER BY qs.q, abs(CASE WHEN el.is_group THEN NULL ELSE el.rt END) DESC NULLS LAST,
                                                              el.h, el.fac) END)::integer
       FROM el LEFT JOIN qs ON qs.fac = el.fac AND qs.h = el.h
-     ORDER BY 25 NULLS LAST, el.h, el.fac;
+     ORDER BY 26 NULLS LAST, el.h, el.fac;
 END
 $$;

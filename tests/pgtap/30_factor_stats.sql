@@ -59,20 +59,22 @@ SELECT throws_ok($$SELECT watchlist_data.t_cdf(1, 0)$$, '22023', 't_cdf: degrees
                  't_cdf refuses df <= 0, naming it');
 
 -- Newey-West on an MA(2) series x_t = 0.05 + e_t + 0.8 e_{t-1} + 0.5 e_{t-2} (numpy
--- default_rng(7), 24 values rounded to 6 decimals): statsmodels
--- OLS(x, ones).fit(cov_type='HAC', cov_kwds={'maxlags': L, 'use_correction': True}, use_t=True):
--- tvalues[0], pvalues[0], conf_int()[0]. Lag 0 is the ordinary one-sample t-test.
+-- default_rng(7), 24 values rounded to 6 decimals). t and se: statsmodels
+-- OLS(x, ones).fit(cov_type='HAC', cov_kwds={'maxlags': L, 'use_correction': True}); then in
+-- scipy, fixed-b: b = (L + 1) / 24, kappa = (1.96 + 2.9694 b + 0.416 b^2 - 0.5324 b^3) /
+-- norm.ppf(0.975), df = min(23, 1.5 * 24 / (L + 1)), p = 2 t.sf(|t| / kappa, df),
+-- interval mean -+ kappa t.ppf(0.975, df) se.
 CREATE TEMP TABLE hac_x AS SELECT ARRAY[0.015474, -0.910529, -1.254213, -1.750679, -0.910509, 0.942507, 0.660037, -0.294132,
     -0.202641, 0.488523, 0.685845, -0.617693, -0.670919, 0.256668, -0.752598, -1.135336, -2.889423, -2.989324, -3.773977,
     -2.303248, -2.326387, -0.810238, -0.209961, 0.124102]::float8[] AS x;
 SELECT ok(abs(h.t - w.t) < 1e-10 AND abs(h.p_value - w.p) < 1e-10 AND abs(h.ci_lo - w.lo) < 1e-9 AND abs(h.ci_hi - w.hi) < 1e-9
-          AND h.n = 24 AND h.df = 23,
-          format('hac_mean_test lag %s: t %s, p %s, 95%% interval [%s, %s] as statsmodels', w.lag, w.t, w.p, w.lo, w.hi))
+          AND h.n = 24 AND h.df = w.df,
+          format('hac_mean_test lag %s: t %s as statsmodels; fixed-b p %s, 95%% interval [%s, %s], df %s', w.lag, w.t, w.p, w.lo, w.hi, w.df))
   FROM (VALUES
-  (0, -3.3453547033921773::float8, 0.002805970770697374::float8, -1.3910305039062496::float8, -0.32802374609375096::float8),
-  (1, -2.556608987913491, 0.017637697031607186, -1.5550059162030219, -0.16404833379697858),
-  (2, -2.242372313780196, 0.0348730303661804, -1.6524674041704053, -0.0665868458295954),
-  (3, -2.0934486846495832, 0.04753136965229786, -1.7088755430102949, -0.010178706989705688)) AS w(lag, t, p, lo, hi),
+  (0, -3.3453547033921773::float8, 0.00452935467009645::float8, -1.4247774463603324::float8, -0.2942768036396676::float8, 23::float8),
+  (1, -2.556608987913491, 0.035921282344010486, -1.6559714923986437, -0.06308275760135629, 18.0),
+  (2, -2.242372313780196, 0.08446675566673255, -1.855195249214472, 0.1361409992144722, 12.0),
+  (3, -2.0934486846495832, 0.1302239109497412, -2.027172656250425, 0.30811840625042486, 9.0)) AS w(lag, t, p, lo, hi, df),
   hac_x CROSS JOIN LATERAL watchlist_data.hac_mean_test(hac_x.x, w.lag) AS h;
 SELECT ok((SELECT h.t FROM hac_x, watchlist_data.hac_mean_test(hac_x.x || ARRAY[NULL, NULL]::float8[], 2) AS h)
           = (SELECT h.t FROM hac_x, watchlist_data.hac_mean_test(hac_x.x, 2) AS h),
@@ -121,13 +123,13 @@ UPDATE watchlist_data.settings SET value = '20' WHERE key = 'factor_lab_min_eff_
 UPDATE watchlist_data.settings SET value = 'meta.cat' WHERE key = 'factor_lab_categorical';
 -- Expected (Python, scipy / statsmodels, same fixture with pnl rounded to 10 decimals as the
 -- SQL's numeric arithmetic gives it exactly): per hour the Spearman rank IC of the 6 events
--- (scipy.stats.spearmanr), then statsmodels HAC (maxlags 1 = ceil(60 / 60), use_correction,
--- use_t) of the 10 hourly rank ICs; eff_events = sum over events of
--- 1 / sum_j max(0, 1 - |t_i - t_j| / 60 min) over the same symbol's events = 20.8333...;
--- meta.cat: scipy.stats.kruskal over the 60 events, H 13.484262012617052 (p 0.00118 if the
--- events were independent), the leaderboard's p = scipy.stats.chi2.sf(H * eff / 60, 2);
--- q = multipletests([p_f1, p_f2, p_cat], method='fdr_bh'); Bonferroni over 3 trials:
--- scipy.stats.t.ppf(1 - 0.05 / 6, 9).
+-- (scipy.stats.spearmanr); statsmodels HAC t (maxlags 1 = ceil(60 / 60), use_correction) of
+-- the 10 hourly rank ICs, and the fixed-b p / interval as above (b = 2 / 10, df = 7.5);
+-- eff_events = sum over events of 1 / sum_j max(0, 1 - |t_i - t_j| / 60 min) over the same
+-- symbol's events = 20.8333...; meta.cat: scipy.stats.kruskal over the 60 events,
+-- H 13.484262012617052 (p 0.00118 if the events were independent), the leaderboard's
+-- p = scipy.stats.chi2.sf(H * eff / 60, 2); q = multipletests([p_f1, p_f2, p_cat],
+-- method='fdr_bh'); Bonferroni over 3 trials: kappa * scipy.stats.t.ppf(1 - 0.05 / 6, 7.5).
 CREATE TEMP TABLE lb AS
 SELECT * FROM watchlist.factor_leaderboard('2037-03-02', '2037-03-03', 'pnl', '1 hour', 5, NULL, 'hacx');
 SELECT results_eq($$SELECT rank, factor, test, n_periods, n_events, hac_lag FROM lb ORDER BY rank$$,
@@ -137,22 +139,22 @@ SELECT results_eq($$SELECT rank, factor, test, n_periods, n_events, hac_lag FROM
 SELECT ok(abs(eff_events - 20.833333333333325) < 1e-8, 'leaderboard: effective events discount overlapping windows (20.83 of 60)')
   FROM lb WHERE factor = 'meta.f1';
 SELECT ok(abs(lb.mean_rank_ic - w.m) < 1e-12 AND abs(lb.hac_t - w.t) < 1e-10 AND abs(lb.p_value - w.p) < 1e-10
-          AND abs(lb.ci_lo - w.lo) < 1e-9 AND abs(lb.ci_hi - w.hi) < 1e-9 AND lb.df = 9,
-          format('leaderboard %s: mean rank IC, HAC t, p and 95%% interval as statsmodels', w.f))
+          AND abs(lb.ci_lo - w.lo) < 1e-9 AND abs(lb.ci_hi - w.hi) < 1e-9 AND lb.df = 7.5,
+          format('leaderboard %s: mean rank IC, HAC t as statsmodels, fixed-b p and 95%% interval', w.f))
   FROM lb JOIN (VALUES
-    ('meta.f1', 0.26857142857142857::float8, 1.8083463316051869::float8, 0.10400698600109166::float8, -0.06739893852440776::float8, 0.6045417956672647::float8),
-    ('meta.f2', -0.16733200530681513, -1.6221174175958353, 0.13922763355068876, -0.4006882902860036, 0.06602427967237337))
+    ('meta.f1', 0.26857142857142857::float8, 1.8083463316051869::float8, 0.20699412775587564::float8, -0.18511210224691155::float8, 0.7222549593897687::float8),
+    ('meta.f2', -0.16733200530681513, -1.6221174175958353, 0.25275650913997544, -0.48244879439497124, 0.14778478378134097))
     AS w(f, m, t, p, lo, hi) ON w.f = lb.factor;
 SELECT ok(abs(group_h - 13.484262012617052) < 1e-10 AND abs(p_value - 0.09622965444735448) < 1e-9
           AND mean_ic IS NULL AND hac_t IS NULL,
           'leaderboard: a categorical factor gets Kruskal-Wallis (H as scipy, p discounted for overlap), no IC')
   FROM lb WHERE factor = 'meta.cat';
-SELECT ok(bool_and(abs(q_value - 0.13922763355068876) < 1e-10) AND NOT bool_or(discovery),
+SELECT ok(bool_and(abs(q_value - 0.25275650913997544) < 1e-10) AND NOT bool_or(discovery),
           'leaderboard: Benjamini-Hochberg q over the run as statsmodels fdr_bh; none is a discovery at 0.05')
   FROM lb;
-SELECT ok(bool_and(trials_in_window = 3) AND bool_and(abs(bonferroni_t - 2.93332408837399) < 1e-9) FILTER (WHERE test = 'rank_ic_hac')
-          AND abs(max(bonferroni_p) FILTER (WHERE factor = 'meta.f1') - 3 * 0.10400698600109166) < 1e-9,
-          'leaderboard: 3 trials recorded on the window; Bonferroni |t| threshold t_{9}(1 - 0.05 / 6) and p x 3')
+SELECT ok(bool_and(trials_in_window = 3) AND bool_and(abs(bonferroni_t - 4.0158753040271495) < 1e-9) FILTER (WHERE test = 'rank_ic_hac')
+          AND abs(max(bonferroni_p) FILTER (WHERE factor = 'meta.f1') - 0.6209823832676269) < 1e-9,
+          'leaderboard: 3 trials recorded on the window; Bonferroni |t| threshold kappa t_7.5(1 - 0.05 / 6) and p x 3')
   FROM lb;
 SELECT is((SELECT count(*)::int FROM watchlist_data.factor_trial WHERE window_from = '2037-03-02' AND exchange = 'hacx'), 3,
           'leaderboard: each row is recorded as a trial');
