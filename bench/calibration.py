@@ -7,7 +7,7 @@ statistics (Newey-West t, p, Benjamini-Hochberg q, eligibility, rank) come from 
 function the leaderboard itself calls, watchlist_data.factor_verdict, so this calibrates the
 product, not a re-implementation.
 
-The generator: SYMBOLS symbols over DAYS days, 4-hour periods; each symbol has events as a
+The generator: --symbols symbols (50) over --days days (7), 4-hour periods; each symbol has events as a
 Poisson process (one every EVENT_EVERY minutes on average); an event's outcome at horizon h
 is the symbol's random walk over the next h minutes, so a symbol's labels overlap whenever
 two entries are closer than h (at 360 min each label overlaps ~2 x 360 / EVENT_EVERY others,
@@ -47,7 +47,7 @@ HALF_LIFE_MIN = 360
 @dataclass
 class Config:
     days: float = 7.0
-    symbols: int = 20
+    symbols: int = 50
     event_every: float = 30.0  # minutes between a symbol's events, on average
     noise: int = 60
     planted: int = 0
@@ -234,9 +234,7 @@ def format_tables(size: dict, fdr: dict, cfg: Config, seeds: int) -> str:
         f"{'horizon':>8}  {'HAC lag':>7}  {'tests':>6}  {'naive t':>8}  {'HAC t':>7}",
     ]
     for h, (n, naive, hac) in size.items():
-        lines.append(
-            f"{h:>5} min  {math.ceil(h / PERIOD_MIN):>7}  {n:>6}  {100 * naive:>7.1f}%  {100 * hac:>6.1f}%"
-        )
+        lines.append(f"{h:>5} min  {math.ceil(h / PERIOD_MIN):>7}  {n:>6}  {100 * naive:>7.1f}%  {100 * hac:>6.1f}%")
     lines += [
         "",
         f"selection ({cfg.noise} noise + {cfg.planted} planted factors at rank IC ~{cfg.planted_ic:g}, x 4 horizons; "
@@ -253,7 +251,7 @@ def main() -> int:
     ap.add_argument("--dsn", default=None, help="a server (default: the embedded engine, as wldb resolves it)")
     ap.add_argument("--seeds", type=int, default=30)
     ap.add_argument("--days", type=float, default=7.0)
-    ap.add_argument("--symbols", type=int, default=20)
+    ap.add_argument("--symbols", type=int, default=50)
     args = ap.parse_args()
     from watchlist_db import config
 

@@ -59,8 +59,9 @@ BEGIN
     se := sqrt(s / n);
     t := mean / se;
     p_value := watchlist_data.t_p2(t / kappa, df);
-    ci_lo := mean - kappa * watchlist_data.t_quantile(0.975, df) * se;
-    ci_hi := mean + kappa * watchlist_data.t_quantile(0.975, df) * se;
+    b := kappa * watchlist_data.t_quantile(0.975, df) * se;
+    ci_lo := mean - b;
+    ci_hi := mean + b;
     RETURN NEXT;
 END
 $$;
