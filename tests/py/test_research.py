@@ -444,3 +444,21 @@ def test_wldb_export_without_pyarrow_names_the_extra(target, committed, tmp_path
     assert res.exit_code == 1
     assert "watchlist-db[research]" in res.output
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_leaderboard_in_a_read_only_transaction_records_no_trial(target, committed):
+    """On a hot standby every transaction is read-only: the leaderboard still answers (and
+    counts this run among the trials), it just cannot record it."""
+    g = committed
+    args = (g.t0, g.t0 + timedelta(days=1), g.exchange)
+    sql = "SELECT factor, horizon_min, hac_t, p_value, q_value, run_id, trials_in_window FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '2 hours', 5, NULL, %s)"
+    with config.connect(target, autocommit=True) as c:
+        before = c.execute("SELECT count(*) FROM watchlist_data.factor_trial").fetchone()[0]
+        with c.transaction():
+            c.execute("SET TRANSACTION READ ONLY")
+            ro = c.execute(sql, args).fetchall()
+        after = c.execute("SELECT count(*) FROM watchlist_data.factor_trial").fetchone()[0]
+        rw = c.execute(sql, args).fetchall()
+    assert after == before and ro and all(r[5] is None for r in ro)
+    assert all(r[6] >= len(ro) for r in ro)
+    assert [r[:5] for r in ro] == [r[:5] for r in rw] and all(r[5] is not None for r in rw)
