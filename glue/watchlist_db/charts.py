@@ -1,7 +1,7 @@
 """Rendering for `wldb chart` and `wldb ic --report` (matplotlib, Agg backend).
 
 Thin by design: every number comes from the SQL API (watchlist.series, watchlist.metrics,
-watchlist.factor_ic, watchlist.factor_ic_by_period); this module fetches rows, scales
+watchlist.factor_leaderboard, watchlist.factor_ic_by_period); this module fetches rows, scales
 spreads to basis points for display, and draws. matplotlib is imported lazily so the rest
 of the CLI starts without it.
 """

@@ -1,4 +1,4 @@
-"""Factor lab glue for `wldb ic` and `wldb export`: fetch watchlist.factor_ic /
+"""Factor lab glue for `wldb ic` and `wldb export`: fetch watchlist.factor_leaderboard /
 factor_ic_by_period / export_frame, format the IC table, write CSV / JSON / Parquet.
 
 Thin by design: every number is computed by the SQL functions; Python only chooses the
