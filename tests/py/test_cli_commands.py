@@ -286,7 +286,7 @@ def test_demo_summary_ranks_only_eligible_rows_and_places_the_planted_factor():
     def row(rank, factor, h, q, discovery, n_periods=18):
         return {
             "rank": rank, "factor": factor, "horizon_min": h, "test": "rank_ic_hac", "hac_t": 5.0, "mean_rank_ic": 0.1,
-            "p_value": q / 2, "q_value": q, "discovery": discovery, "n_periods": n_periods, "n_events": 400,
+            "p_value": None if q is None else q / 2, "q_value": q, "discovery": discovery, "n_periods": n_periods, "n_events": 400,
             "eff_events": 200.0, "group_h": None, "trials_in_window": 3,
         }  # fmt: skip
 
