@@ -147,13 +147,14 @@ def test_factor_ic_matches_scipy_and_numpy(conn, seed, metric):
             assert r[hit] == pytest.approx(np.mean(np.sign(v) == np.sign(mean)), abs=TOL)
 
     # the factor built to predict (the spread falls, so a short-spread trade gains, when it
-    # is high): strong IC at 60 min, ranked first there by |IR|
-    first_60 = next(r for r in ic_rows if r["horizon_min"] == 60)
+    # is high): strong IC at 60 min, the largest |IR| there; factor_ic does not rank (the
+    # leaderboard does)
     mom_60 = next(r for r in ic_rows if r["horizon_min"] == 60 and r["factor"] == "spread_momentum_15m")
     assert mom_60["mean_ic"] * (1 if metric == "pnl" else -1) > 0.2
-    assert first_60["factor"] == "spread_momentum_15m"
-    irs = [abs(r["ir"]) for r in ic_rows if r["horizon_min"] == 60 and r["ir"] is not None]
-    assert irs == sorted(irs, reverse=True)
+    best_60 = max((r for r in ic_rows if r["horizon_min"] == 60 and r["ir"] is not None), key=lambda r: abs(r["ir"]))
+    assert best_60["factor"] == "spread_momentum_15m"
+    hs = [r["horizon_min"] for r in ic_rows]
+    assert hs == sorted(hs)  # by horizon, then factor (in the database's collation)
 
     # quintiles (within each used period, pooled) and rank autocorrelation, for the
     # continuous factor (no ties, so ntile's order is determined)
