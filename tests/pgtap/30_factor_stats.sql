@@ -11,7 +11,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(44);
+SELECT plan(45);
 
 -- scipy.stats.t.cdf(t, df) and 2 * scipy.stats.t.sf(|t|, df); the p-value to 1e-8 relative (at df 1e6
 -- ln Gamma's cancellation costs digits; the lab's df are periods - 1)
@@ -156,6 +156,13 @@ SELECT ok(bool_and(trials_in_window = 3) AND bool_and(abs(bonferroni_t - 4.01587
           AND abs(max(bonferroni_p) FILTER (WHERE factor = 'meta.f1') - 0.6209823832676269) < 1e-9,
           'leaderboard: 3 trials recorded on the window; Bonferroni |t| threshold kappa t_7.5(1 - 0.05 / 6) and p x 3')
   FROM lb;
+-- quintiles of meta.f1 (no ties within an hour; ntile(5) of 6 events: the bottom 2, then 1 each):
+-- numpy per hour q1 = mean of the 2 lowest f1's pnl, q5 = the highest's; statsmodels HAC
+-- (maxlags 1, use_correction) bse of the hourly q1 / q5 means and t of the hourly q5 - q1
+SELECT ok(abs(q1 - 2.41) < 1e-12 AND abs(q1_se - 0.7367752559483641) < 1e-10 AND abs(q5_se - 0.6205732117253459) < 1e-10
+          AND abs(spread - 2.69) < 1e-12 AND abs(spread_t - 2.517975648814993) < 1e-10,
+          'leaderboard: quintile means with Newey-West standard errors, q5 - q1 with its Newey-West t (statsmodels)')
+  FROM lb WHERE factor = 'meta.f1';
 SELECT is((SELECT count(*)::int FROM watchlist_data.factor_trial WHERE window_from = '2037-03-02' AND exchange = 'hacx'), 3,
           'leaderboard: each row is recorded as a trial');
 -- the same window again with another metric: trials accumulate, the threshold rises
