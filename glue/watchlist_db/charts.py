@@ -1,7 +1,7 @@
 """Rendering for `wldb chart` and `wldb ic --report` (matplotlib, Agg backend).
 
 Thin by design: every number comes from the SQL API (watchlist.series, watchlist.metrics,
-watchlist.factor_ic, watchlist.factor_ic_by_period); this module fetches rows, scales
+watchlist.factor_leaderboard, watchlist.factor_ic_by_period); this module fetches rows, scales
 spreads to basis points for display, and draws. matplotlib is imported lazily so the rest
 of the CLI starts without it.
 """
@@ -358,12 +358,13 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 # ---------------------------------------------------------------- IC report PNG
 def top_factors(ic_rows: list[dict], top: int) -> list[str]:
-    """Factors with the largest |IR| at any horizon (the table's ranking), best first."""
-    best: dict[str, float] = {}
+    """Factors by their best leaderboard rank (q-value, then |HAC t|) at any horizon, best
+    first; rows below the minimum sample have no rank and are never shown as top."""
+    best: dict[str, int] = {}
     for r in ic_rows:
-        if r["ir"] is not None:
-            best[r["factor"]] = max(best.get(r["factor"], 0.0), abs(r["ir"]))
-    return [f for f, _ in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))][:top]
+        if r.get("rank") is not None:
+            best[r["factor"]] = min(best.get(r["factor"], r["rank"]), r["rank"])
+    return [f for f, _ in sorted(best.items(), key=lambda kv: (kv[1], kv[0]))][:top]
 
 
 def render_ic_report(
@@ -401,7 +402,7 @@ def render_ic_report(
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks(range(len(horizons)), [f"{h} min" for h in horizons])
         ax.set_ylabel("mean IC")
-        ax.set_title("(a) mean IC by horizon, top factors by |IR|", loc="left", fontsize=10)
+        ax.set_title("(a) mean IC by horizon, top ranked factors (q-value)", loc="left", fontsize=10)
         if factors:
             ax.legend(fontsize=8, ncol=min(len(factors), 5), loc="best")
         ax.grid(True, axis="y", alpha=0.3)
@@ -433,19 +434,26 @@ def render_ic_report(
         # (c)
         for j, h in enumerate(horizons):
             axc = fig.add_subplot(gs[2, j])
-            first = next((r for r in ic_rows if r["horizon_min"] == h and r["ir"] is not None), None)
+            ranked = [r for r in ic_rows if r["horizon_min"] == h and r.get("rank") is not None and r["q1"] is not None]
+            first = min(ranked, key=lambda r: r["rank"]) if ranked else None
             if first is None:
-                axc.text(0.5, 0.5, "no factor with an IR", transform=axc.transAxes, ha="center", va="center")
+                axc.text(0.5, 0.5, "no ranked factor", transform=axc.transAxes, ha="center", va="center")
                 axc.set_axis_off()
                 continue
             qs = [_nan(first[f"q{k}"]) for k in range(1, 6)]
             axc.bar(
                 [f"q{k}" for k in range(1, 6)],
                 qs,
+                yerr=[1.96 * _nan(first.get(f"q{k}_se")) for k in range(1, 6)],
+                capsize=3,
                 color=[("#1a9641" if not math.isnan(q) and q >= 0 else "#d7191c") for q in qs],
             )
             axc.axhline(0, color="black", lw=0.6)
-            axc.set_title(f"(c) {h} min: {first['factor']} (IR {first['ir']:+.2f}) by quintile", loc="left", fontsize=9)
+            axc.set_title(
+                f"(c) {h} min: {first['factor']} (rank {first['rank']}, q {first['q_value']:.3f}) by quintile, 95% bars",
+                loc="left",
+                fontsize=9,
+            )
             axc.set_ylabel(outcome_label, fontsize=8)
             axc.tick_params(labelsize=7)
             axc.grid(True, axis="y", alpha=0.3)

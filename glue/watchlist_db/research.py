@@ -1,4 +1,4 @@
-"""Factor lab glue for `wldb ic` and `wldb export`: fetch watchlist.factor_ic /
+"""Factor lab glue for `wldb ic` and `wldb export`: fetch watchlist.factor_leaderboard /
 factor_ic_by_period / export_frame, format the IC table, write CSV / JSON / Parquet.
 
 Thin by design: every number is computed by the SQL functions; Python only chooses the
@@ -93,11 +93,12 @@ def fetch_ic(
     factor: str | None,
     horizons: tuple[int, ...] = (),
 ) -> tuple[list[str], list[dict]]:
-    """watchlist.factor_ic rows (its order: horizon, then |IR| descending), optionally
-    only the given horizons."""
+    """watchlist.factor_leaderboard rows (its order: rank by q-value, then the rows below the
+    minimum sample, unranked), optionally only the given horizons. Each call is a recorded
+    trial (selection control)."""
     cols, rows = _dicts(
         conn.execute(
-            "SELECT * FROM watchlist.factor_ic(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
+            "SELECT * FROM watchlist.factor_leaderboard(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
             (rng.start, rng.end, metric, period, min_events, signal_type, exchange, factor),
         )
     )
@@ -188,17 +189,31 @@ def no_data_message(summary: dict, rng: Range, what: str, need_covered: bool = T
 # ----------------------------------------------------------------------- IC table
 TABLE_COLUMNS = [  # header, width, formatter(row)
     ("factor", 24, None),
-    ("IC mean", 8, lambda r: _f(r["mean_ic"], "+.4f")),
-    ("IR", 7, lambda r: _f(r["ir"], "+.2f")),
-    ("t", 7, lambda r: _f(r["t_stat"], "+.2f")),
-    ("hit %", 6, lambda r: _f(None if r["hit_rate"] is None else r["hit_rate"] * 100, ".0f")),
+    ("rank", 4, lambda r: _f(r["rank"], "d")),
     ("rank IC", 8, lambda r: _f(r["mean_rank_ic"], "+.4f")),
-    ("rank IR", 7, lambda r: _f(r["rank_ir"], "+.2f")),
-    ("periods", 9, lambda r: f"{r['n_periods']}/{r['skipped_periods']}"),
-    ("events", 7, lambda r: str(r["n_events"])),
-    ("top-bottom", 10, lambda r: _f(r["top_minus_bottom"], ".4g")),
-    ("rank AC", 7, lambda r: _f(r["rank_autocorr"], "+.2f")),
+    ("95% CI", 17, lambda r: _ci(r)),
+    ("HAC t", 6, lambda r: _f(r["hac_t"], "+.2f") if r["test"] != "kruskal_wallis" else "KW"),
+    ("p", 7, lambda r: _f(r["p_value"], ".4f")),
+    ("q", 6, lambda r: _f(r["q_value"], ".3f")),
+    ("IC mean", 8, lambda r: _f(r["mean_ic"], "+.4f")),
+    ("ICIR", 6, lambda r: _f(r["rank_icir"], "+.2f")),
+    ("periods", 7, lambda r: f"{r['n_periods']}/{r['skipped_periods']}"),
+    ("events", 6, lambda r: str(r["n_events"])),
+    ("eff", 5, lambda r: _f(r["eff_events"], ".0f")),
+    ("q5-q1 (t)", 16, lambda r: _spread(r)),
 ]
+
+
+def _ci(r) -> str:
+    if r["ci_lo"] is None or r["ci_hi"] is None:
+        return "-"
+    return f"[{r['ci_lo']:+.3f}, {r['ci_hi']:+.3f}]"
+
+
+def _spread(r) -> str:
+    if r["spread"] is None:
+        return "-"
+    return f"{r['spread']:.4g} ({_f(r['spread_t'], '+.1f')})"
 
 
 def _f(v, spec: str) -> str:
@@ -208,7 +223,8 @@ def _f(v, spec: str) -> str:
 
 
 def format_ic_table(rows: list[dict], rng: Range, metric: str, period: str, min_events: int) -> str:
-    """One table per horizon, rows in the SQL's order (|IR| descending)."""
+    """One table per horizon, rows in the SQL's order (ranked by q-value, then the rows
+    below the minimum sample, unranked)."""
     out = io.StringIO()
     out.write(
         f"factor IC of {metric} ({METRIC_UNITS[metric]}), events starting {rng}, "
@@ -230,11 +246,22 @@ def format_ic_table(rows: list[dict], rng: Range, metric: str, period: str, min_
                     cells.append(fmt(r).rjust(w))
             out.write("  ".join(cells).rstrip() + "\n")
     out.write(
-        "\nIC: Pearson corr(factor at event start, outcome) per period; IR = mean/std of the period ICs; "
-        "t = IR*sqrt(periods);\nhit %: periods whose IC has the mean's sign; periods: used/skipped "
-        "(skipped: too few events or no variation);\ntop-bottom: mean outcome of the top minus the bottom "
-        "factor quintile; rank AC: factor rank autocorrelation between periods.\n"
+        "\nrank IC: Spearman corr(factor at entry, outcome) per period, averaged; 95% CI, HAC t and p: "
+        "Newey-West (Bartlett, lag = ceil(horizon / period))\non the per-period rank ICs, so overlapping "
+        "outcome windows do not inflate t; q: Benjamini-Hochberg over this run's ranked rows;\n"
+        "rank: by q, then |HAC t|; '-' = below the minimum sample (settings factor_lab_min_periods, "
+        "factor_lab_min_eff_events): shown, never ranked;\nperiods: used/skipped; eff: events discounted "
+        "for overlapping outcome windows; KW: categorical factor, Kruskal-Wallis p;\nq5-q1 (t): mean outcome "
+        "of the top minus the bottom factor quintile, its Newey-West t. docs/factor-lab.md says how to read a row.\n"
     )
+    if rows:
+        found = [r for r in rows if r["discovery"]]
+        out.write(
+            f"\nselection: {rows[0]['trials_in_window']} distinct test(s) recorded on windows overlapping this one; "
+            f"{len(found)} discovery(ies) at the q threshold (setting factor_lab_fdr)"
+            + (": " + ", ".join(f"{r['factor']} {r['horizon_min']} min" for r in found[:5]) if found else "")
+            + "; a row beats the Bonferroni threshold over those trials when |HAC t| > bonferroni_t (csv / json)\n"
+        )
     if rows and all(r["n_periods"] == 0 for r in rows):
         out.write(
             "\nevery period was skipped (fewer than --min-events covered events, or no variation): "

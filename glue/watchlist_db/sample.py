@@ -17,6 +17,11 @@ in the shape the app has them (core scalars, the seed's cross-exchange details a
   - meta: pairs_top, funding_diff_top, exchanges (one entry without a quote, which the
     writer filters), matrix, notes, and long-tail factors (rsi_14, macd, ...).
 Same seed, same data, byte for byte.
+
+The planted relation (PLANTED): funding = the pair's bias + 0.3 x spread_rel + noise, so
+funding_diff_max = |funding - bias| + 0.00005 tracks |spread_rel|: the further the spread is
+from zero at entry, the more a mean-reverting spread gives back, so funding_diff_max predicts
+pnl by construction. The demo's leaderboard should find it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+PLANTED_FACTOR = "funding_diff_max"
+PLANTED = (
+    "funding = bias + 0.3 x spread_rel + noise, so funding_diff_max = |funding - bias| + 0.00005 tracks |spread_rel|"
+)
 
 EXCHANGES = ("binance", "okx", "bybit", "bitget", "gate")
 BASES = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "TON", "SUI", "PEPE", "WIF")

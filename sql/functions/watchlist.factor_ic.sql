@@ -12,7 +12,9 @@
 --   rank_autocorr                factor rank autocorrelation (turnover): per symbol, the
 --                                period's mean factor value ranked across symbols, correlated
 --                                with the previous period's ranks, averaged over periods
--- Ranked by |ir| per horizon by `wldb ic`.
+-- Not a verdict: t_stat assumes independent periods (overlapping outcome windows make it too
+-- large) and nothing here ranks; watchlist.factor_leaderboard is the ranking (docs/factor-lab.md).
+-- Rows in horizon, factor order.
 CREATE OR REPLACE FUNCTION watchlist.factor_ic(
     p_from timestamptz, p_to timestamptz, p_metric text DEFAULT 'pnl', p_period interval DEFAULT '1 day',
     p_min_events integer DEFAULT 5, p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL,
@@ -80,7 +82,7 @@ BEGIN
       LEFT JOIN hits ON hits.fac = summ.fac AND hits.h = summ.h
       LEFT JOIN qs ON qs.fac = summ.fac AND qs.h = summ.h
       LEFT JOIN acs ON acs.fac = summ.fac AND acs.h = summ.h
-     ORDER BY summ.h, abs(summ.m / nullif(summ.s, 0)) DESC NULLS LAST, summ.fac;
+     ORDER BY summ.h, summ.fac;
 END
 $$;
 REVOKE ALL ON FUNCTION watchlist.factor_ic(timestamptz, timestamptz, text, interval, integer, text, text, text) FROM PUBLIC;

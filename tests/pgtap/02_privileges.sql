@@ -68,6 +68,7 @@ SELECT results_eq($$
              ('watchlist.factor_catalog(timestamp with time zone,timestamp with time zone)', 'wl_reader'),
              ('watchlist.factor_ic(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.factor_ic_by_period(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
+             ('watchlist.factor_leaderboard(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
              ('watchlist.ingest_raw_columns(text,text[],text[],text[],boolean[],text[],text[],text[],text[],integer[],jsonb[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[])', 'wl_writer'),
              ('watchlist.job_health(timestamp with time zone,interval)', 'wl_reader'),

@@ -240,6 +240,11 @@ def test_demo_on_a_small_sample(target, tmp_path, monkeypatch):
         )
         assert f"raw rows stored                : {n:,}" in res.output
         assert "watchlist-db demo summary" in res.output
+        # two simulated hours are one or two 4-hour periods: below factor_lab_min_periods, nothing ranked
+        assert "database factors computed      :" in res.output
+        assert "no row has the minimum sample: nothing ranked" in res.output
+        assert f"planted signal                 : {sample.PLANTED}" in res.output
+        assert "#1 " not in res.output
         assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<table>" in (out / "chart.html").read_text()
         stored = q(
@@ -265,6 +270,7 @@ def test_demo_on_a_small_sample(target, tmp_path, monkeypatch):
                 c.execute(
                     "DELETE FROM watchlist_data.watchlist_symbol_ref WHERE exchange = %s AND symbol = %s", (ex, sym)
                 )
+                c.execute("DELETE FROM watchlist_data.factor_value WHERE exchange = %s AND symbol = %s", (ex, sym))
 
 
 def test_demo_refuses_a_server_without_allow_server(target):
@@ -272,3 +278,28 @@ def test_demo_refuses_a_server_without_allow_server(target):
         pytest.skip("only a configured server is refused")  # declared in conftest's allow-list
     res = _cli(target, ["demo", "--days", "0.1"])
     assert res.exit_code == 1 and "pass --allow-server" in res.output
+
+
+def test_demo_summary_ranks_only_eligible_rows_and_places_the_planted_factor():
+    from watchlist_db import demo, sample
+
+    def row(rank, factor, h, q, discovery, n_periods=18):
+        return {
+            "rank": rank, "factor": factor, "horizon_min": h, "test": "rank_ic_hac", "hac_t": 5.0, "mean_rank_ic": 0.1,
+            "p_value": None if q is None else q / 2, "q_value": q, "discovery": discovery, "n_periods": n_periods, "n_events": 400,
+            "eff_events": 200.0, "group_h": None, "trials_in_window": 3,
+        }  # fmt: skip
+
+    res = demo.DemoResult(min_periods=8, min_eff_events=30)
+    res.leaderboard = [
+        row(1, "spread_zscore_12h", 60, 0.001, True),
+        row(2, sample.PLANTED_FACTOR, 180, 0.002, True),
+        row(None, "db.rv_1h", 30, None, False, n_periods=2),
+    ]
+    res.top_factors = [r for r in res.leaderboard if r["rank"] is not None]
+    text = "\n".join(demo._leaderboard_lines(res))
+    assert "#1   " in text and "#2   " in text and "db.rv_1h" not in text
+    assert "3 rows tested (3 distinct trials recorded on this window), 2 ranked, 1 below the minimum sample" in text
+    assert (
+        f"recovered: {sample.PLANTED_FACTOR} best at #2" in text and "ranked above it: spread_zscore_12h 60 min" in text
+    )

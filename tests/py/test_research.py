@@ -147,13 +147,14 @@ def test_factor_ic_matches_scipy_and_numpy(conn, seed, metric):
             assert r[hit] == pytest.approx(np.mean(np.sign(v) == np.sign(mean)), abs=TOL)
 
     # the factor built to predict (the spread falls, so a short-spread trade gains, when it
-    # is high): strong IC at 60 min, ranked first there by |IR|
-    first_60 = next(r for r in ic_rows if r["horizon_min"] == 60)
+    # is high): strong IC at 60 min, the largest |IR| there; factor_ic does not rank (the
+    # leaderboard does)
     mom_60 = next(r for r in ic_rows if r["horizon_min"] == 60 and r["factor"] == "spread_momentum_15m")
     assert mom_60["mean_ic"] * (1 if metric == "pnl" else -1) > 0.2
-    assert first_60["factor"] == "spread_momentum_15m"
-    irs = [abs(r["ir"]) for r in ic_rows if r["horizon_min"] == 60 and r["ir"] is not None]
-    assert irs == sorted(irs, reverse=True)
+    best_60 = max((r for r in ic_rows if r["horizon_min"] == 60 and r["ir"] is not None), key=lambda r: abs(r["ir"]))
+    assert best_60["factor"] == "spread_momentum_15m"
+    hs = [r["horizon_min"] for r in ic_rows]
+    assert hs == sorted(hs)  # by horizon, then factor (in the database's collation)
 
     # quintiles (within each used period, pooled) and rank autocorrelation, for the
     # continuous factor (no ties, so ntile's order is determined)
@@ -245,10 +246,14 @@ def _range_args(g):
     return ["--from", g.t0.isoformat(), "--to", (g.t0 + timedelta(days=1)).isoformat(), "--exchange", g.exchange]
 
 
+# a leaderboard run's own bookkeeping: differs between two runs of the same query
+RUN_COLUMNS = {"run_id", "trials_in_window", "bonferroni_t", "bonferroni_p"}
+
+
 def _sql_ic(target, g):
     with config.connect(target) as c:
         cur = c.execute(
-            "SELECT * FROM watchlist.factor_ic(%s, %s, 'pnl', '2 hours', 5, NULL, %s)",
+            "SELECT * FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '2 hours', 5, NULL, %s)",
             (g.t0, g.t0 + timedelta(days=1), g.exchange),
         )
         cols = [d.name for d in cur.description]
@@ -266,8 +271,12 @@ def test_wldb_ic_csv_and_json_carry_the_sql_numbers(target, committed, tmp_path)
     assert list(rows[0].keys()) == cols and len(rows) == len(want)
     for got, w in zip(rows, want):
         for c in cols:
+            if c in RUN_COLUMNS:
+                continue
             if w[c] is None:
                 assert got[c] == "", c
+            elif isinstance(w[c], bool):
+                assert got[c] == ("true" if w[c] else "false"), c
             elif isinstance(w[c], str):
                 assert got[c] == w[c]
             else:
@@ -277,7 +286,9 @@ def test_wldb_ic_csv_and_json_carry_the_sql_numbers(target, committed, tmp_path)
     res = _cli(target, ["ic", *_range_args(g), "--period", "2 hours", "--format", "json", "--out", str(out)])
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
-    assert data == [{c: w[c] for c in cols} for w in want]
+    assert [{c: v for c, v in d.items() if c not in RUN_COLUMNS} for d in data] == [
+        {c: w[c] for c in cols if c not in RUN_COLUMNS} for w in want
+    ]
 
     res = _cli(
         target,
@@ -285,26 +296,46 @@ def test_wldb_ic_csv_and_json_carry_the_sql_numbers(target, committed, tmp_path)
     )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert data == [{c: w[c] for c in cols} for w in want if w["horizon_min"] in (60, 360)]
+    assert [{c: v for c, v in d.items() if c not in RUN_COLUMNS} for d in data] == [
+        {c: w[c] for c in cols if c not in RUN_COLUMNS} for w in want if w["horizon_min"] in (60, 360)
+    ]
 
 
-def test_wldb_ic_table_and_report(target, committed, tmp_path):
+@pytest.fixture
+def small_minimum(target):
+    """The generated day has 5 two-hour periods: lower the leaderboard's minimum sample so
+    that it ranks (the defaults, 8 periods and 30 effective events, would rank nothing)."""
+    keys = ("factor_lab_min_periods", "factor_lab_min_eff_events")
+    with config.connect(target, autocommit=True) as c:
+        before = {k: c.execute("SELECT watchlist_data.setting(%s)", (k,)).fetchone()[0] for k in keys}
+        c.execute("UPDATE watchlist_data.settings SET value = '4' WHERE key = 'factor_lab_min_periods'")
+        c.execute("UPDATE watchlist_data.settings SET value = '10' WHERE key = 'factor_lab_min_eff_events'")
+    yield
+    with config.connect(target, autocommit=True) as c:
+        for k, v in before.items():
+            c.execute("UPDATE watchlist_data.settings SET value = %s WHERE key = %s", (v, k))
+
+
+def test_wldb_ic_table_and_report(target, committed, tmp_path, small_minimum):
     g = committed
     _, want = _sql_ic(target, g)
+    assert any(w["rank"] is not None for w in want)
     report = tmp_path / "report.png"
     res = _cli(target, ["ic", *_range_args(g), "--period", "2 hours", "--report", str(report)])
     assert res.exit_code == 0, res.output
     text = res.stdout
     for h in fd.HORIZONS:
         assert f"horizon {h} min" in text
-    # each horizon's rows in the SQL's |IR| order, with its numbers
+    # each horizon's rows in the leaderboard's order (rank, then the unranked), with its numbers
     for h in fd.HORIZONS:
         section = text.split(f"horizon {h} min")[1].split("horizon ")[0]
         body = list(itertools.takewhile(str.strip, section.splitlines()[3:]))
         names = [line.split()[0] for line in body]
         assert names == [w["factor"] for w in want if w["horizon_min"] == h]
         top = next(w for w in want if w["horizon_min"] == h)
-        assert f"{top['mean_ic']:+.4f}" in section and f"{top['n_periods']}/{top['skipped_periods']}" in section
+        assert f"{top['mean_rank_ic']:+.4f}" in section and f"{top['n_periods']}/{top['skipped_periods']}" in section
+        rank_cells = [line.split()[1] for line in body]
+        assert rank_cells == [str(w["rank"]) if w["rank"] is not None else "-" for w in want if w["horizon_min"] == h]
     png = report.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert "wrote report" in res.output
@@ -414,3 +445,21 @@ def test_wldb_export_without_pyarrow_names_the_extra(target, committed, tmp_path
     assert res.exit_code == 1
     assert "watchlist-db[research]" in res.output
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_leaderboard_in_a_read_only_transaction_records_no_trial(target, committed):
+    """On a hot standby every transaction is read-only: the leaderboard still answers (and
+    counts this run among the trials), it just cannot record it."""
+    g = committed
+    args = (g.t0, g.t0 + timedelta(days=1), g.exchange)
+    sql = "SELECT factor, horizon_min, hac_t, p_value, q_value, run_id, trials_in_window FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '2 hours', 5, NULL, %s)"
+    with config.connect(target, autocommit=True) as c:
+        before = c.execute("SELECT count(*) FROM watchlist_data.factor_trial").fetchone()[0]
+        with c.transaction():
+            c.execute("SET TRANSACTION READ ONLY")
+            ro = c.execute(sql, args).fetchall()
+        after = c.execute("SELECT count(*) FROM watchlist_data.factor_trial").fetchone()[0]
+        rw = c.execute(sql, args).fetchall()
+    assert after == before and ro and all(r[5] is None for r in ro)
+    assert all(r[6] >= len(ro) for r in ro)
+    assert [r[:5] for r in ro] == [r[:5] for r in rw] and all(r[5] is not None for r in rw)

@@ -302,6 +302,14 @@ def test_every_read_function_works_on_standby(servers):
         "factor_catalog": ("SELECT * FROM watchlist.factor_catalog(%s, %s) ORDER BY 1", (f, t)),
         "factor_ic": ("SELECT * FROM watchlist.factor_ic(%s, %s, 'spread_change', '4 hours', 3) ORDER BY 1, 2", (f, t)),
         "factor_ic_by_period": ("SELECT * FROM watchlist.factor_ic_by_period(%s, %s, 'pnl', '2 hours', 5)", (f, t)),
+        # the run's bookkeeping (run id, trials recorded, Bonferroni) is the primary's alone: the
+        # standby records no trial (read-only)
+        "factor_leaderboard": (
+            "SELECT rank, factor, horizon_min, test, n_periods, n_events, eff_events, mean_rank_ic, hac_t, df, kappa, "
+            "p_value, ci_lo, ci_hi, group_h, eligible, q_value, q1, q1_se, spread, spread_t "
+            "FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '1 hour', 5) ORDER BY factor, horizon_min",
+            (f, t),
+        ),
         "job_health": ("SELECT * FROM watchlist.job_health(%s)", (t,)),
         "jobs": ("SELECT * FROM watchlist.jobs(%s)", (t,)),
         "metrics": ("SELECT * FROM watchlist.metrics(%s, %s, %s)", (g2.exchange, g2.symbols[1], t)),

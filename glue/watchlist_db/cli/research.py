@@ -155,7 +155,7 @@ def write_ic(
     report: str | None = None,
     top: int = 5,
 ) -> None:
-    """watchlist.factor_ic as a table / CSV / JSON (stdout or a file), and optionally the
+    """watchlist.factor_leaderboard as a table / CSV / JSON (stdout or a file), and optionally the
     PNG report. Failure when there is nothing to show."""
     charts = _charts() if report else None
     horizons = tuple(horizons)
@@ -235,12 +235,14 @@ def write_ic(
 def ic_cmd(
     ctx, from_, to_, days, signal_type, exchange, metric, period, min_events, factor, horizons, fmt, out, report, top
 ) -> None:
-    """Which factors predict outcomes: watchlist.factor_ic, one row per factor x horizon.
+    """Which factors predict outcomes: watchlist.factor_leaderboard, one row per factor x horizon.
 
     \b
-    table: one table per horizon ranked by |IR| (IC mean, IR, t, hit %, rank IC,
-    rank IR, periods used/skipped, events, top-bottom quintile, rank autocorrelation);
-    csv / json: every column of watchlist.factor_ic."""
+    table: one table per horizon, ranked by Benjamini-Hochberg q-value (ties by |HAC t|);
+    rows below the minimum sample (settings factor_lab_min_periods / _min_eff_events) are
+    shown unranked; rank IC with its 95% interval, Newey-West t and p, q, periods, events
+    and effective events, q5 - q1 with its t; csv / json: every column. Every run is a
+    recorded trial (docs/factor-lab.md)."""
     write_ic(
         target_of(ctx),
         _range(from_, to_, days),
