@@ -1,10 +1,15 @@
-"""The writer's flush thread (see writer.py for the whole path of a row): group spooled
+"""The writer's flush loop (see writer.py for the whole path of a row): group spooled
 rows into batches, send each as one statement, route failures by SQLSTATE class (retry
-later, or dead letter), bound the spool. A mixin of Writer: it works on the Writer's
-settings, spool, counters and lock."""
+later, or dead letter), bound the spool.
+
+The boundary with the Writer is explicit: the loop is given the settings, the target, the
+spool's path and a WriterState (the counters and flags both halves share, under its lock);
+it owns its connection and its own Spool handle. The Writer never reads the loop's
+internals, the loop never reads the Writer's."""
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -13,6 +18,8 @@ import random
 import socket
 import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -71,19 +78,61 @@ def _row_keys(payload: bytes, wanted: set[int]) -> dict[int, tuple | None]:
     return out
 
 
-class FlushThread:
-    """The Writer's background half (its ``_run`` is the thread's body)."""
+@dataclass
+class WriterState:
+    """What the app's side (Writer.submit, stats) and the flush loop share. Every field is
+    read and written under ``lock`` (which also serialises the spool's write transactions),
+    except the events and ``close_deadline``, which only the Writer sets."""
 
-    # ------------------------------------------------------------ flush thread
-    def _run(self) -> None:
-        sp = Spool(self.spool_path, lock=self._lock, durability=self.settings.durability)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    wake: threading.Event = field(default_factory=threading.Event)  # a batch may be ready
+    closing: threading.Event = field(default_factory=threading.Event)  # close() was called
+    close_deadline: float = float("inf")
+    counts: collections.Counter = field(default_factory=collections.Counter)
+    backlog: int = 0  # raw rows waiting in the spool
+    backlog_bytes: int = 0
+    unclaimed: int = 0  # rows appended but not yet grouped into a batch
+    db_up: bool = True
+    fails: int = 0  # consecutive failed attempts while the database is unavailable
+    next_try: float = 0.0  # monotonic time of the next attempt while it is unavailable
+    last_submit: float = 0.0
+    last_error: str | None = None
+    last_error_at: float | None = None
+    reasons: collections.Counter = field(default_factory=collections.Counter)
+    rejects: collections.deque = field(default_factory=lambda: collections.deque(maxlen=1000))
+
+    def set_error(self, msg: str) -> None:
+        self.last_error, self.last_error_at = msg, time.time()
+
+    def note_reject(self, bid: str | None, r: snapshot.Reject) -> None:
+        self.rejects.append({"batch_id": bid, "row": r.row, "field": r.field, "reason": r.reason, "key": r.key})
+        key = (r.field, r.reason)
+        if key in self.reasons or len(self.reasons) < 1000:
+            self.reasons[key] += 1
+        else:
+            self.reasons[("(other)", "(too many distinct reasons)")] += 1
+
+
+class FlushLoop:
+    """The Writer's background half: ``run`` is the flush thread's body."""
+
+    def __init__(self, settings, target: config.Target, spool_path: Path, state: WriterState):
+        self.settings = settings
+        self.target = target
+        self.spool_path = spool_path
+        self.st = state
+        self.conn: psycopg.Connection | None = None  # held between cycles when keep_connection
+
+    def run(self) -> None:
+        st = self.st
+        sp = Spool(self.spool_path, lock=st.lock, durability=self.settings.durability)
         try:
             self._warm_up()
             while True:
-                closing = self._closing.is_set()
+                closing = st.closing.is_set()
                 more = False
                 try:
-                    down = not self._db_up
+                    down = not st.db_up
                     claimed = sp.claim(
                         max_rows=self.settings.max_batch_rows,
                         max_bytes=self.settings.max_batch_bytes,
@@ -92,35 +141,32 @@ class FlushThread:
                         spooled=down,
                         make_id=batch_id,
                     )
-                    with self._lock:
-                        self._unclaimed -= claimed
-                        self._c["spooled"] += claimed if down else 0
-                    if (
-                        self._backlog > self.settings.max_spool_rows
-                        or self._backlog_bytes > self.settings.max_spool_bytes
-                    ):
+                    with st.lock:
+                        st.unclaimed -= claimed
+                        st.counts["spooled"] += claimed if down else 0
+                    if st.backlog > self.settings.max_spool_rows or st.backlog_bytes > self.settings.max_spool_bytes:
                         self._enforce(sp)
-                    if closing or time.monotonic() >= self._next_try:
+                    if closing or time.monotonic() >= st.next_try:
                         more = self._cycle(sp, closing)
                     # A checkpoint makes a concurrent submit wait on SQLite's own lock for
                     # milliseconds: run it between bursts of submits, or when the WAL is big.
-                    sp.checkpoint(4 << 20 if time.monotonic() - self._last_submit > 0.2 else 64 << 20)
+                    sp.checkpoint(4 << 20 if time.monotonic() - st.last_submit > 0.2 else 64 << 20)
                 except Exception as exc:  # a bug or a broken spool: log, back off, carry on
                     log.exception("flush cycle failed: %s", exc)
-                    with self._lock:
-                        self._set_error(f"flush: {exc}")
+                    with st.lock:
+                        st.set_error(f"flush: {exc}")
                     self._drop_conn()
                     time.sleep(0.5)
                 if closing:
-                    if not more or time.monotonic() >= self._close_deadline:
+                    if not more or time.monotonic() >= st.close_deadline:
                         break
                     continue
                 if not more:
                     wait = min(max(self.settings.max_delay_s / 4, 0.05), 0.5)
-                    if not self._db_up:
-                        wait = min(wait, max(0.0, self._next_try - time.monotonic()) + 0.01)
-                    self._wake.wait(wait)
-                    self._wake.clear()
+                    if not st.db_up:
+                        wait = min(wait, max(0.0, st.next_try - time.monotonic()) + 0.01)
+                    st.wake.wait(wait)
+                    st.wake.clear()
         finally:
             self._drop_conn()
             sp.close()
@@ -150,9 +196,9 @@ class FlushThread:
     def _enforce(self, sp: Spool) -> None:
         dropped = sp.enforce(self.settings.max_spool_rows, self.settings.max_spool_bytes, self.settings.max_dead_rows)
         rows, size = sp.totals()
-        with self._lock:
-            self._backlog, self._backlog_bytes = rows, size
-            self._c["dropped"] += dropped
+        with self.st.lock:
+            self.st.backlog, self.st.backlog_bytes = rows, size
+            self.st.counts["dropped"] += dropped
         if dropped:
             log.warning(
                 "spool full (%d rows / %d bytes max): dropped the %d oldest row(s)",
@@ -177,7 +223,7 @@ class FlushThread:
         return bool(fresh or old) and (closing or len(fresh) == page or len(old) == replay)
 
     def _connection(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
+        if self.conn is None or self.conn.closed or self.conn.broken:
             self._drop_conn()
             conn = config.connect(
                 self.target,
@@ -193,11 +239,11 @@ class FlushThread:
             except BaseException:
                 conn.close()
                 raise
-            self._conn = conn
-        return self._conn
+            self.conn = conn
+        return self.conn
 
     def _drop_conn(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self.conn = self.conn, None
         if conn is not None:
             try:
                 conn.close()
@@ -211,7 +257,7 @@ class FlushThread:
             conn = self._connection()
             limit = self.settings.statement_timeout_s + self.settings.watchdog_grace_s
             if closing:
-                limit = max(0.5, min(limit, self._close_deadline - time.monotonic()))
+                limit = max(0.5, min(limit, self.st.close_deadline - time.monotonic()))
             watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
             watchdog.daemon = True
             watchdog.start()
@@ -253,43 +299,46 @@ class FlushThread:
         elif unit.kind == "membership" and res and res[2]:
             log.info("membership snapshot at %s is older than the recorded history: ignored (stale)", unit.arg)
         sp.done(unit, **counts)
-        with self._lock:
+        st = self.st
+        with st.lock:
             for k, v in counts.items():
-                self._c[k] += v
-            self._c["batches" if unit.kind == "raw" else "calls"] += 1
-            self._backlog_bytes -= unit.n_bytes
+                st.counts[k] += v
+            st.counts["batches" if unit.kind == "raw" else "calls"] += 1
+            st.backlog_bytes -= unit.n_bytes
             if unit.kind == "raw":
-                self._backlog -= unit.n_rows
+                st.backlog -= unit.n_rows
             for r in found:
-                self._note_reject(unit.batch_id, r)
-            if not self._db_up:
-                log.info("database available again: replaying %d spooled row(s)", self._backlog)
-            self._db_up, self._fails = True, 0
+                st.note_reject(unit.batch_id, r)
+            if not st.db_up:
+                log.info("database available again: replaying %d spooled row(s)", st.backlog)
+            st.db_up, st.fails = True, 0
 
     def _down(self, sp: Spool, unit: Unit, exc: BaseException) -> None:
         self._drop_conn()
         msg = f"{getattr(exc, 'sqlstate', None) or type(exc).__name__}: {str(exc).strip()}"
         newly = sp.retry_later(unit, msg)
-        delay = min(self.settings.backoff_s[1], self.settings.backoff_s[0] * 2**self._fails) * random.uniform(0.8, 1.2)
-        with self._lock:
-            was_up = self._db_up
-            self._db_up = False
-            self._fails += 1
-            self._next_try = time.monotonic() + delay
-            self._c["spooled"] += newly
-            self._set_error(msg)
+        st = self.st
+        delay = min(self.settings.backoff_s[1], self.settings.backoff_s[0] * 2**st.fails) * random.uniform(0.8, 1.2)
+        with st.lock:
+            was_up = st.db_up
+            st.db_up = False
+            st.fails += 1
+            st.next_try = time.monotonic() + delay
+            st.counts["spooled"] += newly
+            st.set_error(msg)
         (log.warning if was_up else log.debug)("database unavailable (%s): spooling, retry in %.1fs", msg, delay)
 
     def _bury(self, sp: Spool, unit: Unit, exc: BaseException) -> None:
         state = getattr(exc, "sqlstate", None)
         msg = f"{state or type(exc).__name__}: {str(exc).strip()}"
         sp.bury(unit, state, msg)
-        with self._lock:
-            self._c["failed"] += unit.n_rows
+        st = self.st
+        with st.lock:
+            st.counts["failed"] += unit.n_rows
             if unit.kind == "raw":
-                self._backlog -= unit.n_rows
-            self._backlog_bytes -= unit.n_bytes
-            self._set_error(msg)
+                st.backlog -= unit.n_rows
+            st.backlog_bytes -= unit.n_bytes
+            st.set_error(msg)
         log.error(
             "%s batch %s (%d rows) refused by the database, kept as a dead letter in %s, not retried: %s",
             unit.kind,

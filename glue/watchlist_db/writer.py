@@ -43,7 +43,6 @@ connection (``keep_connection``).
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
 import os
@@ -55,10 +54,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from . import config, snapshot
-from .flush import INGEST_SQL, MEMBERSHIP_SQL, SYMBOL_REFS_SQL, FlushThread, batch_id, retryable
+from .flush import INGEST_SQL, MEMBERSHIP_SQL, SYMBOL_REFS_SQL, FlushLoop, WriterState, batch_id, retryable
 from .spool import OwnerLock, Spool, default_spool_path
 
 __all__ = ["Writer", "WriterSettings", "batch_id", "retryable", "INGEST_SQL", "MEMBERSHIP_SQL", "SYMBOL_REFS_SQL"]
@@ -99,7 +96,7 @@ class WriterSettings:
     application_name: str = "wldb-writer"
 
 
-class Writer(FlushThread):
+class Writer:
     """The insert hook. Create one per process and spool file (a second live Writer on the
     same file raises SpoolBusy); it starts its flush thread unless ``start=False``.
 
@@ -131,26 +128,13 @@ class Writer(FlushThread):
 
         self._owner = OwnerLock(self.spool_path)
         self._owner.acquire()
-        self._lock = threading.Lock()  # spool write transactions + counters
+        self._st = st = WriterState()  # shared with the flush loop, under st.lock
         try:
-            self._spool = Spool(self.spool_path, lock=self._lock, durability=self.settings.durability)
+            self._spool = Spool(self.spool_path, lock=st.lock, durability=self.settings.durability)
         except BaseException:
             self._owner.release()
             raise
-        self._wake = threading.Event()
-        self._closing = threading.Event()
-        self._close_deadline = float("inf")
         self._closed = False
-        self._conn: psycopg.Connection | None = None
-        self._db_up = True
-        self._fails = 0
-        self._next_try = 0.0
-        self._last_submit = 0.0
-        self._c = collections.Counter()
-        self._last_error: str | None = None
-        self._last_error_at: float | None = None
-        self._reasons: collections.Counter = collections.Counter()
-        self._rejects: collections.deque = collections.deque(maxlen=1000)
         # What a previous process left: replayed first, as spooled.
         self._spool.claim(
             max_rows=self.settings.max_batch_rows,
@@ -161,12 +145,12 @@ class Writer(FlushThread):
             make_id=batch_id,
         )
         self._spool.mark_spooled()
-        self._backlog, self._backlog_bytes = self._spool.totals()
-        self._c["recovered"] = self._backlog
-        self._unclaimed = 0
-        if self._backlog:
-            log.info("spool %s holds %d row(s) from a previous run: replaying them", self.spool_path, self._backlog)
-        self._thread = threading.Thread(target=self._run, name="wldb-writer", daemon=True)
+        st.backlog, st.backlog_bytes = self._spool.totals()
+        st.counts["recovered"] = st.backlog
+        if st.backlog:
+            log.info("spool %s holds %d row(s) from a previous run: replaying them", self.spool_path, st.backlog)
+        self._flush = FlushLoop(self.settings, self.target, self.spool_path, st)
+        self._thread = threading.Thread(target=self._flush.run, name="wldb-writer", daemon=True)
         if start:
             self._thread.start()
 
@@ -209,15 +193,16 @@ class Writer(FlushThread):
             ]
             if records or bad:
                 self._spool.append(records, time.time(), quarantined=len(bad))
-            self._last_submit = time.monotonic()
-            with self._lock:
-                self._c["submitted"] += n + len(bad)
-                self._c["quarantined"] += len(bad)
-                self._backlog += n
-                self._unclaimed += n
-                self._backlog_bytes += sum(len(p) for _, p in records)
+            st = self._st
+            st.last_submit = time.monotonic()
+            with st.lock:
+                st.counts["submitted"] += n + len(bad)
+                st.counts["quarantined"] += len(bad)
+                st.backlog += n
+                st.unclaimed += n
+                st.backlog_bytes += sum(len(p) for _, p in records)
                 for r in bad:
-                    self._note_reject(None, r)
+                    st.note_reject(None, r)
             if bad:
                 log.warning(
                     "%d row(s) rejected before sending (first: row %d, %s: %s)",
@@ -226,14 +211,14 @@ class Writer(FlushThread):
                     bad[0].field,
                     bad[0].reason,
                 )
-            if self._unclaimed >= self.settings.max_batch_rows or self._backlog > self.settings.max_spool_rows:
-                self._wake.set()  # a full batch: no need to wait for max_delay_s
+            if st.unclaimed >= self.settings.max_batch_rows or st.backlog > self.settings.max_spool_rows:
+                st.wake.set()  # a full batch: no need to wait for max_delay_s
             return n
         except Exception as exc:  # the spool failed (disk full?) or submit after close: count, log, carry on
             n = len(rows) if hasattr(rows, "__len__") else 0
-            with self._lock:
-                self._c["dropped"] += n
-                self._set_error(f"submit: {exc}")
+            with self._st.lock:
+                self._st.counts["dropped"] += n
+                self._st.set_error(f"submit: {exc}")
             log.error("submit() could not spool %d row(s), they are dropped: %s", n, exc)
             return 0
 
@@ -260,20 +245,20 @@ class Writer(FlushThread):
                 snapshot.clean(payload_obj, ""), ensure_ascii=False, separators=(",", ":"), allow_nan=False
             ).encode()
             self._spool.add_call(
-                kind, batch_id(payload + (arg or "").encode(), kind), payload, len(payload_obj), arg, not self._db_up
+                kind, batch_id(payload + (arg or "").encode(), kind), payload, len(payload_obj), arg, not self._st.db_up
             )
-            with self._lock:
-                self._backlog_bytes += len(payload)
-            self._wake.set()
+            with self._st.lock:
+                self._st.backlog_bytes += len(payload)
+            self._st.wake.set()
         except snapshot._Bad as bad:
-            with self._lock:
-                self._c["quarantined"] += len(payload_obj)
-                self._set_error(f"{kind}: {bad.path.lstrip('.')}: {bad.reason}")
+            with self._st.lock:
+                self._st.counts["quarantined"] += len(payload_obj)
+                self._st.set_error(f"{kind}: {bad.path.lstrip('.')}: {bad.reason}")
             log.error("%s call refused before sending: %s: %s", kind, bad.path.lstrip("."), bad.reason)
         except Exception as exc:
-            with self._lock:
-                self._c["dropped"] += len(payload_obj)
-                self._set_error(f"{kind}: {exc}")
+            with self._st.lock:
+                self._st.counts["dropped"] += len(payload_obj)
+                self._st.set_error(f"{kind}: {exc}")
             log.error("%s call could not be spooled, dropped: %s", kind, exc)
 
     def stats(self) -> dict:
@@ -281,9 +266,10 @@ class Writer(FlushThread):
         spooled, replayed, dropped, failed (dead-lettered), recovered (found in the spool at
         start), pending (waiting in the spool), lag_s (age of the oldest waiting row),
         db_up, last_error, last_error_at, batches, calls."""
-        with self._lock:
+        st = self._st
+        with st.lock:
             out = {
-                k: self._c[k]
+                k: st.counts[k]
                 for k in (
                     "submitted",
                     "written",
@@ -298,36 +284,36 @@ class Writer(FlushThread):
                     "calls",
                 )
             }
-            out["pending"] = self._backlog
+            out["pending"] = st.backlog
             try:
                 out["lag_s"] = round(self._spool.lag_s(), 3) if not self._closed else None
             except Exception:
                 out["lag_s"] = None
-            out.update(db_up=self._db_up, last_error=self._last_error, last_error_at=self._last_error_at)
+            out.update(db_up=st.db_up, last_error=st.last_error, last_error_at=st.last_error_at)
         return out
 
     def rejects(self, limit: int = 100) -> list[dict]:
         """The latest quarantined rows: batch_id (None: refused before sending), row (index
         in the submitted snapshot, or in the batch), field, reason, key (exchange, symbol, ts)."""
-        with self._lock:
-            return list(self._rejects)[-limit:]
+        with self._st.lock:
+            return list(self._st.rejects)[-limit:]
 
     def reject_reasons(self) -> list[tuple[tuple[str, str], int]]:
         """(field, reason) -> count, most common first."""
-        with self._lock:
-            return self._reasons.most_common()
+        with self._st.lock:
+            return self._st.reasons.most_common()
 
     def backlog(self) -> int:
-        return self._backlog
+        return self._st.backlog
 
     def drain(self, below: int = 0, timeout: float | None = None) -> bool:
         """Wait until at most `below` rows wait in the spool. False on timeout, or at once
         while the database is unavailable (the rows then stay spooled)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._backlog > below:
-            if not self._db_up or not self._thread.is_alive() or (deadline and time.monotonic() > deadline):
+        while self._st.backlog > below:
+            if not self._st.db_up or not self._thread.is_alive() or (deadline and time.monotonic() > deadline):
                 return False
-            self._wake.set()
+            self._st.wake.set()
             time.sleep(0.01)
         return True
 
@@ -336,15 +322,15 @@ class Writer(FlushThread):
         the next Writer on the same file. Returns stats()."""
         if self._closed:
             return self.stats()
-        self._close_deadline = time.monotonic() + timeout
-        self._closing.set()
-        self._wake.set()
+        self._st.close_deadline = time.monotonic() + timeout
+        self._st.closing.set()
+        self._st.wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout + 1)
             if self._thread.is_alive():
                 log.warning("the flush thread did not finish within %.1fs", timeout)
         out = self.stats()
-        with self._lock:
+        with self._st.lock:
             self._closed = True
             out["lag_s"] = round(self._spool.lag_s(), 3)
             self._spool.close()
@@ -362,15 +348,3 @@ class Writer(FlushThread):
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    # -------------------------------------------------------------- bookkeeping
-    def _set_error(self, msg: str) -> None:
-        self._last_error, self._last_error_at = msg, time.time()
-
-    def _note_reject(self, bid: str | None, r: snapshot.Reject) -> None:
-        self._rejects.append({"batch_id": bid, "row": r.row, "field": r.field, "reason": r.reason, "key": r.key})
-        key = (r.field, r.reason)
-        if key in self._reasons or len(self._reasons) < 1000:
-            self._reasons[key] += 1
-        else:
-            self._reasons[("(other)", "(too many distinct reasons)")] += 1

@@ -156,12 +156,12 @@ def test_writer_warms_its_connection_at_start_on_a_server(target, tmp_path):
     w = Writer(target=target, spool_path=tmp_path / "spool.sqlite", max_delay_s=0.2)
     try:
         deadline = time.monotonic() + (10 if not target.embedded else 1)
-        while w._conn is None and time.monotonic() < deadline:
+        while w._flush.conn is None and time.monotonic() < deadline:
             time.sleep(0.02)
         if target.embedded:
-            assert w._conn is None
+            assert w._flush.conn is None
         else:
-            assert w._conn is not None and not w._conn.closed, "connected before any submit"
+            assert w._flush.conn is not None and not w._flush.conn.closed, "connected before any submit"
         assert w.stats()["batches"] == 0 and w.stats()["written"] == 0
     finally:
         w.close(timeout=5)
