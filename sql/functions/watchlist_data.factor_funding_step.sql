@@ -1,4 +1,15 @@
--- TODO
+-- watchlist_data.factor_funding_step(p_t): step 2.5 of watchlist_data.compute_factors_keys:
+-- the 7-day funding window H(t, 7 d) (z-score, trend 3 d, vol, regime, reversal probability).
+--   in:  pg_temp.wl_factor_cur (2.1: f_t); the row of factor_value at t_h, the full hour before
+--        t, with the statistics kept on it (b_fstate_*, 0021); watchlist_data.factor_funding_state
+--        (0060); for the keys with neither, their hourly rows of factor_value in (t - 7 d, t].
+--   out: pg_temp.wl_factor_funding, one row per key of wl_factor_cur with statistics (the
+--        table's columns below); watchlist_data.factor_funding_state written for the keys whose
+--        samples it rolled (t on the full hour) or read from the rows.
+--   invariant: between full hours H(t, 7 d) = H(t_h, 7 d), so a key takes the statistics kept
+--        on the row at t_h; on the full hour the state of the hour before rolls (slot 1 out,
+--        f_t in as slot 168); else the samples are read and summed. The sums are exact and the
+--        sorted arrays the same multisets, so every way gives the same values.
 CREATE OR REPLACE FUNCTION watchlist_data.factor_funding_step(p_t timestamptz)
 RETURNS void
 LANGUAGE plpgsql

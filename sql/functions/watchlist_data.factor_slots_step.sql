@@ -1,12 +1,21 @@
--- TODO
+-- watchlist_data.factor_slots_step(p_t, p_blocks_hi): step 2.3 of
+-- watchlist_data.compute_factors_keys: the short windows (3 hours 5 minutes at most: z-score
+-- 1 h, RSI, dx/ADX, Bollinger %b, momentum, realised vol 1 h, crossings 3 h, the drawdown of
+-- the rows after the last hourly block).
+--   in:  pg_temp.wl_factor_cur (step 2.1: the rows at t); for the keys that roll (NOT fullw)
+--        the slots r_* of watchlist_data.factor_window_state, written at t - 5 min (0070); for
+--        the others pg_temp.wl_factor_window_rows (step 2.2). p_blocks_hi: the end of the last
+--        hourly block of W(t, 12 h); the rows after it are slots 1 .. (t - p_blocks_hi) / 5 min.
+--   out: pg_temp.wl_factor_short, one row per key of wl_factor_cur: its slots (slot k = the
+--        key's row at t - (k - 1) x 5 min, NULL where there is none) and the short-window sums
+--        taken from them (the table's columns below).
+--   invariant: the slots are the same whether shifted from the state (the row at t entering as
+--        slot 1) or read from the rows, so every value computed from them is too.
+-- Reads no hypertable; runs under the settings of compute_factors_keys (hash joins).
 CREATE OR REPLACE FUNCTION watchlist_data.factor_slots_step(p_t timestamptz, p_blocks_hi timestamptz)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
--- Every read of a hypertable is bounded by the parameters, planned for their values (custom
--- plans): chunks outside the windows stay out of the plan and are never locked (a lock on a
--- chunk the retention policy is dropping deadlocks it).
-SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     -- the slots k = 1 .. v_n_after_blocks are the rows in (p_blocks_hi, p_t]

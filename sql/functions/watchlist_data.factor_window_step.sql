@@ -1,4 +1,19 @@
--- TODO
+-- watchlist_data.factor_window_step(p_t, p_blocks_lo, p_blocks_hi, p_ema12_w, p_ema26_w,
+-- p_ema9_w): step 2.4 of watchlist_data.compute_factors_keys: the 12-hour window W(t, 12 h)
+-- (z-score 12 h, half-life, skew, kurtosis, drawdown, MACD, realised vol 12 h, vol of vol,
+-- volume spike).
+--   in:  pg_temp.wl_factor_cur (2.1) and pg_temp.wl_factor_short (2.3: own_px, hd_*);
+--        for the keys that roll (NOT fullw): their watchlist_data.factor_window_state (the
+--        sums at t - 5 min, 0022), their rows of factor_value in [t - 12 h - 5 min, p_blocks_lo]
+--        (the row leaving W with its step, and the rows before the first block) and, when the
+--        blocks moved (the hour turned), the hourly blocks b_blk_* kept on the full-hour rows in
+--        (p_blocks_lo, p_blocks_hi]; for the others pg_temp.wl_factor_window_rows (2.2).
+--        p_ema*_w: the EMA weights l^k, k = 0 .. 144 (index k + 1), of spans 12, 26 and 9.
+--   out: pg_temp.wl_factor_w12, one row per key of wl_factor_cur: the sums of W(t, 12 h), rolled
+--        (the state + the row at t - the row at t - 12 h) or summed over the rows, its drawdown
+--        dd12 and the summary fb_* of the blocks.
+--   invariant: the sums are exact (numeric; the EMA sums rounded at 60 decimal places), so
+--        rolling and summing give the same values.
 CREATE OR REPLACE FUNCTION watchlist_data.factor_window_step(p_t timestamptz, p_blocks_lo timestamptz, p_blocks_hi timestamptz, p_ema12_w numeric[], p_ema26_w numeric[], p_ema9_w numeric[])
 RETURNS void
 LANGUAGE plpgsql

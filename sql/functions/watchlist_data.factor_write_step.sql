@@ -1,4 +1,15 @@
--- TODO
+-- watchlist_data.factor_write_step(p_t, p_blocks_lo, p_blocks_hi): step 2.6 of
+-- watchlist_data.compute_factors_keys: the factors of the rows at t, from the staged steps.
+--   in:  pg_temp.wl_factor_short (2.3), pg_temp.wl_factor_w12 (2.4), pg_temp.wl_factor_funding
+--        (2.5), pg_temp.wl_factor_cur (2.1).
+--   out: the factor columns of the rows of watchlist_data.factor_value at t (formulas: the column
+--        comments of 0020), with b_fstate_* (the funding statistics, when computed from the
+--        samples) and, on a full hour, b_blk_* (the hour's drawdown block); the key's
+--        watchlist_data.factor_window_state moved to t: the 12-hour sums with the row's own
+--        MACD and rv_1h, the blocks (p_blocks_lo, p_blocks_hi] and the slots shifted for
+--        t + 5 min. Returns the number of states written (one per key computed).
+--   invariant: the state belongs to the row at t as it stands (its computed_at): the condition
+--        on which step 2.1 at t + 5 min rolls it instead of reading the window.
 CREATE OR REPLACE FUNCTION watchlist_data.factor_write_step(p_t timestamptz, p_blocks_lo timestamptz, p_blocks_hi timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql
