@@ -46,23 +46,23 @@ BEGIN
     ELSE
         TRUNCATE pg_temp.wl_factor_funding;
     END IF;
-        WITH kept_at_hour AS (       -- t between full hours: H(t, 7 d) = H(t_h, 7 d), kept on the row at t_h (0021)
+        WITH kept_at_hour AS ( -- t between full hours: H(t, 7 d) = H(t_h, 7 d), kept on the row at t_h (0021)
             SELECT p.exchange, p.symbol, p.b_fstate_n AS n, p.b_fstate_mean AS m, p.b_fstate_q AS q,
                    p.funding_vol_7d AS sd, p.funding_trend_3d AS trend, p.funding_reversal_prob AS rev
               FROM watchlist_data.factor_value AS p
               JOIN pg_temp.wl_factor_cur AS cur ON cur.exchange = p.exchange AND cur.symbol = p.symbol
              WHERE p.ts = v_hour AND v_hour < p_t AND p.b_fstate_n IS NOT NULL
-        ), need_samples AS (       -- the others (t on the hour, or no state at t_h): from the samples
+        ), need_samples AS ( -- the others (t on the hour, or no state at t_h): from the samples
             SELECT cur.exchange, cur.symbol, cur.f FROM pg_temp.wl_factor_cur AS cur
              WHERE NOT EXISTS (SELECT 1 FROM kept_at_hour WHERE kept_at_hour.exchange = cur.exchange AND kept_at_hour.symbol = cur.symbol)
-        ), fstate AS (         -- their samples H(t_h, 7 d) and statistics (0060): kept (t between full hours), or the
-                            -- state of the hour before (t on the hour: rolled below); else read from the rows
+        ), fstate AS ( -- their samples H(t_h, 7 d) and statistics (0060): kept (t between full hours), or the
+                       -- state of the hour before (t on the hour: rolled below); else read from the rows
             SELECT need_samples.exchange, need_samples.symbol, need_samples.f AS fcur, s.f AS sf,
-                   CASE WHEN s.ts = v_hour THEN 1 WHEN v_on_hour AND s.ts = v_hour_before THEN 2 ELSE 0 END AS how,
+                   CASE WHEN s.ts = v_hour THEN 1 WHEN v_on_hour AND s.ts = v_hour_before THEN 2 ELSE 0 END AS how,  -- 1 kept, 2 rolled, 0 read
                    s.n, s.s1, s.s2, s.tn, s.tk, s.tkk, s.tf, s.tkf, s.np, s.srt, s.up, s.dn
               FROM need_samples
               LEFT JOIN watchlist_data.factor_funding_state AS s ON s.exchange = need_samples.exchange AND s.symbol = need_samples.symbol
-        ), hourly_rows AS (          -- keys without such a state: the hourly rows of H(t, 7 d), slot i at t_h - (168 - i) h
+        ), hourly_rows AS ( -- keys without such a state: the hourly rows of H(t, 7 d), slot i at t_h - (168 - i) h
             SELECT h.exchange, h.symbol, 168 - (extract(epoch FROM v_hour - h.ts) / 3600)::integer AS i, h.b_funding_close AS f
               FROM watchlist_data.factor_value AS h
               JOIN fstate ON fstate.exchange = h.exchange AND fstate.symbol = h.symbol AND fstate.how = 0
@@ -70,7 +70,7 @@ BEGIN
         ), hourly_read AS (
             SELECT hourly_rows.exchange, hourly_rows.symbol, array_agg(hourly_rows.i ORDER BY hourly_rows.i) AS ia, array_agg(hourly_rows.f ORDER BY hourly_rows.i) AS f_vals
               FROM hourly_rows GROUP BY 1, 2
-        ), samples_read AS (       -- their 168 slots, and the statistics summed over them
+        ), samples_read AS ( -- their 168 slots, and the statistics summed over them
             SELECT fstate.exchange, fstate.symbol, fstate.fcur, true AS fresh, x.arr, a.n, a.s1, a.s2, a.tn, a.tk, a.tkk, a.tf, a.tkf,
                    p.np, a.srt, p.up, p.dn
               FROM fstate
@@ -96,9 +96,9 @@ BEGIN
                   FROM unnest(x.arr, array_prepend(NULL::float8, x.arr[1:167])) AS u(f, pf)
                  WHERE u.f IS NOT NULL AND u.pf IS NOT NULL) AS p
              WHERE fstate.how = 0
-        ), samples_rolled AS (       -- t on the hour, the state of the hour before rolled: slot 1 leaves, f_t enters as slot 168;
-                            -- the 3 days lose old slot 97 (k = v_hour_no - 72), the pairs lose (slot 1, slot 2) and gain (slot 168, f_t);
-                            -- each sorted array loses one value (array_position) and gains one (width_bucket: its place)
+        ), samples_rolled AS ( -- t on the hour, the state of the hour before rolled: slot 1 leaves, f_t enters as slot 168;
+                               -- the 3 days lose old slot 97 (k = v_hour_no - 72), the pairs lose (slot 1, slot 2) and gain (slot 168, f_t);
+                               -- each sorted array loses one value (array_position) and gains one (width_bucket: its place)
             SELECT fstate.exchange, fstate.symbol, fstate.fcur, false AS fresh, fstate.sf[2:168] || fstate.fcur AS arr,
                    fstate.n - (fstate.sf[1] IS NOT NULL)::int + (fstate.fcur IS NOT NULL)::int AS n,
                    fstate.s1 - coalesce(fstate.sf[1]::numeric, 0) + coalesce(fstate.fcur::numeric, 0) AS s1,
@@ -126,7 +126,7 @@ BEGIN
                                         CASE WHEN po.pu IS NULL THEN fstate.up ELSE fstate.up[:po.pu - 1] || fstate.up[po.pu + 1:] END AS u,
                                         CASE WHEN po.pd IS NULL THEN fstate.dn ELSE fstate.dn[:po.pd - 1] || fstate.dn[po.pd + 1:] END AS d) AS rm
              WHERE fstate.how = 2
-        ), samples AS (        -- every key's slots and statistics, the same either way
+        ), samples AS ( -- every key's slots and statistics, the same either way
             SELECT * FROM samples_read
             UNION ALL
             SELECT * FROM samples_rolled
@@ -134,9 +134,9 @@ BEGIN
             SELECT fstate.exchange, fstate.symbol, fstate.fcur, false, fstate.sf, fstate.n, fstate.s1, fstate.s2, fstate.tn, fstate.tk, fstate.tkk, fstate.tf, fstate.tkf,
                    fstate.np, fstate.srt, fstate.up, fstate.dn
               FROM fstate WHERE fstate.how = 1
-        ), funding AS (          -- mean, sd, the 3-day slope (x in days: 24 x the slope in hours), the quintile thresholds
-                            -- s_ceil(k n / 5) of 0021 and the regime from them, the share of pairs moving toward the mean
-                            -- (rising with h_b < m: h_b < m <=> -h_b > -m; falling with h_b > m); width_bucket(v, sorted) = #{<= v}
+        ), funding AS ( -- mean, sd, the 3-day slope (x in days: 24 x the slope in hours), the quintile thresholds
+                        -- s_ceil(k n / 5) of 0021 and the regime from them, the share of pairs moving toward the mean
+                        -- (rising with h_b < m: h_b < m <=> -h_b > -m; falling with h_b > m); width_bucket(v, sorted) = #{<= v}
             SELECT samples.exchange, samples.symbol, true AS from_samples, st.m, st.sd, samples.n, st.trend,
                    CASE WHEN samples.np > 0 THEN ((cardinality(samples.up) - width_bucket(-st.m, samples.up))
                                                + (cardinality(samples.dn) - width_bucket(st.m, samples.dn)))::float8 / samples.np END AS rev,
@@ -156,7 +156,7 @@ BEGIN
                      + (kept_at_hour.q[4] < cur.f)::int, kept_at_hour.q
               FROM kept_at_hour JOIN pg_temp.wl_factor_cur AS cur ON cur.exchange = kept_at_hour.exchange AND cur.symbol = kept_at_hour.symbol
              WHERE kept_at_hour.n > 0
-        ), kept AS (         -- the samples of H(t_h, 7 d) and their statistics, kept for the next bucket ends (0060)
+        ), kept AS ( -- the samples of H(t_h, 7 d) and their statistics, kept for the next bucket ends (0060)
             INSERT INTO watchlist_data.factor_funding_state AS s (exchange, symbol, ts, f, n, s1, s2, tn, tk, tkk, tf, tkf, np, srt, up, dn)
             SELECT samples.exchange, samples.symbol, v_hour, samples.arr, samples.n, samples.s1, samples.s2, samples.tn, samples.tk, samples.tkk, samples.tf, samples.tkf,
                    samples.np, samples.srt, samples.up, samples.dn

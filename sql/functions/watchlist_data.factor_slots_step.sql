@@ -69,8 +69,8 @@ BEGIN
         TRUNCATE pg_temp.wl_factor_short;
     END IF;
     INSERT INTO pg_temp.wl_factor_short
-        WITH slots AS (         -- the slots of the short windows (0070): slot k = the key's row at t - (k - 1) x 5 min, NULL where
-                            -- there is none; the row at t, then the state's slots (rolling keys), or read from the rows
+        WITH slots AS ( -- the slots of the short windows (0070): slot k = the key's row at t - (k - 1) x 5 min, NULL where
+                        -- there is none; the row at t, then the state's slots (rolling keys), or read from the rows
             SELECT cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig,
                    ARRAY[cur.x] || s.r_x AS sl_x, ARRAY[cur.hi] || s.r_hi AS sl_hi, ARRAY[cur.lo] || s.r_lo AS sl_lo,
                    ARRAY[cur.sn] || s.r_sn AS sl_sn, ARRAY[cur.ss] || s.r_ss AS sl_ss, ARRAY[cur.m2b] || s.r_m2 AS sl_m2,
@@ -91,8 +91,8 @@ BEGIN
               LEFT JOIN pg_temp.wl_factor_window_rows AS hist ON hist.exchange = cur.exchange AND hist.symbol = cur.symbol AND hist.k1 = g.k
              WHERE cur.fullw
              GROUP BY cur.exchange, cur.symbol, cur.x, cur.f, cur.v, cur.trig
-        ), short_win AS (          -- the short windows (100 minutes at most, 3 hours for the crossings), from each key's slots
-                            -- (slot k <= 12: W(t, 1 h); k <= 14: W(t, 70 min); k <= 20: W(t, 100 min); k <= v_n_after_blocks: (p_blocks_hi, t])
+        ), short_win AS ( -- the short windows (100 minutes at most, 3 hours for the crossings), from each key's slots
+                          -- (slot k <= 12: W(t, 1 h); k <= 14: W(t, 70 min); k <= 20: W(t, 100 min); k <= v_n_after_blocks: (p_blocks_hi, t])
             SELECT slots.exchange, slots.symbol, slots.x, slots.f, slots.v, slots.trig, coalesce(slots.x, 0) AS x0, q.*,
                    slots.sl_x[4] AS x15, slots.sl_x[13] AS x60,
                    CASE WHEN slots.sl_x[1] IS NOT NULL AND slots.sl_x[2] IS NOT NULL THEN slots.sl_x[2] END AS own_px,

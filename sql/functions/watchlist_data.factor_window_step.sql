@@ -72,7 +72,7 @@ BEGIN
         TRUNCATE pg_temp.wl_factor_w12;
     END IF;
     INSERT INTO pg_temp.wl_factor_w12
-        WITH tail_rows AS (          -- rolling keys: rows in [t - 12 h - 5 min, p_blocks_lo]: the row leaving W and the step
+        WITH tail_rows AS ( -- rolling keys: rows in [t - 12 h - 5 min, p_blocks_lo]: the row leaving W and the step
                             -- leaving with it, and the rows of W before its first block
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
                    h.b_spread_m2 AS m2b, h.spread_macd AS macd, h.rv_1h AS rv, h.b_volume_close AS v,
@@ -82,10 +82,10 @@ BEGIN
              WHERE h.ts >= v_w12_step_lo AND h.ts <= p_blocks_lo
                AND EXISTS (SELECT 1 FROM pg_temp.wl_factor_cur AS cur WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw)
             WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts)
-        ), tail_part AS (          -- the rows of W before its first block
+        ), tail_part AS ( -- the rows of W before its first block
             SELECT tail_rows.exchange, tail_rows.symbol, max(tail_rows.x) AS tl_mx, min(tail_rows.x) AS tl_mn, max(tail_rows.rmt - tail_rows.x) AS tl_dd
               FROM tail_rows WHERE tail_rows.ts > v_w12_lo GROUP BY 1, 2
-        ), leaving AS (          -- the row at t - 12 h: its terms of every sum
+        ), leaving AS ( -- the row at t - 12 h: its terms of every sum
             SELECT tail_rows.exchange, tail_rows.symbol,
                    coalesce(tail_rows.sn, 0) AS l_sn,
                    CASE WHEN tail_rows.sn > 0 THEN tail_rows.ss::numeric ELSE 0 END AS l_ss,
@@ -110,7 +110,7 @@ BEGIN
                    coalesce(tail_rows.v::numeric, 0) AS l_v1,
                    coalesce((tail_rows.v::numeric * tail_rows.v::numeric), 0) AS l_v2
               FROM tail_rows WHERE tail_rows.ts = v_w12_lo
-        ), blocks AS (      -- rolling keys whose blocks changed (the hour turned): the 11 blocks, in time order
+        ), blocks AS ( -- rolling keys whose blocks changed (the hour turned): the 11 blocks, in time order
             SELECT h.exchange, h.symbol, h.ts, h.b_blk_mx AS mx, h.b_blk_mn AS mn, h.b_blk_dd AS dd
               FROM watchlist_data.factor_value AS h
              WHERE h.b_on_hour AND h.ts > p_blocks_lo AND h.ts <= p_blocks_hi
@@ -118,13 +118,13 @@ BEGIN
                                           ON s.exchange = cur.exchange AND s.symbol = cur.symbol
                             WHERE cur.exchange = h.exchange AND cur.symbol = h.symbol AND NOT cur.fullw
                               AND NOT coalesce(s.fb_lo = p_blocks_lo AND s.fb_hi = p_blocks_hi, false))
-        ), blocks_sum AS (          -- their combination: largest fall within a block, or from an earlier block's maximum
+        ), blocks_sum AS ( -- their combination: largest fall within a block, or from an earlier block's maximum
             SELECT q.exchange, q.symbol, max(q.mx) AS fb_mx, min(q.mn) AS fb_mn, max(greatest(q.dd, q.pmx - q.mn)) AS fb_dd
               FROM (SELECT blocks.*, max(blocks.mx) OVER (PARTITION BY blocks.exchange COLLATE "C", blocks.symbol COLLATE "C" ORDER BY blocks.ts
                                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pmx
                       FROM blocks) AS q
              GROUP BY 1, 2
-        ), rolled AS (      -- rolling keys: W(t - 5 min)'s sums + the row at t - the row at t - 12 h
+        ), rolled AS ( -- rolling keys: W(t - 5 min)'s sums + the row at t - the row at t - 12 h
             SELECT cur.exchange AS l_ex, cur.symbol AS l_sym,
                    s.ws_n + cur.sn - coalesce(leaving.l_sn, 0) AS ws_n,
                    s.ws_s + CASE WHEN cur.sn > 0 THEN cur.ss::numeric ELSE 0 END - coalesce(leaving.l_ss, 0) AS ws_s,
@@ -167,7 +167,7 @@ BEGIN
                          CASE WHEN s.fb_lo = p_blocks_lo AND s.fb_hi = p_blocks_hi THEN s.fb_mn ELSE blocks_sum.fb_mn END AS mn,
                          CASE WHEN s.fb_lo = p_blocks_lo AND s.fb_hi = p_blocks_hi THEN s.fb_dd ELSE blocks_sum.fb_dd END AS dd) AS fbx
              WHERE NOT cur.fullw
-        ), summed AS (      -- the same sums, over the window itself
+        ), summed AS ( -- the same sums, over the window itself
             SELECT hist.exchange AS l_ex, hist.symbol AS l_sym,
                    coalesce(sum(hist.sn), 0) AS ws_n,
                    coalesce(sum(hist.ss::numeric) FILTER (WHERE hist.sn > 0), 0) AS ws_s,

@@ -23,7 +23,7 @@ DECLARE
     v_on_hour boolean := time_bucket(INTERVAL '1 hour', p_t) = p_t;
     v_n       bigint;
 BEGIN
-        WITH moments AS MATERIALIZED (         -- from the exact sums: n^2 m2, n^3 m3, n^4 m4 of x over W(t, 12 h), the EMAs, ...
+        WITH moments AS MATERIALIZED ( -- from the exact sums: n^2 m2, n^3 m3, n^4 m4 of x over W(t, 12 h), the EMAs, ...
             SELECT short_win.*, w12.*,
                    w12.wx_n * w12.wx_2 - (w12.wx_1 * w12.wx_1) AS a2,
                    (w12.wx_n * w12.wx_n) * w12.wx_3 - 3 * w12.wx_n * w12.wx_1 * w12.wx_2 + 2 * (w12.wx_1 * w12.wx_1 * w12.wx_1) AS a3,
@@ -36,7 +36,7 @@ BEGIN
                    CASE WHEN short_win.dmp + short_win.dmm > 0 AND short_win.tr > 0 THEN 100 * abs(short_win.dmp - short_win.dmm) / (short_win.dmp + short_win.dmm) END AS dx,
                    CASE WHEN short_win.dn_1 > 0 THEN sqrt(short_win.d2_1) END AS rv1
               FROM pg_temp.wl_factor_short AS short_win JOIN pg_temp.wl_factor_w12 AS w12 ON w12.l_ex = short_win.exchange AND w12.l_sym = short_win.symbol
-        ), with_own AS MATERIALIZED (        -- the sums that take the row's own MACD and rv_1h
+        ), with_own AS MATERIALIZED ( -- the sums that take the row's own MACD and rv_1h
             SELECT moments.*,
                    moments.wg_pn + coalesce(moments.macd::numeric, 0) AS wg_n,
                    moments.wg_pd + (moments.macd IS NOT NULL)::int AS wg_d,
