@@ -185,20 +185,22 @@ BEGIN
         ELSE
             TRUNCATE pg_temp.wl_factor_window_rows;
         END IF;
-        INSERT INTO pg_temp.wl_factor_window_rows
-        SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
-               h.b_spread_m2 AS m2b, h.b_volume_close AS v, h.spread_macd AS macd, h.rv_1h AS rv,
-               h.b_spread_high AS hi, h.b_spread_low AS lo, h.spread_dx_14 AS dx, h.signal_persistence_min AS pers,
-               (extract(epoch FROM v_t - h.ts) / 300)::integer + 1 AS k1,
-               lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
-               max(h.b_spread_close) FILTER (WHERE h.ts > v_w12_lo) OVER w AS runmax,
-               max(h.b_spread_close) FILTER (WHERE h.ts > v_blocks_lo AND h.ts <= v_blocks_hi) OVER w AS rmfb
-          FROM watchlist_data.factor_value AS h
-          JOIN pg_temp.wl_factor_cur AS cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND cur.fullw
-         WHERE h.ts > v_w12_step_lo AND h.ts <= v_t AND h.exchange = ANY(v_read_ex) AND h.symbol = ANY(v_read_sym)
-        -- the partitions compare the keys bytewise (COLLATE "C": the same partitions, as text
-        -- equality is bytewise under any deterministic collation, without strcoll in the sorts)
-        WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts);
+        IF v_read_ex IS NOT NULL THEN   -- none in steady state: neither the read nor its plan
+            INSERT INTO pg_temp.wl_factor_window_rows
+            SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
+                   h.b_spread_m2 AS m2b, h.b_volume_close AS v, h.spread_macd AS macd, h.rv_1h AS rv,
+                   h.b_spread_high AS hi, h.b_spread_low AS lo, h.spread_dx_14 AS dx, h.signal_persistence_min AS pers,
+                   (extract(epoch FROM v_t - h.ts) / 300)::integer + 1 AS k1,
+                   lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_w12_lo) OVER w AS runmax,
+                   max(h.b_spread_close) FILTER (WHERE h.ts > v_blocks_lo AND h.ts <= v_blocks_hi) OVER w AS rmfb
+              FROM watchlist_data.factor_value AS h
+              JOIN pg_temp.wl_factor_cur AS cur ON cur.exchange = h.exchange AND cur.symbol = h.symbol AND cur.fullw
+             WHERE h.ts > v_w12_step_lo AND h.ts <= v_t AND h.exchange = ANY(v_read_ex) AND h.symbol = ANY(v_read_sym)
+            -- the partitions compare the keys bytewise (COLLATE "C": the same partitions, as text
+            -- equality is bytewise under any deterministic collation, without strcoll in the sorts)
+            WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts);
+        END IF;
 
         -- 2.3 - 2.6: one function per kind of state; see each one's header for its contract.
         PERFORM watchlist_data.factor_slots_step(v_t, v_blocks_hi);
