@@ -10,7 +10,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(31);
+SELECT plan(37);
 
 -- table, hypertable, compression, policies, job
 SELECT col_is_pk('watchlist_data', 'factor_value', ARRAY['exchange', 'symbol', 'ts'], 'factor_value key (exchange, symbol, ts)');
@@ -95,6 +95,29 @@ SELECT is((SELECT count(*)::int FROM watchlist_data.factor_value AS f, wl_fx
 SELECT results_eq($$SELECT bucket_ends, base_rows, factor_rows FROM wl_fx, watchlist.compute_factors(t, t + INTERVAL '15 minutes')$$,
                   $$VALUES (3, 3::bigint, 3::bigint)$$, 'recomputing the window rewrites the same 3 rows');
 SELECT is((SELECT count(*)::int FROM watchlist_data.factor_value WHERE exchange = 'pgtapfx'), 3, 'still 3 rows (idempotent)');
+-- the engine's steps (docs/factor-engine.md): staged per bucket end, created once per transaction
+SELECT results_eq($$SELECT c.exchange, c.symbol, c.x, c.fullw FROM pg_temp.wl_factor_cur AS c$$,
+                  $$VALUES ('pgtapfx', 'FX1', 0.004::float8, false)$$,
+                  'the staged rows at t (step 2.1) hold the last bucket end only: FX1 at T+15, rolling its state');
+SELECT results_eq($$SELECT count(*)::int, sum(l.fb_mx IS NULL::int)::int FROM pg_temp.wl_factor_w12 AS l$$,
+                  $$VALUES (1, 1)$$, 'the staged 12-hour sums (step 2.4): one key, no hourly block yet');
+SELECT results_eq($$SELECT bucket_ends, factor_rows FROM wl_fx,
+                           watchlist.compute_factors(t - INTERVAL '10 days', t - INTERVAL '10 days' + INTERVAL '5 hours')$$,
+                  $$VALUES (60, 0::bigint)$$, 'an empty window: 60 bucket ends, no rows');
+SELECT is((SELECT count(*)::int FROM pg_locks AS l
+            WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND NOT EXISTS (SELECT 1 FROM pg_class AS c WHERE c.oid = l.relation)),
+          0, 'the staged tables are reused, not dropped per bucket end (a dropped table keeps its locks to the commit)');
+SELECT is((SELECT count(*)::int FROM pg_proc AS p CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
+            WHERE p.pronamespace = 'watchlist_data'::regnamespace AND p.proname IN ('compute_factors_keys', 'factor_base_step',
+                  'factor_slots_step', 'factor_window_step', 'factor_funding_step', 'factor_write_step')
+              AND a.privilege_type = 'EXECUTE' AND a.grantee IN (0, 'wl_writer'::regrole, 'wl_reader'::regrole)), 0,
+          'the engine''s step functions are executable by neither PUBLIC, the writer nor the reader');
+SELECT is((SELECT string_agg(c.relname || '.' || a.attname, ', ' ORDER BY 1)
+             FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid
+            WHERE c.relnamespace = 'watchlist_data'::regnamespace AND c.relname IN ('factor_window_state', 'factor_funding_state')
+              AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('exchange', 'symbol')
+              AND col_description(c.oid, a.attnum) IS NULL), NULL,
+          'every column of the state tables but the key says what it holds (COMMENT ON COLUMN)');
 SELECT throws_ok($$SELECT * FROM watchlist.compute_factors(now(), now() - INTERVAL '1 hour')$$, '22023', NULL,
                  'compute_factors refuses an empty window');
 
