@@ -152,9 +152,13 @@ BEGIN
     END;
 
     -- 4. Quarantine (each row cut to watchlist_data.quarantine_row_max_bytes()) and report.
+    -- (the row cut once per row, not once per problem)
     INSERT INTO watchlist_data.ingest_quarantine (batch_id, row_index, field, reason, row_data)
-    SELECT v_batch, q.row_index, q.field, q.reason, watchlist_data.quarantine_row(p_rows -> q.row_index)
+    SELECT v_batch, q.row_index, q.field, q.reason, c.row_data
       FROM unnest(v_prob_row, v_prob_field, v_prob_reason) AS q(row_index, field, reason)
+      JOIN (SELECT b.row_index, watchlist_data.quarantine_row(p_rows -> b.row_index) AS row_data
+              FROM (SELECT DISTINCT u.row_index FROM unnest(v_prob_row) AS u(row_index)) AS b) AS c
+        ON c.row_index = q.row_index
      ORDER BY q.row_index, q.field;
 
     SELECT count(DISTINCT q.row_index)::integer,
