@@ -64,6 +64,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_now timestamptz := now();
+    -- the window of ts, as ingest_raw's (docs/writer-input.md)
+    v_earliest timestamptz := now() - watchlist_data.setting('raw_retention')::interval;
+    v_latest   timestamptz := now() + watchlist_data.raw_input_bound('future_skew');
     v_n   integer;
 BEGIN
     -- the batch's rows: as many as the longest array (unnest pads the shorter ones with NULL)
@@ -101,8 +104,7 @@ BEGIN
     BEGIN
         IF NOT EXISTS (SELECT 1
                          FROM (SELECT DISTINCT u.ts, u.nft FROM unnest(ingest_raw_columns.ts, ingest_raw_columns.next_funding_time) AS u(ts, nft)) AS d
-                        WHERE NOT (watchlist_data.raw_ts_quick_ok(d.ts, v_now - watchlist_data.setting('raw_retention')::interval,
-                                                                  v_now + watchlist_data.raw_input_bound('future_skew'))
+                        WHERE NOT (watchlist_data.raw_ts_quick_ok(d.ts, v_earliest, v_latest)
                                    AND (d.nft IS NULL
                                         OR watchlist_data.raw_ts_quick_ok(d.nft, d.ts::timestamptz - watchlist_data.raw_input_bound('nft_before'),
                                                                           d.ts::timestamptz + watchlist_data.raw_input_bound('nft_after')))))
