@@ -6,8 +6,8 @@
 --     given for exchange / symbol / triggered;
 --   - a ts that is not a string (the spelling and window of ts and next_funding_time:
 --     watchlist_data.raw_ts_quick_ok, which ingest_raw calls per distinct value);
---   - a number outside its field's accepted range (watchlist_data.raw_field_range(), as
---     the jsonpath watchlist_data.raw_range_jsonpath());
+--   (a number outside its field's accepted range: watchlist_data.raw_batch_in_range, which
+--   ingest_raw calls once for the whole batch);
 --   - a meta over watchlist_data.meta_max_bytes().
 -- Everything else raw_row_problems refuses the INSERT refuses too (the table's NOT NULL and
 -- CHECK constraints, the casts of jsonb_populate_recordset: wrong class or status, exchange
@@ -31,7 +31,5 @@ AS $$
        -- every numeric column a JSON number or null (a string would be cast silently)
        AND NOT jsonb_path_exists(p_row - ARRAY['ts', 'next_funding_time', 'exchange', 'symbol', 'signal_type', 'type_class',
                                                'status', 'triggered', 'meta'],
-                                 '$.* ? (@.type() != "number" && @.type() != "null")')
-       -- and inside its accepted range
-       AND NOT jsonb_path_exists(p_row, watchlist_data.raw_range_jsonpath()), false)
+                                 '$.* ? (@.type() != "number" && @.type() != "null")'), false)
 $$;

@@ -41,10 +41,12 @@ SELECT results_eq($$SELECT received, inserted, rejected, rejects FROM range_resu
 SELECT results_eq($$SELECT spread_rel, funding_rate, volume_quote FROM watchlist_data.watch_signal_raw WHERE symbol = 'LIMNUM' ORDER BY ts$$,
                   $$VALUES (0.001::float8, NULL::float8, NULL::float8), (0.002, NULL, NULL), (10, -10, 1e15)$$,
                   'numbers out of range: the good rows beside them are stored, the bounds themselves accepted');
-SELECT results_eq($$SELECT watchlist_data.raw_row_quick_ok(pg_temp.row('X', '1 minute', '{"spread_rel": 1e200}')),
+SELECT results_eq($$SELECT watchlist_data.raw_batch_in_range(jsonb_build_array(pg_temp.row('X', '2 minutes', '{"spread_rel": 0.1}'), pg_temp.row('X', '1 minute', '{"spread_rel": 1e200}'))),
                            watchlist_data.raw_row_clean(pg_temp.row('X', '1 minute', '{"spread_rel": 1e200}'), now() - INTERVAL '1 day', now()),
-                           watchlist_data.raw_row_quick_ok(pg_temp.row('X', '1 minute', '{"spread_rel": 10}'))$$,
-                  $$VALUES (false, false, true)$$, 'both fast tests send an out-of-range number to the exact checks');
+                           watchlist_data.raw_batch_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"spread_rel": 10, "spot_price": 5, "crossings_1h": 1000000}'))),
+                           watchlist_data.raw_batch_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"spot_price": 0}'))),
+                           watchlist_data.raw_batch_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"crossings_1h": 1000001}')))$$,
+                  $$VALUES (false, false, true, false, false)$$, 'both fast tests send an out-of-range number to the exact checks');
 SELECT results_eq($$SELECT watchlist_data.raw_values_in_range('spread_rel', ARRAY[0.1, NULL, 10]),
                            watchlist_data.raw_values_in_range('spread_rel', ARRAY[0.1, 1e200]),
                            watchlist_data.raw_values_in_range('spread_rel', ARRAY['NaN'::float8]),

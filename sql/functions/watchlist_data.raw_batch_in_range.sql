@@ -1,0 +1,67 @@
+-- watchlist_data.raw_batch_in_range(rows): every number of a batch of raw rows (a JSON array
+-- of objects, as watchlist.ingest_raw takes it) lies inside its field's accepted range
+-- (watchlist_data.raw_field_range()); NaN never does. The range half of ingest_raw's
+-- whole-batch fast path: one pass of jsonb_populate_recordset and a min and a max per column,
+-- then 2 comparisons per column for the whole batch (a jsonpath test per row cost about
+-- 25 us a row). A false, or an error (a number beyond double precision, a string where a
+-- number goes: the fast path's exception block catches it), sends the batch to the exact
+-- path, which names the row and field.
+CREATE OR REPLACE FUNCTION watchlist_data.raw_batch_in_range(p_rows jsonb)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(bool_and(
+               (r.lo IS NULL OR v.lo IS NULL OR CASE WHEN r.lo_open THEN v.lo > r.lo ELSE v.lo >= r.lo END)
+               AND (r.hi IS NULL OR v.hi IS NULL OR CASE WHEN r.hi_open THEN v.hi < r.hi ELSE v.hi <= r.hi END)
+               AND v.hi IS DISTINCT FROM 'NaN'::float8), true)
+      FROM (SELECT min(x.spot_price) AS spot_price_lo, max(x.spot_price) AS spot_price_hi,
+                   min(x.futures_price) AS futures_price_lo, max(x.futures_price) AS futures_price_hi,
+                   min(x.spread_rel) AS spread_rel_lo, max(x.spread_rel) AS spread_rel_hi,
+                   min(x.funding_rate) AS funding_rate_lo, max(x.funding_rate) AS funding_rate_hi,
+                   min(x.funding_interval_hours) AS fih_lo, max(x.funding_interval_hours) AS fih_hi,
+                   min(x.range_1h) AS range_1h_lo, max(x.range_1h) AS range_1h_hi,
+                   min(x.range_12h) AS range_12h_lo, max(x.range_12h) AS range_12h_hi,
+                   min(x.volatility) AS volatility_lo, max(x.volatility) AS volatility_hi,
+                   min(x.slope_3m) AS slope_3m_lo, max(x.slope_3m) AS slope_3m_hi,
+                   min(x.drift_ratio) AS drift_ratio_lo, max(x.drift_ratio) AS drift_ratio_hi,
+                   min(x.best_buy_high_sell_low) AS bbhsl_lo, max(x.best_buy_high_sell_low) AS bbhsl_hi,
+                   min(x.best_sell_high_buy_low) AS bshbl_lo, max(x.best_sell_high_buy_low) AS bshbl_hi,
+                   min(x.volume_quote) AS volume_quote_lo, max(x.volume_quote) AS volume_quote_hi,
+                   min(x.sweep_impact) AS sweep_impact_lo, max(x.sweep_impact) AS sweep_impact_hi,
+                   min(x.book_imbalance) AS book_imbalance_lo, max(x.book_imbalance) AS book_imbalance_hi,
+                   min(x.bid_ask_spread) AS bid_ask_spread_lo, max(x.bid_ask_spread) AS bid_ask_spread_hi,
+                   min(x.spread_zscore_1h) AS sz1_lo, max(x.spread_zscore_1h) AS sz1_hi,
+                   min(x.spread_zscore_12h) AS sz12_lo, max(x.spread_zscore_12h) AS sz12_hi,
+                   min(x.spread_momentum_15m) AS sm15_lo, max(x.spread_momentum_15m) AS sm15_hi,
+                   min(x.funding_zscore_7d) AS fz7_lo, max(x.funding_zscore_7d) AS fz7_hi,
+                   min(x.funding_trend_3d) AS ft3_lo, max(x.funding_trend_3d) AS ft3_hi,
+                   min(x.funding_vol_7d) AS fv7_lo, max(x.funding_vol_7d) AS fv7_hi,
+                   min(x.funding_diff_max) AS fdm_lo, max(x.funding_diff_max) AS fdm_hi,
+                   min(x.funding_term_slope) AS fts_lo, max(x.funding_term_slope) AS fts_hi,
+                   min(x.rv_1h) AS rv_1h_lo, max(x.rv_1h) AS rv_1h_hi,
+                   min(x.rv_12h) AS rv_12h_lo, max(x.rv_12h) AS rv_12h_hi,
+                   min(x.hv_ratio) AS hv_ratio_lo, max(x.hv_ratio) AS hv_ratio_hi,
+                   min(x.premium_index_diff) AS pid_lo, max(x.premium_index_diff) AS pid_hi,
+                   min(x.oi_jump_around_funding) AS oi_lo, max(x.oi_jump_around_funding) AS oi_hi,
+                   min(x.crossings_1h)::float8 AS crossings_1h_lo, max(x.crossings_1h)::float8 AS crossings_1h_hi
+              FROM jsonb_populate_recordset(NULL::watchlist_data.watch_signal_raw, p_rows) AS x) AS m
+     CROSS JOIN LATERAL (VALUES
+            ('spot_price', m.spot_price_lo, m.spot_price_hi), ('futures_price', m.futures_price_lo, m.futures_price_hi),
+            ('spread_rel', m.spread_rel_lo, m.spread_rel_hi), ('funding_rate', m.funding_rate_lo, m.funding_rate_hi),
+            ('funding_interval_hours', m.fih_lo, m.fih_hi), ('range_1h', m.range_1h_lo, m.range_1h_hi),
+            ('range_12h', m.range_12h_lo, m.range_12h_hi), ('volatility', m.volatility_lo, m.volatility_hi),
+            ('slope_3m', m.slope_3m_lo, m.slope_3m_hi), ('drift_ratio', m.drift_ratio_lo, m.drift_ratio_hi),
+            ('best_buy_high_sell_low', m.bbhsl_lo, m.bbhsl_hi), ('best_sell_high_buy_low', m.bshbl_lo, m.bshbl_hi),
+            ('volume_quote', m.volume_quote_lo, m.volume_quote_hi), ('sweep_impact', m.sweep_impact_lo, m.sweep_impact_hi),
+            ('book_imbalance', m.book_imbalance_lo, m.book_imbalance_hi), ('bid_ask_spread', m.bid_ask_spread_lo, m.bid_ask_spread_hi),
+            ('spread_zscore_1h', m.sz1_lo, m.sz1_hi), ('spread_zscore_12h', m.sz12_lo, m.sz12_hi),
+            ('spread_momentum_15m', m.sm15_lo, m.sm15_hi), ('funding_zscore_7d', m.fz7_lo, m.fz7_hi),
+            ('funding_trend_3d', m.ft3_lo, m.ft3_hi), ('funding_vol_7d', m.fv7_lo, m.fv7_hi),
+            ('funding_diff_max', m.fdm_lo, m.fdm_hi), ('funding_term_slope', m.fts_lo, m.fts_hi),
+            ('rv_1h', m.rv_1h_lo, m.rv_1h_hi), ('rv_12h', m.rv_12h_lo, m.rv_12h_hi),
+            ('hv_ratio', m.hv_ratio_lo, m.hv_ratio_hi), ('premium_index_diff', m.pid_lo, m.pid_hi),
+            ('oi_jump_around_funding', m.oi_lo, m.oi_hi), ('crossings_1h', m.crossings_1h_lo, m.crossings_1h_hi)
+        ) AS v(field, lo, hi)
+      JOIN watchlist_data.raw_field_range() AS r ON r.field = v.field
+$$;
+REVOKE ALL ON FUNCTION watchlist_data.raw_batch_in_range(jsonb) FROM PUBLIC;
