@@ -47,7 +47,7 @@ BEGIN
 
     -- 0. Fast path, for the usual batch of good rows: one pass of the cheap row test over the
     -- batch (the timestamps' test once per distinct value, the numbers' ranges once per
-    -- column: watchlist_data.raw_batch_in_range), then one INSERT from
+    -- column: watchlist_data.raw_rows_in_range), then one INSERT from
     -- jsonb_populate_recordset, with the table's constraints and casts as the rest of the
     -- checks. Inside an exception block: any error (a row the table refuses, an impossible
     -- date in the test's cast) or a key repeated inside the batch rolls it back and the batch
@@ -63,7 +63,7 @@ BEGIN
                                        AND (d.nft IS NULL
                                             OR watchlist_data.raw_ts_quick_ok(d.nft, d.ts::timestamptz - watchlist_data.raw_input_bound('nft_before'),
                                                                               d.ts::timestamptz + watchlist_data.raw_input_bound('nft_after')))))
-           AND watchlist_data.raw_batch_in_range(p_rows) THEN
+           AND watchlist_data.raw_rows_in_range(p_rows) THEN
             inserted := watchlist_data.raw_insert(p_rows, v_now);
             -- fewer rows than received: already stored (a replay), or a key repeated inside
             -- the batch, which must be quarantined: only then is the batch grouped by key

@@ -8,12 +8,17 @@
 -- can overflow double precision (the largest bound, 1e15, squared is 1e30).
 --   lo, hi                the bounds (NULL: none on that side)
 --   lo_open, hi_open      true: the bound itself is refused (x > lo rather than x >= lo)
+--   min_abs               a value other than 0 must be at least this far from 0: a
+--                         subnormal such as 5e-324 makes a square or a fourth power in the
+--                         aggregates and the factor job fail with 'underflow'
 -- Settings-free and IMMUTABLE: the checks fold it into constants.
-CREATE OR REPLACE FUNCTION watchlist_data.raw_field_range()
-RETURNS TABLE (field text, lo double precision, lo_open boolean, hi double precision, hi_open boolean, why text)
+DROP FUNCTION IF EXISTS watchlist_data.raw_field_range();  -- its result type grew a column
+CREATE FUNCTION watchlist_data.raw_field_range()
+RETURNS TABLE (field text, lo double precision, lo_open boolean, hi double precision, hi_open boolean, why text,
+               min_abs double precision)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT * FROM (VALUES
+    SELECT r.*, CASE WHEN r.field = 'crossings_1h' THEN 0 ELSE 1e-30 END::float8 FROM (VALUES
         ('spot_price',             0::float8, true,  1e9::float8, true,  'a price in quote currency'),
         ('futures_price',          0,         true,  1e9,         true,  'a price in quote currency'),
         ('spread_rel',             -10,       false, 10,          false, 'a fraction: 10 is a 1000% spread'),

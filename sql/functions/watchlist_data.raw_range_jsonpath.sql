@@ -1,5 +1,6 @@
 -- watchlist_data.raw_range_jsonpath(): watchlist_data.raw_field_range() as one jsonpath
--- filter that matches a raw row (a JSON object) with a number outside its field's range, for
+-- filter that matches a raw row (a JSON object) with a number outside its field's range (or
+-- closer to 0 than its min_abs), for
 -- the writer API's set-based fast tests (raw_row_quick_ok, raw_row_clean):
 -- NOT jsonb_path_exists(row, watchlist_data.raw_range_jsonpath()). IMMUTABLE without
 -- arguments, so the planner folds it into a constant. A field that is absent, null or not a
@@ -12,7 +13,8 @@ AS $$
     SELECT ('$ ? (' || string_agg(
                concat_ws(' || ',
                    CASE WHEN r.lo IS NOT NULL THEN format('@.%s %s %s', r.field, CASE WHEN r.lo_open THEN '<=' ELSE '<' END, r.lo::numeric) END,
-                   CASE WHEN r.hi IS NOT NULL THEN format('@.%s %s %s', r.field, CASE WHEN r.hi_open THEN '>=' ELSE '>' END, r.hi::numeric) END),
+                   CASE WHEN r.hi IS NOT NULL THEN format('@.%s %s %s', r.field, CASE WHEN r.hi_open THEN '>=' ELSE '>' END, r.hi::numeric) END,
+                   CASE WHEN r.min_abs > 0 THEN format('(@.%1$s != 0 && @.%1$s < %2$s && @.%1$s > -%2$s)', r.field, r.min_abs::numeric) END),
                ' || ' ORDER BY r.field) || ')')::jsonpath
       FROM watchlist_data.raw_field_range() AS r
 $$;

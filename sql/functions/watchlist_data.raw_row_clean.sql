@@ -34,11 +34,11 @@ AS $$
                 ELSE false END
        AND coalesce(jsonb_typeof(p_row -> 'meta'), 'null') IN ('null', 'object')
        AND coalesce(pg_column_size(p_row -> 'meta') <= watchlist_data.meta_max_bytes(), true)
-       -- numbers: JSON numbers (or null), inside their accepted ranges, crossings_1h whole
+       -- numbers: JSON numbers (or null), inside their accepted ranges and not too close to 0
+       -- (raw_range_jsonpath), crossings_1h whole
        AND NOT jsonb_path_exists(p_row - ARRAY['ts', 'next_funding_time', 'exchange', 'symbol', 'signal_type', 'type_class',
                                                'status', 'triggered', 'meta'],
-               '$.* ? ((@.type() != "number" && @.type() != "null")
-                       || (@.type() == "number" && @ != 0 && @ < 1e-300 && @ > -1e-300))')
+               '$.* ? (@.type() != "number" && @.type() != "null")')
        AND NOT jsonb_path_exists(p_row, watchlist_data.raw_range_jsonpath())
        AND NOT jsonb_path_exists(p_row, '$ ? (@.crossings_1h.floor() != @.crossings_1h)')
 $$;

@@ -31,6 +31,7 @@ DECLARE
     v_hi    double precision;
     v_lo_open boolean;
     v_hi_open boolean;
+    v_min_abs double precision;
     v_unknown integer := 0;
 BEGIN
     IF p_row IS NULL OR jsonb_typeof(p_row) <> 'object' THEN
@@ -74,7 +75,7 @@ BEGIN
                     reason := format('not a finite number (out of the range of double precision): %s', left(v_val::text, 32));
                     RETURN NEXT; CONTINUE;
                 END;
-                SELECT r.lo, r.hi, r.lo_open, r.hi_open INTO v_lo, v_hi, v_lo_open, v_hi_open
+                SELECT r.lo, r.hi, r.lo_open, r.hi_open, r.min_abs INTO v_lo, v_hi, v_lo_open, v_hi_open, v_min_abs
                   FROM watchlist_data.raw_field_range() AS r WHERE r.field = v_key;
                 IF v_num IN ('Infinity'::float8, '-Infinity'::float8) THEN
                     reason := 'not a finite number (overflows double precision)'; RETURN NEXT;
@@ -84,6 +85,8 @@ BEGIN
                     reason := format('must be %s %s, got %s', CASE WHEN v_lo_open THEN '>' ELSE '>=' END, v_lo, v_num); RETURN NEXT;
                 ELSIF v_hi IS NOT NULL AND (v_num > v_hi OR (v_hi_open AND v_num = v_hi)) THEN
                     reason := format('must be %s %s, got %s', CASE WHEN v_hi_open THEN '<' ELSE '<=' END, v_hi, v_num); RETURN NEXT;
+                ELSIF v_num <> 0 AND abs(v_num) < v_min_abs THEN
+                    reason := format('must be 0 or at least %s from 0, got %s', v_min_abs, v_num); RETURN NEXT;
                 END IF;
             END IF;
         WHEN 'boolean' THEN

@@ -6,7 +6,7 @@
 --     given for exchange / symbol / triggered;
 --   - a ts that is not a string (the spelling and window of ts and next_funding_time:
 --     watchlist_data.raw_ts_quick_ok, which ingest_raw calls per distinct value);
---   (a number outside its field's accepted range: watchlist_data.raw_batch_in_range, which
+--   (a number outside its field's accepted range: watchlist_data.raw_rows_in_range, which
 --   ingest_raw calls once for the whole batch);
 --   - a meta over watchlist_data.meta_max_bytes().
 -- Everything else raw_row_problems refuses the INSERT refuses too (the table's NOT NULL and

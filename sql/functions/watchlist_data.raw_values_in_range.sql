@@ -10,6 +10,7 @@ AS $$
     SELECT coalesce(bool_and(
                (r.lo IS NULL OR CASE WHEN r.lo_open THEN v.x > r.lo ELSE v.x >= r.lo END)
                AND (r.hi IS NULL OR CASE WHEN r.hi_open THEN v.x < r.hi ELSE v.x <= r.hi END)
+               AND (v.x = 0 OR abs(v.x) >= r.min_abs)
                AND v.x NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)), true)
       FROM watchlist_data.raw_field_range() AS r
       JOIN unnest(p_values) AS v(x) ON v.x IS NOT NULL

@@ -102,8 +102,8 @@ SELECT results_eq($$SELECT v, watchlist_data.iso_ts_ok(to_jsonb(v))
                   'fast test: only canonical timestamps naming a real day (others go to the exact checks)');
 SELECT results_eq($$SELECT received, inserted, rejected FROM watchlist.ingest_raw(jsonb_build_array(
                         jsonb_build_object('ts', '2026-03-01 11:30:00+00', 'exchange', 'bybit', 'symbol', 'INGTEST', 'signal_type', 'A',
-                                           'triggered', true, 'spread_rel', 1e-320, 'crossings_1h', 3)), 'edge-1')$$,
-                  $$VALUES (1, 1, 0)$$, 'a valid row the fast test cannot vouch for (space separator, a number below 1e-300) is still stored');
+                                           'triggered', true, 'spread_rel', 1e-29, 'crossings_1h', 3)), 'edge-1')$$,
+                  $$VALUES (1, 1, 0)$$, 'a valid row the fast test cannot vouch for (space separator, a short offset) is still stored');
 
 -- The whole-batch fast path (watchlist_data.raw_row_quick_ok, then one INSERT): its test
 -- passes the rows whose problem the table refuses by itself, and no row whose problem the

@@ -27,26 +27,30 @@ CREATE TEMP TABLE range_result AS SELECT * FROM watchlist.ingest_raw(jsonb_build
     /* 5 interval   */ pg_temp.row('LIMNUM', '5 minutes', '{"funding_interval_hours": 169}'),
     /* 6 count      */ pg_temp.row('LIMNUM', '4 minutes', '{"crossings_1h": 1000001}'),
     /* 7 bounds ok  */ pg_temp.row('LIMNUM', '3 minutes', '{"volume_quote": 1e15, "spread_rel": 10, "funding_rate": -10, "funding_interval_hours": 168}'),
-    /* 8 1e308      */ pg_temp.row('LIMNUM', '2 minutes', '{"funding_zscore_7d": 1e308, "rv_1h": 2e154}')
+    /* 8 1e308      */ pg_temp.row('LIMNUM', '2 minutes', '{"funding_zscore_7d": 1e308, "rv_1h": 2e154}'),
+    /* 9 subnormal  */ pg_temp.row('LIMNUM', '1 minute', '{"spread_rel": 5e-324}')
 ), 'limits-range');
 SELECT results_eq($$SELECT received, inserted, rejected, rejects FROM range_result$$,
-                  $$VALUES (9, 3, 6, '[{"row": 1, "field": "spread_rel", "reason": "must be <= 10, got 1e+200"},
+                  $$VALUES (10, 3, 7, '[{"row": 1, "field": "spread_rel", "reason": "must be <= 10, got 1e+200"},
                                        {"row": 3, "field": "funding_rate", "reason": "must be >= -10, got -11"},
                                        {"row": 4, "field": "spot_price", "reason": "must be < 1000000000, got 1000000000"},
                                        {"row": 5, "field": "funding_interval_hours", "reason": "must be <= 168, got 169"},
                                        {"row": 6, "field": "crossings_1h", "reason": "must be <= 1000000, got 1000001"},
                                        {"row": 8, "field": "funding_zscore_7d", "reason": "must be <= 1000000, got 1e+308"},
-                                       {"row": 8, "field": "rv_1h", "reason": "must be <= 1000, got 2e+154"}]'::jsonb)$$,
-                  'numbers out of range: each refused with row, field and reason');
+                                       {"row": 8, "field": "rv_1h", "reason": "must be <= 1000, got 2e+154"},
+                                       {"row": 9, "field": "spread_rel", "reason": "must be 0 or at least 1e-30 from 0, got 5e-324"}]'::jsonb)$$,
+                  'numbers out of range or subnormal: each refused with row, field and reason');
 SELECT results_eq($$SELECT spread_rel, funding_rate, volume_quote FROM watchlist_data.watch_signal_raw WHERE symbol = 'LIMNUM' ORDER BY ts$$,
                   $$VALUES (0.001::float8, NULL::float8, NULL::float8), (0.002, NULL, NULL), (10, -10, 1e15)$$,
                   'numbers out of range: the good rows beside them are stored, the bounds themselves accepted');
-SELECT results_eq($$SELECT watchlist_data.raw_batch_in_range(jsonb_build_array(pg_temp.row('X', '2 minutes', '{"spread_rel": 0.1}'), pg_temp.row('X', '1 minute', '{"spread_rel": 1e200}'))),
+SELECT results_eq($$SELECT watchlist_data.raw_rows_in_range(jsonb_build_array(pg_temp.row('X', '2 minutes', '{"spread_rel": 0.1}'), pg_temp.row('X', '1 minute', '{"spread_rel": 1e200}'))),
                            watchlist_data.raw_row_clean(pg_temp.row('X', '1 minute', '{"spread_rel": 1e200}'), now() - INTERVAL '1 day', now()),
-                           watchlist_data.raw_batch_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"spread_rel": 10, "spot_price": 5, "crossings_1h": 1000000}'))),
-                           watchlist_data.raw_batch_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"spot_price": 0}'))),
-                           watchlist_data.raw_batch_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"crossings_1h": 1000001}')))$$,
-                  $$VALUES (false, false, true, false, false)$$, 'both fast tests send an out-of-range number to the exact checks');
+                           watchlist_data.raw_rows_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"spread_rel": 10, "spot_price": 5, "crossings_1h": 1000000}'))),
+                           watchlist_data.raw_rows_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"spot_price": 0}'))),
+                           watchlist_data.raw_rows_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"crossings_1h": 1000001}'))),
+                           watchlist_data.raw_rows_in_range(jsonb_build_array(pg_temp.row('X', '1 minute', '{"rv_1h": 5e-324, "spread_rel": 0}'))),
+                           watchlist_data.raw_values_in_range('rv_1h', ARRAY[0, 5e-324])$$,
+                  $$VALUES (false, false, true, false, false, false, false)$$, 'both fast tests send an out-of-range number to the exact checks');
 SELECT results_eq($$SELECT watchlist_data.raw_values_in_range('spread_rel', ARRAY[0.1, NULL, 10]),
                            watchlist_data.raw_values_in_range('spread_rel', ARRAY[0.1, 1e200]),
                            watchlist_data.raw_values_in_range('spread_rel', ARRAY['NaN'::float8]),

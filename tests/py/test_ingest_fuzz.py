@@ -30,7 +30,12 @@ def _iso(t: datetime) -> str:
 
 
 # ------------------------------------------------------------------ valid rows
-finite_small = st.floats(min_value=-0.05, max_value=0.05, allow_nan=False)
+def _not_tiny(x: float) -> float:
+    """A value other than 0 must be at least 1e-30 from 0 (raw_field_range's min_abs)."""
+    return 0.0 if abs(x) < 1e-30 else x
+
+
+finite_small = st.floats(min_value=-0.05, max_value=0.05, allow_nan=False).map(_not_tiny)
 _text = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=8)
 meta_value = st.recursive(
     st.none()
@@ -61,7 +66,7 @@ def valid_row(draw, symbol: str, minute: int) -> dict:
         "type_class": draw(st.sampled_from(["A", "B", "C"])),
         "triggered": draw(st.booleans()),
         "spread_rel": draw(finite_small | st.sampled_from([10.0, -10.0])),
-        "funding_rate": draw(st.floats(min_value=-0.01, max_value=0.01)),
+        "funding_rate": draw(st.floats(min_value=-0.01, max_value=0.01).map(_not_tiny)),
         "funding_interval_hours": draw(st.sampled_from([1, 4, 8, 168])),
         "spot_price": draw(st.floats(min_value=1e-6, max_value=999_999_999.0)),
         "volume_quote": draw(st.sampled_from([0.0, 1e6, 1e15])),
@@ -110,6 +115,7 @@ MUTATIONS = {
     "1e200": ("spread_rel", lambda r: r.update(spread_rel=1e200)),
     "1e308": ("funding_zscore_7d", lambda r: r.update(funding_zscore_7d=1e308)),
     "2e154": ("rv_12h", lambda r: r.update(rv_12h=2e154)),
+    "subnormal": ("spread_rel", lambda r: r.update(spread_rel=5e-324)),
     "-1e200": ("funding_rate", lambda r: r.update(funding_rate=-1e200)),
     "1e400": ("spread_rel", lambda r: r.update(spread_rel=10**400)),
     "price0": ("spot_price", lambda r: r.update(spot_price=0)),
@@ -261,7 +267,7 @@ def test_boundary_values_then_jobs_refresh_and_reads_succeed(target):
                     "funding_rate": -10.0 * sign,
                     "funding_interval_hours": 168,
                     "spot_price": 999_999_999.0,
-                    "futures_price": 1e-300,
+                    "futures_price": 1e-30,
                     "range_1h": 10.0,
                     "volatility": 10.0,
                     "volume_quote": 1e15,
