@@ -74,13 +74,13 @@ AS $$
             ) AS v(factor, value)
              WHERE v.value IS NOT NULL
             UNION ALL
-            SELECT 'meta.' || k.key, (k.value #>> '{}')::float8
+            SELECT 'meta.' || k.key, watchlist_data.jsonb_float8(k.value)
               FROM jsonb_each(CASE WHEN jsonb_typeof(r.meta -> 'factors') = 'object' THEN r.meta -> 'factors' ELSE '{}' END) AS k
-             WHERE jsonb_typeof(k.value) = 'number'
+             WHERE watchlist_data.jsonb_float8(k.value) IS NOT NULL   -- a number in range (meta is not range-checked)
             UNION ALL
-            SELECT 'db.' || k.key, (k.value #>> '{}')::float8
+            SELECT 'db.' || k.key, watchlist_data.jsonb_float8(k.value)
               FROM jsonb_each(coalesce(db.j, '{}')) AS k
-             WHERE k.key NOT LIKE 'b\_%' AND jsonb_typeof(k.value) = 'number') AS f
+             WHERE k.key NOT LIKE 'b\_%' AND watchlist_data.jsonb_float8(k.value) IS NOT NULL) AS f
 $$;
 REVOKE ALL ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) TO wl_reader;

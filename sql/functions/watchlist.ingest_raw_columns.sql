@@ -6,9 +6,10 @@
 -- row's JSON object (only meta is JSON) and jsonb_populate_recordset: about 20 us a row less
 -- than ingest_raw on the bench's rows (bench/ingest.py).
 -- The same checks and rejection semantics as ingest_raw, by construction: the typed fast path
--- checks in SQL only what the table would let through silently (the spelling of ts and
--- next_funding_time and a ts in the future: watchlist_data.raw_ts_quick_ok, once per distinct
--- value; meta over watchlist_data.meta_max_bytes(); a key repeated in the batch); the columns'
+-- checks in SQL only what the table would let through silently (the spelling and window of
+-- ts and next_funding_time: watchlist_data.raw_ts_quick_ok, once per distinct value; a number
+-- outside its accepted range: watchlist_data.raw_values_in_range, once per column; meta over
+-- watchlist_data.meta_max_bytes(); a key repeated in the batch); the columns'
 -- types leave no unknown field and no JSON type to check, and the table's constraints do the
 -- rest. If any of that fails, the INSERT is rolled back (a subtransaction) and the same rows,
 -- rebuilt as the JSON array ingest_raw takes (a NULL element: the field absent), go through
@@ -63,6 +64,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_now timestamptz := now();
+    -- the window of ts, as ingest_raw's (docs/writer-input.md)
+    v_earliest timestamptz := now() - watchlist_data.setting('raw_retention')::interval;
+    v_latest   timestamptz := now() + watchlist_data.raw_input_bound('future_skew');
     v_n   integer;
 BEGIN
     -- the batch's rows: as many as the longest array (unnest pads the shorter ones with NULL)
@@ -100,8 +104,41 @@ BEGIN
     BEGIN
         IF NOT EXISTS (SELECT 1
                          FROM (SELECT DISTINCT u.ts, u.nft FROM unnest(ingest_raw_columns.ts, ingest_raw_columns.next_funding_time) AS u(ts, nft)) AS d
-                        WHERE NOT (watchlist_data.raw_ts_quick_ok(d.ts, v_now + INTERVAL '5 minutes')
-                                   AND watchlist_data.raw_ts_quick_ok(d.nft, NULL)))
+                        WHERE NOT (watchlist_data.raw_ts_quick_ok(d.ts, v_earliest, v_latest)
+                                   AND (d.nft IS NULL
+                                        OR watchlist_data.raw_ts_quick_ok(d.nft, d.ts::timestamptz - watchlist_data.raw_input_bound('nft_before'),
+                                                                          d.ts::timestamptz + watchlist_data.raw_input_bound('nft_after')))))
+           -- every number inside its field's accepted range (watchlist_data.raw_field_range())
+           AND watchlist_data.raw_values_in_range('crossings_1h', ingest_raw_columns.crossings_1h::double precision[])
+           AND watchlist_data.raw_values_in_range('spot_price', ingest_raw_columns.spot_price)
+           AND watchlist_data.raw_values_in_range('futures_price', ingest_raw_columns.futures_price)
+           AND watchlist_data.raw_values_in_range('spread_rel', ingest_raw_columns.spread_rel)
+           AND watchlist_data.raw_values_in_range('funding_rate', ingest_raw_columns.funding_rate)
+           AND watchlist_data.raw_values_in_range('funding_interval_hours', ingest_raw_columns.funding_interval_hours)
+           AND watchlist_data.raw_values_in_range('range_1h', ingest_raw_columns.range_1h)
+           AND watchlist_data.raw_values_in_range('range_12h', ingest_raw_columns.range_12h)
+           AND watchlist_data.raw_values_in_range('volatility', ingest_raw_columns.volatility)
+           AND watchlist_data.raw_values_in_range('slope_3m', ingest_raw_columns.slope_3m)
+           AND watchlist_data.raw_values_in_range('drift_ratio', ingest_raw_columns.drift_ratio)
+           AND watchlist_data.raw_values_in_range('best_buy_high_sell_low', ingest_raw_columns.best_buy_high_sell_low)
+           AND watchlist_data.raw_values_in_range('best_sell_high_buy_low', ingest_raw_columns.best_sell_high_buy_low)
+           AND watchlist_data.raw_values_in_range('volume_quote', ingest_raw_columns.volume_quote)
+           AND watchlist_data.raw_values_in_range('sweep_impact', ingest_raw_columns.sweep_impact)
+           AND watchlist_data.raw_values_in_range('book_imbalance', ingest_raw_columns.book_imbalance)
+           AND watchlist_data.raw_values_in_range('bid_ask_spread', ingest_raw_columns.bid_ask_spread)
+           AND watchlist_data.raw_values_in_range('spread_zscore_1h', ingest_raw_columns.spread_zscore_1h)
+           AND watchlist_data.raw_values_in_range('spread_zscore_12h', ingest_raw_columns.spread_zscore_12h)
+           AND watchlist_data.raw_values_in_range('spread_momentum_15m', ingest_raw_columns.spread_momentum_15m)
+           AND watchlist_data.raw_values_in_range('funding_zscore_7d', ingest_raw_columns.funding_zscore_7d)
+           AND watchlist_data.raw_values_in_range('funding_trend_3d', ingest_raw_columns.funding_trend_3d)
+           AND watchlist_data.raw_values_in_range('funding_vol_7d', ingest_raw_columns.funding_vol_7d)
+           AND watchlist_data.raw_values_in_range('funding_diff_max', ingest_raw_columns.funding_diff_max)
+           AND watchlist_data.raw_values_in_range('funding_term_slope', ingest_raw_columns.funding_term_slope)
+           AND watchlist_data.raw_values_in_range('rv_1h', ingest_raw_columns.rv_1h)
+           AND watchlist_data.raw_values_in_range('rv_12h', ingest_raw_columns.rv_12h)
+           AND watchlist_data.raw_values_in_range('hv_ratio', ingest_raw_columns.hv_ratio)
+           AND watchlist_data.raw_values_in_range('premium_index_diff', ingest_raw_columns.premium_index_diff)
+           AND watchlist_data.raw_values_in_range('oi_jump_around_funding', ingest_raw_columns.oi_jump_around_funding)
            AND NOT EXISTS (SELECT 1 FROM unnest(ingest_raw_columns.meta) AS m(val)
                             WHERE pg_column_size(m.val) > watchlist_data.meta_max_bytes()) THEN
             INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, type_class, triggered, status, spot_price, futures_price,

@@ -323,8 +323,9 @@ BEGIN
                            jsonb_build_object('first', public.first(f.val, t.ts), 'last', public.last(f.val, t.ts),
                                               'mean', avg(f.val::numeric)::float8, 'min', min(f.val), 'max', max(f.val)) AS stats
                       FROM t
-                     CROSS JOIN LATERAL (SELECT j.key, (j.value #>> '{}')::float8 AS val
-                                           FROM jsonb_each(t.factors) AS j WHERE jsonb_typeof(j.value) = 'number') AS f
+                     CROSS JOIN LATERAL (SELECT j.key, watchlist_data.jsonb_float8(j.value) AS val
+                                           FROM jsonb_each(t.factors) AS j
+                                          WHERE watchlist_data.jsonb_float8(j.value) IS NOT NULL) AS f
                      WHERE t.factors IS NOT NULL
                      GROUP BY 1, 2, 3) AS x
              GROUP BY 1, 2

@@ -6,7 +6,8 @@
 --    benchmark_return, labels (object), notes}
 -- Upsert by trade_ref: re-importing the same file changes nothing; a corrected row
 -- replaces the old one. Returns one row per input row: its index, trade_ref, the stored
--- id, and the error when the row was refused (the other rows are still recorded).
+-- id, and the error when the row was refused (the other rows are still recorded); a key
+-- that is not one of the fields above is an error of its row, naming the key.
 CREATE OR REPLACE FUNCTION watchlist.record_trades(p_rows jsonb)
 RETURNS TABLE (row_index integer, trade_ref text, id bigint, error text)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -16,6 +17,7 @@ DECLARE
     v_row   jsonb;
     v_ord   bigint;
     v_trade watchlist_data.watchlist_outcome;
+    v_unknown text;
 BEGIN
     IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' THEN
         RAISE EXCEPTION 'watchlist.record_trades expects a JSON array of trade objects' USING ERRCODE = 'invalid_parameter_value';
@@ -32,6 +34,13 @@ BEGIN
                 RAISE EXCEPTION 'closed_at must be an ISO 8601 timestamp with a UTC offset' USING ERRCODE = 'invalid_datetime_format';
             END IF;
             v_trade := jsonb_populate_record(NULL::watchlist_data.watchlist_outcome, v_row - 'id' - 'recorded_at');
+            -- a key that is not a column would be dropped silently (a typo: pnll, pnl NULL)
+            v_unknown := (SELECT string_agg(k.key, ', ' ORDER BY k.key)
+                            FROM jsonb_object_keys(v_row - ARRAY(SELECT jsonb_object_keys(to_jsonb(v_trade)))) AS k(key));
+            IF v_unknown IS NOT NULL THEN
+                RAISE EXCEPTION 'unknown field: % (a trade''s fields are the columns of watchlist.watchlist_outcome)', v_unknown
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
             INSERT INTO watchlist_data.watchlist_outcome AS o (
                    trade_ref,
                    trigger_id,

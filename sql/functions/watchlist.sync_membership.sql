@@ -3,7 +3,7 @@
 -- open yet are entered (entered_at = at); open pairs missing from members are closed
 -- (left_at = at). Idempotent: the same call twice changes nothing. A snapshot older than
 -- the newest recorded change (a late replay) is ignored and reported as stale, so history
--- is never rewritten out of order.
+-- is never rewritten out of order. `at` must be finite and no later than now() + 5 minutes.
 CREATE OR REPLACE FUNCTION watchlist.sync_membership(p_members jsonb, p_at timestamptz)
 RETURNS TABLE (entered integer, left_count integer, stale boolean)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -17,6 +17,13 @@ BEGIN
     END IF;
     IF p_at IS NULL THEN
         RAISE EXCEPTION 'watchlist.sync_membership needs the snapshot time' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- a snapshot from the future (or infinity) would make every later sync stale and freeze
+    -- the membership: refused, with the writer API's clock skew (watchlist_data.raw_input_bound)
+    IF NOT isfinite(p_at) OR p_at > now() + watchlist_data.raw_input_bound('future_skew') THEN
+        RAISE EXCEPTION 'watchlist.sync_membership: the snapshot time % is later than now + % (or not finite)',
+            p_at, watchlist_data.raw_input_bound('future_skew')
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:membership'));
     SELECT max(greatest(m.entered_at, coalesce(m.left_at, m.entered_at))) INTO v_latest FROM watchlist_data.watchlist_membership AS m;

@@ -1,7 +1,8 @@
 -- watchlist.upsert_symbol_refs(rows): writer API for symbol reference data. rows is a JSON
 -- array of {exchange, symbol, base, quote, sector, industry, listed, status, liquidity_tier};
 -- each is inserted or, when (exchange, symbol) exists, updated (updated_at = now()).
--- Returns the number of rows written. A bad row raises with its index and the reason.
+-- Returns the number of rows written. A bad row (a key that is not a column included) raises
+-- with its index and the reason; the batch is written whole or not at all.
 CREATE OR REPLACE FUNCTION watchlist.upsert_symbol_refs(p_rows jsonb)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
@@ -11,12 +12,20 @@ DECLARE
     v_count integer := 0;
     v_row   jsonb;
     v_ord   bigint;
+    v_unknown text;
 BEGIN
     IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' THEN
         RAISE EXCEPTION 'watchlist.upsert_symbol_refs expects a JSON array' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     FOR v_row, v_ord IN SELECT r.val, r.ord FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord) LOOP
         BEGIN
+            -- a key that is not a column would be dropped silently (a typo stores NULL)
+            v_unknown := (SELECT string_agg(k.key, ', ' ORDER BY k.key)
+                            FROM jsonb_object_keys(v_row - ARRAY(SELECT jsonb_object_keys(to_jsonb(
+                                     jsonb_populate_record(NULL::watchlist_data.watchlist_symbol_ref, '{}'::jsonb))))) AS k(key));
+            IF v_unknown IS NOT NULL THEN
+                RAISE EXCEPTION 'unknown field: %', v_unknown USING ERRCODE = 'invalid_parameter_value';
+            END IF;
             INSERT INTO watchlist_data.watchlist_symbol_ref AS s
                    (exchange, symbol, base, quote, sector, industry, listed, status, liquidity_tier, updated_at)
             SELECT x.exchange, x.symbol, x.base, x.quote, x.sector, x.industry, x.listed,

@@ -45,17 +45,17 @@ BEGIN
         SELECT b.*, x.term_slope, x.oi_vol, x.dom
           FROM b
          CROSS JOIN LATERAL (
-            SELECT regr_slope((e ->> 'funding_rate')::float8, (e ->> 'funding_interval_hours')::float8)
-                       FILTER (WHERE jsonb_typeof(e -> 'funding_rate') = 'number'
-                                 AND jsonb_typeof(e -> 'funding_interval_hours') = 'number') AS term_slope,
-                   sum((e ->> 'oi_usd')::float8) FILTER (WHERE e ->> 'kind' = 'perp' AND jsonb_typeof(e -> 'oi_usd') = 'number'
-                                                          AND jsonb_typeof(e -> 'volume_24h_quote') = 'number')
-                     / nullif(sum((e ->> 'volume_24h_quote')::float8) FILTER (WHERE e ->> 'kind' = 'perp'
-                                 AND jsonb_typeof(e -> 'oi_usd') = 'number' AND jsonb_typeof(e -> 'volume_24h_quote') = 'number'), 0) AS oi_vol,
-                   sum((e ->> 'oi_usd')::float8) FILTER (WHERE e ->> 'kind' = 'perp' AND jsonb_typeof(e -> 'oi_usd') = 'number'
+            SELECT regr_slope(watchlist_data.jsonb_float8(e -> 'funding_rate'), watchlist_data.jsonb_float8(e -> 'funding_interval_hours'))
+                       FILTER (WHERE watchlist_data.jsonb_float8(e -> 'funding_rate') IS NOT NULL
+                                 AND watchlist_data.jsonb_float8(e -> 'funding_interval_hours') IS NOT NULL) AS term_slope,
+                   sum(watchlist_data.jsonb_float8(e -> 'oi_usd')) FILTER (WHERE e ->> 'kind' = 'perp' AND watchlist_data.jsonb_float8(e -> 'oi_usd') IS NOT NULL
+                                                          AND watchlist_data.jsonb_float8(e -> 'volume_24h_quote') IS NOT NULL)
+                     / nullif(sum(watchlist_data.jsonb_float8(e -> 'volume_24h_quote')) FILTER (WHERE e ->> 'kind' = 'perp'
+                                 AND watchlist_data.jsonb_float8(e -> 'oi_usd') IS NOT NULL AND watchlist_data.jsonb_float8(e -> 'volume_24h_quote') IS NOT NULL), 0) AS oi_vol,
+                   sum(watchlist_data.jsonb_float8(e -> 'oi_usd')) FILTER (WHERE e ->> 'kind' = 'perp' AND watchlist_data.jsonb_float8(e -> 'oi_usd') IS NOT NULL
                                                           AND e ->> 'name' = b.exchange)
-                     / nullif(sum((e ->> 'oi_usd')::float8) FILTER (WHERE e ->> 'kind' = 'perp'
-                                                                     AND jsonb_typeof(e -> 'oi_usd') = 'number'), 0) AS dom
+                     / nullif(sum(watchlist_data.jsonb_float8(e -> 'oi_usd')) FILTER (WHERE e ->> 'kind' = 'perp'
+                                                                     AND watchlist_data.jsonb_float8(e -> 'oi_usd') IS NOT NULL), 0) AS dom
               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(b.meta -> 'exchanges') = 'array'
                                              THEN b.meta -> 'exchanges' ELSE '[]'::jsonb END) AS e
              WHERE jsonb_typeof(e) = 'object') AS x

@@ -4,16 +4,18 @@
 --   - a field that is not a column (jsonb_populate_recordset would ignore it);
 --   - a JSON type the cast would accept: a number or boolean given as a string, a number
 --     given for exchange / symbol / triggered;
---   - a ts that is not a string (the spelling of ts and next_funding_time, and a ts in the
---     future: watchlist_data.raw_ts_quick_ok, which ingest_raw calls per distinct value);
+--   - a ts that is not a string (the spelling and window of ts and next_funding_time:
+--     watchlist_data.raw_ts_quick_ok, which ingest_raw calls per distinct value);
+--   (a number outside its field's accepted range: watchlist_data.raw_rows_in_range, which
+--   ingest_raw calls once for the whole batch);
 --   - a meta over watchlist_data.meta_max_bytes().
 -- Everything else raw_row_problems refuses the INSERT refuses too (the table's NOT NULL and
 -- CHECK constraints, the casts of jsonb_populate_recordset: wrong class or status, exchange
--- or symbol spelling, NaN / infinite or out-of-range numbers, negative prices, a fraction in
--- crossings_1h, an impossible date, a non-object meta), and a refused INSERT sends the batch
--- through the exact per-row path, so no row is ever stored that raw_row_problems would
--- reject. Cheaper than raw_row_clean because it leaves those checks to the table. A missing
--- field makes it false, never NULL.
+-- or symbol spelling, NaN / infinite numbers, a fraction in crossings_1h, an impossible
+-- date, a non-object meta), and a refused INSERT sends the batch through the exact per-row
+-- path, so no row is ever stored that raw_row_problems would reject. Cheaper than
+-- raw_row_clean because it leaves those checks to the table. A missing field makes it
+-- false, never NULL.
 CREATE OR REPLACE FUNCTION watchlist_data.raw_row_quick_ok(p_row jsonb)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE

@@ -98,7 +98,9 @@ SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.
               AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')), 0,
           'every SECURITY DEFINER function pins its search_path');
 
--- Behaviour as wl_writer.
+-- Behaviour as wl_writer. The rows below carry fixed dates (2026-01-01): the writer API
+-- accepts a ts no older than raw_retention, widened for this transaction (rolled back).
+UPDATE watchlist_data.settings SET value = '36500 days' WHERE key = 'raw_retention';
 SET LOCAL ROLE wl_writer;
 SELECT is((SELECT inserted FROM watchlist.ingest_raw(
               '[{"ts": "2026-01-01T00:00:00Z", "exchange": "binance", "symbol": "PRIVTEST", "signal_type": "A", "triggered": false}]', 'privtest')),
@@ -108,7 +110,7 @@ SELECT results_eq($$SELECT inserted, rejected FROM watchlist.ingest_raw_columns(
                   $$VALUES (1, 0)$$, 'writer inserts raw rows through the typed form of the writer API');
 SELECT is(watchlist.upsert_symbol_refs('[{"exchange": "binance", "symbol": "PRIVTEST", "base": "PRIV", "quote": "USDT"}]'), 1,
           'writer upserts symbol reference rows through the API (one row)');
-SELECT results_eq($$SELECT entered, stale FROM watchlist.sync_membership('[{"exchange": "binance", "symbol": "PRIVTEST"}]', '2099-01-01T00:00:00Z')$$,
+SELECT results_eq($$SELECT entered, stale FROM watchlist.sync_membership('[{"exchange": "binance", "symbol": "PRIVTEST"}]', now())$$,
                   $$VALUES (1, false)$$, 'writer records watchlist membership through the API (PRIVTEST entered)');
 SELECT throws_ok($$SELECT * FROM watchlist.watch_signal_raw$$, '42501', 'permission denied for view watch_signal_raw', 'writer cannot read the raw view');
 SELECT throws_ok($$INSERT INTO watchlist.watch_signal_raw (ts, exchange, symbol, signal_type, triggered) VALUES (now(), 'binance', 'PRIVTEST', 'A', false) RETURNING ts$$,

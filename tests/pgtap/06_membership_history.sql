@@ -7,36 +7,47 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(12);
+SELECT plan(15);
 
 -- Membership: enter, leave, re-enter, idempotent, stale replays ignored.
 -- A snapshot is the whole watchlist and staleness is judged against the whole history, so
 -- this transaction starts from an empty history (whatever a reused database holds; rolled back).
 DELETE FROM watchlist_data.watchlist_membership;
 SELECT results_eq($$SELECT entered, left_count, stale FROM watchlist.sync_membership(
-                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2031-01-01T00:00:00Z')$$,
+                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2025-01-01T00:00:00Z')$$,
                   $$VALUES (2, 0, false)$$, 'two symbols enter the watchlist');
 SELECT results_eq($$SELECT entered, left_count, stale FROM watchlist.sync_membership(
-                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2031-01-01T00:01:00Z')$$,
+                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2025-01-01T00:01:00Z')$$,
                   $$VALUES (0, 0, false)$$, 'the same watchlist again changes nothing');
 SELECT results_eq($$SELECT entered, left_count, stale FROM watchlist.sync_membership(
-                      '[{"exchange": "binance", "symbol": "MEMA"}]', '2031-01-01T01:00:00Z')$$,
+                      '[{"exchange": "binance", "symbol": "MEMA"}]', '2025-01-01T01:00:00Z')$$,
                   $$VALUES (0, 1, false)$$, 'MEMB leaves');
 SELECT results_eq($$SELECT entered, left_count, stale FROM watchlist.sync_membership(
-                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2031-01-01T00:30:00Z')$$,
+                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2025-01-01T00:30:00Z')$$,
                   $$VALUES (0, 0, true)$$, 'a late replay of an older snapshot is ignored as stale');
 SELECT results_eq($$SELECT entered, left_count, stale FROM watchlist.sync_membership(
-                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2031-01-01T02:00:00Z')$$,
+                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', '2025-01-01T02:00:00Z')$$,
                   $$VALUES (1, 0, false)$$, 'MEMB re-enters');
 SELECT results_eq($$SELECT symbol, entered_at, left_at FROM watchlist.watchlist_membership WHERE symbol IN ('MEMA', 'MEMB') ORDER BY symbol, entered_at$$,
-                  $$VALUES ('MEMA', '2031-01-01T00:00:00Z'::timestamptz, NULL::timestamptz),
-                           ('MEMB', '2031-01-01T00:00:00Z'::timestamptz, '2031-01-01T01:00:00Z'::timestamptz),
-                           ('MEMB', '2031-01-01T02:00:00Z'::timestamptz, NULL::timestamptz)$$,
+                  $$VALUES ('MEMA', '2025-01-01T00:00:00Z'::timestamptz, NULL::timestamptz),
+                           ('MEMB', '2025-01-01T00:00:00Z'::timestamptz, '2025-01-01T01:00:00Z'::timestamptz),
+                           ('MEMB', '2025-01-01T02:00:00Z'::timestamptz, NULL::timestamptz)$$,
                   'membership history holds each stay');
 SELECT results_eq($$SELECT symbol FROM watchlist.watchlist_membership
-                     WHERE symbol IN ('MEMA', 'MEMB') AND entered_at <= '2031-01-01T01:30:00Z'
-                       AND coalesce(left_at, 'infinity') > '2031-01-01T01:30:00Z' ORDER BY symbol$$,
+                     WHERE symbol IN ('MEMA', 'MEMB') AND entered_at <= '2025-01-01T01:30:00Z'
+                       AND coalesce(left_at, 'infinity') > '2025-01-01T01:30:00Z' ORDER BY symbol$$,
                   $$VALUES ('MEMA')$$, 'the universe as of 01:30 is MEMA alone');
+-- A snapshot time in the future would make every later sync stale (the watchlist frozen):
+-- infinity and anything later than now() + 5 minutes are refused, and nothing is recorded.
+SELECT throws_ok($$SELECT * FROM watchlist.sync_membership('[{"exchange": "binance", "symbol": "MEMC"}]', 'infinity')$$, '22023',
+                 'watchlist.sync_membership: the snapshot time infinity is later than now + 00:05:00 (or not finite)',
+                 'a snapshot at infinity is refused');
+SELECT throws_like($$SELECT * FROM watchlist.sync_membership('[{"exchange": "binance", "symbol": "MEMC"}]', now() + INTERVAL '6 minutes')$$,
+                   'watchlist.sync_membership: the snapshot time % is later than now + 00:05:00 (or not finite)',
+                   'a snapshot more than 5 minutes ahead of the server clock is refused');
+SELECT results_eq($$SELECT entered, left_count, stale FROM watchlist.sync_membership(
+                      '[{"exchange": "binance", "symbol": "MEMA"}, {"exchange": "binance", "symbol": "MEMB"}]', now())$$,
+                  $$VALUES (0, 0, false)$$, 'after the refused snapshots a sync at now() is not stale (the membership is not frozen)');
 SELECT throws_ok($$SELECT * FROM watchlist.sync_membership('{}', now())$$, '22023', 'watchlist.sync_membership expects a JSON array of {exchange, symbol}',
                  'a non-array watchlist is refused');
 

@@ -175,5 +175,17 @@ SELECT results_eq($$SELECT count(*)::int FROM watchlist.record_trades('[{"trade_
                   $$VALUES (1)$$, 're-importing a trade_ref updates it');
 SELECT is((SELECT count(*)::int FROM watchlist_data.watchlist_outcome WHERE trade_ref LIKE 'T-%'), 1, 'still one row for T-1');
 
+-- A key that is not a field (a typo) would be dropped silently: its row is refused, naming
+-- the key, and the other rows are recorded.
+SELECT results_eq($$SELECT row_index, trade_ref, id IS NOT NULL, error FROM watchlist.record_trades(jsonb_build_array(
+        jsonb_build_object('trade_ref', 'T-3', 'opened_at', '2032-01-01T00:01:00Z', 'pnll', 5),
+        jsonb_build_object('trade_ref', 'T-4', 'opened_at', '2032-01-01T00:01:00Z', 'pnl', 5)))$$,
+    $$VALUES (0, 'T-3', false, 'unknown field: pnll (a trade''s fields are the columns of watchlist.watchlist_outcome) [22023]'),
+             (1, 'T-4', true, NULL)$$,
+    'a trade with an unknown key is refused naming the key; the other trade is recorded');
+SELECT throws_ok($$SELECT watchlist.upsert_symbol_refs('[{"exchange": "binance", "symbol": "REFOK"}, {"exchange": "binance", "symbol": "REFTYPO", "sectr": "x"}]')$$,
+                 '22023', 'symbol reference row 1 (binance REFTYPO) refused: unknown field: sectr',
+                 'a symbol reference row with an unknown key is refused naming its index and the key');
+
 SELECT * FROM finish();
 ROLLBACK;
