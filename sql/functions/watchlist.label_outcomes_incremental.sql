@@ -60,11 +60,11 @@ DECLARE
     v_due_run   record;   -- counts of the newly due labels
     v_rest_run  record;   -- counts of the changed, late and still-waiting events
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:label_outcomes'));
+    PERFORM watchlist_data.take_job_lock('label_outcomes');
     -- and after the event merge (its lock, held to the end of this transaction): the merge
     -- deletes and re-creates events; a label computed for an event it deleted meanwhile
     -- would fail the whole run on the foreign key (see watchlist.label_outcomes)
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
+    PERFORM watchlist_data.take_job_lock('merge_events');
     DROP TABLE IF EXISTS pg_temp.wl_label_seen;
     SELECT s.watermark, s.last_run_at, s.last_stats INTO v_state FROM watchlist_data.job_state AS s WHERE s.job = 'label_outcomes';
     v_wm := v_state.watermark;

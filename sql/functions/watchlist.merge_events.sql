@@ -54,7 +54,7 @@
 -- (exchange, symbol, signal_type, start_ts): unchanged rows are not touched, so re-running
 -- any window changes nothing; ids survive extensions. An event whose entry changed (or that
 -- is no longer confirmed) loses its labels; the label job writes them again.
--- Serialised by an advisory lock. Reads compressed chunks like any other.
+-- Serialised by the job lock 'merge_events'. Reads compressed chunks like any other.
 CREATE OR REPLACE FUNCTION watchlist.merge_events(
     p_from  timestamptz,
     p_to    timestamptz DEFAULT 'infinity',
@@ -88,7 +88,7 @@ DECLARE
     v_tsdb     text := (SELECT quote_ident(n.nspname) FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
                          WHERE x.extname = 'timescaledb');
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
+    PERFORM watchlist_data.take_job_lock('merge_events');
 
     DROP TABLE IF EXISTS pg_temp.wl_merge_keys, pg_temp.wl_merge_trig, pg_temp.wl_merge_isl, pg_temp.wl_merge_new;
 

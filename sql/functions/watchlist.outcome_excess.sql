@@ -14,7 +14,7 @@ RETURNS TABLE (event_id bigint, horizon_min integer, entry_ts timestamptz, excha
                bench_universe double precision, excess_pnl double precision,
                bench_tod double precision, excess_pnl_tod double precision)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY
@@ -25,7 +25,7 @@ BEGIN
          WHERE e.status = 'confirmed' AND e.entry_ts >= p_from AND e.entry_ts < p_to
     ), b AS (
         SELECT o.*,
-               avg(o.pnl) OVER (PARTITION BY o.h, time_bucket(INTERVAL '1 hour', o.entry_ts)) AS bu,
+               avg(o.pnl) OVER (PARTITION BY o.h, public.time_bucket(INTERVAL '1 hour', o.entry_ts)) AS bu,
                avg(o.pnl) OVER (PARTITION BY o.h, extract(hour FROM o.entry_ts AT TIME ZONE 'UTC')) AS bt
           FROM o
     )
