@@ -10,6 +10,9 @@
 -- prefix. Universe as it was: an event
 -- counts only if its (exchange, symbol) was on the watchlist at its entry
 -- (watchlist_membership); when no membership has ever been recorded, every event counts.
+-- It calls watchlist_data.check_read_span, which the migrator creates after this file (repeatable
+-- files run in name order): its body is checked when called, not when created.
+SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS watchlist.event_factors(timestamptz, timestamptz, text, text);
 CREATE FUNCTION watchlist.event_factors(p_from timestamptz, p_to timestamptz,
                                                    p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL)
@@ -23,6 +26,7 @@ AS $$
         SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts, e.entry_ts
           FROM watchlist_data.watch_signal_event AS e
          WHERE e.status = 'confirmed' AND e.entry_ts >= p_from AND e.entry_ts < p_to
+           AND watchlist_data.check_read_span('event_factors', p_from, p_to)
            AND (p_signal_type IS NULL OR e.signal_type = p_signal_type)
            AND (p_exchange IS NULL OR e.exchange = p_exchange)
            AND (NOT EXISTS (SELECT 1 FROM watchlist_data.watchlist_membership)

@@ -4,6 +4,9 @@
 -- factor values at its entry (point in time, jsonb {factor: value}), and that horizon's
 -- outcome, entered at entry_ts (NULLs when uncovered).
 -- `wldb export` writes it as CSV or Parquet for backtests outside the database.
+-- It calls watchlist_data.check_read_span, which the migrator creates after this file (repeatable
+-- files run in name order): its body is checked when called, not when created.
+SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS watchlist.export_frame(timestamptz, timestamptz, text, text);
 CREATE FUNCTION watchlist.export_frame(p_from timestamptz, p_to timestamptz,
                                                   p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL)
@@ -16,7 +19,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     WITH f AS (
         SELECT x.event_id, jsonb_object_agg(x.factor, x.value) AS factors
-          FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS x GROUP BY 1
+          FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS x
+         WHERE watchlist_data.check_read_span('export_frame', p_from, p_to) GROUP BY 1
     )
     SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts, e.end_ts, e.entry_ts, e.duration_sec, o.horizon_min, o.covered,
            o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility, o.label, f.factors

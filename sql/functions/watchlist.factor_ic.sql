@@ -27,6 +27,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM watchlist_data.check_read_span('factor_ic', p_from, p_to);
     RETURN QUERY
     WITH per AS (
         SELECT * FROM watchlist.factor_ic_by_period(p_from, p_to, p_metric, p_period, p_min_events,

@@ -17,6 +17,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM watchlist_data.check_read_span('factor_ic_by_period', p_from, p_to);
     RETURN QUERY
     WITH obs AS (
         SELECT o.p, o.fac, o.h, o.x, o.y

@@ -17,6 +17,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM watchlist_data.check_read_span('outcome_excess', p_from, p_to);
     RETURN QUERY
     WITH o AS (
         SELECT e.id, o.horizon_min AS h, e.entry_ts, e.exchange, e.symbol, o.pnl

@@ -71,6 +71,8 @@ SELECT results_eq($$
              ('watchlist.ingest_raw_columns(text,text[],text[],text[],boolean[],text[],text[],text[],text[],integer[],jsonb[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[])', 'wl_writer'),
              ('watchlist.job_health(timestamp with time zone,interval)', 'wl_reader'),
              ('watchlist.jobs(timestamp with time zone)', 'wl_reader'),
+             ('watchlist.login_problems()', 'wl_reader'),
+             ('watchlist.login_settings(text)', 'wl_reader'),
              ('watchlist.metrics(text,text,timestamp with time zone)', 'wl_reader'),
              ('watchlist.outcome_excess(timestamp with time zone,timestamp with time zone)', 'wl_reader'),
              ('watchlist.policy_problems()', 'wl_reader'),

@@ -47,6 +47,7 @@ EXPECTED_SKIPS = {
         "the upgrade test needs a server that can create a database (WLDB_TEST_DSN)",  # test_upgrade_0011
         "the hot-standby test needs a real server (WLDB_TEST_DSN): the embedded engine has no replication",  # test_standby
         "the embedded engine serves one connection at a time (two sessions needed)",  # test_label_merge_lock
+        "the privilege tests need a real server with login roles (WLDB_TEST_DSN)",  # test_privilege_boundaries
     },
 }
 
