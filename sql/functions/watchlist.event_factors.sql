@@ -26,7 +26,6 @@ AS $$
         SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts, e.entry_ts
           FROM watchlist_data.watch_signal_event AS e
          WHERE e.status = 'confirmed' AND e.entry_ts >= p_from AND e.entry_ts < p_to
-           AND watchlist_data.check_read_span('event_factors', p_from, p_to)
            AND (p_signal_type IS NULL OR e.signal_type = p_signal_type)
            AND (p_exchange IS NULL OR e.exchange = p_exchange)
            AND (NOT EXISTS (SELECT 1 FROM watchlist_data.watchlist_membership)
@@ -85,6 +84,7 @@ AS $$
             SELECT 'db.' || k.key, (k.value #>> '{}')::float8
               FROM jsonb_each(coalesce(db.j, '{}')) AS k
              WHERE k.key NOT LIKE 'b\_%' AND jsonb_typeof(k.value) = 'number') AS f
+     WHERE watchlist_data.check_read_span('event_factors', p_from, p_to)   -- a one-time filter: checked first
 $$;
 REVOKE ALL ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) TO wl_reader;

@@ -19,14 +19,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     WITH f AS (
         SELECT x.event_id, jsonb_object_agg(x.factor, x.value) AS factors
-          FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS x
-         WHERE watchlist_data.check_read_span('export_frame', p_from, p_to) GROUP BY 1
+          FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS x GROUP BY 1
     )
     SELECT e.id, e.exchange, e.symbol, e.signal_type, e.start_ts, e.end_ts, e.entry_ts, e.duration_sec, o.horizon_min, o.covered,
            o.pnl, o.spread_change, o.funding_change, o.max_drawdown, o.volatility, o.label, f.factors
       FROM f
       JOIN watchlist_data.watch_signal_event AS e ON e.id = f.event_id
       JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
+     WHERE watchlist_data.check_read_span('export_frame', p_from, p_to)   -- a one-time filter: checked first
      ORDER BY e.entry_ts, e.id, o.horizon_min
 $$;
 REVOKE ALL ON FUNCTION watchlist.export_frame(timestamptz, timestamptz, text, text) FROM PUBLIC;

@@ -22,8 +22,8 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
-    v_last  timestamptz := public.time_bucket(INTERVAL '5 minutes', p_now);
-    v_first timestamptz := public.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
+    v_last  timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now);
+    v_first timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
     v_wm    timestamptz := watchlist_data.series_agg_watermark();
 BEGIN
     -- planned for the window's bounds on every call (custom plans): only the chunks inside

@@ -26,7 +26,7 @@ BEGIN
          WHERE e.status = 'confirmed' AND e.entry_ts >= p_from AND e.entry_ts < p_to
     ), b AS (
         SELECT o.*,
-               avg(o.pnl) OVER (PARTITION BY o.h, public.time_bucket(INTERVAL '1 hour', o.entry_ts)) AS bu,
+               avg(o.pnl) OVER (PARTITION BY o.h, @extschema@.time_bucket(INTERVAL '1 hour', o.entry_ts)) AS bu,
                avg(o.pnl) OVER (PARTITION BY o.h, extract(hour FROM o.entry_ts AT TIME ZONE 'UTC')) AS bt
           FROM o
     )

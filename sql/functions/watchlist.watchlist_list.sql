@@ -28,8 +28,8 @@ AS $$
 DECLARE
     -- plain values bound the reads: only chunks inside the 12 hours are planned and locked
     -- (see watchlist_data.typea_stats)
-    v_last  timestamptz := public.time_bucket(INTERVAL '5 minutes', p_now);
-    v_first timestamptz := public.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
+    v_last  timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now);
+    v_first timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
     v_wm    timestamptz := watchlist_data.series_agg_watermark();
     v_from  timestamptz := p_now - INTERVAL '12 hours';
 BEGIN

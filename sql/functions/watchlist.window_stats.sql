@@ -21,9 +21,9 @@ SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
-    v_h_from timestamptz := public.time_bucket(INTERVAL '1 hour', p_from)
-                            + CASE WHEN public.time_bucket(INTERVAL '1 hour', p_from) < p_from THEN INTERVAL '1 hour' ELSE INTERVAL '0' END;
-    v_h_to   timestamptz := public.time_bucket(INTERVAL '1 hour', p_to);
+    v_h_from timestamptz := @extschema@.time_bucket(INTERVAL '1 hour', p_from)
+                            + CASE WHEN @extschema@.time_bucket(INTERVAL '1 hour', p_from) < p_from THEN INTERVAL '1 hour' ELSE INTERVAL '0' END;
+    v_h_to   timestamptz := @extschema@.time_bucket(INTERVAL '1 hour', p_to);
 BEGIN
     PERFORM watchlist_data.check_read_span('window_stats', p_from, p_to);
     IF v_h_to < v_h_from THEN v_h_to := v_h_from; END IF;

@@ -84,8 +84,8 @@ BEGIN
         RAISE EXCEPTION 'compute_factors: need finite p_from < p_to, got [%, %]', p_from, p_to
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    v_first := public.time_bucket(c_step, p_from) + c_step;
-    v_last  := public.time_bucket(c_step, p_to);
+    v_first := @extschema@.time_bucket(c_step, p_from) + c_step;
+    v_last  := @extschema@.time_bucket(c_step, p_to);
     bucket_ends := 0; base_rows := 0; factor_rows := 0;
     IF v_last < v_first THEN
         RETURN NEXT;
@@ -104,15 +104,15 @@ BEGIN
     WITH keys AS (
         SELECT k ->> 0 AS exchange, k ->> 1 AS symbol FROM jsonb_array_elements(p_keys) AS k
     ), b AS (
-        SELECT r.exchange, r.symbol, public.time_bucket(c_step, r.ts) + c_step AS t,
+        SELECT r.exchange, r.symbol, @extschema@.time_bucket(c_step, r.ts) + c_step AS t,
                count(*)::integer                                              AS n_rows,
-               public.last(r.triggered, r.ts)                                        AS trig,
-               public.last(r.spread_rel, r.ts) FILTER (WHERE r.spread_rel IS NOT NULL) AS x,
+               @extschema@.last(r.triggered, r.ts)                                        AS trig,
+               @extschema@.last(r.spread_rel, r.ts) FILTER (WHERE r.spread_rel IS NOT NULL) AS x,
                max(r.spread_rel) AS hi, min(r.spread_rel) AS lo,
                count(r.spread_rel)::integer AS sn, sum(r.spread_rel) AS ss, var_pop(r.spread_rel) * count(r.spread_rel) AS m2,
-               public.last(r.funding_rate, r.ts) FILTER (WHERE r.funding_rate IS NOT NULL) AS f,
-               public.last(r.volume_quote, r.ts) FILTER (WHERE r.volume_quote IS NOT NULL) AS v,
-               public.last(r.meta, r.ts) AS meta
+               @extschema@.last(r.funding_rate, r.ts) FILTER (WHERE r.funding_rate IS NOT NULL) AS f,
+               @extschema@.last(r.volume_quote, r.ts) FILTER (WHERE r.volume_quote IS NOT NULL) AS v,
+               @extschema@.last(r.meta, r.ts) AS meta
           FROM watchlist_data.watch_signal_raw AS r
          WHERE r.ts >= v_base AND r.ts < v_last
            AND (p_keys IS NULL OR (r.exchange, r.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys))
@@ -167,7 +167,7 @@ BEGIN
         v_t12 := v_t - INTERVAL '12 hours';
         v_t12s := v_t - INTERVAL '12 hours 5 minutes';
         v_t7d := v_t - INTERVAL '7 days';
-        v_th := public.time_bucket(INTERVAL '1 hour', v_t);
+        v_th := @extschema@.time_bucket(INTERVAL '1 hour', v_t);
         v_t3d := v_t - INTERVAL '3 days';
         v_tprev := v_t - c_step;
         v_onh := v_th = v_t;
