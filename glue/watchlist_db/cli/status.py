@@ -52,8 +52,10 @@ class Status:
         failed_job = any(j[5] is False for j in self.jobs)
         tot = self.spool.get("totals", {})
         spool_bad = bool(self.spool.get("exists") and (self.spool["dead_rows"] or tot.get("dropped")))
-        security_bad = bool(self.privileges) or self.owner_tcp is not None
-        return failed_job or bool(self.problems) or bool(self.job_health) or spool_bad or security_bad
+        # a role that could run code as wl_owner is a problem (migrate refuses it too); a
+        # wl_owner reachable over TCP without a password (trust on loopback is common on
+        # development hosts) and logins without timeouts are warnings
+        return failed_job or bool(self.problems) or bool(self.job_health) or spool_bad or bool(self.privileges)
 
 
 def owner_reachable_over_tcp(conn: psycopg.Connection) -> str | None:
@@ -135,10 +137,10 @@ def render(st: Status) -> list[tuple[str, str | None]]:
     if st.owner_tcp:
         out.append(
             (
-                f"  problem: wl_owner logs in over TCP at {st.owner_tcp} without a password (it owns everything)\n"
+                f"  warning: wl_owner logs in over TCP at {st.owner_tcp} without a password (it owns everything)\n"
                 "      fix: in pg_hba.conf, before any trust line: host all wl_owner 0.0.0.0/0 reject and "
                 "host all wl_owner ::/0 reject; then SELECT pg_reload_conf() (docs/security.md)",
-                "red",
+                "yellow",
             )
         )
     for _login, problem, fix in st.logins:
