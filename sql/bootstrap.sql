@@ -124,8 +124,9 @@ SET ROLE wl_owner;
 -- the statement that fixes it: CREATE in public, TimescaleDB's schema, watchlist or
 -- watchlist_data (granted to PUBLIC or to the role, or by owning the schema, or, on
 -- PostgreSQL 15+ where public belongs to pg_database_owner, by owning the database), or a
--- function such a role owns in public or TimescaleDB's schema that is not TimescaleDB's. Defined here, not in sql/functions/, because the
--- bootstrap must check before the first migration runs.
+-- function such a role owns in public or TimescaleDB's schema that is not TimescaleDB's.
+-- Defined here, not in sql/functions/, because the bootstrap must check before the first
+-- migration runs.
 CREATE OR REPLACE FUNCTION watchlist.privilege_problems()
 RETURNS TABLE (problem text, fix text)
 LANGUAGE sql STABLE
