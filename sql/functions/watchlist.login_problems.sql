@@ -2,10 +2,11 @@
 -- (not a superuser, not wl_owner or a member of it) and lacks, in this database, one of the
 -- session timeouts of watchlist.login_settings (unset, or 0 = off): the login, what it
 -- lacks, and the command that sets them. A writer's are checked for a login in both
--- groups. `wldb status` shows them as warnings.
+-- groups. `wldb status` shows them as warnings. SECURITY INVOKER: it reads only catalogs
+-- (and the settings through watchlist.login_settings).
 CREATE OR REPLACE FUNCTION watchlist.login_problems()
 RETURNS TABLE (login text, problem text, fix text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
