@@ -152,3 +152,89 @@ CREATE TABLE IF NOT EXISTS watchlist_data.schema_migrations (
     duration_ms integer     NOT NULL DEFAULT 0
 );
 RESET ROLE;
+
+-- 5. The schemas that SECURITY DEFINER code runs against must be writable only by trusted
+--    roles. Every definer function pins search_path = pg_catalog, pg_temp and calls
+--    TimescaleDB qualified with the schema it is installed in (the files say
+--    @extschema@.<name>(...); `wldb migrate` puts in pg_extension's extnamespace: public
+--    on a server, pg_catalog on the embedded engine). A qualified call is still resolved
+--    among every function of that name in the schema: a role that can create there can
+--    add an overload with a better-matching signature (say public.last(float8, timestamptz)
+--    beside TimescaleDB's last(anyelement, "any")) and have it run as wl_owner; migrations,
+--    which run as wl_owner with the default search_path, would run it too. So migrating
+--    refuses, before any migration, a database where watchlist.privilege_problems()
+--    reports a problem. `wldb status` shows the same list. See docs/security.md.
+SET ROLE wl_owner;
+-- watchlist.privilege_problems(): one row per way a role other than a superuser, wl_owner
+-- or a member of wl_owner (the migrating admin) could get its code run as wl_owner, with
+-- the statement that fixes it: CREATE in public, TimescaleDB's schema, watchlist or
+-- watchlist_data (granted to PUBLIC or to the role, or by owning the schema, or, on
+-- PostgreSQL 15+ where public belongs to pg_database_owner, by owning the database), or a
+-- function such a role owns in public or TimescaleDB's schema that is not TimescaleDB's.
+-- Defined here, not in sql/functions/, because the bootstrap must check before the first
+-- migration runs.
+CREATE OR REPLACE FUNCTION watchlist.privilege_problems()
+RETURNS TABLE (problem text, fix text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH s AS (
+        SELECT n.oid, n.nspname, n.nspowner, pg_get_userbyid(n.nspowner) AS schema_owner,
+               EXISTS (SELECT FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) AS a
+                        WHERE a.grantee = 0 AND a.privilege_type = 'CREATE') AS public_create
+          FROM pg_namespace AS n
+         WHERE n.nspname IN ('public', 'watchlist', 'watchlist_data')
+            OR n.oid = (SELECT e.extnamespace FROM pg_extension AS e WHERE e.extname = 'timescaledb')
+    )
+    SELECT format('every role (PUBLIC) may CREATE in schema %s', s.nspname),
+           format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC;', s.nspname)
+      FROM s WHERE s.public_create
+    UNION ALL
+    SELECT format('role %s may CREATE in schema %s%s', ro.rolname, s.nspname,
+                  CASE WHEN s.schema_owner = 'pg_database_owner' AND pg_has_role(ro.oid, s.nspowner, 'USAGE')
+                       THEN format(' (%s database %s, and schema %s belongs to pg_database_owner)',
+                                   CASE WHEN ro.oid = (SELECT d.datdba FROM pg_database AS d WHERE d.datname = current_database())
+                                        THEN 'it owns' ELSE 'it is a member of the owner of' END,
+                                   current_database(), s.nspname)
+                       WHEN pg_has_role(ro.oid, s.nspowner, 'USAGE') THEN ' (it owns the schema, or is a member of its owner)' ELSE '' END),
+           CASE WHEN pg_has_role(ro.oid, s.nspowner, 'USAGE') THEN format('ALTER SCHEMA %I OWNER TO wl_owner;', s.nspname)
+                ELSE format('REVOKE CREATE ON SCHEMA %I FROM %I;', s.nspname, ro.rolname) END
+      FROM s CROSS JOIN pg_roles AS ro
+     WHERE NOT s.public_create
+       AND ro.rolname !~ '^pg_'
+       AND NOT pg_has_role(ro.oid, 'wl_owner', 'MEMBER')
+       AND has_schema_privilege(ro.oid, s.oid, 'CREATE')
+    UNION ALL
+    SELECT format('%s %s in schema %s belongs to %s, not to TimescaleDB', lower(k.kind), p.oid::regprocedure,
+                  p.pronamespace::regnamespace, pg_get_userbyid(p.proowner)),
+           format('DROP %s %s;', k.kind, p.oid::regprocedure)
+      FROM pg_proc AS p
+     CROSS JOIN LATERAL (SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS kind) AS k
+     WHERE (p.pronamespace = 'public'::regnamespace
+            OR p.pronamespace = (SELECT e.extnamespace FROM pg_extension AS e WHERE e.extname = 'timescaledb'))
+       AND NOT pg_has_role(p.proowner, 'wl_owner', 'MEMBER')
+       AND NOT EXISTS (SELECT FROM pg_depend AS d
+                        WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+     ORDER BY 1
+$$;
+REVOKE ALL ON FUNCTION watchlist.privilege_problems() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION watchlist.privilege_problems() TO wl_reader;
+RESET ROLE;
+
+DO $trust$
+DECLARE
+    v_problems   text;
+    v_fixes      text;
+BEGIN
+    SELECT string_agg(DISTINCT p.problem, '; '), string_agg(DISTINCT p.fix, ' ')
+      INTO v_problems, v_fixes
+      FROM watchlist.privilege_problems() AS p;
+    IF v_problems IS NOT NULL THEN
+        RAISE EXCEPTION 'refusing to migrate database %: roles other than wl_owner could have their code run as wl_owner: %',
+                current_database(), v_problems
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('As a superuser (or the schema''s owner) in database %s run: %s Then run wldb migrate again. See docs/security.md.',
+                                current_database(), v_fixes);
+    END IF;
+END
+$trust$;

@@ -8,6 +8,7 @@ Layout (see docs/operations.md, "Migrations"):
                                          repeatable: one object per file, CREATE OR REPLACE,
                                          re-applied whenever the file's checksum changes
 After every run: SELECT * FROM watchlist.apply_policies().
+``@extschema@`` in a file stands for TimescaleDB's schema (pg_extension.extnamespace).
 
 Transactions: each migration runs in its own transaction, as wl_owner. A file whose first
 lines hold the directive ``-- wldb:no-transaction`` runs statement by statement in
@@ -112,20 +113,30 @@ def collect(sql_root: Path | None = None) -> tuple[Path, list[SqlFile], list[Sql
     return root, migrations, repeatables
 
 
-def _run_in_tx(conn: psycopg.Connection, f: SqlFile) -> int:
+EXTSCHEMA = "@extschema@"
+
+
+def _sql_of(f: SqlFile, ext_schema: str) -> str:
+    """The file's text with @extschema@ (as in extension scripts) replaced by the schema
+    TimescaleDB is installed in: the SECURITY DEFINER functions call it schema-qualified,
+    with only pg_catalog and pg_temp on their search_path (docs/security.md)."""
+    return f.text.replace(EXTSCHEMA, ext_schema)
+
+
+def _run_in_tx(conn: psycopg.Connection, f: SqlFile, ext_schema: str) -> int:
     """Run a file in one transaction with its ledger row; returns its duration in ms."""
     t0 = time.monotonic()
     with conn.transaction():
-        conn.execute(f.text)
+        conn.execute(_sql_of(f, ext_schema))
         duration_ms = _elapsed_ms(t0)
         _record(conn, f, duration_ms)
     return duration_ms
 
 
-def _run_no_tx(conn: psycopg.Connection, f: SqlFile) -> int:
+def _run_no_tx(conn: psycopg.Connection, f: SqlFile, ext_schema: str) -> int:
     """Run a file statement by statement in autocommit, then its ledger row."""
     t0 = time.monotonic()
-    for stmt in sqlparse.split(f.text):
+    for stmt in sqlparse.split(_sql_of(f, ext_schema)):
         if _strip_comments(stmt).strip().rstrip(";").strip():
             conn.execute(stmt)
     duration_ms = _elapsed_ms(t0)
@@ -165,6 +176,10 @@ def migrate(
                 hint = f"\nhint: {diag.message_hint}" if diag.message_hint else ""
                 raise MigrationError(f"bootstrap failed: {diag.message_primary or exc}{hint}") from exc
             # Everything from here on is created and recorded as the owner role.
+            ext_schema = conn.execute(
+                """SELECT quote_ident(n.nspname) FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace
+                    WHERE e.extname = 'timescaledb'"""
+            ).fetchone()[0]
             conn.execute("SET ROLE wl_owner")
             ledger = dict(conn.execute("SELECT filename, checksum FROM watchlist_data.schema_migrations").fetchall())
             edited = [f.name for f in migrations if f.name in ledger and ledger[f.name] != f.checksum]
@@ -187,7 +202,7 @@ def migrate(
                     report.applied.append(f.name)
                     continue
                 try:
-                    duration_ms = (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f)
+                    duration_ms = (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f, ext_schema)
                 except psycopg.Error as exc:
                     raise MigrationError(f"migration {f.name} failed, nothing of it was kept: {exc}") from exc
                 report.applied.append(f.name)
@@ -199,7 +214,7 @@ def migrate(
                     report.reapplied.append(f.name)
                     continue
                 try:
-                    (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f)
+                    (_run_no_tx if f.no_transaction else _run_in_tx)(conn, f, ext_schema)
                 except psycopg.Error as exc:
                     raise MigrationError(f"{f.name} failed: {exc}") from exc
                 report.reapplied.append(f.name)

@@ -10,7 +10,7 @@ CREATE OR REPLACE FUNCTION watchlist.compute_factors_incremental(p_now timestamp
 RETURNS TABLE (late_keys integer, late_from timestamptz, from_ts timestamptz, to_ts timestamptz,
                factor_rows bigint, watermark timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
@@ -30,10 +30,10 @@ DECLARE
     v_sort    text;
     v_res     record;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:compute_factors'));
+    PERFORM watchlist_data.take_job_lock('compute_factors');
     SELECT s.watermark, (s.last_stats ->> 'to_ts')::timestamptz INTO v_wm, v_prev_to
       FROM watchlist_data.job_state AS s WHERE s.job = 'compute_factors';
-    to_ts := time_bucket(INTERVAL '5 minutes', p_now);
+    to_ts := @extschema@.time_bucket(INTERVAL '5 minutes', p_now);
     from_ts := greatest(coalesce(v_prev_to, to_ts - v_look), to_ts - v_look);
     factor_rows := 0;
     -- a plain value, not an expression, bounds every read of the hypertables below: the
@@ -54,7 +54,7 @@ BEGIN
            array_agg(s.exchange) FILTER (WHERE s.t <= from_ts), array_agg(s.symbol) FILTER (WHERE s.t <= from_ts),
            array_agg(s.t) FILTER (WHERE s.t <= from_ts)
       INTO v_new_wm, v_slo, v_sex, v_ssym, v_st
-      FROM (SELECT r.exchange, r.symbol, time_bucket(INTERVAL '5 minutes', r.ts) + INTERVAL '5 minutes' AS t,
+      FROM (SELECT r.exchange, r.symbol, @extschema@.time_bucket(INTERVAL '5 minutes', r.ts) + INTERVAL '5 minutes' AS t,
                    max(r.ingested_at) AS max_ing
               FROM watchlist_data.watch_signal_raw AS r
              WHERE r.ts >= v_lo AND r.ts < to_ts

@@ -10,6 +10,9 @@
 -- prefix. Universe as it was: an event
 -- counts only if its (exchange, symbol) was on the watchlist at its entry
 -- (watchlist_membership); when no membership has ever been recorded, every event counts.
+-- It calls watchlist_data.check_read_span, which the migrator creates after this file (repeatable
+-- files run in name order): its body is checked when called, not when created.
+SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS watchlist.event_factors(timestamptz, timestamptz, text, text);
 CREATE FUNCTION watchlist.event_factors(p_from timestamptz, p_to timestamptz,
                                                    p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL)
@@ -81,6 +84,7 @@ AS $$
             SELECT 'db.' || k.key, watchlist_data.jsonb_float8(k.value)
               FROM jsonb_each(coalesce(db.j, '{}')) AS k
              WHERE k.key NOT LIKE 'b\_%' AND watchlist_data.jsonb_float8(k.value) IS NOT NULL) AS f
+     WHERE watchlist_data.check_read_span('event_factors', p_from, p_to)   -- a one-time filter: checked first
 $$;
 REVOKE ALL ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION watchlist.event_factors(timestamptz, timestamptz, text, text) TO wl_reader;

@@ -23,6 +23,7 @@ DECLARE
     v_h integer := coalesce(p_horizon_min,
                             (SELECT max(x) FROM unnest(watchlist_data.setting('outcome_horizons_min')::int[]) AS x));
 BEGIN
+    PERFORM watchlist_data.check_read_span('event_study', p_from, p_to);
     IF p_factor IS NULL OR v_h IS NULL OR v_h < 1 OR v_h > 1440 THEN
         RAISE EXCEPTION 'event_study: need a factor and a horizon of 1..1440 minutes, got % and %', p_factor, v_h
             USING ERRCODE = 'invalid_parameter_value';

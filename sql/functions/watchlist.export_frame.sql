@@ -4,6 +4,9 @@
 -- factor values at its entry (point in time, jsonb {factor: value}), and that horizon's
 -- outcome, entered at entry_ts (NULLs when uncovered).
 -- `wldb export` writes it as CSV or Parquet for backtests outside the database.
+-- It calls watchlist_data.check_read_span, which the migrator creates after this file (repeatable
+-- files run in name order): its body is checked when called, not when created.
+SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS watchlist.export_frame(timestamptz, timestamptz, text, text);
 CREATE FUNCTION watchlist.export_frame(p_from timestamptz, p_to timestamptz,
                                                   p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL)
@@ -23,6 +26,7 @@ AS $$
       FROM f
       JOIN watchlist_data.watch_signal_event AS e ON e.id = f.event_id
       JOIN watchlist_data.future_outcome AS o ON o.event_id = e.id
+     WHERE watchlist_data.check_read_span('export_frame', p_from, p_to)   -- a one-time filter: checked first
      ORDER BY e.entry_ts, e.id, o.horizon_min
 $$;
 REVOKE ALL ON FUNCTION watchlist.export_frame(timestamptz, timestamptz, text, text) FROM PUBLIC;

@@ -26,9 +26,10 @@ RETURNS TABLE (factor text, horizon_min integer, n_periods integer, skipped_peri
                q1 double precision, q2 double precision, q3 double precision, q4 double precision, q5 double precision,
                top_minus_bottom double precision, rank_autocorr double precision)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM watchlist_data.check_read_span('factor_ic', p_from, p_to);
     RETURN QUERY
     WITH per AS (
         SELECT * FROM watchlist.factor_ic_by_period(p_from, p_to, p_metric, p_period, p_min_events,

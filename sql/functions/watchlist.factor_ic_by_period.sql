@@ -14,9 +14,10 @@ CREATE OR REPLACE FUNCTION watchlist.factor_ic_by_period(
 RETURNS TABLE (period_start timestamptz, factor text, horizon_min integer, n_events integer,
                ic double precision, rank_ic double precision, skipped boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM watchlist_data.check_read_span('factor_ic_by_period', p_from, p_to);
     RETURN QUERY
     WITH obs AS (
         SELECT o.p, o.fac, o.h, o.x, o.y

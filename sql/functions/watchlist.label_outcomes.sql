@@ -63,12 +63,12 @@ DECLARE
     v_lo       timestamptz;
     v_hi       timestamptz;
 BEGIN
-    -- Serialised with the event merge (its advisory lock, to the end of the transaction; the
+    -- Serialised with the event merge (its job lock, to the end of the transaction; the
     -- merge never waits for this one, so no cycle): the merge deletes and re-creates events,
     -- and a label for an event it deleted after the candidates were read would fail this
     -- whole statement on future_outcome's foreign key. Waiting for a running merge (a
     -- fraction of a second each minute) is cheaper than a failed run.
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
+    PERFORM watchlist_data.take_job_lock('merge_events');
     -- The candidates first, so that every read of watch_signal_raw below carries constant
     -- time bounds (v_lo, v_hi): the planner then leaves chunks outside them out of the plan
     -- and never locks them (a lock on a chunk the retention policy is dropping deadlocks it).

@@ -67,8 +67,8 @@ DECLARE
     v_due_run   record;   -- counts of the newly due labels
     v_rest_run  record;   -- counts of the changed, late and still-waiting events
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:label_outcomes'));
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
+    PERFORM watchlist_data.take_job_lock('label_outcomes');
+    PERFORM watchlist_data.take_job_lock('merge_events');
     DROP TABLE IF EXISTS pg_temp.wl_label_seen;
     SELECT s.watermark, s.last_run_at, l.prev_now, l.pending_event_ids, l.pending_from, l.ranks_days
       INTO v_state

@@ -54,7 +54,7 @@
 -- (exchange, symbol, signal_type, start_ts): unchanged rows are not touched, so re-running
 -- any window changes nothing; ids survive extensions. An event whose entry changed (or that
 -- is no longer confirmed) loses its labels; the label job writes them again.
--- Serialised by an advisory lock. Reads compressed chunks like any other.
+-- Serialised by the job lock 'merge_events'. Reads compressed chunks like any other.
 CREATE OR REPLACE FUNCTION watchlist.merge_events(
     p_from  timestamptz,
     p_to    timestamptz DEFAULT 'infinity',
@@ -88,7 +88,7 @@ DECLARE
     v_tsdb     text := (SELECT quote_ident(n.nspname) FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
                          WHERE x.extname = 'timescaledb');
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
+    PERFORM watchlist_data.take_job_lock('merge_events');
 
     DROP TABLE IF EXISTS pg_temp.wl_merge_keys, pg_temp.wl_merge_trig, pg_temp.wl_merge_isl, pg_temp.wl_merge_new;
 
@@ -180,8 +180,8 @@ BEGIN
                    string_agg(format('CASE WHEN r.triggered THEN r.%1$I END AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS bulk_cols,
                    string_agg(format('w.%1$I::float8 AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS outer_cols,
                    string_agg(format('%1$L, CASE WHEN count(t.%1$I) > 0 THEN jsonb_build_object('
-                                     '''first'', public.first(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
-                                     '''last'', public.last(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
+                                     '''first'', @extschema@.first(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
+                                     '''last'', @extschema@.last(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
                                      '''mean'', avg(t.%1$I::numeric)::float8, ''min'', min(t.%1$I), ''max'', max(t.%1$I)) END', c.attname),
                               ', ' ORDER BY c.attnum) AS stats
               FROM (SELECT a.attname, a.attnum, (row_number() OVER (ORDER BY a.attnum) - 1) / 40 AS grp
@@ -267,7 +267,7 @@ BEGIN
             SELECT t.kid, t.isl,
                    min(t.ts) AS start_ts, max(t.ts) AS end_ts, count(*)::integer AS n_samples,
                    min(t.ts) FILTER (WHERE t.ts - t.run_start_ts >= $1) AS confirmed_at,
-                   public.last(t.off_after, t.ts) AS off_after
+                   @extschema@.last(t.off_after, t.ts) AS off_after
               FROM t
              GROUP BY 1, 2
         )
@@ -278,7 +278,7 @@ BEGIN
           FROM ev
           JOIN kl ON kl.kid = ev.kid
           JOIN wl_merge_keys AS k ON k.kid = ev.kid$q$,
-        'public.last(', v_tsdb || '.last(')
+        '@extschema@.last(', v_tsdb || '.last(')
     USING v_run_span, v_cooldown, p_now, v_lookback;
     ANALYZE wl_merge_isl;
 
@@ -308,10 +308,10 @@ BEGIN
         ), ev AS (
             SELECT t.kid, t.isl,
                    jsonb_strip_nulls(jsonb_build_object(
-                       'pairs_top_first', public.first(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
-                       'pairs_top_last', public.last(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
-                       'funding_diff_top_first', public.first(t.funding_diff_top, t.ts) FILTER (WHERE t.funding_diff_top IS NOT NULL),
-                       'funding_diff_top_last', public.last(t.funding_diff_top, t.ts) FILTER (WHERE t.funding_diff_top IS NOT NULL))
+                       'pairs_top_first', @extschema@.first(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
+                       'pairs_top_last', @extschema@.last(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
+                       'funding_diff_top_first', @extschema@.first(t.funding_diff_top, t.ts) FILTER (WHERE t.funding_diff_top IS NOT NULL),
+                       'funding_diff_top_last', @extschema@.last(t.funding_diff_top, t.ts) FILTER (WHERE t.funding_diff_top IS NOT NULL))
                        || %s) AS features_agg,
                    bool_or(t.factors IS NOT NULL) AS has_factors
               FROM t
@@ -320,7 +320,7 @@ BEGIN
             -- numeric keys of meta.factors, only for islands that have any
             SELECT x.kid, x.isl, jsonb_object_agg(x.name, x.stats) AS agg
               FROM (SELECT t.kid, t.isl, 'meta.' || f.key AS name,
-                           jsonb_build_object('first', public.first(f.val, t.ts), 'last', public.last(f.val, t.ts),
+                           jsonb_build_object('first', @extschema@.first(f.val, t.ts), 'last', @extschema@.last(f.val, t.ts),
                                               'mean', avg(f.val::numeric)::float8, 'min', min(f.val), 'max', max(f.val)) AS stats
                       FROM t
                      CROSS JOIN LATERAL (SELECT j.key, watchlist_data.jsonb_float8(j.value) AS val
@@ -341,7 +341,7 @@ BEGIN
                i.n_samples, i.confirmed_at, f.features_agg, i.is_open
           FROM wl_merge_isl AS i
           JOIN feat AS f ON f.kid = i.kid AND f.isl = i.isl$q$,
-        v_stats), 'public.first(', v_tsdb || '.first('), 'public.last(', v_tsdb || '.last(')
+        v_stats), '@extschema@.first(', v_tsdb || '.first('), '@extschema@.last(', v_tsdb || '.last(')
     USING p_since IS NOT NULL;
 
     -- 5. Reconcile with the stored events of the touched keys.

@@ -15,7 +15,7 @@ DECLARE
     v_wm      timestamptz;
     r         record;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'));
+    PERFORM watchlist_data.take_job_lock('merge_events');
     SELECT s.watermark INTO v_wm FROM watchlist_data.job_state AS s WHERE s.job = 'merge_events';
     SELECT * INTO r FROM watchlist.merge_events(
         p_now - watchlist_data.setting('event_lookback')::interval, 'infinity', p_now, v_wm - watchlist_data.incremental_overlap());

@@ -18,12 +18,12 @@ RETURNS TABLE (exchange text, symbol text, as_of timestamptz, type_class text, s
                funding_rate double precision, funding_interval_hours double precision, next_funding_time timestamptz,
                n_1h bigint, n_12h bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
-    v_last  timestamptz := time_bucket(INTERVAL '5 minutes', p_now);
-    v_first timestamptz := time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
+    v_last  timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now);
+    v_first timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
     v_wm    timestamptz := watchlist_data.series_agg_watermark();
 BEGIN
     -- planned for the window's bounds on every call (custom plans): only the chunks inside

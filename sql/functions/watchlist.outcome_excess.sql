@@ -14,9 +14,10 @@ RETURNS TABLE (event_id bigint, horizon_min integer, entry_ts timestamptz, excha
                bench_universe double precision, excess_pnl double precision,
                bench_tod double precision, excess_pnl_tod double precision)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM watchlist_data.check_read_span('outcome_excess', p_from, p_to);
     RETURN QUERY
     WITH o AS (
         SELECT e.id, o.horizon_min AS h, e.entry_ts, e.exchange, e.symbol, o.pnl
@@ -25,7 +26,7 @@ BEGIN
          WHERE e.status = 'confirmed' AND e.entry_ts >= p_from AND e.entry_ts < p_to
     ), b AS (
         SELECT o.*,
-               avg(o.pnl) OVER (PARTITION BY o.h, time_bucket(INTERVAL '1 hour', o.entry_ts)) AS bu,
+               avg(o.pnl) OVER (PARTITION BY o.h, @extschema@.time_bucket(INTERVAL '1 hour', o.entry_ts)) AS bu,
                avg(o.pnl) OVER (PARTITION BY o.h, extract(hour FROM o.entry_ts AT TIME ZONE 'UTC')) AS bt
           FROM o
     )

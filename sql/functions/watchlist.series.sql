@@ -20,7 +20,7 @@ RETURNS TABLE (ts timestamptz, spot_price double precision, futures_price double
                next_funding_time timestamptz, filled boolean, midline_15m double precision,
                baseline double precision, markers jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 -- The hypertables are read only through watchlist_data.series_agg_fetch, which plans its
 -- read for the window's bounds on every call (a generic plan of a hypertable read would
 -- hold every chunk and lock them all, deadlocking the retention policy that drops the
@@ -29,8 +29,8 @@ SET search_path = pg_catalog, public, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_to   timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes';
-    v_from timestamptz := time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes' - make_interval(hours => p_hours);
+    v_to   timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes';
+    v_from timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now) + INTERVAL '5 minutes' - make_interval(hours => p_hours);
     v_wm   timestamptz := watchlist_data.series_agg_watermark();
 BEGIN
     IF p_hours IS NULL OR p_hours < 1 OR p_hours > 24 * 7 THEN
@@ -38,25 +38,25 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH g AS (
-        SELECT time_bucket_gapfill(INTERVAL '5 minutes', s.bucket, v_from, v_to) AS b,
-               locf(last(s.spot_price, s.at)) AS spot, locf(last(s.futures_price, s.at)) AS fut,
-               locf(last(s.spread_rel, s.at)) AS spread, locf(last(s.funding_rate, s.at)) AS fr,
-               locf(last(s.funding_interval_hours, s.at)) AS fih, locf(last(s.next_funding_time, s.at)) AS nft,
+        SELECT @extschema@.time_bucket_gapfill(INTERVAL '5 minutes', s.bucket, v_from, v_to) AS b,
+               @extschema@.locf(@extschema@.last(s.spot_price, s.at)) AS spot, @extschema@.locf(@extschema@.last(s.futures_price, s.at)) AS fut,
+               @extschema@.locf(@extschema@.last(s.spread_rel, s.at)) AS spread, @extschema@.locf(@extschema@.last(s.funding_rate, s.at)) AS fr,
+               @extschema@.locf(@extschema@.last(s.funding_interval_hours, s.at)) AS fih, @extschema@.locf(@extschema@.last(s.next_funding_time, s.at)) AS nft,
                sum(s.n_rows) AS n, sum(s.spread_sum) AS ssum, sum(s.spread_n) AS sn
           FROM watchlist_data.series_agg_fetch(p_exchange, p_symbol, v_from, v_to, v_wm) AS s
          GROUP BY 1
     ), m AS (
         SELECT x.b, jsonb_agg(jsonb_build_object('kind', x.kind, 'at', x.at, 'event_id', x.event_id, 'status', x.status)
                               ORDER BY x.at, x.kind) AS mk
-          FROM (SELECT time_bucket(INTERVAL '5 minutes', e.start_ts) AS b, 'event_open' AS kind, e.start_ts AS at, e.id AS event_id, e.status
+          FROM (SELECT @extschema@.time_bucket(INTERVAL '5 minutes', e.start_ts) AS b, 'event_open' AS kind, e.start_ts AS at, e.id AS event_id, e.status
                   FROM watchlist_data.watch_signal_event AS e
                  WHERE e.exchange = p_exchange AND e.symbol = p_symbol AND e.start_ts >= v_from AND e.start_ts < v_to
                 UNION ALL
-                SELECT time_bucket(INTERVAL '5 minutes', e.end_ts), 'event_close', e.end_ts, e.id, e.status
+                SELECT @extschema@.time_bucket(INTERVAL '5 minutes', e.end_ts), 'event_close', e.end_ts, e.id, e.status
                   FROM watchlist_data.watch_signal_event AS e
                  WHERE e.exchange = p_exchange AND e.symbol = p_symbol AND NOT e.is_open AND e.end_ts >= v_from AND e.end_ts < v_to
                 UNION ALL
-                SELECT DISTINCT time_bucket(INTERVAL '5 minutes', g.nft), 'funding', g.nft, NULL::bigint, NULL::text
+                SELECT DISTINCT @extschema@.time_bucket(INTERVAL '5 minutes', g.nft), 'funding', g.nft, NULL::bigint, NULL::text
                   FROM g WHERE g.nft >= v_from AND g.nft < v_to) AS x
          GROUP BY x.b
     )

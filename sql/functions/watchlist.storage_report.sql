@@ -9,7 +9,7 @@ RETURNS TABLE (relation text, kind text, chunks integer, compressed_chunks integ
                before_compression_bytes bigint, after_compression_bytes bigint, est_rows bigint,
                materialized_until timestamptz, lag interval)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
@@ -30,7 +30,7 @@ BEGIN
         materialized_until := NULL; lag := NULL; est_rows := r.est;
         IF r.oid IS NULL THEN
             kind := 'continuous aggregate';
-            total_bytes := hypertable_size(relation::regclass);
+            total_bytes := @extschema@.hypertable_size(relation::regclass);
             BEGIN
                 EXECUTE $q$SELECT _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(ca.mat_hypertable_id))
                              FROM _timescaledb_catalog.continuous_agg ca
@@ -43,13 +43,13 @@ BEGIN
             END;
         ELSIF r.is_ht THEN
             kind := 'hypertable';
-            total_bytes := hypertable_size(r.oid::regclass);
+            total_bytes := @extschema@.hypertable_size(r.oid::regclass);
             SELECT count(*)::integer, count(*) FILTER (WHERE ch.is_compressed)::integer INTO chunks, compressed_chunks
               FROM timescaledb_information.chunks ch
              WHERE ch.hypertable_schema = 'watchlist_data' AND ch.hypertable_name = r.name;
             SELECT s.before_compression_total_bytes, s.after_compression_total_bytes
               INTO before_compression_bytes, after_compression_bytes
-              FROM hypertable_compression_stats(r.oid::regclass) AS s;
+              FROM @extschema@.hypertable_compression_stats(r.oid::regclass) AS s;
         ELSE
             kind := 'table';
             total_bytes := pg_total_relation_size(r.oid);

@@ -25,7 +25,7 @@ BEGIN
             p_at, watchlist_data.raw_input_bound('future_skew')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('watchlist-db:membership'));
+    PERFORM watchlist_data.take_job_lock('membership');
     SELECT max(greatest(m.entered_at, coalesce(m.left_at, m.entered_at))) INTO v_latest FROM watchlist_data.watchlist_membership AS m;
     IF v_latest IS NOT NULL AND p_at < v_latest THEN
         entered := 0; left_count := 0; stale := true; RETURN NEXT; RETURN;

@@ -22,14 +22,14 @@ RETURNS TABLE (exchange text, symbol text, entered_at timestamptz, as_of timesta
                best_buy_high_sell_low double precision, best_sell_high_buy_low double precision,
                matrix jsonb, pairs_top jsonb, funding_diff_top jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     -- plain values bound the reads: only chunks inside the 12 hours are planned and locked
     -- (see watchlist_data.typea_stats)
-    v_last  timestamptz := time_bucket(INTERVAL '5 minutes', p_now);
-    v_first timestamptz := time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
+    v_last  timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now);
+    v_first timestamptz := @extschema@.time_bucket(INTERVAL '5 minutes', p_now) - INTERVAL '11 hours 55 minutes';
     v_wm    timestamptz := watchlist_data.series_agg_watermark();
     v_from  timestamptz := p_now - INTERVAL '12 hours';
 BEGIN

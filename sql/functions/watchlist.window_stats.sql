@@ -14,17 +14,18 @@ RETURNS TABLE (n bigint, mean double precision, sigma double precision,
                min double precision, max double precision, range double precision,
                first double precision, last double precision, slope_per_hour double precision)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 -- planned for the window's bounds on every call: a generic plan (chosen after a few calls
 -- in a session) would hold every chunk of the hypertables and lock them all, deadlocking
 -- the retention policy that drops the oldest
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
-    v_h_from timestamptz := time_bucket(INTERVAL '1 hour', p_from)
-                            + CASE WHEN time_bucket(INTERVAL '1 hour', p_from) < p_from THEN INTERVAL '1 hour' ELSE INTERVAL '0' END;
-    v_h_to   timestamptz := time_bucket(INTERVAL '1 hour', p_to);
+    v_h_from timestamptz := @extschema@.time_bucket(INTERVAL '1 hour', p_from)
+                            + CASE WHEN @extschema@.time_bucket(INTERVAL '1 hour', p_from) < p_from THEN INTERVAL '1 hour' ELSE INTERVAL '0' END;
+    v_h_to   timestamptz := @extschema@.time_bucket(INTERVAL '1 hour', p_to);
 BEGIN
+    PERFORM watchlist_data.check_read_span('window_stats', p_from, p_to);
     IF v_h_to < v_h_from THEN v_h_to := v_h_from; END IF;
     RETURN QUERY
     WITH parts AS (

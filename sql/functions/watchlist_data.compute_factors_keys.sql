@@ -31,7 +31,7 @@
 CREATE OR REPLACE FUNCTION watchlist_data.compute_factors_keys(p_from timestamptz, p_to timestamptz, p_keys jsonb DEFAULT NULL)
 RETURNS TABLE (bucket_ends integer, base_rows bigint, factor_rows bigint)
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 -- The steps join per key; the planner estimates their inputs at a few rows and would nest-loop
 -- them (quadratic in keys); hashes fit.
 SET enable_nestloop = off
@@ -76,8 +76,8 @@ BEGIN
         RAISE EXCEPTION 'compute_factors: need finite p_from < p_to, got [%, %]', p_from, p_to
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    v_first := time_bucket(c_step, p_from) + c_step;
-    v_last  := time_bucket(c_step, p_to);
+    v_first := @extschema@.time_bucket(c_step, p_from) + c_step;
+    v_last  := @extschema@.time_bucket(c_step, p_to);
     bucket_ends := 0; base_rows := 0; factor_rows := 0;
     IF v_last < v_first THEN
         RETURN NEXT;
@@ -106,7 +106,7 @@ BEGIN
         v_prev_t := v_t - c_step;
         v_w12_lo := v_t - INTERVAL '12 hours';
         v_w12_step_lo := v_t - INTERVAL '12 hours 5 minutes';
-        v_hour := time_bucket(INTERVAL '1 hour', v_t);
+        v_hour := @extschema@.time_bucket(INTERVAL '1 hour', v_t);
         v_on_hour := v_hour = v_t;
         v_blocks_hi := CASE WHEN v_on_hour THEN v_t - INTERVAL '1 hour' ELSE v_hour END;
         v_blocks_lo := CASE WHEN v_on_hour THEN v_w12_lo ELSE v_hour - INTERVAL '11 hours' END;

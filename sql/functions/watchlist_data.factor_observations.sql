@@ -14,7 +14,7 @@ CREATE OR REPLACE FUNCTION watchlist_data.factor_observations(
 RETURNS TABLE (p timestamptz, fac text, h integer, exchange text, symbol text, event_id bigint,
                x double precision, y double precision)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_metric IS NULL OR p_metric NOT IN ('pnl', 'spread_change', 'funding_change', 'max_drawdown', 'volatility',
@@ -28,7 +28,7 @@ BEGIN
                CASE p_metric WHEN 'excess_pnl' THEN q.excess_pnl WHEN 'excess_pnl_tod' THEN q.excess_pnl_tod
                     WHEN 'excess_pnl_sector' THEN q.pnl - avg(q.pnl) OVER (PARTITION BY q.p, q.factor, q.horizon_min, q.sector)
                     ELSE q.pnl - avg(q.pnl) OVER (PARTITION BY q.p, q.factor, q.horizon_min, q.liquidity_tier) END
-          FROM (SELECT time_bucket(p_period, f.entry_ts) AS p, f.factor, x.horizon_min, f.exchange, f.symbol, f.event_id,
+          FROM (SELECT @extschema@.time_bucket(p_period, f.entry_ts) AS p, f.factor, x.horizon_min, f.exchange, f.symbol, f.event_id,
                        f.value, x.pnl, x.excess_pnl, x.excess_pnl_tod, x.sector, x.liquidity_tier
                   FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS f
                   JOIN watchlist.outcome_excess(p_from, p_to) AS x ON x.event_id = f.event_id
@@ -36,7 +36,7 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY
-    SELECT time_bucket(p_period, f.entry_ts), f.factor, o.horizon_min, f.exchange, f.symbol, f.event_id, f.value,
+    SELECT @extschema@.time_bucket(p_period, f.entry_ts), f.factor, o.horizon_min, f.exchange, f.symbol, f.event_id, f.value,
            CASE p_metric WHEN 'pnl' THEN o.pnl WHEN 'spread_change' THEN o.spread_change
                          WHEN 'funding_change' THEN o.funding_change WHEN 'max_drawdown' THEN o.max_drawdown
                          ELSE o.volatility END

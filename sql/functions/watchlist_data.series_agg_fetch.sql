@@ -15,7 +15,7 @@ RETURNS TABLE (bucket timestamptz, at timestamptz, n_rows bigint, type_class tex
                spread_sumsq double precision, spread_min double precision, spread_max double precision,
                t_sum double precision, t_sumsq double precision, ty_sum double precision)
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 BEGIN

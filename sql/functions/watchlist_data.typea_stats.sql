@@ -46,11 +46,11 @@ AS $$
            coalesce(w.n1, 0)::bigint, coalesce(w.n, 0)::bigint
       FROM (
         SELECT count(*) AS buckets, max(b.bucket) AS as_of,
-               last(b.type_class, b.at) AS type_class, last(b.spread_rel, b.at) AS spread_latest,
-               last(b.crossings_1h, b.at) AS crossings_1h, last(b.drift_ratio, b.at) AS drift_ratio,
-               last(b.funding_rate, b.at) AS funding_rate,
-               last(b.funding_interval_hours, b.at) AS funding_interval_hours,
-               last(b.next_funding_time, b.at) AS next_funding_time,
+               @extschema@.last(b.type_class, b.at) AS type_class, @extschema@.last(b.spread_rel, b.at) AS spread_latest,
+               @extschema@.last(b.crossings_1h, b.at) AS crossings_1h, @extschema@.last(b.drift_ratio, b.at) AS drift_ratio,
+               @extschema@.last(b.funding_rate, b.at) AS funding_rate,
+               @extschema@.last(b.funding_interval_hours, b.at) AS funding_interval_hours,
+               @extschema@.last(b.next_funding_time, b.at) AS next_funding_time,
                sum(b.spread_n)::float8 AS n,
                sum(b.spread_sum) AS sy,
                sum(b.spread_sumsq) AS syy,

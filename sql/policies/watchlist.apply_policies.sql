@@ -15,7 +15,7 @@
 CREATE OR REPLACE FUNCTION watchlist.apply_policies()
 RETURNS TABLE (policy text, target text, action text, detail text)
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c_compress_every CONSTANT interval := INTERVAL '12 hours';
@@ -45,7 +45,7 @@ BEGIN
      WHERE d.hypertable_schema = 'watchlist_data' AND d.hypertable_name = 'watch_signal_raw';
     policy := 'chunk_interval'; target := 'watchlist_data.watch_signal_raw';
     IF v_want2 IS DISTINCT FROM v_want THEN
-        PERFORM set_chunk_time_interval('watchlist_data.watch_signal_raw', v_want);
+        PERFORM @extschema@.set_chunk_time_interval('watchlist_data.watch_signal_raw', v_want);
         action := 'changed'; detail := format('%s -> %s', v_want2, v_want);
     ELSE
         action := 'unchanged'; detail := v_want::text;
@@ -94,19 +94,19 @@ BEGIN
         ELSE
             IF v_job IS NOT NULL THEN
                 IF r.kind = 'compression' THEN
-                    PERFORM remove_compression_policy(('watchlist_data.' || r.rel)::regclass);
+                    PERFORM @extschema@.remove_compression_policy(('watchlist_data.' || r.rel)::regclass);
                 ELSE
-                    PERFORM remove_retention_policy(('watchlist_data.' || r.rel)::regclass);
+                    PERFORM @extschema@.remove_retention_policy(('watchlist_data.' || r.rel)::regclass);
                 END IF;
                 action := 'replaced';
             ELSE
                 action := 'added';
             END IF;
             IF r.kind = 'compression' THEN
-                PERFORM add_compression_policy(('watchlist_data.' || r.rel)::regclass, compress_after => v_want,
+                PERFORM @extschema@.add_compression_policy(('watchlist_data.' || r.rel)::regclass, compress_after => v_want,
                                                schedule_interval => c_compress_every, initial_start => v_origin);
             ELSE
-                PERFORM add_retention_policy(('watchlist_data.' || r.rel)::regclass, drop_after => v_want,
+                PERFORM @extschema@.add_retention_policy(('watchlist_data.' || r.rel)::regclass, drop_after => v_want,
                                              initial_start => v_origin);
             END IF;
         END IF;
@@ -133,12 +133,12 @@ BEGIN
             action := 'unchanged';
         ELSE
             IF v_job IS NOT NULL THEN
-                PERFORM remove_continuous_aggregate_policy(('watchlist_data.' || r.rel)::regclass);
+                PERFORM @extschema@.remove_continuous_aggregate_policy(('watchlist_data.' || r.rel)::regclass);
                 action := 'replaced';
             ELSE
                 action := 'added';
             END IF;
-            PERFORM add_continuous_aggregate_policy(('watchlist_data.' || r.rel)::regclass,
+            PERFORM @extschema@.add_continuous_aggregate_policy(('watchlist_data.' || r.rel)::regclass,
                 start_offset => v_want, end_offset => v_want2, schedule_interval => v_want3);
         END IF;
         detail := format('window [now-%s, now-%s], every %s', v_want, v_want2, v_want3);
@@ -160,10 +160,10 @@ BEGIN
          WHERE j.proc_schema = 'watchlist_data' AND j.proc_name = r.proc;
         policy := 'job'; target := 'watchlist_data.' || r.proc;
         IF v_job IS NULL THEN
-            PERFORM add_job(('watchlist_data.' || r.proc)::regproc, v_want);
+            PERFORM @extschema@.add_job(('watchlist_data.' || r.proc)::regproc, v_want);
             action := 'added';
         ELSIF v_sched <> v_want THEN
-            PERFORM alter_job(v_job, schedule_interval => v_want);
+            PERFORM @extschema@.alter_job(v_job, schedule_interval => v_want);
             action := 'changed';
         ELSE
             action := 'unchanged';

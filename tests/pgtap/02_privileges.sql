@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(39);
+SELECT plan(41);
 
 SELECT has_role('wl_owner', 'owner role exists');
 SELECT has_role('wl_writer', 'writer role exists');
@@ -73,9 +73,12 @@ SELECT results_eq($$
              ('watchlist.ingest_raw_columns(text,text[],text[],text[],boolean[],text[],text[],text[],text[],integer[],jsonb[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[])', 'wl_writer'),
              ('watchlist.job_health(timestamp with time zone,interval)', 'wl_reader'),
              ('watchlist.jobs(timestamp with time zone)', 'wl_reader'),
+             ('watchlist.login_problems()', 'wl_reader'),
+             ('watchlist.login_settings(text)', 'wl_reader'),
              ('watchlist.metrics(text,text,timestamp with time zone)', 'wl_reader'),
              ('watchlist.outcome_excess(timestamp with time zone,timestamp with time zone)', 'wl_reader'),
              ('watchlist.policy_problems()', 'wl_reader'),
+             ('watchlist.privilege_problems()', 'wl_reader'),
              ('watchlist.record_trades(jsonb)', 'wl_writer'),
              ('watchlist.schema_version()', 'wl_reader'),
              ('watchlist.series(text,text,integer,timestamp with time zone)', 'wl_reader'),
@@ -97,6 +100,13 @@ SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.
             WHERE n.nspname = 'watchlist' AND p.prosecdef
               AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')), 0,
           'every SECURITY DEFINER function pins its search_path');
+SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                   WHERE n.nspname IN ('watchlist', 'watchlist_data')
+                     AND EXISTS (SELECT 1 FROM unnest(p.proconfig) c
+                                  WHERE c LIKE 'search_path=%' AND c <> 'search_path=pg_catalog, pg_temp')$$,
+                'every pinned search_path is exactly pg_catalog, pg_temp (no schema a caller could create in)');
+SELECT is_empty($$SELECT problem FROM watchlist.privilege_problems()$$,
+                'no role but wl_owner, its members and superusers can create in public, watchlist or watchlist_data');
 
 -- Behaviour as wl_writer. The rows below carry fixed dates (2026-01-01): the writer API
 -- accepts a ts no older than raw_retention, widened for this transaction (rolled back).

@@ -123,7 +123,7 @@ SELECT results_eq($$SELECT relation, kind FROM watchlist.storage_report() ORDER 
                            ('watchlist_data.factor_value', 'hypertable'),
                            ('watchlist_data.factor_window_state', 'table'),
                            ('watchlist_data.future_outcome', 'table'), ('watchlist_data.ingest_quarantine', 'table'),
-                           ('watchlist_data.job_run_log', 'table'), ('watchlist_data.job_state', 'table'),
+                           ('watchlist_data.job_lock', 'table'), ('watchlist_data.job_run_log', 'table'), ('watchlist_data.job_state', 'table'),
                            ('watchlist_data.label_job_state', 'table'), ('watchlist_data.label_ranked_day', 'table'),
                            ('watchlist_data.schema_migrations', 'table'), ('watchlist_data.settings', 'table'),
                            ('watchlist_data.typea_stats_1h', 'continuous aggregate'),

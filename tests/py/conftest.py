@@ -48,6 +48,7 @@ EXPECTED_SKIPS = {
         "the hot-standby test needs a real server (WLDB_TEST_DSN): the embedded engine has no replication",  # test_standby
         "the embedded engine serves one connection at a time (two sessions needed)",  # test_label_merge_lock
         "the adoption test needs a real server (WLDB_TEST_DSN): it starts a private PostgreSQL with LOGIN roles",  # test_adopt
+        "the privilege tests need a real server with login roles (WLDB_TEST_DSN)",  # test_privilege_boundaries
     },
 }
 

@@ -151,7 +151,7 @@ def test_incremental_in_two_deliveries_equals_reference(conn, seq, cut, late, ru
     with conn.transaction(force_rollback=True):
         # the merge lock first: a scheduler's merge job (real servers) then waits for this
         # transaction instead of deadlocking on the job_state row deleted below
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+        conn.execute("SELECT watchlist_data.take_job_lock('merge_events')")
         _set_rules(conn, rule)
         symbol = f"I{next(_counter)}"
         samples = _materialise(seq)
@@ -237,7 +237,7 @@ def test_incremental_sample_by_sample_equals_reference(conn, seq, rule):
     far (so keys that only received untriggered rows, which the merge skips when no event is
     within reach, are right at every step, open/closed included)."""
     with conn.transaction(force_rollback=True):
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+        conn.execute("SELECT watchlist_data.take_job_lock('merge_events')")
         _set_rules(conn, rule)
         symbol = f"S{next(_counter)}"
         samples = _materialise(seq)
@@ -256,7 +256,7 @@ def test_incremental_reopens_no_skipped_key_with_an_open_event(conn):
     reach: this key is recomputed and its event closed (a hole longer than H: off since its
     last sample), exactly as the reference says."""
     with conn.transaction(force_rollback=True):
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+        conn.execute("SELECT watchlist_data.take_job_lock('merge_events')")
         _set_rules(conn, RULES[0])
         quiet, clock = f"Q{next(_counter)}", f"C{next(_counter)}"
         conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'merge_events'")
@@ -287,7 +287,7 @@ def test_incremental_late_untriggered_row_splits_a_closed_event(conn):
     the key (checked: a merge that ignored stored rows after the late one kept one event)."""
     rule = RULES[3]
     with conn.transaction(force_rollback=True):
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+        conn.execute("SELECT watchlist_data.take_job_lock('merge_events')")
         _set_rules(conn, rule)
         key = f"L{next(_counter)}"
         conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'merge_events'")

@@ -4,7 +4,7 @@ The merge deletes and re-creates events (a late row splits an island, a re-merge
 entry). Before labels were serialised with it, a label run that read an event the merge
 then deleted failed as a whole on future_outcome's foreign key (seen on a busy database:
 the label job failing with a foreign-key violation). The label functions now take the
-merge's advisory lock: a run that starts while a merge holds it waits for the merge's
+merge's job lock: a run that starts while a merge holds it waits for the merge's
 commit, then sees the merge's result.
 
 The embedded engine serves one connection at a time, so the two sessions this needs cannot
@@ -78,7 +78,7 @@ def test_labels_wait_for_a_merge_that_deletes_their_event(target, conn, call):
 
     try:
         with config.connect(target, autocommit=False) as merge:  # one transaction, as the merge job's
-            merge.execute("SELECT pg_advisory_xact_lock(hashtext('watchlist-db:merge_events'))")
+            merge.execute("SELECT watchlist_data.take_job_lock('merge_events')")
             merge.execute("DELETE FROM watchlist_data.watch_signal_event WHERE id = %s", (event_id,))
             worker = threading.Thread(target=label_run)
             worker.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import adopt, db, demo, factors, ingest, jobs, migrate, outcomes, research, settings, status, trades
+from . import adopt, db, demo, factors, ingest, jobs, logins, migrate, outcomes, research, settings, status, trades
 from .ingest import load_jsonl
 from .trades import TRADE_FIELDS
 
@@ -46,6 +46,7 @@ COMMANDS = [
     demo.demo,
     ingest.insert_cmd,
     ingest.spool,
+    logins.grant_login_cmd,
 ]
 for command in COMMANDS:
     main.add_command(command)

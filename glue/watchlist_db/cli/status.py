@@ -25,7 +25,10 @@ STATUS_SQL = {
                  FROM watchlist.jobs(now())""",
     "problems": "SELECT problem FROM watchlist.policy_problems()",
     "job_health": "SELECT kind, job_id, problem, fix FROM watchlist.job_health()",
+    "privileges": "SELECT problem, fix FROM watchlist.privilege_problems()",
+    "logins": "SELECT login, problem, fix FROM watchlist.login_problems()",
 }
+OWNER_PROBE_PASSWORD = "wldb-status-probe-not-a-password"  # accepted only where no password is checked
 
 
 @dataclass
@@ -40,23 +43,56 @@ class Status:
     problems: list[str] = field(default_factory=list)
     job_health: list[tuple] = field(default_factory=list)
     spool: dict = field(default_factory=dict)
+    privileges: list[tuple] = field(default_factory=list)
+    logins: list[tuple] = field(default_factory=list)
+    owner_tcp: str | None = None  # where wl_owner logged in over TCP without a password
 
     @property
     def bad(self) -> bool:
         failed_job = any(j[5] is False for j in self.jobs)
         tot = self.spool.get("totals", {})
         spool_bad = bool(self.spool.get("exists") and (self.spool["dead_rows"] or tot.get("dropped")))
-        return failed_job or bool(self.problems) or bool(self.job_health) or spool_bad
+        # a role that could run code as wl_owner is a problem (migrate refuses it too); a
+        # wl_owner reachable over TCP without a password (trust on loopback is common on
+        # development hosts) and logins without timeouts are warnings
+        return failed_job or bool(self.problems) or bool(self.job_health) or spool_bad or bool(self.privileges)
 
 
-def collect(conn: psycopg.Connection, database: str = "", spool_path=None) -> Status:
-    """Read the status through the API (every query reads watchlist.*)."""
+def owner_reachable_over_tcp(conn: psycopg.Connection) -> str | None:
+    """host:port when wl_owner can log in over TCP to the server of ``conn`` with a wrong
+    password (trust or a similar pg_hba rule), else None. Nothing to probe over a Unix socket."""
+    host, port = conn.info.host, conn.info.port
+    if not host or host.startswith("/"):
+        return None
+    probe = psycopg.conninfo.make_conninfo(
+        host=host,
+        port=port,
+        dbname=conn.info.dbname,
+        user="wl_owner",
+        password=OWNER_PROBE_PASSWORD,
+        passfile="/dev/null",
+        connect_timeout=5,
+    )
+    try:
+        with psycopg.connect(probe):
+            return f"{host}:{port}"
+    except psycopg.Error:
+        return None
+
+
+def collect(conn: psycopg.Connection, database: str = "", spool_path=None, *, probe_owner: bool = False) -> Status:
+    """Read the status through the API (every query reads watchlist.*); with
+    ``probe_owner``, also try logging in as wl_owner over TCP without its password."""
     st = Status(database=database)
     st.versions = conn.execute(STATUS_SQL["versions"]).fetchone()
     st.tables = conn.execute(STATUS_SQL["tables"]).fetchall()
     st.jobs = conn.execute(STATUS_SQL["jobs"]).fetchall()
     st.problems = [r[0] for r in conn.execute(STATUS_SQL["problems"])]
     st.job_health = conn.execute(STATUS_SQL["job_health"]).fetchall()
+    st.privileges = conn.execute(STATUS_SQL["privileges"]).fetchall()
+    st.logins = conn.execute(STATUS_SQL["logins"]).fetchall()
+    if probe_owner:
+        st.owner_tcp = owner_reachable_over_tcp(conn)
     st.spool = spool_summary(spool_path or default_spool_path())
     return st
 
@@ -95,6 +131,20 @@ def render(st: Status) -> list[tuple[str, str | None]]:
         out.append((f"  job problem ({kind}): {problem}" + (f"\n      fix: {fix}" if fix else ""), "red"))
     out.append(("\npolicy consistency: " + ("ok" if not st.problems else ""), None))
     out += [(f"  problem: {p}", "red") for p in st.problems]
+    out.append(("\nprivileges: " + ("ok" if not (st.privileges or st.owner_tcp or st.logins) else ""), None))
+    for problem, fix in st.privileges:
+        out.append((f"  problem: {problem}\n      fix: {fix}", "red"))
+    if st.owner_tcp:
+        out.append(
+            (
+                f"  warning: wl_owner logs in over TCP at {st.owner_tcp} without a password (it owns everything)\n"
+                "      fix: in pg_hba.conf, before any trust line: host all wl_owner 0.0.0.0/0 reject and "
+                "host all wl_owner ::/0 reject; then SELECT pg_reload_conf() (docs/security.md)",
+                "yellow",
+            )
+        )
+    for _login, problem, fix in st.logins:
+        out.append((f"  warning: {problem}\n      fix: {fix}", "yellow"))
     sp = st.spool
     if not sp.get("exists"):
         out.append((f"\nwriter spool: none at {sp.get('path')}", None))
@@ -122,7 +172,7 @@ def status(ctx: click.Context) -> None:
     target: config.Target = target_of(ctx)
     try:
         with connect(target) as conn:
-            st = collect(conn, target.describe())
+            st = collect(conn, target.describe(), probe_owner=not target.embedded)
     except Failure as exc:
         missing = (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName)
         if isinstance(exc.__cause__, missing):
