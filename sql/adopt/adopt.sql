@@ -536,7 +536,11 @@ BEGIN
 END
 $$;
 
--- Step: ownership. The login roles keep CONNECT explicitly (the database owner had it implicitly).
+-- Step: ownership, before the migration: a database owned by the app's login lets it create
+-- in public (owned by pg_database_owner on PostgreSQL 15+), which `wldb migrate` refuses
+-- (watchlist.privilege_problems). wl_owner is created here when missing, with the attributes
+-- the bootstrap gives it. The login roles keep CONNECT explicitly (the database owner had it
+-- implicitly).
 CREATE OR REPLACE FUNCTION watchlist_adopt.take_ownership()
 RETURNS text
 LANGUAGE plpgsql
@@ -544,6 +548,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF watchlist_adopt.done('take_ownership') THEN RETURN 'already done'; END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wl_owner') THEN
+        CREATE ROLE wl_owner LOGIN NOINHERIT;
+    END IF;
     EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO wl_writer, wl_reader', current_database());
     EXECUTE format('ALTER DATABASE %I OWNER TO wl_owner', current_database());
     ALTER SCHEMA watchlist_legacy OWNER TO wl_owner;

@@ -13,7 +13,7 @@
 CREATE OR REPLACE FUNCTION watchlist_data.factor_base_step(p_first timestamptz, p_last timestamptz, p_keys jsonb)
 RETURNS bigint
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 -- The raw read is bounded by plain values, planned for them (custom plans): chunks outside the
 -- window stay out of the plan and are never locked (a lock on a chunk the retention policy is
 -- dropping deadlocks it).
@@ -28,15 +28,15 @@ BEGIN
     WITH keys AS (
         SELECT k ->> 0 AS exchange, k ->> 1 AS symbol FROM jsonb_array_elements(p_keys) AS k
     ), b AS (
-        SELECT r.exchange, r.symbol, time_bucket(c_step, r.ts) + c_step AS t,
+        SELECT r.exchange, r.symbol, @extschema@.time_bucket(c_step, r.ts) + c_step AS t,
                count(*)::integer                                              AS n_rows,
-               last(r.triggered, r.ts)                                        AS trig,
-               last(r.spread_rel, r.ts) FILTER (WHERE r.spread_rel IS NOT NULL) AS x,
+               @extschema@.last(r.triggered, r.ts)                                        AS trig,
+               @extschema@.last(r.spread_rel, r.ts) FILTER (WHERE r.spread_rel IS NOT NULL) AS x,
                max(r.spread_rel) AS hi, min(r.spread_rel) AS lo,
                count(r.spread_rel)::integer AS sn, sum(r.spread_rel) AS ss, var_pop(r.spread_rel) * count(r.spread_rel) AS m2,
-               last(r.funding_rate, r.ts) FILTER (WHERE r.funding_rate IS NOT NULL) AS f,
-               last(r.volume_quote, r.ts) FILTER (WHERE r.volume_quote IS NOT NULL) AS v,
-               last(r.meta, r.ts) AS meta
+               @extschema@.last(r.funding_rate, r.ts) FILTER (WHERE r.funding_rate IS NOT NULL) AS f,
+               @extschema@.last(r.volume_quote, r.ts) FILTER (WHERE r.volume_quote IS NOT NULL) AS v,
+               @extschema@.last(r.meta, r.ts) AS meta
           FROM watchlist_data.watch_signal_raw AS r
          WHERE r.ts >= v_base AND r.ts < v_last
            AND (p_keys IS NULL OR (r.exchange, r.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys))

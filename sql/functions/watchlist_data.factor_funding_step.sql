@@ -13,18 +13,18 @@
 CREATE OR REPLACE FUNCTION watchlist_data.factor_funding_step(p_t timestamptz)
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 -- Every read of a hypertable is bounded by the parameters, planned for their values (custom
 -- plans): chunks outside the windows stay out of the plan and are never locked (a lock on a
 -- chunk the retention policy is dropping deadlocks it).
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
-    v_hour        timestamptz := time_bucket(INTERVAL '1 hour', p_t);  -- t_h, the full hour at or before t
-    v_on_hour     boolean     := time_bucket(INTERVAL '1 hour', p_t) = p_t;
-    v_hour_before timestamptz := time_bucket(INTERVAL '1 hour', p_t) - INTERVAL '1 hour';
+    v_hour        timestamptz := @extschema@.time_bucket(INTERVAL '1 hour', p_t);  -- t_h, the full hour at or before t
+    v_on_hour     boolean     := @extschema@.time_bucket(INTERVAL '1 hour', p_t) = p_t;
+    v_hour_before timestamptz := @extschema@.time_bucket(INTERVAL '1 hour', p_t) - INTERVAL '1 hour';
     -- t_h in hours since the epoch: the k of the 3-day trend's regression
-    v_hour_no     bigint      := (extract(epoch FROM time_bucket(INTERVAL '1 hour', p_t)) / 3600)::bigint;
+    v_hour_no     bigint      := (extract(epoch FROM @extschema@.time_bucket(INTERVAL '1 hour', p_t)) / 3600)::bigint;
     v_h7d_lo      timestamptz := p_t - INTERVAL '7 days';              -- H(t, 7 d) = hourly rows in (v_h7d_lo, t]
 BEGIN
     -- the staged output, one row per key at t, kept until the caller's commit and emptied for

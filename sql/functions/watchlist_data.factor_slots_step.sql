@@ -15,7 +15,7 @@
 CREATE OR REPLACE FUNCTION watchlist_data.factor_slots_step(p_t timestamptz, p_blocks_hi timestamptz)
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     -- the slots k = 1 .. v_n_after_blocks are the rows in (p_blocks_hi, p_t]

@@ -17,7 +17,7 @@
 CREATE OR REPLACE FUNCTION watchlist_data.factor_window_step(p_t timestamptz, p_blocks_lo timestamptz, p_blocks_hi timestamptz, p_ema12_w numeric[], p_ema26_w numeric[], p_ema9_w numeric[])
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 -- Every read of a hypertable is bounded by the parameters, planned for their values (custom
 -- plans): chunks outside the windows stay out of the plan and are never locked (a lock on a
 -- chunk the retention policy is dropping deadlocks it).

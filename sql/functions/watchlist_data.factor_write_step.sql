@@ -13,14 +13,14 @@
 CREATE OR REPLACE FUNCTION watchlist_data.factor_write_step(p_t timestamptz, p_blocks_lo timestamptz, p_blocks_hi timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public, pg_temp
+SET search_path = pg_catalog, pg_temp
 -- Every read of a hypertable is bounded by the parameters, planned for their values (custom
 -- plans): chunks outside the windows stay out of the plan and are never locked (a lock on a
 -- chunk the retention policy is dropping deadlocks it).
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
-    v_on_hour boolean := time_bucket(INTERVAL '1 hour', p_t) = p_t;
+    v_on_hour boolean := @extschema@.time_bucket(INTERVAL '1 hour', p_t) = p_t;
     v_n       bigint;
 BEGIN
         WITH moments AS MATERIALIZED ( -- from the exact sums: n^2 m2, n^3 m3, n^4 m4 of x over W(t, 12 h), the EMAs, ...

@@ -13,7 +13,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(35);
+SELECT plan(37);
 
 SELECT count(*) FROM watchlist.set_setting('outcome_horizons_min', '{10,20}');
 SELECT count(*) FROM watchlist.set_setting('outcome_cost_bps', '2');

@@ -51,6 +51,7 @@ def apply(conn: psycopg.Connection, target: config.Target) -> None:
             conn.execute(_script("adopt.sql"))
             conn.execute("SELECT watchlist_adopt.preflight()")
         step("SELECT watchlist_adopt.move_aside()")
+        step("SELECT watchlist_adopt.take_ownership()")
     except psycopg.Error as exc:
         raise Failure(_error(exc)) from exc
     click.echo("  migrating (wldb migrate)")
@@ -75,7 +76,6 @@ def apply(conn: psycopg.Connection, target: config.Target) -> None:
         step("SELECT watchlist_adopt.finish_raw()")
         step("SELECT watchlist_adopt.import_trades()")
         step("SELECT watchlist_adopt.rederive()")
-        step("SELECT watchlist_adopt.take_ownership()")
         with conn.transaction():
             conn.execute("SELECT watchlist_adopt.mark('adopted')")
         rows = conn.execute("SELECT * FROM watchlist_adopt.summary()").fetchall()
