@@ -33,6 +33,11 @@ FUZZ = settings(
 
 # ------------------------------------------------------------------- strategies
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+# spread_rel and funding_rate as the writer API accepts them (docs/writer-input.md: |x| <= 10,
+# and 0 or at least 1e-30 from 0)
+in_range = st.floats(min_value=-10, max_value=10, allow_nan=False, allow_infinity=False).filter(
+    lambda x: x == 0 or abs(x) >= 1e-30
+)
 clean_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 json_leaf = st.none() | st.booleans() | finite | st.integers(-(2**63), 2**63 - 1) | clean_text
 json_value = st.recursive(
@@ -46,8 +51,8 @@ valid_row = st.fixed_dictionaries(
         "type_class": st.sampled_from("ABC"),
         "triggered": st.booleans(),
         "status": st.sampled_from(["watching", "triggered", "cooldown"]),
-        "spread_rel": finite,
-        "funding_rate": finite,
+        "spread_rel": in_range,
+        "funding_rate": in_range,
         "crossings_1h": st.integers(0, 1000),
         "factors": st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), finite, max_size=5),
         "notes": clean_text,
@@ -77,6 +82,8 @@ bad_change = st.one_of(
     st.sampled_from([{1, 2}, object(), b"bytes", 1j]).map(lambda v: ("client", {"notes": [v]})),
     st.sampled_from([7, "row", [1, 2], None]).map(lambda v: ("client", v)),
     clean_text.map(lambda s: ("server", {"spread_rel": s})),
+    st.floats(min_value=10, max_value=1e300, exclude_min=True).map(lambda x: ("server", {"funding_rate": x})),
+    st.sampled_from([5e-324, -1e-310, 1e-31]).map(lambda x: ("server", {"spread_rel": x})),
     st.sampled_from(["bogus", "", "WATCHING"]).map(lambda s: ("server", {"status": s})),
     st.sampled_from([[1], "x", 2.5]).map(lambda v: ("server", {"meta": v})),
     st.integers(0, 2**32).map(
