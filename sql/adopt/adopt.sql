@@ -377,13 +377,16 @@ BEGIN
         FOR r IN SELECT to_jsonb(s) AS j FROM watchlist_legacy.watchlist_symbol_ref s ORDER BY 1 LOOP
             v_row := r.j - 'updated_at' - 'id';
             IF jsonb_typeof(v_row -> 'listed') IS DISTINCT FROM 'string' THEN v_row := v_row - 'listed'; END IF;
-            BEGIN
-                PERFORM watchlist.upsert_symbol_refs(jsonb_build_array(v_row));
+            -- a refused row is kept in ingest_rejects by upsert_symbol_refs and written as 0
+            IF watchlist.upsert_symbol_refs(jsonb_build_array(v_row)) = 1 THEN
                 v_ok := v_ok + 1;
-            EXCEPTION WHEN OTHERS THEN
+            ELSE
                 v_bad := v_bad + 1;
-                INSERT INTO watchlist_adopt.refused VALUES ('watchlist_symbol_ref', concat_ws(' ', r.j ->> 'exchange', r.j ->> 'symbol'), SQLERRM);
-            END;
+                INSERT INTO watchlist_adopt.refused
+                SELECT 'watchlist_symbol_ref', concat_ws(' ', r.j ->> 'exchange', r.j ->> 'symbol'),
+                       coalesce((SELECT q.field || ': ' || q.reason FROM watchlist_data.ingest_quarantine AS q
+                                  WHERE q.batch_id = 'symbol_refs:' || session_user ORDER BY q.id DESC LIMIT 1), 'refused');
+            END IF;
         END LOOP;
     END IF;
     PERFORM watchlist_adopt.mark('import_refs', jsonb_build_object('imported', v_ok, 'refused', v_bad));

@@ -1,8 +1,10 @@
 -- watchlist.upsert_symbol_refs(rows): writer API for symbol reference data. rows is a JSON
 -- array of {exchange, symbol, base, quote, sector, industry, listed, status, liquidity_tier};
 -- each is inserted or, when (exchange, symbol) exists, updated (updated_at = now()).
--- Returns the number of rows written. A bad row (a key that is not a column included) raises
--- with its index and the reason; the batch is written whole or not at all.
+-- Returns the number of rows written. A bad row (a key that is not a column, a value the
+-- table refuses) never costs the rows next to it: it is kept in watchlist.ingest_rejects
+-- (batch_id 'symbol_refs:<login>', its 0-based index, the field and the reason) and named
+-- in a WARNING; the other rows are written.
 CREATE OR REPLACE FUNCTION watchlist.upsert_symbol_refs(p_rows jsonb)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
@@ -13,12 +15,19 @@ DECLARE
     v_row   jsonb;
     v_ord   bigint;
     v_unknown text;
+    v_field  text;
+    v_reason text;
 BEGIN
     IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' THEN
         RAISE EXCEPTION 'watchlist.upsert_symbol_refs expects a JSON array' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     FOR v_row, v_ord IN SELECT r.val, r.ord FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS r(val, ord) LOOP
+        v_unknown := NULL;
         BEGIN
+            IF jsonb_typeof(v_row) IS DISTINCT FROM 'object' THEN
+                RAISE EXCEPTION 'a symbol reference row must be a JSON object, got %', coalesce(jsonb_typeof(v_row), 'NULL')
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
             -- a key that is not a column would be dropped silently (a typo stores NULL)
             v_unknown := (SELECT string_agg(k.key, ', ' ORDER BY k.key)
                             FROM jsonb_object_keys(v_row - ARRAY(SELECT jsonb_object_keys(to_jsonb(
@@ -37,9 +46,14 @@ BEGIN
                    liquidity_tier = EXCLUDED.liquidity_tier, updated_at = now();
             v_count := v_count + 1;
         EXCEPTION WHEN OTHERS THEN
-            RAISE EXCEPTION 'symbol reference row % (% %) refused: %', v_ord - 1,
-                coalesce(v_row ->> 'exchange', '?'), coalesce(v_row ->> 'symbol', '?'), SQLERRM
-                USING ERRCODE = SQLSTATE;
+            GET STACKED DIAGNOSTICS v_field = COLUMN_NAME;
+            v_reason := SQLERRM;
+            INSERT INTO watchlist_data.ingest_quarantine (batch_id, row_index, field, reason, row_data)
+            VALUES ('symbol_refs:' || session_user, v_ord - 1,
+                    coalesce(nullif(v_field, ''), CASE WHEN v_unknown IS NOT NULL THEN v_unknown ELSE '(row)' END),
+                    v_reason, watchlist_data.quarantine_row(v_row));
+            RAISE WARNING 'symbol reference row % (% %) refused: % (kept in watchlist.ingest_rejects)', v_ord - 1,
+                coalesce(v_row ->> 'exchange', '?'), coalesce(v_row ->> 'symbol', '?'), v_reason;
         END;
     END LOOP;
     RETURN v_count;

@@ -13,7 +13,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(37);
+SELECT plan(39);
 
 SELECT count(*) FROM watchlist.set_setting('outcome_horizons_min', '{10,20}');
 SELECT count(*) FROM watchlist.set_setting('outcome_cost_bps', '2');
@@ -183,9 +183,15 @@ SELECT results_eq($$SELECT row_index, trade_ref, id IS NOT NULL, error FROM watc
     $$VALUES (0, 'T-3', false, 'unknown field: pnll (a trade''s fields are the columns of watchlist.watchlist_outcome) [22023]'),
              (1, 'T-4', true, NULL)$$,
     'a trade with an unknown key is refused naming the key; the other trade is recorded');
-SELECT throws_ok($$SELECT watchlist.upsert_symbol_refs('[{"exchange": "binance", "symbol": "REFOK"}, {"exchange": "binance", "symbol": "REFTYPO", "sectr": "x"}]')$$,
-                 '22023', 'symbol reference row 1 (binance REFTYPO) refused: unknown field: sectr',
-                 'a symbol reference row with an unknown key is refused naming its index and the key');
+SELECT is(watchlist.upsert_symbol_refs('[{"exchange": "binance", "symbol": "REFOK"}, {"exchange": "binance", "symbol": "REFTYPO", "sectr": "x"}, 7]'), 1,
+          'symbol references: the good row is written next to a row with an unknown key and a row that is no object');
+SELECT results_eq($$SELECT symbol FROM watchlist.watchlist_symbol_ref WHERE symbol IN ('REFOK', 'REFTYPO') ORDER BY 1$$,
+                  $$VALUES ('REFOK'::text)$$, 'only the good symbol reference is stored');
+SELECT results_eq($$SELECT row_index, field, reason FROM watchlist_data.ingest_quarantine
+                     WHERE batch_id = 'symbol_refs:' || session_user ORDER BY id DESC LIMIT 2$$,
+                  $$VALUES (2, '(row)'::text, 'a symbol reference row must be a JSON object, got number'::text),
+                           (1, 'sectr', 'unknown field: sectr')$$,
+                  'each refused symbol reference is kept with its index, field and reason');
 
 SELECT * FROM finish();
 ROLLBACK;
