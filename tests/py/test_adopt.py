@@ -366,6 +366,7 @@ def test_adopt_the_live_database(server):
             a.execute((ROOT / "sql/adopt/adopt.sql").read_text())
             a.execute("SELECT watchlist_adopt.preflight()")
         a.execute("SELECT watchlist_adopt.move_aside()")
+        a.execute("SELECT watchlist_adopt.take_ownership()")
         assert wldb(server, "migrate").returncode == 0
         a.execute("SELECT watchlist_adopt.mark('migrate')")
         a.execute("SELECT watchlist_adopt.import_refs()")
