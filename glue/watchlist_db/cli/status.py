@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 from dataclasses import dataclass, field
 
@@ -28,7 +29,6 @@ STATUS_SQL = {
     "privileges": "SELECT problem, fix FROM watchlist.privilege_problems()",
     "logins": "SELECT login, problem, fix FROM watchlist.login_problems()",
 }
-OWNER_PROBE_PASSWORD = "wldb-status-probe-not-a-password"  # accepted only where no password is checked
 
 
 @dataclass
@@ -69,7 +69,7 @@ def owner_reachable_over_tcp(conn: psycopg.Connection) -> str | None:
         port=port,
         dbname=conn.info.dbname,
         user="wl_owner",
-        password=OWNER_PROBE_PASSWORD,
+        password=secrets.token_urlsafe(24),  # a random wrong one: it works only where none is checked
         passfile="/dev/null",
         connect_timeout=5,
     )
