@@ -8,6 +8,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT CASE WHEN jsonb_typeof(p_val) = 'number'
                  AND abs(p_val::numeric) <= 1e15
-                 AND (p_val::numeric = 0 OR abs(p_val::numeric) >= 1e-300)
+                 AND (p_val::numeric = 0 OR abs(p_val::numeric) >= 1e-30)
                 THEN p_val::numeric::double precision END
 $$;
