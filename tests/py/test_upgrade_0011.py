@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,10 +60,22 @@ def fresh_db(target):
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _pause_jobs(conn):
-    # the scheduler would run merge / label jobs between the steps: this test runs them itself
+def _pause_jobs(conn, forget_label_state=False):
+    """The scheduler would run merge / label jobs between the steps: this test runs them itself.
+    `wldb migrate` schedules them, so the scheduler may have started one before the pause:
+    wait until none runs. The old label job records p_now = now() in job_state and then
+    skips events older than that reach (ten days back, where this test plants them), so
+    the first phase forgets that state."""
     conn.execute("""SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs
                      WHERE proc_schema = 'watchlist_data'""")
+    deadline = time.monotonic() + 120
+    while conn.execute("""SELECT count(*) FROM timescaledb_information.job_stats AS s
+                            JOIN timescaledb_information.jobs AS j USING (job_id)
+                           WHERE j.proc_schema = 'watchlist_data' AND s.job_status = 'Running'""").fetchone()[0]:
+        assert time.monotonic() < deadline, "a scheduled job still runs two minutes after the pause"
+        time.sleep(0.2)
+    if forget_label_state:
+        conn.execute("DELETE FROM watchlist_data.job_state WHERE job = 'label_outcomes'")
 
 
 T = (datetime.now(UTC) - timedelta(days=10)).replace(second=0, microsecond=0)
@@ -86,7 +99,7 @@ def test_upgrade_re_merges_events_and_relabels(fresh_db, tmp_path):
     m = lambda k: T + timedelta(minutes=k)  # noqa: E731
     migrate.migrate(fresh_db, sql_root=_old_sql_root(tmp_path), echo=lambda *_: None)
     with config.connect(fresh_db, autocommit=True) as c:
-        _pause_jobs(c)
+        _pause_jobs(c, forget_label_state=True)
         assert c.execute("SELECT to_regclass('watchlist_data.watch_signal_event') IS NOT NULL").fetchone()[0]
         assert not c.execute("""SELECT count(*) FROM pg_attribute WHERE attrelid = 'watchlist_data.watch_signal_event'::regclass
                                    AND attname = 'confirmed_at'""").fetchone()[0]
