@@ -5,4 +5,4 @@ database (a configured server, or the embedded engine), run migrations, insert r
 and call the SQL API.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
