@@ -42,6 +42,7 @@
 --                "quantile": 1..5 quintile of pnl among covered labels of the same horizon
 --                whose events were entered the same UTC day (recomputed as the day fills)};
 --               uncovered: {"reason"}
+-- Each label's triple-barrier label: watchlist_data.label_barriers (same candidates).
 -- Idempotent: unchanged labels are not rewritten.
 DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[]);
 DROP FUNCTION IF EXISTS watchlist.label_outcomes(timestamptz, bigint[], timestamptz);
@@ -179,6 +180,7 @@ BEGIN
         RETURNING o.event_id, o.horizon_min, o.covered
     )
     SELECT count(*)::integer, count(*) FILTER (WHERE NOT up.covered)::integer INTO written, uncovered FROM up;
+    PERFORM watchlist_data.label_barriers();   -- the barrier labels of the same candidates (wl_label)
 
     -- Quintiles of pnl per (horizon, UTC day of the event's entry), for the days touched.
     IF NOT p_quantiles THEN RETURN NEXT; RETURN; END IF;

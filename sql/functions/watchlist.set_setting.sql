@@ -27,6 +27,10 @@ BEGIN
                 IF p_value::numeric < 0 THEN RAISE EXCEPTION 'must not be negative'; END IF;
             ELSE NULL;
         END CASE;
+        -- the barrier labels' multiples: 0 would put a barrier on the entry itself
+        IF p_key IN ('barrier_take_profit_sigma', 'barrier_stop_sigma') AND p_value::numeric <= 0 THEN
+            RAISE EXCEPTION 'must be positive';
+        END IF;
     EXCEPTION WHEN OTHERS THEN
         RAISE EXCEPTION 'setting "%" takes a % value; "%" is not one: %', p_key, v_kind, p_value, SQLERRM
             USING ERRCODE = 'invalid_parameter_value';

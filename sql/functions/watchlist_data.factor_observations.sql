@@ -7,7 +7,8 @@
 -- mean pnl entered in the same hour), excess_pnl_tod (minus the mean pnl entered at the same
 -- hour of day), and group-neutral excess_pnl_sector / excess_pnl_tier (pnl minus the mean pnl
 -- of the period's events of the same sector / liquidity tier of watchlist_symbol_ref, unknown
--- as one group); anything else raises).
+-- as one group); pnl_delay_<d>: the pnl entered d minutes after the confirmation; anything
+-- else raises).
 CREATE OR REPLACE FUNCTION watchlist_data.factor_observations(
     p_from timestamptz, p_to timestamptz, p_metric text, p_period interval,
     p_signal_type text, p_exchange text, p_factor text)
@@ -17,6 +18,18 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- pnl_delay_<d>: the pnl of a trade entered d minutes after the confirmation
+    -- (watchlist.outcome_delays), the factor value still the one at the confirmation
+    IF p_metric ~ '^pnl_delay_[0-9]{1,4}$' THEN
+        RETURN QUERY
+        SELECT @extschema@.time_bucket(p_period, f.entry_ts), f.factor, d.horizon_min, f.exchange, f.symbol, f.event_id,
+               f.value, d.pnl
+          FROM watchlist.event_factors(p_from, p_to, p_signal_type, p_exchange) AS f
+          JOIN watchlist.outcome_delays(p_from, p_to, ARRAY[substr(p_metric, 11)::integer]) AS d
+            ON d.event_id = f.event_id AND d.covered
+         WHERE p_factor IS NULL OR f.factor = p_factor;
+        RETURN;
+    END IF;
     IF p_metric IS NULL OR p_metric NOT IN ('pnl', 'spread_change', 'funding_change', 'max_drawdown', 'volatility',
                                             'excess_pnl', 'excess_pnl_tod', 'excess_pnl_sector', 'excess_pnl_tier') THEN
         RAISE EXCEPTION 'unknown outcome metric "%" (pnl, spread_change, funding_change, max_drawdown, volatility, excess_pnl, excess_pnl_tod, excess_pnl_sector, excess_pnl_tier)', p_metric

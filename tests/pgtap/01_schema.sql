@@ -17,12 +17,13 @@ SELECT schema_owner_is('watchlist_data', 'wl_owner', 'watchlist_data is owned by
 SELECT tables_are('watchlist_data', ARRAY[
     'watch_signal_raw', 'watch_signal_event', 'future_outcome', 'watchlist_outcome',
     'watchlist_symbol_ref', 'watchlist_membership', 'ingest_quarantine', 'settings', 'schema_migrations', 'job_state', 'job_run_log', 'job_lock',
-    'factor_value', 'factor_window_state', 'factor_funding_state', 'label_job_state', 'label_ranked_day', 'factor_trial'],
+    'factor_value', 'factor_window_state', 'factor_funding_state', 'label_job_state', 'label_ranked_day', 'factor_trial',
+    'barrier_outcome'],
     'watchlist_data holds exactly the expected tables');
 SELECT tables_are('watchlist', ARRAY[]::name[], 'the API schema holds no tables');
 SELECT views_are('watchlist', ARRAY[
     'watch_signal_raw', 'watch_signal_event', 'future_outcome', 'watchlist_outcome',
-    'watchlist_symbol_ref', 'watchlist_membership', 'watchlist_series_agg', 'settings', 'ingest_rejects'],
+    'watchlist_symbol_ref', 'watchlist_membership', 'watchlist_series_agg', 'settings', 'ingest_rejects', 'barrier_outcome'],
     'watchlist exposes exactly the expected views');
 
 -- raw: natural key, core columns, types

@@ -39,7 +39,8 @@ SELECT results_eq($$
      WHERE n.nspname IN ('watchlist', 'watchlist_data') AND c.relkind IN ('r', 'v', 'm', 'p', 'S')
        AND (a.grantee = 0 OR pg_get_userbyid(a.grantee) IN ('wl_writer', 'wl_reader'))
      ORDER BY 1, 2, 3, 4$$,
-    $$VALUES ('watchlist', 'future_outcome',       'wl_reader', 'SELECT'),
+    $$VALUES ('watchlist', 'barrier_outcome',      'wl_reader', 'SELECT'),
+             ('watchlist', 'future_outcome',       'wl_reader', 'SELECT'),
              ('watchlist', 'ingest_rejects',       'wl_reader', 'SELECT'),
              ('watchlist', 'settings',             'wl_reader', 'SELECT'),
              ('watchlist', 'watch_signal_event',   'wl_reader', 'SELECT'),
@@ -69,6 +70,7 @@ SELECT results_eq($$
              ('watchlist.factor_ic(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.factor_ic_by_period(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.factor_leaderboard(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
+             ('watchlist.factor_leaderboard_by_delay(timestamp with time zone,timestamp with time zone,integer[],interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
              ('watchlist.ingest_raw_columns(text,text[],text[],text[],boolean[],text[],text[],text[],text[],integer[],jsonb[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[])', 'wl_writer'),
              ('watchlist.job_health(timestamp with time zone,interval)', 'wl_reader'),
@@ -76,6 +78,7 @@ SELECT results_eq($$
              ('watchlist.login_problems()', 'wl_reader'),
              ('watchlist.login_settings(text)', 'wl_reader'),
              ('watchlist.metrics(text,text,timestamp with time zone)', 'wl_reader'),
+             ('watchlist.outcome_delays(timestamp with time zone,timestamp with time zone,integer[])', 'wl_reader'),
              ('watchlist.outcome_excess(timestamp with time zone,timestamp with time zone)', 'wl_reader'),
              ('watchlist.policy_problems()', 'wl_reader'),
              ('watchlist.privilege_problems()', 'wl_reader'),

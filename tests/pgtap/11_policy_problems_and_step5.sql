@@ -119,7 +119,8 @@ SELECT results_eq($$SELECT symbol, is_open FROM watchlist_data.watch_signal_even
 
 -- storage_report: the relations, their kinds, and a chunk compressed inside this transaction.
 SELECT results_eq($$SELECT relation, kind FROM watchlist.storage_report() ORDER BY relation$$,
-                  $$VALUES ('watchlist_data.factor_funding_state', 'table'), ('watchlist_data.factor_trial', 'table'),
+                  $$VALUES ('watchlist_data.barrier_outcome', 'table'),
+                           ('watchlist_data.factor_funding_state', 'table'), ('watchlist_data.factor_trial', 'table'),
                            ('watchlist_data.factor_value', 'hypertable'),
                            ('watchlist_data.factor_window_state', 'table'),
                            ('watchlist_data.future_outcome', 'table'), ('watchlist_data.ingest_quarantine', 'table'),
