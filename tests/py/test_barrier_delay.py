@@ -6,12 +6,18 @@ symbols, two settings of k, m and the sigma window."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import barrier_reference as ref
+import factor_data as fd
+from watchlist_db import config
+from watchlist_db.cli import main
 
 T0 = datetime(2033, 5, 1, tzinfo=UTC)
 HORIZONS = [30, 60, 180, 360]
@@ -184,3 +190,52 @@ def test_entry_delays_match_the_reference(conn, seed):
                 else:
                     assert reason == want["reason"], (eid, h, d)
     assert n_cov >= 40
+
+
+# ------------------------------------------------------------------ wldb ic --delays
+@pytest.fixture(scope="module")
+def committed_day(target):
+    """A generated day committed under a unique exchange (the CLI opens its own connection)."""
+    g = fd.generate(41, "pydel" + uuid.uuid4().hex[:8], datetime(2034, 7, 1, tzinfo=UTC))
+    with config.connect(target) as c:
+        fd.insert(c, g)
+        fd.merge_and_label(c, g)
+    try:
+        yield g
+    finally:
+        with config.connect(target) as c:
+            fd.cleanup(c, g.exchange)
+
+
+def test_wldb_ic_delays_prints_the_verdict_at_each_delay(target, committed_day):
+    g = committed_day
+    rng = ["--from", g.t0.isoformat(), "--to", (g.t0 + timedelta(days=1)).isoformat(), "--exchange", g.exchange]
+    dsn = [] if target.embedded else ["--dsn", target.conninfo]
+    res = CliRunner().invoke(
+        main, [*dsn, "ic", *rng, "--period", "2 hours", "--delays", "0,2", "--format", "json"], catch_exceptions=False
+    )
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    with config.connect(target) as c:
+        cur = c.execute(
+            "SELECT * FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '2 hours', 5, NULL, %s)",
+            (g.t0, g.t0 + timedelta(days=1), g.exchange),
+        )
+        cols = [d.name for d in cur.description]
+        base = {(r["factor"], r["horizon_min"]): r for r in (dict(zip(cols, x, strict=True)) for x in cur.fetchall())}
+    assert {r["delay_min"] for r in got} == {0, 2}
+    zero = [r for r in got if r["delay_min"] == 0]
+    assert len(zero) == len(base) > 0
+    for r in zero:  # delay 0 is the leaderboard on pnl
+        b = base[(r["factor"], r["horizon_min"])]
+        assert (r["n_events"], r["mean_rank_ic"], r["q_value"]) == (b["n_events"], b["mean_rank_ic"], b["q_value"])
+        assert r["rank_ic_change"] == (0 if b["mean_rank_ic"] is not None else None)
+    two = {(r["factor"], r["horizon_min"]): r for r in got if r["delay_min"] == 2}
+    moved = [k for k, r in two.items() if r["mean_rank_ic"] is not None and base[k]["mean_rank_ic"] is not None]
+    assert moved
+    for k in moved:
+        assert two[k]["rank_ic_change"] == pytest.approx(two[k]["mean_rank_ic"] - base[k]["mean_rank_ic"], abs=1e-15)
+    res = CliRunner().invoke(main, [*dsn, "ic", *rng, "--delays", "0,-1"])
+    assert res.exit_code == 2 and "delays are whole minutes in 0 .. 1440" in res.output
+    res = CliRunner().invoke(main, [*dsn, "ic", *rng, "--period", "2 hours", "--delays", "0,1"])
+    assert res.exit_code == 0 and "factor verdicts of pnl by entry delay" in res.stdout, res.output

@@ -231,6 +231,14 @@ def write_ic(
     "study of the top factor (mean excess pnl path by quintile, minute by minute).",
 )
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 10), help="Factors shown in --report.")
+@click.option(
+    "--delays",
+    default=None,
+    expose_value=False,
+    callback=lambda c, _p, v: c.meta.__setitem__("ic_delays", _delays_option(v)),
+    help="Instead: the pnl verdict at these entry delays in minutes after the confirmation, e.g. 0,1,2,5 "
+    "(watchlist.factor_leaderboard_by_delay).",
+)
 @click.pass_context
 def ic_cmd(
     ctx, from_, to_, days, signal_type, exchange, metric, period, min_events, factor, horizons, fmt, out, report, top
@@ -243,6 +251,9 @@ def ic_cmd(
     shown unranked; rank IC with its 95% interval, Newey-West t and p, q, periods, events
     and effective events, q5 - q1 with its t; csv / json: every column. Every run is a
     recorded trial (docs/factor-lab.md)."""
+    if ctx.meta.get("ic_delays") is not None:
+        args = (period, min_events, signal_type, exchange, factor, horizons, fmt, out)
+        return write_ic_delays(target_of(ctx), _range(from_, to_, days), ctx.meta["ic_delays"], *args)
     write_ic(
         target_of(ctx),
         _range(from_, to_, days),
@@ -306,3 +317,59 @@ def export_cmd(ctx, from_, to_, days, signal_type, exchange, out) -> None:
     factors expanded to factor_<name> columns and the label to label_<key> columns.
     Parquet needs pyarrow (the `research` extra)."""
     write_export(target_of(ctx), _range(from_, to_, days), out, signal_type=signal_type, exchange=exchange)
+
+
+# ------------------------------------------------------------------- ic --delays
+def _delays_option(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        out = [int(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of minutes, e.g. 0,1,2,5") from None
+    if not out or any(d < 0 or d > 1440 for d in out):
+        raise click.BadParameter(f"{value!r}: delays are whole minutes in 0 .. 1440, e.g. 0,1,2,5")
+    return out
+
+
+def _num(v, spec: str) -> str:
+    return "" if v is None else format(v, spec)
+
+
+def write_ic_delays(target, rng, delays, period, min_events, signal_type, exchange, factor, horizons, fmt, out):
+    """watchlist.factor_leaderboard_by_delay: each factor x horizon's pnl verdict at each entry
+    delay (table / CSV / JSON, stdout or a file). Failure when there is nothing to show."""
+    with connect(target) as conn:
+        cur = conn.execute(
+            "SELECT * FROM watchlist.factor_leaderboard_by_delay(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
+            (rng.start, rng.end, delays, period, min_events, signal_type, exchange, factor),
+        )
+        names = [d.name for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    rows = [r for r in rows if not horizons or r["horizon_min"] in horizons]
+    if not rows:
+        raise Failure(f"no factor verdicts for events {rng}: labelled events with factor values are needed")
+    if fmt == "csv":
+        text = research_mod.rows_csv(names, rows)
+    elif fmt == "json":
+        text = research_mod.rows_json(names, rows)
+    else:
+        lines = [
+            f"factor verdicts of pnl by entry delay (minutes after the confirmation), events {rng}, period {period}"
+        ]
+        lines.append(
+            f"{'factor':32} {'h':>4} {'delay':>5} {'rank IC':>8} {'95% interval':>17} {'t':>6} {'q':>6} {'n':>5} {'vs 0':>7}"
+        )
+        for r in rows:
+            ci = f"[{_num(r['ci_lo'], '+.3f')}, {_num(r['ci_hi'], '+.3f')}]" if r["ci_lo"] is not None else ""
+            lines.append(
+                f"{r['factor'][:32]:32} {r['horizon_min']:>4} {r['delay_min']:>5} {_num(r['mean_rank_ic'], '+.3f'):>8} "
+                f"{ci:>17} {_num(r['hac_t'], '+.2f'):>6} {_num(r['q_value'], '.3f'):>6} {r['n_events']:>5} "
+                f"{_num(r['rank_ic_change'], '+.3f'):>7}"
+            )
+        text = "\n".join(lines) + "\n"
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(rows)} row(s) ({fmt}) to {out}")
+    else:
+        click.echo(text, nl=False)
