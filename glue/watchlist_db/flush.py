@@ -22,17 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from . import config, snapshot
+from .api import write as write_api
 from .spool import Spool, Unit
 
 log = logging.getLogger("watchlist_db.writer")
 
 RETRY_CLASSES = ("08", "53", "57", "40")
-INGEST_SQL = "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw(%s, %s)"
-MEMBERSHIP_SQL = "SELECT entered, left_count, stale FROM watchlist.sync_membership(%s, %s)"
-SYMBOL_REFS_SQL = "SELECT watchlist.upsert_symbol_refs(%s)"
 
 
 def retryable(exc: BaseException) -> bool:
@@ -47,10 +44,6 @@ def batch_id(payload: bytes, kind: str = "raw") -> str:
     """Deterministic: the same rows in the same order always get the same id."""
     prefix = {"raw": "wl", "membership": "wl-m", "symbol_refs": "wl-s"}[kind]
     return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:32]}"
-
-
-def _same(payload: bytes) -> bytes:
-    return payload
 
 
 def _shutdown_socket(fd: int) -> None:
@@ -175,7 +168,7 @@ class FlushLoop:
         """When the writer keeps its connection (a server): connect at start and make one
         empty ingest_raw call, so the session's first batch does not also pay the connection
         and the first-call costs of the writer API (plpgsql compilation, plans, catalog
-        caches: about 100-200 ms on a real server). Best effort: a database that is down
+        caches). Best effort: a database that is down
         is tried again by the first batch as usual; nothing is spooled or counted here."""
         if not self.settings.keep_connection:
             return
@@ -186,7 +179,7 @@ class FlushLoop:
             watchdog.daemon = True
             watchdog.start()
             try:
-                conn.execute(INGEST_SQL, (Jsonb([]), "wl-warm-up")).fetchone()
+                write_api.ingest_raw(conn, [], "wl-warm-up")
             finally:
                 watchdog.cancel()
         except Exception as exc:
@@ -232,10 +225,7 @@ class FlushLoop:
                 application_name=self.settings.application_name,
             )
             try:
-                conn.execute(
-                    "SELECT set_config('statement_timeout', %s, false)",
-                    (f"{int(self.settings.statement_timeout_s * 1000)}",),
-                )
+                write_api.set_statement_timeout(conn, self.settings.statement_timeout_s)
             except BaseException:
                 conn.close()
                 raise
@@ -263,11 +253,11 @@ class FlushLoop:
             watchdog.start()
             try:
                 if unit.kind == "raw":
-                    res = conn.execute(INGEST_SQL, (Jsonb(unit.payload, dumps=_same), unit.batch_id)).fetchone()
+                    res = write_api.ingest_raw(conn, unit.payload, unit.batch_id)
                 elif unit.kind == "membership":
-                    res = conn.execute(MEMBERSHIP_SQL, (Jsonb(unit.payload, dumps=_same), unit.arg)).fetchone()
+                    res = write_api.sync_membership(conn, unit.payload, unit.arg)
                 else:
-                    res = conn.execute(SYMBOL_REFS_SQL, (Jsonb(unit.payload, dumps=_same),)).fetchone()
+                    res = write_api.upsert_symbol_refs(conn, unit.payload)
             finally:
                 watchdog.cancel()
         except Exception as exc:
