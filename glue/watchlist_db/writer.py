@@ -157,7 +157,7 @@ class Writer:
             self._thread.start()
 
     def __getattr__(self, name: str) -> Any:
-        """The settings' fields read as attributes (w.max_batch_rows), as before they were grouped."""
+        """The settings' fields also read as attributes of the Writer (w.max_batch_rows)."""
         settings = self.__dict__.get("settings")
         if settings is not None and name in WriterSettings.__dataclass_fields__:
             return getattr(settings, name)
