@@ -19,7 +19,7 @@ def _same(payload: bytes) -> bytes:
 
 def _json(payload) -> Jsonb:
     """Bytes are JSON already encoded (sent as they are); anything else is encoded here."""
-    return Jsonb(payload, dumps=_same) if isinstance(payload, (bytes, bytearray)) else Jsonb(payload)
+    return Jsonb(payload, dumps=_same) if isinstance(payload, (bytes, bytearray, memoryview)) else Jsonb(payload)
 
 
 def set_statement_timeout(conn, seconds: float) -> None:
