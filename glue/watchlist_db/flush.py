@@ -10,6 +10,7 @@ internals, the loop never reads the Writer's."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import logging
@@ -56,6 +57,19 @@ def _shutdown_socket(fd: int) -> None:
             s.close()
     except OSError:
         pass
+
+
+@contextlib.contextmanager
+def _watchdog(conn: psycopg.Connection, limit: float):
+    """Shut the connection's socket down if the block outlives ``limit`` seconds, so a call
+    to a deaf server (accepts TCP, never answers) returns with an error instead of hanging."""
+    timer = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _row_keys(payload: bytes, wanted: set[int]) -> dict[int, tuple | None]:
@@ -174,14 +188,8 @@ class FlushLoop:
             return
         try:
             conn = self._connection()
-            limit = self.settings.statement_timeout_s + self.settings.watchdog_grace_s
-            watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
-            watchdog.daemon = True
-            watchdog.start()
-            try:
+            with _watchdog(conn, self.settings.statement_timeout_s + self.settings.watchdog_grace_s):
                 write_api.ingest_raw(conn, [], "wl-warm-up")
-            finally:
-                watchdog.cancel()
         except Exception as exc:
             log.debug("warm-up call failed (the first batch will connect): %s", exc)
             self._drop_conn()
@@ -248,18 +256,13 @@ class FlushLoop:
             limit = self.settings.statement_timeout_s + self.settings.watchdog_grace_s
             if closing:
                 limit = max(0.5, min(limit, self.st.close_deadline - time.monotonic()))
-            watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
-            watchdog.daemon = True
-            watchdog.start()
-            try:
+            with _watchdog(conn, limit):
                 if unit.kind == "raw":
                     res = write_api.ingest_raw(conn, unit.payload, unit.batch_id)
                 elif unit.kind == "membership":
                     res = write_api.sync_membership(conn, unit.payload, unit.arg)
                 else:
                     res = write_api.upsert_symbol_refs(conn, unit.payload)
-            finally:
-                watchdog.cancel()
         except Exception as exc:
             if retryable(exc):
                 self._down(sp, unit, exc)

@@ -62,20 +62,22 @@ def merge_events(conn, from_: str, to_: str | None) -> tuple:
     ).fetchone()
 
 
+def _as_of(conn, function: str, now: datetime | None) -> None:
+    """SELECT * FROM <function>(now), the database's now() when ``now`` is None."""
+    if now is None:
+        conn.execute(f"SELECT * FROM {function}(now())")
+    else:
+        conn.execute(f"SELECT * FROM {function}(%s)", (now,))
+
+
 def merge_events_incremental(conn, now: datetime | None) -> None:
     """The merge job's unit of work as of ``now`` (None: the database's now())."""
-    if now is None:
-        conn.execute("SELECT * FROM watchlist.merge_events_incremental(now())")
-    else:
-        conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (now,))
+    _as_of(conn, "watchlist.merge_events_incremental", now)
 
 
 def label_outcomes_incremental(conn, now: datetime | None) -> None:
     """The label job's unit of work as of ``now`` (None: the database's now())."""
-    if now is None:
-        conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(now())")
-    else:
-        conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (now,))
+    _as_of(conn, "watchlist.label_outcomes_incremental", now)
 
 
 def compute_factors(conn, start: datetime, end: datetime) -> int:
