@@ -49,6 +49,7 @@ import orjson  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
 from watchlist_db import config, snapshot  # noqa: E402
+from watchlist_db.api import write as write_api  # noqa: E402
 from watchlist_db.writer import Writer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -239,7 +240,7 @@ def main() -> None:
     def ingest_raw_columns(c):
         for i in range(0, n, args.batch):
             cols = snapshot.to_columns(rows[i : i + args.batch], dumps=orjson.dumps)
-            got = c.execute(snapshot.columns_sql(cols), [f"bench-{i}", *cols.values()]).fetchone()
+            got = c.execute(write_api.columns_sql(cols), [f"bench-{i}", *cols.values()]).fetchone()
             assert got[1:4] == (min(args.batch, n - i), 0, 0), got
 
     lat: list[float] = []

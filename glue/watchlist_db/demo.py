@@ -16,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from psycopg.types.json import Jsonb
 
 from . import config, sample
 from . import jobs as jobs_mod
+from .api import admin as admin_api
+from .api import demo as demo_api
+from .api import ops as ops_api
 from .writer import Writer
 
 
@@ -42,7 +44,7 @@ class DemoResult:
 def _clear_previous(conn) -> int:
     """Remove an earlier demo's data through the owner-only API (events cascade to labels)."""
     keys = [{"exchange": p.exchange, "symbol": p.symbol} for p in sample.pairs()]
-    return conn.execute("SELECT watchlist.purge_keys(%s, 'sample')", (Jsonb(keys),)).fetchone()[0]
+    return ops_api.purge_keys(conn, keys, "sample")
 
 
 def run(target: config.Target, days: float = 3.0, echo=click.echo, spool_path: Path | None = None) -> DemoResult:
@@ -52,7 +54,7 @@ def run(target: config.Target, days: float = 3.0, echo=click.echo, spool_path: P
     start = end - timedelta(minutes=int(days * 1440))
     pairs = sample.pairs()
     with config.connect(target) as conn:
-        conn.execute("SET ROLE wl_owner")
+        admin_api.as_owner(conn)
         removed = _clear_previous(conn)
     if removed:
         echo(f"removed {removed:,} rows of an earlier demo")
@@ -102,8 +104,8 @@ def run(target: config.Target, days: float = 3.0, echo=click.echo, spool_path: P
                 if not writer.drain(timeout=120):
                     echo("\nwarning: the writer could not flush within 120 s (see `wldb spool status`)")
                 with config.connect(target) as conn:
-                    conn.execute("SELECT * FROM watchlist.merge_events_incremental(%s)", (hour_end,))
-                    conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(%s)", (hour_end,))
+                    ops_api.merge_events_incremental(conn, hour_end)
+                    ops_api.label_outcomes_incremental(conn, hour_end)
                 bar.update(1)
     finally:
         res.writer = writer.close(timeout=60)
@@ -111,57 +113,24 @@ def run(target: config.Target, days: float = 3.0, echo=click.echo, spool_path: P
     echo("refreshing continuous aggregates, compressing old chunks, running due jobs ...")
     with jobs_mod.connect_for_jobs(target) as conn:
         for view in ("watchlist_series_agg", "typea_stats_1h"):
-            conn.execute(
-                f"CALL refresh_continuous_aggregate('watchlist_data.{view}', %s, %s)",
-                (start - timedelta(hours=1), end - timedelta(minutes=5)),
-            )
-        conn.execute("SELECT * FROM watchlist.merge_events_incremental(now())")
-        conn.execute("SELECT * FROM watchlist.label_outcomes_incremental(now())")
+            ops_api.refresh_continuous_aggregate(conn, view, start - timedelta(hours=1), end - timedelta(minutes=5))
+        ops_api.merge_events_incremental(conn, None)
+        ops_api.label_outcomes_incremental(conn, None)
         runs = jobs_mod.run_due(conn)
         # compress what is past the compression age now, due or not, to show the ratio
         runs.append(jobs_mod.run_job(conn, jobs_mod.resolve(conn, "compress")))
         failed = [r for r in runs if not r.ok]
         for r in failed:
             echo(f"job {r.proc_name} failed: {r.error}")
-        res.raw_rows = conn.execute(
-            """SELECT count(*) FROM watchlist.watch_signal_raw
-                                        WHERE ts >= %s AND meta ->> 'notes' = 'sample'""",
-            (start,),
-        ).fetchone()[0]
-        res.events = dict(
-            conn.execute(
-                """SELECT status, count(*) FROM watchlist.watch_signal_event
-                                           WHERE start_ts >= %s GROUP BY 1""",
-                (start,),
-            ).fetchall()
-        )
-        res.labels = conn.execute(
-            """SELECT o.horizon_min, count(*), count(*) FILTER (WHERE o.covered),
-                                            avg(o.pnl), avg((o.pnl > 0)::int)
-                                       FROM watchlist.future_outcome o
-                                       JOIN watchlist.watch_signal_event e ON e.id = o.event_id
-                                      WHERE e.start_ts >= %s GROUP BY 1 ORDER BY 1""",
-            (start,),
-        ).fetchall()
-        comp = conn.execute("""SELECT compressed_chunks, chunks, before_compression_bytes, after_compression_bytes
-                                 FROM watchlist.storage_report() WHERE relation = 'watchlist_data.watch_signal_raw'""").fetchone()
-        res.compression = comp
+        res.raw_rows = demo_api.raw_rows(conn, start)
+        res.events = demo_api.events_by_status(conn, start)
+        res.labels = demo_api.labels_by_horizon(conn, start)
+        res.compression = ops_api.storage_report(conn, "watchlist_data.watch_signal_raw")
         # the database factors over the whole span, now (not at the factor job's next run,
         # which on a real server comes after the demo and only covers its look-back)
-        res.factor_rows = conn.execute(
-            "SELECT coalesce(sum(factor_rows), 0) FROM watchlist.compute_factors(%s, %s)",
-            (start - timedelta(minutes=5), end),
-        ).fetchone()[0]
-        res.min_periods, res.min_eff_events = conn.execute(
-            "SELECT watchlist_data.setting('factor_lab_min_periods')::int, "
-            "watchlist_data.setting('factor_lab_min_eff_events')::float8"
-        ).fetchone()
-        cur = conn.execute(
-            "SELECT * FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '4 hours', 5)",
-            (start, end),
-        )
-        cols = [c.name for c in cur.description]
-        res.leaderboard = [dict(zip(cols, r)) for r in cur.fetchall()]
+        res.factor_rows = ops_api.compute_factors(conn, start - timedelta(minutes=5), end)
+        res.min_periods, res.min_eff_events = ops_api.factor_lab_thresholds(conn)
+        res.leaderboard = demo_api.leaderboard(conn, start, end)
         res.top_factors = [r for r in res.leaderboard if r["rank"] is not None][:8]
     res.seconds = time.monotonic() - t_start
     return res

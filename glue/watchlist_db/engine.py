@@ -34,6 +34,7 @@ from pathlib import Path
 import psycopg
 
 from . import config
+from .api import ops as ops_api
 
 ENGINE_DIR = Path(__file__).resolve().parent / "engine"
 
@@ -172,7 +173,7 @@ class EmbeddedEngine:
                 autocommit=True,
                 prepare_threshold=None,
             ) as conn:
-                conn.execute("SELECT 1")
+                ops_api.ping(conn)
             return None
         except psycopg.Error as exc:
             return str(exc).strip() or exc.__class__.__name__

@@ -10,6 +10,7 @@ internals, the loop never reads the Writer's."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,17 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from . import config, snapshot
+from .api import write as write_api
 from .spool import Spool, Unit
 
 log = logging.getLogger("watchlist_db.writer")
 
 RETRY_CLASSES = ("08", "53", "57", "40")
-INGEST_SQL = "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw(%s, %s)"
-MEMBERSHIP_SQL = "SELECT entered, left_count, stale FROM watchlist.sync_membership(%s, %s)"
-SYMBOL_REFS_SQL = "SELECT watchlist.upsert_symbol_refs(%s)"
 
 
 def retryable(exc: BaseException) -> bool:
@@ -49,10 +47,6 @@ def batch_id(payload: bytes, kind: str = "raw") -> str:
     return f"{prefix}-{hashlib.sha256(payload).hexdigest()[:32]}"
 
 
-def _same(payload: bytes) -> bytes:
-    return payload
-
-
 def _shutdown_socket(fd: int) -> None:
     """Wake a thread blocked on this socket: shutdown() makes its poll/recv return."""
     try:
@@ -63,6 +57,19 @@ def _shutdown_socket(fd: int) -> None:
             s.close()
     except OSError:
         pass
+
+
+@contextlib.contextmanager
+def _watchdog(conn: psycopg.Connection, limit: float):
+    """Shut the connection's socket down if the block outlives ``limit`` seconds, so a call
+    to a deaf server (accepts TCP, never answers) returns with an error instead of hanging."""
+    timer = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _row_keys(payload: bytes, wanted: set[int]) -> dict[int, tuple | None]:
@@ -175,20 +182,14 @@ class FlushLoop:
         """When the writer keeps its connection (a server): connect at start and make one
         empty ingest_raw call, so the session's first batch does not also pay the connection
         and the first-call costs of the writer API (plpgsql compilation, plans, catalog
-        caches: about 100-200 ms on a real server). Best effort: a database that is down
+        caches). Best effort: a database that is down
         is tried again by the first batch as usual; nothing is spooled or counted here."""
         if not self.settings.keep_connection:
             return
         try:
             conn = self._connection()
-            limit = self.settings.statement_timeout_s + self.settings.watchdog_grace_s
-            watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
-            watchdog.daemon = True
-            watchdog.start()
-            try:
-                conn.execute(INGEST_SQL, (Jsonb([]), "wl-warm-up")).fetchone()
-            finally:
-                watchdog.cancel()
+            with _watchdog(conn, self.settings.statement_timeout_s + self.settings.watchdog_grace_s):
+                write_api.ingest_raw(conn, [], "wl-warm-up")
         except Exception as exc:
             log.debug("warm-up call failed (the first batch will connect): %s", exc)
             self._drop_conn()
@@ -232,10 +233,7 @@ class FlushLoop:
                 application_name=self.settings.application_name,
             )
             try:
-                conn.execute(
-                    "SELECT set_config('statement_timeout', %s, false)",
-                    (f"{int(self.settings.statement_timeout_s * 1000)}",),
-                )
+                write_api.set_statement_timeout(conn, self.settings.statement_timeout_s)
             except BaseException:
                 conn.close()
                 raise
@@ -258,18 +256,13 @@ class FlushLoop:
             limit = self.settings.statement_timeout_s + self.settings.watchdog_grace_s
             if closing:
                 limit = max(0.5, min(limit, self.st.close_deadline - time.monotonic()))
-            watchdog = threading.Timer(limit, _shutdown_socket, (conn.pgconn.socket,))
-            watchdog.daemon = True
-            watchdog.start()
-            try:
+            with _watchdog(conn, limit):
                 if unit.kind == "raw":
-                    res = conn.execute(INGEST_SQL, (Jsonb(unit.payload, dumps=_same), unit.batch_id)).fetchone()
+                    res = write_api.ingest_raw(conn, unit.payload, unit.batch_id)
                 elif unit.kind == "membership":
-                    res = conn.execute(MEMBERSHIP_SQL, (Jsonb(unit.payload, dumps=_same), unit.arg)).fetchone()
+                    res = write_api.sync_membership(conn, unit.payload, unit.arg)
                 else:
-                    res = conn.execute(SYMBOL_REFS_SQL, (Jsonb(unit.payload, dumps=_same),)).fetchone()
-            finally:
-                watchdog.cancel()
+                    res = write_api.upsert_symbol_refs(conn, unit.payload)
         except Exception as exc:
             if retryable(exc):
                 self._down(sp, unit, exc)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from . import config
+from .api import ops as ops_api
 
 ALIASES = {
     "merge": ("job_merge_events", None),
@@ -57,9 +58,7 @@ class JobRun:
 
 
 def list_jobs(conn: psycopg.Connection) -> list[dict]:
-    cur = conn.execute("SELECT * FROM watchlist.jobs(now())")
-    cols = [c.name for c in cur.description]
-    return [dict(zip(cols, row)) for row in cur.fetchall()]
+    return ops_api.jobs(conn)
 
 
 def resolve(conn: psycopg.Connection, name: str) -> dict:
@@ -81,13 +80,13 @@ def run_job(conn: psycopg.Connection, job: dict) -> JobRun:
     t0 = time.monotonic()
     error = None
     try:
-        conn.execute("CALL run_job(%s)", (job["job_id"],))
+        ops_api.run_job(conn, job["job_id"])
     except psycopg.Error as exc:
         error = (exc.diag.message_primary or str(exc)).strip()
         if exc.diag.sqlstate:
             error += f" [{exc.diag.sqlstate}]"
     finished = datetime.now(UTC)
-    conn.execute("SELECT watchlist.record_job_run(%s, %s, %s, %s)", (job["job_id"], started, finished, error))
+    ops_api.record_job_run(conn, job["job_id"], started, finished, error)
     return JobRun(job["job_id"], job["proc_name"], job["target"], time.monotonic() - t0, error)
 
 

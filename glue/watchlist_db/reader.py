@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from . import config
+from .api import read as read_api
 
 STATS = ("mean_1h", "sigma_1h", "range_1h", "slope_1h", "mean_12h", "sigma_12h", "range_12h", "slope_12h")
 
@@ -86,17 +86,17 @@ class Reader:
             self._conn.close()
             self._conn, self._own = None, False
 
-    def _rows(self, sql: str, params: tuple) -> list[dict]:
+    def _rows(self, call, *args) -> list[dict]:
+        """read_api.<call>(conn, *args) on the block's connection, else on a connection of its own."""
         if self._conn is not None:
-            with self._conn.cursor(row_factory=dict_row) as cur:
-                return cur.execute(sql, params).fetchall()
-        with config.connect(self._target) as c, c.cursor(row_factory=dict_row) as cur:
-            return cur.execute(sql, params).fetchall()
+            return call(self._conn, *args)
+        with config.connect(self._target) as c:
+            return call(c, *args)
 
     def watchlist(self, now: datetime | None = None, exchange: str | None = None) -> dict:
         """/api/watchlist: every watchlist member at `now` (default: the database's now())
         with its Type A metrics, funding, latest sample and cross-exchange matrix."""
-        rows = self._rows("SELECT * FROM watchlist.watchlist_list(coalesce(%s, now()), %s)", (now, exchange))
+        rows = self._rows(read_api.watchlist_list, now, exchange)
         items = []
         for r in rows:
             item = {"exchange": r["exchange"], "symbol": r["symbol"], "member_since": _j(r["entered_at"])}
@@ -124,11 +124,11 @@ class Reader:
         """/api/watchlist/metrics: the Type A window statistics of one symbol (None when it has
         no data in the last 12 h), or, without a symbol, of every member ({"items": [...]})."""
         if symbol is None:
-            rows = self._rows("SELECT * FROM watchlist.watchlist_list(coalesce(%s, now()), %s)", (now, exchange))
+            rows = self._rows(read_api.watchlist_list, now, exchange)
             return {"items": [dict(exchange=r["exchange"], symbol=r["symbol"], **_metrics(r)) for r in rows]}
         if exchange is None:
             raise ValueError("metrics(): give the exchange with the symbol")
-        rows = self._rows("SELECT * FROM watchlist.metrics(%s, %s, coalesce(%s, now()))", (exchange, symbol, now))
+        rows = self._rows(read_api.metrics, exchange, symbol, now)
         return dict(exchange=exchange, symbol=symbol, **_metrics(rows[0])) if rows else None
 
     def series(
@@ -138,10 +138,9 @@ class Reader:
         prices and spread per point (gap-filled; `filled` marks carried-forward points), the
         15-minute midline, the window's baseline, event open / close points and funding times.
         resolution "5m" (default) reads the 5-minute aggregate, "1m" the raw rows."""
-        fn = {"5m": "watchlist.series", "1m": "watchlist.series_minute"}.get(resolution)
-        if fn is None:
+        if resolution not in read_api.SERIES_FUNCTIONS:
             raise ValueError(f"series(): resolution must be '5m' or '1m', got {resolution!r}")
-        rows = self._rows(f"SELECT * FROM {fn}(%s, %s, %s, coalesce(%s, now()))", (exchange, symbol, hours, now))
+        rows = self._rows(read_api.series, exchange, symbol, hours, now, resolution)
         points, opens, closes, funding = [], [], [], []
         for r in rows:
             points.append(

@@ -244,7 +244,8 @@ _LONG_NUMBER = re.compile(r"\d{300}")
 def encode(row: Mapping) -> str:
     """Compact JSON text of a shaped row.
 
-    Fastest path: orjson (about 7x the standard encoder on these rows), taken only when its
+    Fastest path: orjson (several times the standard encoder's speed on these rows; figures
+    in docs/benchmarks.md), taken only when its
     output cannot differ in meaning from the standard path's: no ``null`` in it (orjson
     writes NaN/inf as null, where this module sends "NaN"/"Infinity" strings; a real None
     deep in meta also sends the row down the standard path) and no NUL escape (refused by
@@ -466,14 +467,3 @@ def to_columns(rows: list, dumps: Any = None) -> dict[str, list] | None:
                 col = cols[k] = [None] * n
             col[i] = v
     return cols
-
-
-def columns_sql(cols: Mapping[str, list]) -> str:
-    """The watchlist.ingest_raw_columns call for these columns (named arguments, binary
-    parameters: the batch id first, then the columns in the mapping's order)."""
-    args = ", ".join(f"{k} => %b::{COLUMN_TYPES[k]}" for k in cols)
-    return (
-        "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw_columns(%s"
-        + (", " + args if args else "")
-        + ")"
-    )

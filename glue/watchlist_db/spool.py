@@ -19,7 +19,8 @@ Tables:
 Durability: ``synchronous=NORMAL`` (default) makes a commit durable against a crash of
 the process (kill -9), not against power loss or an OS crash, which can lose the last
 commits but never corrupts the file; ``durability="full"`` (synchronous=FULL) fsyncs
-every commit and survives power loss too, at about 1 ms per submit here.
+every commit and survives power loss too, at the cost of an fsync per submit (figures in
+docs/benchmarks.md).
 A torn WAL tail (a commit whose frames were cut) is dropped by SQLite on open: only that
 last commit is lost.
 

@@ -55,7 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from . import config, snapshot
-from .flush import INGEST_SQL, MEMBERSHIP_SQL, SYMBOL_REFS_SQL, FlushLoop, WriterState, batch_id, retryable
+from .api.write import INGEST_SQL, MEMBERSHIP_SQL, SYMBOL_REFS_SQL
+from .flush import FlushLoop, WriterState, batch_id, retryable
 from .spool import OwnerLock, Spool, default_spool_path
 
 __all__ = ["Writer", "WriterSettings", "batch_id", "retryable", "INGEST_SQL", "MEMBERSHIP_SQL", "SYMBOL_REFS_SQL"]
@@ -76,7 +77,8 @@ class WriterSettings:
     backoff_s           (first, max) retry delay while the database is unavailable
     replay_per_cycle    spooled batches sent per flush cycle, after the live ones
     keep_connection     hold the connection between cycles (None: not on the embedded engine)
-    durability          "normal" (survives kill -9) or "full" (survives power loss, ~1 ms a submit)
+    durability          "normal" (survives kill -9) or "full" (survives power loss: an
+                        fsync per submit)
     application_name    the writer's application_name on the server
     """
 
@@ -155,7 +157,7 @@ class Writer:
             self._thread.start()
 
     def __getattr__(self, name: str) -> Any:
-        """The settings' fields read as attributes (w.max_batch_rows), as before they were grouped."""
+        """The settings' fields also read as attributes of the Writer (w.max_batch_rows)."""
         settings = self.__dict__.get("settings")
         if settings is not None and name in WriterSettings.__dataclass_fields__:
             return getattr(settings, name)

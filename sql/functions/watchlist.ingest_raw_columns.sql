@@ -3,8 +3,8 @@
 -- column of watch_signal_raw (ts and next_funding_time as ISO 8601 text, as in the JSON form;
 -- meta as jsonb[]; a column the batch does not carry is left out (NULL)), element i of every
 -- array being row i. Sent as binary parameters this spares the server the parsing of every
--- row's JSON object (only meta is JSON) and jsonb_populate_recordset: about 20 us a row less
--- than ingest_raw on the bench's rows (bench/ingest.py).
+-- row's JSON object (only meta is JSON) and jsonb_populate_recordset (the saving per row is
+-- in docs/benchmarks.md, measured by bench/ingest.py).
 -- The same checks and rejection semantics as ingest_raw, by construction: the typed fast path
 -- checks in SQL only what the table would let through silently (the spelling and window of
 -- ts and next_funding_time: watchlist_data.raw_ts_quick_ok, once per distinct value; a number
@@ -17,6 +17,13 @@
 -- quarantines, and inserts the good rows. Replays insert nothing (ON CONFLICT DO NOTHING).
 -- Returns what ingest_raw returns; the batch has as many rows as its longest array (a shorter
 -- array leaves its field absent in the last rows).
+-- Steps (numbered as in the body):
+--   1. size   received = the longest array's length (no array: 0).
+--   2. fast   in a subtransaction: the checks above, then one INSERT of every row; returns
+--             (received, inserted, received - inserted duplicates, 0, '[]') when all pass.
+--             Any failure or a key repeated in the batch undoes it all: nothing is written.
+--   3. exact  only after 2 was undone: the rows as ingest_raw's JSON array, and ingest_raw's
+--             result as it is (rows named by their array index).
 CREATE OR REPLACE FUNCTION watchlist.ingest_raw_columns(
     p_batch_id text,
     ts text[] DEFAULT NULL,
@@ -69,7 +76,7 @@ DECLARE
     v_latest   timestamptz := now() + watchlist_data.raw_input_bound('future_skew');
     v_n   integer;
 BEGIN
-    -- the batch's rows: as many as the longest array (unnest pads the shorter ones with NULL)
+    -- 1. The batch's rows: as many as the longest array (unnest pads the shorter ones with NULL).
     v_n := coalesce(greatest(cardinality(ingest_raw_columns.ts),
                              cardinality(ingest_raw_columns.exchange), cardinality(ingest_raw_columns.symbol),
                              cardinality(ingest_raw_columns.triggered), cardinality(ingest_raw_columns.signal_type),
@@ -99,8 +106,8 @@ BEGIN
                              cardinality(ingest_raw_columns.oi_jump_around_funding)), 0);
     received := v_n;
 
-    -- Fast path: the checks the table cannot make, then one INSERT from unnest; any error or
-    -- a key repeated inside the batch rolls it back to the exact path below.
+    -- 2. Fast path: the checks the table cannot make, then one INSERT from unnest; any error or
+    --    a key repeated inside the batch rolls it back to the exact path below.
     BEGIN
         IF NOT EXISTS (SELECT 1
                          FROM (SELECT DISTINCT u.ts, u.nft FROM unnest(ingest_raw_columns.ts, ingest_raw_columns.next_funding_time) AS u(ts, nft)) AS d
@@ -197,8 +204,8 @@ BEGIN
         NULL;  -- rolled back: the exact path below
     END;
 
-    -- Exact path: the same rows as ingest_raw's JSON objects (absent fields left out, meta as
-    -- given), in the same order, so its per-row checks, quarantine and counts apply as they are.
+    -- 3. Exact path: the same rows as ingest_raw's JSON objects (absent fields left out, meta as
+    --    given), in the same order, so its per-row checks, quarantine and counts apply as they are.
     RETURN QUERY
     SELECT * FROM watchlist.ingest_raw(
         (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('ts', u.ts, 'exchange', u.exchange, 'symbol', u.symbol, 'triggered', u.triggered,

@@ -55,6 +55,27 @@
 -- any window changes nothing; ids survive extensions. An event whose entry changed (or that
 -- is no longer confirmed) loses its labels; the label job writes them again.
 -- Serialised by the job lock 'merge_events'. Reads compressed chunks like any other.
+-- Steps (numbered as in the body; temp tables live to the end of the transaction, and each
+-- step reads only the raw rows, the stored events and what the steps before it left):
+--   1. keys       raw rows in [p_from, p_to) (ingested after p_since, when given) ->
+--                 wl_merge_keys, one row per touched key (kid, min_ts, r_from = min_ts,
+--                 any_trig), less the keys whose new rows cannot change any event.
+--                 Sets keys and watermark.
+--   2. reach      r_from moved back to the start of the earliest stored event the key's new
+--                 rows could join (one ending within M + H before min_ts).
+--   3. samples    each key's raw rows from r_from -> wl_merge_trig: its triggered samples
+--                 with their values, run starts and off times, and its last sample (with the
+--                 key's sample count). Sets samples.
+--   4. islands    wl_merge_trig -> wl_merge_isl, one row per island (start, end, samples,
+--                 confirmed_at, is_open); 4b. features: wl_merge_isl -> wl_merge_new, each
+--                 island as an event row with its features_agg.
+--   5. reconcile  the touched keys' stored events from r_from against wl_merge_new by
+--                 natural key: absent ones deleted, changed ones updated, new ones inserted,
+--                 labels of an event whose entry moved or that is no longer confirmed
+--                 deleted. Sets deleted, inserted, updated.
+--   6. close      open events no recompute can extend any more are closed ('new' ones
+--                 become 'dropped'). Adds to updated; sets open_events.
+-- Invariant: a row is written only when its values change, so re-running any window is a no-op.
 CREATE OR REPLACE FUNCTION watchlist.merge_events(
     p_from  timestamptz,
     p_to    timestamptz DEFAULT 'infinity',
@@ -110,7 +131,7 @@ BEGIN
     PERFORM set_config('enable_sort', v_sort, true);
     SELECT count(*)::integer, max(k.max_ingested) INTO keys, watermark FROM wl_merge_keys AS k;
 
-    --    Keys whose new rows are all untriggered and that have no open event need no
+    --    Then: keys whose new rows are all untriggered and that have no open event need no
     --    recompute when either
     --      * no event ends within M + H before their earliest new row: the pass from that
     --        row on would find no triggered sample (every stored triggered sample belongs
@@ -224,7 +245,7 @@ BEGIN
     ELSE
         -- The per-key scan must use the (exchange, symbol, ts) index: right after a bulk load,
         -- before autovacuum has analysed the new chunk, the planner can believe it tiny and
-        -- read the whole chunk once per key (seen: minutes instead of seconds).
+        -- read the whole chunk once per key, a cost that grows with keys x chunk size.
         PERFORM set_config('enable_seqscan', 'off', true);
         EXECUTE format($q$
             CREATE TEMP TABLE wl_merge_trig ON COMMIT DROP AS
@@ -282,7 +303,7 @@ BEGIN
     USING v_run_span, v_cooldown, p_now, v_lookback;
     ANALYZE wl_merge_isl;
 
-    --    features_agg over each island's triggered samples (every triggered sample between an
+    -- 4b. features_agg over each island's triggered samples (every triggered sample between an
     --    island's first and last belongs to it). The incremental job keeps the stored
     --    features of an island whose first, last and count are unchanged: raw rows are never
     --    updated, so it has the same samples. A call without p_since (a rebuild of a window)

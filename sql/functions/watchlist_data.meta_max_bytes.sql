@@ -2,8 +2,8 @@
 -- its stored jsonb (pg_column_size of the value, before TOAST compression: what the row
 -- costs, not how the client spelled it); a bigger one is refused
 -- (watchlist_data.raw_row_problems). Measured on the jsonb the server already holds, so no
--- check serialises meta back to JSON text (that cost about 5 us a row of 1 KB meta, some 8%
--- of the writer API's server time).
+-- check serialises meta back to JSON text (a cost per row the writer API does not pay;
+-- figures in docs/benchmarks.md).
 CREATE OR REPLACE FUNCTION watchlist_data.meta_max_bytes()
 RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE

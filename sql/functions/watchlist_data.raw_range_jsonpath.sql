@@ -1,8 +1,9 @@
 -- watchlist_data.raw_range_jsonpath(): watchlist_data.raw_field_range() as one jsonpath
 -- filter that matches a raw row (a JSON object) with a number outside its field's range (or
 -- closer to 0 than its min_abs), for the exact path's set-based row test (raw_row_clean):
--- NOT jsonb_path_exists(row, watchlist_data.raw_range_jsonpath()). About 25 us a row, so the
--- whole-batch fast path checks the ranges per column instead (raw_rows_in_range). IMMUTABLE without
+-- NOT jsonb_path_exists(row, watchlist_data.raw_range_jsonpath()). A jsonpath test per row
+-- costs too much for every batch, so the whole-batch fast path checks the ranges per column
+-- instead (raw_rows_in_range). IMMUTABLE without
 -- arguments, so the planner folds it into a constant. A field that is absent, null or not a
 -- number does not match (its type is checked elsewhere). Comparisons are made on the JSON
 -- numeric, so 1e400 is out of range, not an error.

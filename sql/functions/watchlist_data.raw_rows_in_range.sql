@@ -2,8 +2,8 @@
 -- of objects, as watchlist.ingest_raw takes it) lies inside its field's accepted range
 -- (watchlist_data.raw_field_range()) and none is closer to 0 than its min_abs; NaN never does. The range half of ingest_raw's
 -- whole-batch fast path: one pass of jsonb_populate_recordset and a min and a max per column,
--- then 2 comparisons per column for the whole batch (a jsonpath test per row cost about
--- 25 us a row). A false, or an error (a number beyond double precision, a string where a
+-- then 2 comparisons per column for the whole batch, instead of a jsonpath test per row
+-- (raw_range_jsonpath, the exact path's). A false, or an error (a number beyond double precision, a string where a
 -- number goes: the fast path's exception block catches it), sends the batch to the exact
 -- path, which names the row and field.
 CREATE OR REPLACE FUNCTION watchlist_data.raw_rows_in_range(p_rows jsonb)

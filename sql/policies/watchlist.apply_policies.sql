@@ -12,6 +12,13 @@
 --                        compressed after factor_compress_after, dropped after factor_retention
 -- Refuses to change anything while watchlist.policy_problems() reports a problem.
 -- Called by `wldb migrate` after every run and by watchlist.set_setting(). Owner-only.
+-- Steps (numbered as in the body; each returns one row per policy it looked at, with
+-- action 'unchanged', 'changed', 'added' or 'replaced', and changes only what differs):
+--   1. problems     raises, changing nothing, while watchlist.policy_problems() reports any.
+--   2. chunks       the raw hypertable's chunk interval (chunks created from now on).
+--   3. compression  compression and retention policies of the hypertables and aggregates.
+--   4. refresh      the continuous aggregates' refresh policies.
+--   5. jobs         the custom jobs, each on the schedule of its setting.
 CREATE OR REPLACE FUNCTION watchlist.apply_policies()
 RETURNS TABLE (policy text, target text, action text, detail text)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -32,6 +39,7 @@ DECLARE
     v_want3    interval;
     r          record;
 BEGIN
+    -- 1. Settings that contradict each other: refuse before changing anything.
     SELECT string_agg(p.problem, '; ') INTO v_problems FROM watchlist.policy_problems() AS p;
     IF v_problems IS NOT NULL THEN
         RAISE EXCEPTION 'inconsistent watchlist-db settings: %', v_problems
@@ -39,7 +47,7 @@ BEGIN
                   HINT = 'Fix them with watchlist.set_setting(key, value); nothing was changed.';
     END IF;
 
-    -- Raw chunk interval (applies to chunks created from now on).
+    -- 2. Raw chunk interval (applies to chunks created from now on).
     v_want := watchlist_data.setting('raw_chunk_interval')::interval;
     SELECT d.time_interval INTO v_want2 FROM timescaledb_information.dimensions AS d
      WHERE d.hypertable_schema = 'watchlist_data' AND d.hypertable_name = 'watch_signal_raw';
@@ -52,7 +60,7 @@ BEGIN
     END IF;
     RETURN NEXT;
 
-    -- Compression and retention of hypertables and continuous aggregates.
+    -- 3. Compression and retention of hypertables and continuous aggregates.
     FOR r IN
         SELECT * FROM (VALUES
             ('compression', 'watch_signal_raw',     'policy_compression', 'compress_after', 'raw_compress_after'),
@@ -114,7 +122,7 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    -- Refresh policies of the continuous aggregates.
+    -- 4. Refresh policies of the continuous aggregates.
     FOR r IN
         SELECT * FROM (VALUES
             ('watchlist_series_agg', 'series'),
@@ -145,8 +153,8 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    -- Custom jobs (procedures in sql/functions/, thin wrappers around SQL functions), each
-    -- on the schedule of its setting.
+    -- 5. Custom jobs (procedures in sql/functions/, thin wrappers around SQL functions), each
+    --    on the schedule of its setting.
     FOR r IN
         SELECT * FROM (VALUES
             ('job_prune_history',  'prune_history_every'),

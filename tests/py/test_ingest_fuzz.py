@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
 from watchlist_db import config, snapshot
+from watchlist_db.api import write as write_api
 
 _symbols = itertools.count()
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -166,7 +167,7 @@ def _call(c: psycopg.Connection, rows: list, form: str, batch_id: str):
     if form == "columns":
         cols = snapshot.to_columns(rows, dumps=json.dumps)
         if cols is not None:  # not typable (a string for a number, 10**400, ...): the JSON form
-            return c.execute(snapshot.columns_sql(cols), [batch_id, *cols.values()]).fetchone()
+            return c.execute(write_api.columns_sql(cols), [batch_id, *cols.values()]).fetchone()
     return c.execute(
         "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw(%s, %s)",
         (Jsonb(rows, dumps=json.dumps), batch_id),

@@ -73,7 +73,7 @@ def test_labels_wait_for_a_merge_that_deletes_their_event(target, conn, call):
         try:
             with config.connect(target, autocommit=True) as c2:
                 result["row"] = c2.execute(call, {"now": now, "id": event_id, "t0": T0}).fetchone()
-        except psycopg.Error as exc:  # what the race used to end in
+        except psycopg.Error as exc:  # the race this test guards against ends here
             result["error"] = exc
 
     try:

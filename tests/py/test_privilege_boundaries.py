@@ -5,8 +5,9 @@ loopback, so a role created here can log in without a password):
   wl_writer owns, the user's live set-up) cannot get its code run as wl_owner: `wldb
   migrate` refuses the database with the statements that fix it, and after them the
   reader's calls run only TimescaleDB's functions;
-* a login in no wl_ role cannot stall the jobs: the advisory keys they used to serialise
-  on are free for anyone to take, the row locks they use now are not.
+* a login in no wl_ role cannot stall the jobs: they serialise on row locks
+  (watchlist_data.take_job_lock), which only the owner can take, not on advisory keys,
+  which anyone can.
 
 The embedded engine serves one database and one connection at a time, and every session
 there is the superuser: these need a server (WLDB_TEST_DSN)."""

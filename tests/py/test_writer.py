@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from watchlist_db import config, snapshot
-from watchlist_db import flush as flush_mod
 from watchlist_db import writer as writer_mod
+from watchlist_db.api import write as write_api
 from watchlist_db.spool import Spool, spool_summary
 from watchlist_db.writer import Writer
 from writer_helpers import (
@@ -229,7 +229,7 @@ def test_bad_rows_are_quarantined_with_their_key_and_reason(target, spool_path):
 def test_refused_batches_go_to_dead_letters_and_can_be_requeued(target, spool_path, monkeypatch, caplog):
     rows = make_snapshot("WTDEAD", utc_minutes_ago(30), 4)
     try:
-        monkeypatch.setattr(flush_mod, "INGEST_SQL", flush_mod.INGEST_SQL.replace("ingest_raw(", "ingest_raw_missing("))
+        monkeypatch.setattr(write_api, "INGEST_SQL", write_api.INGEST_SQL.replace("ingest_raw(", "ingest_raw_missing("))
         with (
             caplog.at_level(logging.ERROR, logger="watchlist_db.writer"),
             Writer(target=target, spool_path=spool_path, max_delay_s=0.1) as w,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from watchlist_db import config, snapshot
+from watchlist_db.api import write as write_api
 from watchlist_db.writer import Writer
 from writer_helpers import q
 from writer_helpers import snapshot as make_snapshot
@@ -66,7 +67,7 @@ def test_to_columns_types_exactly_and_only_what_it_can():
     assert cols["funding_interval_hours"] == [8.0, None] and type(cols["funding_interval_hours"][0]) is float
     assert cols["crossings_1h"] == [3, None] and cols["status"] == [None, "watching"]
     assert cols["meta"][0].obj == {"a": [1, None]} and cols["meta"][1] is None
-    sql = snapshot.columns_sql(cols)
+    sql = write_api.columns_sql(cols)
     assert sql.startswith(
         "SELECT received, inserted, duplicates, rejected, rejects FROM watchlist.ingest_raw_columns(%s, ts => %b::text[]"
     )
@@ -104,9 +105,9 @@ def test_ingest_raw_columns_stores_what_ingest_raw_stores(target):
         with config.connect(target, autocommit=True) as c:
             cols = snapshot.to_columns(a, dumps=orjson.dumps)
             assert "meta" in cols and "next_funding_time" in cols
-            got = c.execute(snapshot.columns_sql(cols), ["colpy-1", *cols.values()]).fetchone()
+            got = c.execute(write_api.columns_sql(cols), ["colpy-1", *cols.values()]).fetchone()
             assert got == (len(a), len(a), 0, 0, [])
-            again = c.execute(snapshot.columns_sql(cols), ["colpy-2", *cols.values()]).fetchone()
+            again = c.execute(write_api.columns_sql(cols), ["colpy-2", *cols.values()]).fetchone()
             assert again == (len(a), 0, len(a), 0, [])
             from psycopg.types.json import Jsonb
 
@@ -135,7 +136,7 @@ def test_ingest_raw_columns_rejects_as_ingest_raw_does(target):
     try:
         with config.connect(target, autocommit=True) as c:
             received, inserted, dups, rejected, rejects = c.execute(
-                snapshot.columns_sql(cols), ["colpy-rej", *cols.values()]
+                write_api.columns_sql(cols), ["colpy-rej", *cols.values()]
             ).fetchone()
         assert (received, inserted, dups, rejected) == (5, 1, 0, 4)
         assert [(r["row"], r["field"]) for r in rejects] == [(1, "futures_price"), (2, "meta"), (3, "ts"), (4, "ts")]

@@ -11,11 +11,8 @@ import psycopg
 
 from .. import config
 from .. import migrate as migrate_mod
+from ..api import adopt as adopt_api
 from .common import Failure, connect, target_of
-
-
-def _script(name: str) -> str:
-    return (config.sql_dir() / "adopt" / name).read_text()
 
 
 def _error(exc: psycopg.Error) -> str:
@@ -28,8 +25,8 @@ def show_plan(conn: psycopg.Connection) -> list[tuple]:
     """Define the adoption functions and read the plan inside a transaction that is rolled
     back: the database is left exactly as it was."""
     with conn.transaction(force_rollback=True):
-        conn.execute(_script("adopt.sql"))
-        rows = conn.execute("SELECT section, item, detail FROM watchlist_adopt.plan()").fetchall()
+        adopt_api.define(conn)
+        rows = adopt_api.plan(conn)
     last = None
     for section, item, detail in rows:
         if section != last:
@@ -40,18 +37,18 @@ def show_plan(conn: psycopg.Connection) -> list[tuple]:
 
 
 def apply(conn: psycopg.Connection, target: config.Target) -> None:
-    def step(sql: str, *args) -> str:
+    def step(name: str) -> str:
         with conn.transaction():
-            out = conn.execute(sql, args or None).fetchone()[0]
+            out = adopt_api.step(conn, name)
         click.echo(f"  {out}")
         return out
 
     try:
         with conn.transaction():  # one transaction: a blocked apply leaves no trace either
-            conn.execute(_script("adopt.sql"))
-            conn.execute("SELECT watchlist_adopt.preflight()")
-        step("SELECT watchlist_adopt.move_aside()")
-        step("SELECT watchlist_adopt.take_ownership()")
+            adopt_api.define(conn)
+            adopt_api.preflight(conn)
+        step("move_aside")
+        step("take_ownership")
     except psycopg.Error as exc:
         raise Failure(_error(exc)) from exc
     click.echo("  migrating (wldb migrate)")
@@ -61,24 +58,21 @@ def apply(conn: psycopg.Connection, target: config.Target) -> None:
         raise Failure(f"{exc}\n(the adoption resumes from here with `wldb adopt --apply`)") from exc
     try:
         with conn.transaction():
-            conn.execute("SELECT watchlist_adopt.mark('migrate')")
-        step("SELECT watchlist_adopt.import_refs()")
-        batches = conn.execute("SELECT day, pass FROM watchlist_adopt.raw_batches()").fetchall()
+            adopt_api.mark(conn, "migrate")
+        step("import_refs")
+        batches = adopt_api.raw_batches(conn)
         for day, pass_ in batches:
             with conn.transaction():
-                b = conn.execute(
-                    "SELECT received, inserted, duplicates, rejected FROM watchlist_adopt.import_raw(%s, %s)",
-                    (day, pass_),
-                ).fetchone()
+                b = adopt_api.import_raw(conn, day, pass_)
             click.echo(
                 f"  raw {day} pass {pass_}: {b[0]} rows: {b[1]} stored, {b[2]} duplicates, {b[3]} to ingest_rejects"
             )
-        step("SELECT watchlist_adopt.finish_raw()")
-        step("SELECT watchlist_adopt.import_trades()")
-        step("SELECT watchlist_adopt.rederive()")
+        step("finish_raw")
+        step("import_trades")
+        step("rederive")
         with conn.transaction():
-            conn.execute("SELECT watchlist_adopt.mark('adopted')")
-        rows = conn.execute("SELECT * FROM watchlist_adopt.summary()").fetchall()
+            adopt_api.mark(conn, "adopted")
+        rows = adopt_api.summary(conn)
     except psycopg.Error as exc:
         raise Failure(f"{_error(exc)}\n(the adoption resumes from here with `wldb adopt --apply`)") from exc
     click.echo("summary (legacy rows -> stored / duplicates / refused):")
@@ -97,11 +91,7 @@ def apply(conn: psycopg.Connection, target: config.Target) -> None:
 def rollback(conn: psycopg.Connection, do_it: bool) -> None:
     if not do_it:
         try:
-            lost = conn.execute(
-                """SELECT count(*) FROM watchlist_data.watch_signal_raw
-                    WHERE ingested_at > (SELECT value::timestamptz FROM watchlist_adopt.state WHERE key = 'adopted_at')
-                      AND NOT EXISTS (SELECT FROM watchlist_adopt.raw_batch)"""
-            ).fetchone()[0]
+            lost = adopt_api.rows_since_adoption(conn)
         except psycopg.Error:
             conn.rollback()
             lost = None
@@ -115,7 +105,7 @@ def rollback(conn: psycopg.Connection, do_it: bool) -> None:
         return
     try:
         with conn.transaction():
-            conn.execute(_script("rollback.sql"))
+            adopt_api.roll_back(conn)
     except psycopg.Error as exc:
         raise Failure(_error(exc)) from exc
     click.echo("rolled back: schema watchlist is the legacy schema again; re-enable the partition cron line")

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from ..api import read as read_api
 from .common import connect, target_of
 
 
@@ -23,13 +24,7 @@ def factors(ctx: click.Context, hours: int, source: str | None, fmt: str) -> Non
     app       columns of the raw rows and meta.factors keys (meta.<key>), as the monitor sends them
     database  watchlist_data.factor_value (db.<column>), computed by the factor job every 5 minutes"""
     with connect(target_of(ctx)) as conn:
-        rows = conn.execute(
-            """SELECT factor, source, n_rows, n_values, coverage, definition
-                 FROM watchlist.factor_catalog(now() - make_interval(hours => %s), now())
-                WHERE %s::text IS NULL OR source = %s
-                ORDER BY source DESC, factor""",
-            (hours, source, source),
-        ).fetchall()
+        rows = read_api.factor_catalog(conn, hours, source)
     if fmt == "csv":
         w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(["factor", "source", "rows", "values", "coverage", "definition"])

@@ -10,6 +10,8 @@ import click
 import psycopg
 
 from .. import jobs as jobs_mod
+from ..api import admin as admin_api
+from ..api import ops as ops_api
 from .common import connect, fail, target_of
 
 
@@ -57,10 +59,8 @@ def jobs_run(ctx: click.Context, name: str, from_: str | None, to_: str | None) 
         if name != "merge":
             fail("--from/--to apply to the merge job only")
         with connect(target) as conn, conn.transaction():
-            conn.execute("SET LOCAL ROLE wl_owner")
-            row = conn.execute(
-                "SELECT * FROM watchlist.merge_events(%s, coalesce(%s::timestamptz, 'infinity'))", (from_, to_)
-            ).fetchone()
+            admin_api.as_owner(conn, local=True)
+            row = ops_api.merge_events(conn, from_, to_)
         click.echo(
             f"merged: {row[0]} keys, {row[1]} samples read, {row[2]} inserted, {row[3]} updated, "
             f"{row[4]} deleted, {row[5]} open"

@@ -7,27 +7,19 @@ may grant the group and alter the login (a superuser, or CREATEROLE with ADMIN o
 from __future__ import annotations
 
 import click
-from psycopg import sql
 
 from .. import config
+from ..api import admin as admin_api
 from .common import Failure, connect, target_of
 
 
 def grant_login(conn, login: str, kind: str) -> list[tuple[str, str]]:
     """Grant wl_<kind> to LOGIN and set its timeouts in the current database; returns the
     (setting, value) pairs set."""
-    if not conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (login,)).fetchone():
+    if not admin_api.login_exists(conn, login):
         raise Failure(f"no role {login!r}: create the login first (CREATE ROLE {login} LOGIN PASSWORD '...')")
-    settings = conn.execute("SELECT setting, value FROM watchlist.login_settings(%s)", (kind,)).fetchall()
-    db = conn.info.dbname
-    with conn.transaction():
-        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(f"wl_{kind}"), sql.Identifier(login)))
-        for setting, value in settings:
-            conn.execute(
-                sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
-                    sql.Identifier(login), sql.Identifier(db), sql.Identifier(setting), sql.Literal(value)
-                )
-            )
+    settings = admin_api.login_settings(conn, kind)
+    admin_api.grant_login(conn, login, kind, settings)
     return settings
 
 

@@ -7,14 +7,9 @@ import sys
 import click
 
 from .. import jobs as jobs_mod
+from ..api import read as read_api
 from .common import connect, target_of
 from .jobs import print_run
-
-SUMMARY_SQL = """
-    SELECT horizon_min, count(*), count(*) FILTER (WHERE covered),
-           round(avg(pnl)::numeric, 2), round((avg((pnl > 0)::int) * 100)::numeric, 1)
-      FROM watchlist.future_outcome
-     GROUP BY 1 ORDER BY 1"""
 
 
 @click.group()
@@ -31,7 +26,7 @@ def outcomes_run(ctx: click.Context) -> None:
         job = jobs_mod.resolve(conn, "label")
         run = jobs_mod.run_job(conn, job)
         stats = jobs_mod.resolve(conn, "label")["last_stats"] or {}
-        summary = conn.execute(SUMMARY_SQL).fetchall()
+        summary = read_api.outcome_summary(conn)
     if run.ok:
         click.echo(
             f"labelled: {stats.get('written', 0)} label(s) written ({stats.get('uncovered', 0)} without data "

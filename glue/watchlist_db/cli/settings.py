@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..api import admin as admin_api
+from ..api import ops as ops_api
 from .common import connect, target_of
 
 
@@ -14,7 +16,7 @@ def settings(ctx: click.Context) -> None:
     if ctx.invoked_subcommand:
         return
     with connect(target_of(ctx)) as conn:
-        rows = conn.execute("SELECT key, value, description FROM watchlist.settings ORDER BY key").fetchall()
+        rows = ops_api.settings(conn)
     for key, value, desc in rows:
         click.echo(f"{key:<24} {value:<18} {desc}")
 
@@ -26,8 +28,8 @@ def settings(ctx: click.Context) -> None:
 def settings_set(ctx: click.Context, key: str, value: str) -> None:
     """Change a setting and re-apply the policies (as the owner)."""
     with connect(target_of(ctx)) as conn, conn.transaction():
-        conn.execute("SET LOCAL ROLE wl_owner")
-        rows = conn.execute("SELECT * FROM watchlist.set_setting(%s, %s)", (key, value)).fetchall()
+        admin_api.as_owner(conn, local=True)
+        rows = ops_api.set_setting(conn, key, value)
     click.echo(f"{key} = {value}")
     for policy, tgt, action, detail in rows:
         if action != "unchanged":

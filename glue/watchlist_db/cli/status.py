@@ -10,25 +10,9 @@ import click
 import psycopg
 
 from .. import __version__, config
+from ..api import ops as ops_api
 from ..spool import default_spool_path, spool_summary
 from .common import Failure, connect, target_of
-
-STATUS_SQL = {
-    "versions": """SELECT current_setting('server_version') AS postgres,
-                          (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb,
-                          v.migrations, v.latest
-                     FROM watchlist.schema_version() AS v""",
-    "tables": """SELECT relation, kind, chunks, compressed_chunks, total_bytes, before_compression_bytes,
-                        after_compression_bytes, est_rows, materialized_until, lag
-                   FROM watchlist.storage_report()""",
-    "jobs": """SELECT job_id, target, proc_name, schedule_interval, last_run_at, last_ok, last_error,
-                      failures_24h, due
-                 FROM watchlist.jobs(now())""",
-    "problems": "SELECT problem FROM watchlist.policy_problems()",
-    "job_health": "SELECT kind, job_id, problem, fix FROM watchlist.job_health()",
-    "privileges": "SELECT problem, fix FROM watchlist.privilege_problems()",
-    "logins": "SELECT login, problem, fix FROM watchlist.login_problems()",
-}
 
 
 @dataclass
@@ -84,13 +68,10 @@ def collect(conn: psycopg.Connection, database: str = "", spool_path=None, *, pr
     """Read the status through the API (every query reads watchlist.*); with
     ``probe_owner``, also try logging in as wl_owner over TCP without its password."""
     st = Status(database=database)
-    st.versions = conn.execute(STATUS_SQL["versions"]).fetchone()
-    st.tables = conn.execute(STATUS_SQL["tables"]).fetchall()
-    st.jobs = conn.execute(STATUS_SQL["jobs"]).fetchall()
-    st.problems = [r[0] for r in conn.execute(STATUS_SQL["problems"])]
-    st.job_health = conn.execute(STATUS_SQL["job_health"]).fetchall()
-    st.privileges = conn.execute(STATUS_SQL["privileges"]).fetchall()
-    st.logins = conn.execute(STATUS_SQL["logins"]).fetchall()
+    rows = ops_api.status(conn)
+    st.versions, st.tables, st.jobs = rows["versions"], rows["tables"], rows["jobs"]
+    st.problems = [r[0] for r in rows["problems"]]
+    st.job_health, st.privileges, st.logins = rows["job_health"], rows["privileges"], rows["logins"]
     if probe_owner:
         st.owner_tcp = owner_reachable_over_tcp(conn)
     st.spool = spool_summary(spool_path or default_spool_path())

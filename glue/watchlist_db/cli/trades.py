@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import click
-from psycopg.types.json import Jsonb
 
 from .. import config, snapshot
+from ..api import write as write_api
 from .common import connect, fail, target_of
 
 # The columns watchlist.record_trades takes (the writable columns of watchlist.watchlist_outcome;
@@ -44,9 +44,7 @@ def trades() -> None:
 def record_trades(target: config.Target, rows: list[dict]) -> list[tuple]:
     """Send rows to watchlist.record_trades; returns (row_index, trade_ref, id, error) per row."""
     with connect(target) as conn:
-        return conn.execute(
-            "SELECT row_index, trade_ref, id, error FROM watchlist.record_trades(%s)", (Jsonb(rows),)
-        ).fetchall()
+        return write_api.record_trades(conn, rows)
 
 
 @dataclass
