@@ -107,6 +107,30 @@ def fetch_ic(
     return cols, rows
 
 
+def fetch_ic_by_delay(
+    conn,
+    rng: Range,
+    delays: list[int],
+    period: str,
+    min_events: int,
+    signal_type: str | None,
+    exchange: str | None,
+    factor: str | None,
+    horizons: tuple[int, ...] = (),
+) -> tuple[list[str], list[dict]]:
+    """watchlist.factor_leaderboard_by_delay rows: each factor x horizon's pnl verdict at each
+    entry delay, optionally only the given horizons."""
+    cols, rows = _dicts(
+        conn.execute(
+            "SELECT * FROM watchlist.factor_leaderboard_by_delay(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
+            (rng.start, rng.end, delays, period, min_events, signal_type, exchange, factor),
+        )
+    )
+    if horizons:
+        rows = [r for r in rows if r["horizon_min"] in horizons]
+    return cols, rows
+
+
 def fetch_event_study(conn, rng: Range, factor: str, signal_type: str | None, exchange: str | None) -> list[dict]:
     """watchlist.event_study: mean excess pnl path (bps) per minute by quintile of factor."""
     _, rows = _dicts(

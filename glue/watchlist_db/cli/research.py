@@ -340,13 +340,9 @@ def write_ic_delays(target, rng, delays, period, min_events, signal_type, exchan
     """watchlist.factor_leaderboard_by_delay: each factor x horizon's pnl verdict at each entry
     delay (table / CSV / JSON, stdout or a file). Failure when there is nothing to show."""
     with connect(target) as conn:
-        cur = conn.execute(
-            "SELECT * FROM watchlist.factor_leaderboard_by_delay(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
-            (rng.start, rng.end, delays, period, min_events, signal_type, exchange, factor),
+        names, rows = research_mod.fetch_ic_by_delay(
+            conn, rng, delays, period, min_events, signal_type, exchange, factor, tuple(horizons or ())
         )
-        names = [d.name for d in cur.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    rows = [r for r in rows if not horizons or r["horizon_min"] in horizons]
     if not rows:
         raise Failure(f"no factor verdicts for events {rng}: labelled events with factor values are needed")
     if fmt == "csv":
