@@ -32,8 +32,8 @@ METRIC_UNITS = {
     "funding_change": "fraction per interval",
     "max_drawdown": "bps",
     "volatility": "fraction",
-    "excess_pnl": "bps over the hour's universe",
-    "excess_pnl_tod": "bps over the hour of day",
+    "excess_pnl": "bps over the other events of the hour",
+    "excess_pnl_tod": "bps over the hour of day on earlier days",
     "excess_pnl_sector": "bps, sector-neutral",
     "excess_pnl_tier": "bps, liquidity-tier-neutral",
 }
