@@ -480,48 +480,31 @@ def draw_event_study(fig, slot, rows: list[dict], factor: str | None) -> tuple:
     plt = _plt()
     sub = slot.subgridspec(1, 2, width_ratios=[1.4, 1], wspace=0.18)
     axp, axs = fig.add_subplot(sub[0, 0]), fig.add_subplot(sub[0, 1])
-    cmap = plt.get_cmap("RdYlGn")
+    lo = min((r["minute"] for r in rows), default=-60)
     for q in sorted({r["quintile"] for r in rows if r["quintile"] is not None and r["quintile"] > 0}):
         pts = sorted((r for r in rows if r["quintile"] == q), key=lambda r: r["minute"])
-        xs = [r["minute"] for r in pts]
-        c = cmap((q - 1) / 4)
+        xs, c = [r["minute"] for r in pts], plt.get_cmap("RdYlGn")((q - 1) / 4)
         axp.plot(xs, [r["mean_pnl"] for r in pts], color=c, lw=1.4, label=f"q{q}")
         axp.fill_between(xs, [_nan(r["ci_low"]) for r in pts], [_nan(r["ci_high"]) for r in pts], color=c, alpha=0.15)
-    lo = min((r["minute"] for r in rows), default=-60)
-    axp.axvspan(lo, 0, color="grey", alpha=0.12, lw=0, label="before entry")
-    axp.axvline(0, color="black", lw=0.8, ls="--")
-    axp.axhline(0, color="black", lw=0.6)
-    axp.set_xlabel("minutes from entry", fontsize=8)
-    axp.set_ylabel("mean excess pnl (bps)", fontsize=8)
-    axp.set_title(
-        f"(d) event study: excess pnl by quintile of {factor} known at entry (95% band, clustered)",
-        loc="left",
-        fontsize=9,
-    )
-    axp.legend(fontsize=7, ncol=3, loc="best")
-    axp.grid(True, alpha=0.3)
-    axp.tick_params(labelsize=7)
-
     allq = sorted((r for r in rows if r["quintile"] == 0), key=lambda r: r["minute"])
     xs = [r["minute"] for r in allq]
-    parts = [
-        ("convergence", "mean_convergence", 1, "#2c7bb6"),
-        ("carry (funding)", "mean_carry", 1, "#fdae61"),
-        ("cost", "mean_cost", 1, "#d7191c"),
-    ]
-    for label, col, sign, color in parts:
-        axs.plot(xs, [sign * _nan(r[col]) for r in allq], color=color, lw=1.2, label=label)
+    for label, col, color in [("convergence", "mean_convergence", "#2c7bb6"), ("carry (funding)", "mean_carry", "#fdae61"),
+                              ("cost", "mean_cost", "#d7191c")]:  # fmt: skip
+        axs.plot(xs, [_nan(r[col]) for r in allq], color=color, lw=1.2, label=label)
     total = [_nan(r["mean_convergence"]) + _nan(r["mean_carry"]) + _nan(r["mean_cost"]) for r in allq]
     axs.plot(xs, total, color="black", lw=1.8, label="pnl")
-    axs.axvspan(lo, 0, color="grey", alpha=0.12, lw=0)
-    axs.axvline(0, color="black", lw=0.8, ls="--")
-    axs.axhline(0, color="black", lw=0.6)
     n = max((r["n_events"] for r in allq), default=0)
-    axs.set_title(f"(e) mean pnl of every event (n <= {n}): convergence + carry + cost", loc="left", fontsize=9)
-    axs.set_xlabel("minutes from entry", fontsize=8)
-    axs.legend(fontsize=7, loc="best")
-    axs.grid(True, alpha=0.3)
-    axs.tick_params(labelsize=7)
+    for ax, title in [(axp, f"(d) event study: excess pnl by quintile of {factor} known at entry (95% band, clustered)"),
+                      (axs, f"(e) mean pnl of every event (n <= {n}): convergence + carry + cost")]:  # fmt: skip
+        ax.axvspan(lo, 0, color="grey", alpha=0.12, lw=0, label="before entry" if ax is axp else None)
+        ax.axvline(0, color="black", lw=0.8, ls="--")
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_title(title, loc="left", fontsize=9)
+        ax.set_xlabel("minutes from entry", fontsize=8)
+        ax.legend(fontsize=7, ncol=3 if ax is axp else 1, loc="best")
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=7)
+    axp.set_ylabel("mean excess pnl (bps)", fontsize=8)
     axc = axs.twinx()
     axc.bar(xs, [r["n_carried"] for r in allq], color="grey", alpha=0.3, width=1.0)
     axc.set_ylabel("events carried", fontsize=7, color="grey")
