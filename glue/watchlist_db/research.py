@@ -32,8 +32,8 @@ METRIC_UNITS = {
     "funding_change": "fraction per interval",
     "max_drawdown": "bps",
     "volatility": "fraction",
-    "excess_pnl": "bps over the hour's universe",
-    "excess_pnl_tod": "bps over the hour of day",
+    "excess_pnl": "bps over the other events of the hour",
+    "excess_pnl_tod": "bps over the hour of day on earlier days",
     "excess_pnl_sector": "bps, sector-neutral",
     "excess_pnl_tier": "bps, liquidity-tier-neutral",
 }
@@ -131,12 +131,23 @@ def fetch_ic_by_delay(
     return cols, rows
 
 
-def fetch_event_study(conn, rng: Range, factor: str, signal_type: str | None, exchange: str | None) -> list[dict]:
-    """watchlist.event_study: mean excess pnl path (bps) per minute by quintile of factor."""
+def fetch_event_study(
+    conn,
+    rng: Range,
+    factor: str,
+    signal_type: str | None,
+    exchange: str | None,
+    cluster_period: str = "1 day",
+    min_history: int = 20,
+) -> list[dict]:
+    """watchlist.event_study: the mean excess pnl path (bps) from 60 minutes before the entry
+    to the longest horizon, by quintile known at entry (0: every event; None: events entered
+    before min_history earlier ones), with its band clustered by cluster_period and the split
+    into convergence, carry, cost and the benchmark."""
     _, rows = _dicts(
         conn.execute(
-            "SELECT * FROM watchlist.event_study(%s, %s, %s, NULL, true, %s, %s)",
-            (rng.start, rng.end, factor, signal_type, exchange),
+            "SELECT * FROM watchlist.event_study(%s, %s, %s, NULL, true, %s, %s, %s::interval, %s)",
+            (rng.start, rng.end, factor, signal_type, exchange, cluster_period, min_history),
         )
     )
     return rows

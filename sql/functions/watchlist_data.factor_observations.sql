@@ -3,12 +3,12 @@
 -- event x factor x covered horizon, with the period (time_bucket of the event's entry_ts),
 -- the factor value at its entry (watchlist.event_factors: point in time, universe as it
 -- was) and the chosen outcome metric (pnl, spread_change, funding_change, max_drawdown,
--- volatility; benchmark-relative (watchlist.outcome_excess): excess_pnl (minus the universe's
--- mean pnl entered in the same hour), excess_pnl_tod (minus the mean pnl entered at the same
--- hour of day), and group-neutral excess_pnl_sector / excess_pnl_tier (pnl minus the mean pnl
--- of the period's events of the same sector / liquidity tier of watchlist_symbol_ref, unknown
--- as one group); pnl_delay_<d>: the pnl entered d minutes after the confirmation; anything
--- else raises).
+-- volatility; benchmark-relative (watchlist.outcome_excess): excess_pnl (minus the mean pnl of
+-- the other events entered in the same hour), excess_pnl_tod (minus the mean pnl entered at
+-- the same hour of day on earlier days; both NULL without a benchmark), and group-neutral
+-- excess_pnl_sector / excess_pnl_tier (pnl minus the mean pnl of the period's events of the
+-- same sector / liquidity tier of watchlist_symbol_ref, unknown as one group); pnl_delay_<d>:
+-- the pnl entered d minutes after the confirmation; anything else raises).
 CREATE OR REPLACE FUNCTION watchlist_data.factor_observations(
     p_from timestamptz, p_to timestamptz, p_metric text, p_period interval,
     p_signal_type text, p_exchange text, p_factor text)

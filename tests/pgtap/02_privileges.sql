@@ -64,7 +64,7 @@ SELECT results_eq($$
        AND (a.grantee = 0 OR pg_get_userbyid(a.grantee) IN ('wl_writer', 'wl_reader'))
      ORDER BY 1, 2$$,
     $$VALUES ('watchlist.event_factors(timestamp with time zone,timestamp with time zone,text,text)', 'wl_reader'),
-             ('watchlist.event_study(timestamp with time zone,timestamp with time zone,text,integer,boolean,text,text)', 'wl_reader'),
+             ('watchlist.event_study(timestamp with time zone,timestamp with time zone,text,integer,boolean,text,text,interval,integer)', 'wl_reader'),
              ('watchlist.export_frame(timestamp with time zone,timestamp with time zone,text,text)', 'wl_reader'),
              ('watchlist.factor_catalog(timestamp with time zone,timestamp with time zone)', 'wl_reader'),
              ('watchlist.factor_ic(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),

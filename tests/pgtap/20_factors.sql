@@ -1,7 +1,7 @@
 -- Database factors (watchlist_data.factor_value): table, policies and job; hand-computed
 -- rows of a tiny fixture; the factor lab's view of them (event_factors as of the entry
--- time, factor_catalog); benchmark-relative outcomes (outcome_excess) and the
--- group-neutral metrics; privileges under SET ROLE.
+-- time, factor_catalog); benchmark-relative outcomes (outcome_excess; the event study is in
+-- 32_event_study.sql) and the group-neutral metrics; privileges under SET ROLE.
 \set QUIET 1
 \set ON_ERROR_ROLLBACK 1
 \set ON_ERROR_STOP 1
@@ -10,7 +10,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(37);
+SELECT plan(35);
 
 -- table, hypertable, compression, policies, job
 SELECT col_is_pk('watchlist_data', 'factor_value', ARRAY['exchange', 'symbol', 'ts'], 'factor_value key (exchange, symbol, ts)');
@@ -159,10 +159,10 @@ SELECT e.id, 30, true, CASE e.symbol WHEN 'FX1' THEN 10 WHEN 'FX2' THEN 20 ELSE 
   FROM watchlist_data.watch_signal_event AS e WHERE e.exchange = 'pgtapfx';
 SELECT results_eq($$SELECT x.symbol, x.sector, x.pnl, x.bench_universe, x.excess_pnl, x.bench_tod, x.excess_pnl_tod
                       FROM wl_fx, watchlist.outcome_excess(t, t + INTERVAL '1 day') AS x ORDER BY x.symbol$$,
-                  $$VALUES ('FX1', 'l1', 10::float8, 15::float8, -5::float8, 15::float8, -5::float8),
-                           ('FX2', 'l1', 20::float8, 15::float8, 5::float8, 15::float8, 5::float8),
-                           ('FX3', 'defi', 40::float8, 40::float8, 0::float8, 40::float8, 0::float8)$$,
-                  'outcome_excess: pnl minus the mean of the hour''s universe and of the same hour of day');
+                  $$VALUES ('FX1', 'l1', 10::float8, 20::float8, -10::float8, NULL::float8, NULL::float8),
+                           ('FX2', 'l1', 20::float8, 10::float8, 10::float8, NULL, NULL),
+                           ('FX3', 'defi', 40::float8, NULL, NULL, NULL, NULL)$$,
+                  'outcome_excess: pnl minus the mean of the other events of the hour (none for FX3); one day: no earlier hour of day');
 SELECT results_eq($$SELECT o.symbol, o.y FROM wl_fx,
                            watchlist_data.factor_observations(t, t + INTERVAL '1 day', 'excess_pnl_sector', INTERVAL '1 day',
                                                               NULL, 'pgtapfx', 'spread_rel') AS o ORDER BY o.symbol$$,
@@ -176,22 +176,6 @@ SELECT results_eq($$SELECT o.symbol, o.y FROM wl_fx,
 SELECT throws_ok($$SELECT * FROM watchlist_data.factor_observations(now() - INTERVAL '1 day', now(), 'excess_alpha', INTERVAL '1 day',
                                                                       NULL, NULL, NULL)$$,
                  '22023', NULL, 'an unknown metric is refused');
-
--- event study: FX2 (entered at T+20, spread 0.001 falling) and FX3 (T+140, rising); FX1 has
--- no row after its entry, so no path
-INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
-SELECT t + v.m * INTERVAL '1 minute', 'pgtapfx', v.s, 'A', true, v.x
-  FROM wl_fx, (VALUES ('FX2', 21, 0.0008), ('FX2', 22, 0.0005), ('FX3', 141, 0.0012), ('FX3', 142, 0.0012)) AS v(s, m, x);
-SELECT results_eq($$SELECT quintile, minute, n_events, round(mean_pnl::numeric, 9), ci_low
-                      FROM wl_fx, watchlist.event_study(t, t + INTERVAL '1 day', 'spread_rel', 2, false, NULL, 'pgtapfx')$$,
-                  $$VALUES (1, 0, 1, 0.000000000, NULL::float8), (1, 1, 1, 2.000000000, NULL), (1, 2, 1, 5.000000000, NULL),
-                           (2, 0, 1, 0.000000000, NULL), (2, 1, 1, -2.000000000, NULL), (2, 2, 1, -2.000000000, NULL)$$,
-                  'event_study: pnl path in bps by quintile of the factor at entry (short a positive spread)');
-SELECT results_eq($$SELECT quintile, minute, round(mean_pnl::numeric, 9)
-                      FROM wl_fx, watchlist.event_study(t, t + INTERVAL '1 day', 'spread_rel', 2, true, NULL, 'pgtapfx')$$,
-                  $$VALUES (1, 0, 0.000000000), (1, 1, 2.000000000), (1, 2, 3.500000000),
-                           (2, 0, 0.000000000), (2, 1, -2.000000000), (2, 2, -3.500000000)$$,
-                  'event_study: excess over the mean path of the study''s events at the same minute');
 
 -- privileges
 SET LOCAL ROLE wl_reader;

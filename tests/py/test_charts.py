@@ -179,3 +179,66 @@ def test_wldb_chart_html_only_and_unknown_symbol(target, chart_data, tmp_path):
     assert "data:image/png;base64," in page.read_text() and not list(tmp_path.glob("*.png"))
     res = _cli(target, ["chart", g.exchange, "NOSUCH", "--now", g.t0.isoformat(), "--out", str(tmp_path / "x.png")])
     assert res.exit_code == 1 and "no samples" in res.output
+
+
+def _study_rows() -> list[dict]:
+    """event_study-shaped rows: quintiles 0 (all), 1, 5 and None (no history yet), minutes
+    -60..30, with carried minutes at 10..12."""
+    rows = []
+    for q in (0, 1, 5, None):
+        for m in range(-60, 31):
+            conv = 0.1 * m * (1 if q != 1 else -1)
+            carry = 0.02 * max(m, 0)
+            cost = -8.0 if m >= 0 else 0.0
+            bench = -0.05 * m
+            pnl = conv + carry + cost - bench
+            rows.append(
+                {
+                    "quintile": q,
+                    "minute": m,
+                    "n_events": 40 if q == 0 else 8,
+                    "n_carried": 3 if 10 <= m <= 12 else 0,
+                    "n_clusters": 5,
+                    "mean_pnl": pnl,
+                    "ci_low": pnl - 1.5,
+                    "ci_high": pnl + 1.5,
+                    "mean_convergence": conv,
+                    "mean_carry": carry,
+                    "mean_cost": cost,
+                    "mean_bench": bench,
+                }
+            )
+    return rows
+
+
+def test_event_study_panels_draw_the_rows():
+    """draw_event_study: the quintile paths over the pre-window and the horizon, and the split
+    of every event's pnl (convergence + carry + cost), as the rows say."""
+    plt = charts._plt()
+    rows = _study_rows()
+    fig = plt.figure(figsize=(12, 4), dpi=charts.DPI)
+    try:
+        axp, axs = charts.draw_event_study(fig, fig.add_gridspec(1, 1)[0, 0], rows, "spread_rel")
+        paths = {ln.get_label(): ln for ln in axp.lines if ln.get_label().startswith("q")}
+        assert sorted(paths) == ["q1", "q5"], "quintiles 1..5 only: not 0 (all) nor None (no history)"
+        q1 = sorted((r for r in rows if r["quintile"] == 1), key=lambda r: r["minute"])
+        assert list(paths["q1"].get_xdata()) == list(range(-60, 31))
+        assert list(paths["q1"].get_ydata()) == pytest.approx([r["mean_pnl"] for r in q1])
+        assert len(axp.collections) >= 2, "a band per quintile"
+        split = {ln.get_label(): list(ln.get_ydata()) for ln in axs.lines if not ln.get_label().startswith("_")}
+        assert set(split) == {"convergence", "carry (funding)", "cost", "pnl"}
+        q0 = sorted((r for r in rows if r["quintile"] == 0), key=lambda r: r["minute"])
+        assert split["pnl"] == pytest.approx([r["mean_pnl"] + r["mean_bench"] for r in q0])
+        assert split["carry (funding)"] == pytest.approx([r["mean_carry"] for r in q0])
+        assert split["cost"][:60] == [0.0] * 60 and split["cost"][60] == -8.0, "no cost before the entry"
+        carried = axs.get_shared_x_axes().get_siblings(axs)
+        bars = [p.get_height() for ax in carried if ax is not axs for p in ax.patches]
+        assert sum(bars) == 9, "the carried minutes drawn"
+        assert "known at entry" in axp.get_title(loc="left") and "clustered" in axp.get_title(loc="left")
+        spans = [p for p in axp.patches if p.get_label() == "before entry"]
+        assert len(spans) == 1 and spans[0].get_x() == -60, "the pre-event window is shaded from -60"
+        buf = charts.io.BytesIO()
+        fig.savefig(buf, format="png")
+        assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        plt.close(fig)

@@ -345,40 +345,6 @@ def test_wldb_ic_table_and_report(target, committed, tmp_path, small_minimum):
     assert int.from_bytes(png[20:24], "big") == 15 * charts.DPI, "no event-study panel in the report"
 
 
-def test_event_study_paths_by_quintile_from_the_raw_rows(target, committed):
-    """watchlist.event_study against the same path computed here from the generated rows."""
-    g = committed
-    f = "spread_momentum_15m"
-    with config.connect(target) as c:
-        evs = c.execute(
-            """SELECT e.event_id, e.symbol, e.entry_ts, e.value FROM watchlist.event_factors(%s, %s, NULL, %s) AS e
-                            WHERE e.factor = %s ORDER BY e.value, e.event_id""",
-            (g.t0, g.now, g.exchange, f),
-        ).fetchall()
-        got = c.execute(
-            "SELECT quintile, minute, n_events, mean_pnl FROM watchlist.event_study(%s, %s, %s, 30, false, NULL, %s)",
-            (g.t0, g.now, f, g.exchange),
-        ).fetchall()
-    n = len(evs)
-    sizes = [n // 5 + (1 if k < n % 5 else 0) for k in range(5)]  # ntile(5): larger groups first
-    quint = [k + 1 for k in range(5) for _ in range(sizes[k])]
-    paths: dict[tuple[int, int], list[float]] = {}
-    for i, (_, sym, start, _) in enumerate(evs):
-        q = quint[i]
-        rows = g.rows[sym]
-        s0 = [r["spread_rel"] for r in rows if r["ts"] <= start][-1]
-        for m in range(31):
-            at = start + timedelta(minutes=m)
-            if not any(r["ts"] >= at for r in rows if r["ts"] <= start + timedelta(minutes=30)):
-                continue
-            sm = [r["spread_rel"] for r in rows if r["ts"] <= at][-1]
-            paths.setdefault((q, m), []).append(1e4 * ((s0 - sm) if s0 >= 0 else (sm - s0)))
-    assert n >= 10 and sorted((q, m) for q, m, _, _ in got) == sorted(paths)
-    for q, m, k, mean in got:
-        assert k == len(paths[(q, m)]), (q, m)
-        assert mean == pytest.approx(sum(paths[(q, m)]) / k, rel=1e-9, abs=1e-9), (q, m)
-
-
 def test_wldb_ic_says_how_to_get_labelled_events(target, committed):
     res = _cli(target, ["ic", "--from", "2040-01-01", "--to", "2040-01-02", "--exchange", committed.exchange])
     assert res.exit_code == 1

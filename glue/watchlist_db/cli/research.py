@@ -194,7 +194,7 @@ def write_ic(
         study = []
         if study_factor:
             with connect(target) as conn:
-                study = research_mod.fetch_event_study(conn, rng, study_factor, signal_type, exchange)
+                study = research_mod.fetch_event_study(conn, rng, study_factor, signal_type, exchange, period)
         png = charts.render_ic_report(rows, per, top, title, unit, study, study_factor)
         p = charts.write_bytes(report, png)
         click.echo(f"wrote report {p}", err=fmt != "table" and not out)  # keep csv/json on stdout parseable
