@@ -484,3 +484,107 @@ def render_ic_report(
     finally:
         plt.close(fig)
     return buf.getvalue()
+
+
+# ----------------------------------------------------------- walk-forward report PNG
+def walk_forward_factors(rows: list[dict], h: int, limit: int = 12) -> list[str]:
+    """A horizon's factors for the walk-forward panels: those selected in some training fold
+    first (by folds selected, then |HAC t| out of sample), then the rest by |HAC t|, at most limit."""
+    pooled = [r for r in rows if r["horizon_min"] == h and r["fold"] is None]
+    pooled.sort(key=lambda r: (-r["selected_folds"], -abs(r["hac_t"] or 0), r["factor"]))
+    return [r["factor"] for r in pooled[:limit]]
+
+
+def render_walk_forward(rows: list[dict], pbo_rows: list[dict], title: str) -> bytes:
+    """(a) per horizon: each factor's out-of-sample rank IC pooled over the test folds with its
+    95% Newey-West interval (selected factors in colour, never-selected grey, found ones
+    marked); (b) per horizon: the selected factors' rank IC in each test fold with its
+    interval; (c) per horizon: the CSCV logit distribution of the in-sample best factor's
+    out-of-sample rank, PBO = the share at or below 0."""
+    plt = _plt()
+    horizons = sorted({r["horizon_min"] for r in rows})
+    ncol = max(len(horizons), 1)
+    fig = plt.figure(figsize=(max(4.6 * ncol, 10), 13), dpi=DPI)
+    gs = fig.add_gridspec(3, ncol, height_ratios=[1.5, 1, 0.9], hspace=0.5, wspace=0.45)
+    cmap = plt.get_cmap("tab10")
+    try:
+        for j, h in enumerate(horizons):
+            names = walk_forward_factors(rows, h)
+            pooled = {r["factor"]: r for r in rows if r["horizon_min"] == h and r["fold"] is None}
+            # (a)
+            ax = fig.add_subplot(gs[0, j])
+            for i, f in enumerate(names):
+                r = pooled[f]
+                y = len(names) - 1 - i
+                m = _nan(r["mean_rank_ic"])
+                lo, hi = _nan(r["ci_lo"]), _nan(r["ci_hi"])
+                c = "#1a9641" if r["confirmed"] else ("#1f5fa8" if r["selected_folds"] else "#999999")
+                if not math.isnan(lo):
+                    ax.plot([lo, hi], [y, y], color=c, lw=2)
+                ax.plot([m], [y], "o", color=c, ms=5)
+            ax.axvline(0, color="black", lw=0.7)
+            ax.set_yticks(range(len(names)), [f"{f} ({pooled[f]['selected_folds']})" for f in reversed(names)])
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel("out-of-sample rank IC, 95% CI", fontsize=8)
+            ax.set_title(
+                f"(a) {h} min: pooled test folds (green: found, blue: selected, grey: not; (n) folds selected)",
+                loc="left",
+                fontsize=8,
+            )
+            ax.grid(True, axis="x", alpha=0.3)
+            # (b)
+            axb = fig.add_subplot(gs[1, j])
+            sel = [f for f in names if pooled[f]["selected_folds"]][:5]
+            for k, f in enumerate(sel):
+                pts = sorted(
+                    (r for r in rows if r["horizon_min"] == h and r["factor"] == f and r["fold"] is not None),
+                    key=lambda r: r["fold"],
+                )
+                xs = [r["fold"] + (k - (len(sel) - 1) / 2) * 0.08 for r in pts]
+                ys = [_nan(r["mean_rank_ic"]) for r in pts]
+                err = [
+                    [max(0.0, m - _nan(r["ci_lo"])) if r["ci_lo"] is not None else 0.0 for m, r in zip(ys, pts)],
+                    [max(0.0, _nan(r["ci_hi"]) - m) if r["ci_hi"] is not None else 0.0 for m, r in zip(ys, pts)],
+                ]
+                axb.errorbar(xs, ys, yerr=err, fmt="o-", color=cmap(k % 10), lw=1, ms=4, capsize=3, label=f)
+                for x, y, r in zip(xs, ys, pts):
+                    if r["selected"]:
+                        axb.plot([x], [y], "s", mfc="none", mec="black", ms=8)
+            axb.axhline(0, color="black", lw=0.6)
+            folds = sorted({r["fold"] for r in rows if r["horizon_min"] == h and r["fold"] is not None})
+            axb.set_xticks(folds, [str(f) for f in folds])
+            axb.set_xlabel("test fold (square: selected by that fold's training)", fontsize=8)
+            axb.set_ylabel("rank IC, 95% CI", fontsize=8)
+            axb.set_title(f"(b) {h} min: selected factors per test fold", loc="left", fontsize=8)
+            if sel:
+                axb.legend(fontsize=7, loc="best")
+            else:
+                axb.text(0.5, 0.5, "no factor selected in training", transform=axb.transAxes, ha="center", va="center")
+            axb.tick_params(labelsize=7)
+            axb.grid(True, alpha=0.3)
+            # (c)
+            axc = fig.add_subplot(gs[2, j])
+            mine = [p for p in pbo_rows if p["horizon_min"] == h and p["logit"] is not None]
+            if mine:
+                lg = [p["logit"] for p in mine]
+                axc.hist(lg, bins=min(20, max(5, len(lg) // 3)), color="#7b3294", alpha=0.75)
+                axc.axvline(0, color="black", lw=0.8)
+                p0 = mine[0]
+                axc.set_title(
+                    f"(c) {h} min: PBO {p0['pbo']:.2f} (S = {p0['n_blocks']}, {p0['n_combinations']} splits, "
+                    f"N = {p0['n_strategies']})",
+                    loc="left",
+                    fontsize=8,
+                )
+            else:
+                axc.text(0.5, 0.5, "no PBO (fewer than 2 factors)", transform=axc.transAxes, ha="center", va="center")
+            axc.set_xlabel("logit of the in-sample best's out-of-sample rank", fontsize=8)
+            axc.tick_params(labelsize=7)
+            axc.grid(True, alpha=0.3)
+        fig.suptitle(title, fontsize=11, fontweight="bold")
+        fig.subplots_adjust(left=0.14, right=0.98, top=0.93, bottom=0.05)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
