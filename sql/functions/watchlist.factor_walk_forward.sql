@@ -52,45 +52,43 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN QUERY
-    WITH fo AS (
+    WITH fo AS MATERIALIZED (
         SELECT w.test_fold AS tf, w.test_from AS lo, w.test_to AS hi, w.event_id, w.horizon_min AS h, w.entry_ts, w.role
           FROM watchlist.walk_forward_folds(p_from, p_to, p_folds, p_period, p_scheme, p_signal_type, p_exchange) AS w
          WHERE w.role IN ('train', 'test')
-    ), obs AS (
+    ), obs AS MATERIALIZED (
         SELECT o.p, o.fac, o.h, o.exchange, o.symbol, o.event_id, o.x, o.y
           FROM watchlist_data.factor_observations(p_from, p_to, p_metric, p_period, p_signal_type, p_exchange, p_factor) AS o
          WHERE o.y IS NOT NULL AND NOT (o.fac = ANY (v_cat))
-    ), sets AS (
+    ), sets AS MATERIALIZED (
         -- k: the test fold; the pooled test set is k = -1 (every period is in one test fold)
         SELECT fo.tf AS k, fo.role, obs.*, fo.entry_ts
           FROM obs JOIN fo ON fo.event_id = obs.event_id AND fo.h = obs.h
         UNION ALL
         SELECT -1, 'test', obs.*, fo.entry_ts
           FROM obs JOIN fo ON fo.event_id = obs.event_id AND fo.h = obs.h AND fo.role = 'test'
-    ), ranked AS (
-        SELECT s.k, s.role, s.p, s.fac, s.h, s.x, s.y,
-               rank() OVER (PARTITION BY s.k, s.role, s.p, s.fac, s.h ORDER BY s.x)
-                 + (count(*) OVER (PARTITION BY s.k, s.role, s.p, s.fac, s.h, s.x) - 1) / 2.0 AS rx,
+    ), ranked AS MATERIALIZED (
+        -- per set x period x factor x horizon: average ranks (ties as scipy), and whether the
+        -- period is used (min_events and variation in both), in one pass
+        SELECT s.k, s.role, s.p, s.fac, s.h, s.x, s.y, s.exchange, s.symbol, s.entry_ts,
+               rank() OVER w + (count(*) OVER (PARTITION BY s.k, s.role, s.p, s.fac, s.h, s.x) - 1) / 2.0 AS rx,
                rank() OVER (PARTITION BY s.k, s.role, s.p, s.fac, s.h ORDER BY s.y)
-                 + (count(*) OVER (PARTITION BY s.k, s.role, s.p, s.fac, s.h, s.y) - 1) / 2.0 AS ry
+                 + (count(*) OVER (PARTITION BY s.k, s.role, s.p, s.fac, s.h, s.y) - 1) / 2.0 AS ry,
+               (count(*) OVER g >= p_min_events AND stddev_pop(s.x) OVER g > 0 AND stddev_pop(s.y) OVER g > 0) AS ok
           FROM sets AS s
-    ), per0 AS (
-        SELECT r.k, r.role, r.p, r.fac, r.h, count(*)::integer AS n, corr(r.y, r.x) AS c,
-               corr(r.ry::float8, r.rx::float8) AS rc, stddev_pop(r.x) AS sx, stddev_pop(r.y) AS sy
-          FROM ranked AS r GROUP BY 1, 2, 3, 4, 5
-    ), per AS (
-        SELECT per0.k, per0.role, per0.fac, per0.h, per0.n,
-               floor(extract(epoch FROM per0.p) / v_ps)::integer AS pn,
-               CASE WHEN per0.n >= p_min_events AND per0.sx > 0 AND per0.sy > 0 THEN per0.c END AS ic,
-               CASE WHEN per0.n >= p_min_events AND per0.sx > 0 AND per0.sy > 0 THEN per0.rc END AS ric,
-               per0.p
-          FROM per0
+        WINDOW w AS (PARTITION BY s.k, s.role, s.p, s.fac, s.h ORDER BY s.x),
+               g AS (PARTITION BY s.k, s.role, s.p, s.fac, s.h)
+    ), per AS MATERIALIZED (
+        SELECT r.k, r.role, r.fac, r.h, count(*)::integer AS n,
+               floor(extract(epoch FROM r.p) / v_ps)::integer AS pn,
+               CASE WHEN bool_and(r.ok) THEN corr(r.y, r.x) END AS ic,
+               CASE WHEN bool_and(r.ok) THEN corr(r.ry::float8, r.rx::float8) END AS ric
+          FROM ranked AS r GROUP BY r.k, r.role, r.p, r.fac, r.h
     ), used AS (
-        SELECT s.k, s.role, s.fac, s.h, s.exchange, s.symbol,
-               (extract(epoch FROM s.entry_ts) / (60.0 * s.h))::float8 AS tau
-          FROM sets AS s
-          JOIN per ON per.k = s.k AND per.role = s.role AND per.p = s.p AND per.fac = s.fac AND per.h = s.h
-         WHERE per.ric IS NOT NULL
+        SELECT r.k, r.role, r.fac, r.h, r.exchange, r.symbol,
+               (extract(epoch FROM r.entry_ts) / (60.0 * r.h))::float8 AS tau
+          FROM ranked AS r
+         WHERE r.ok
     ), win AS (
         SELECT used.k, used.role, used.fac, used.h, used.tau,
                count(*) OVER bw AS a, sum(used.tau) OVER bw AS sa,
@@ -101,14 +99,14 @@ BEGIN
                       RANGE BETWEEN '1'::float8 PRECEDING AND CURRENT ROW),
                fw AS (PARTITION BY used.k, used.role, used.fac, used.h, used.exchange, used.symbol ORDER BY used.tau
                       RANGE BETWEEN CURRENT ROW AND '1'::float8 FOLLOWING)
-    ), eff AS (
+    ), eff AS MATERIALIZED (
         -- effective events as the leaderboard counts them: 1 / (overlap weight sum) per event
         SELECT win.k, win.role, win.fac, win.h,
                sum(1 / ((win.a - (win.a * win.tau - win.sa)) + (win.b - (win.sb - win.b * win.tau)) - win.m)) AS eff
           FROM win GROUP BY 1, 2, 3, 4
     ), keys AS (
         SELECT DISTINCT per.k, per.role FROM per
-    ), vd AS (
+    ), vd AS MATERIALIZED (
         SELECT keys.k, keys.role, v.*
           FROM keys
          CROSS JOIN LATERAL (

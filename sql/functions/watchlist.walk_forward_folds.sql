@@ -26,7 +26,7 @@ CREATE OR REPLACE FUNCTION watchlist.walk_forward_folds(
     p_scheme text DEFAULT 'anchored', p_signal_type text DEFAULT NULL, p_exchange text DEFAULT NULL)
 RETURNS TABLE (test_fold integer, test_from timestamptz, test_to timestamptz, event_id bigint, horizon_min integer,
                entry_ts timestamptz, label_end timestamptz, fold integer, role text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100000
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
