@@ -487,12 +487,15 @@ def render_ic_report(
 
 
 # ----------------------------------------------------------- walk-forward report PNG
-def walk_forward_factors(rows: list[dict], h: int, limit: int = 12) -> list[str]:
-    """A horizon's factors for the walk-forward panels: those selected in some training fold
-    first (by folds selected, then |HAC t| out of sample), then the rest by |HAC t|, at most limit."""
+def walk_forward_factors(rows: list[dict], h: int, selected: int = 8, others: int = 6) -> list[str]:
+    """A horizon's factors for the walk-forward panels: up to `selected` of those selected in
+    some training fold (by folds selected, then out-of-sample |HAC t|), then up to `others`
+    never selected (by |HAC t|)."""
     pooled = [r for r in rows if r["horizon_min"] == h and r["fold"] is None]
     pooled.sort(key=lambda r: (-r["selected_folds"], -abs(r["hac_t"] or 0), r["factor"]))
-    return [r["factor"] for r in pooled[:limit]]
+    sel = [r["factor"] for r in pooled if r["selected_folds"]][:selected]
+    rest = [r["factor"] for r in pooled if not r["selected_folds"] and r["mean_rank_ic"] is not None][:others]
+    return sel + rest
 
 
 def render_walk_forward(rows: list[dict], pbo_rows: list[dict], title: str) -> bytes:
@@ -526,11 +529,7 @@ def render_walk_forward(rows: list[dict], pbo_rows: list[dict], title: str) -> b
             ax.set_yticks(range(len(names)), [f"{f} ({pooled[f]['selected_folds']})" for f in reversed(names)])
             ax.tick_params(labelsize=7)
             ax.set_xlabel("out-of-sample rank IC, 95% CI", fontsize=8)
-            ax.set_title(
-                f"(a) {h} min: pooled test folds (green: found, blue: selected, grey: not; (n) folds selected)",
-                loc="left",
-                fontsize=8,
-            )
+            ax.set_title(f"(a) {h} min: pooled out-of-sample rank IC", loc="left", fontsize=8)
             ax.grid(True, axis="x", alpha=0.3)
             # (b)
             axb = fig.add_subplot(gs[1, j])
@@ -582,6 +581,14 @@ def render_walk_forward(rows: list[dict], pbo_rows: list[dict], title: str) -> b
             axc.tick_params(labelsize=7)
             axc.grid(True, alpha=0.3)
         fig.suptitle(title, fontsize=11, fontweight="bold")
+        fig.text(
+            0.5,
+            0.955,
+            "(a) green: selected in training and found out of sample, blue: selected only, grey: never selected; "
+            "(n) = test folds that selected it; bars: 95% Newey-West intervals by period",
+            ha="center",
+            fontsize=8,
+        )
         fig.subplots_adjust(left=0.14, right=0.98, top=0.93, bottom=0.05)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=DPI)

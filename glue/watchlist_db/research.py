@@ -386,7 +386,7 @@ def format_walk_forward(
             s = p0["n_blocks"]
             lg = [p["logit"] for p in mine if p["logit"] is not None]
             out.write(
-                f"PBO {_fmt(p0['pbo'], '.3f')}  (CSCV: S = {s} blocks of {p0['n_periods']} periods, "
+                f"PBO {_fmt(p0['pbo'], '.3f')}  (CSCV: S = {s} blocks over T = {p0['n_periods']} periods, "
                 f"C({s}, {s // 2}) = {p0['n_combinations']} combinations, N = {p0['n_strategies']} factors, "
                 f"metric rank-IC IR; median logit {_fmt(sorted(lg)[len(lg) // 2] if lg else None, '+.2f')})\n"
             )
