@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from psycopg.types.json import Jsonb
 from scipy import stats
 
 from watchlist_db import config
@@ -35,24 +36,18 @@ NOISE_CONFIRMED_KFOLD = [("meta.n2", 60)]
 
 
 # --------------------------------------------------------------------------- data
-def _generate(seed: int):
+def _generate(seed: int, strength: float = 0.4, n_noise: int = 3):
     """8 symbols, an event every 20-60 minutes over 24 hours; meta.sig predicts pnl (its
-    strength varies by horizon), meta.n1 .. n3 are noise."""
+    strength grows with the horizon), meta.n1 .. n<n_noise> are noise."""
     rng = np.random.default_rng(seed)
     events = []
     for s in range(8):
         t = int(rng.integers(0, 30))
         while t < 24 * 60:
-            sig, n1, n2, n3 = (float(v) for v in np.round(rng.normal(0, 1, 4), 6))
-            ys = {h: round(0.4 * sig * (h / 60) ** 0.5 + float(rng.normal(0, 1)), 6) for h in HORIZONS}
-            events.append(
-                {
-                    "symbol": f"WF{s}",
-                    "entry": T0 + timedelta(minutes=t),
-                    "f": {"meta.sig": sig, "meta.n1": n1, "meta.n2": n2, "meta.n3": n3},
-                    "y": ys,
-                }
-            )
+            sig, *noise = (float(v) for v in np.round(rng.normal(0, 1, 1 + n_noise), 6))
+            ys = {h: round(strength * sig * (h / 60) ** 0.5 + float(rng.normal(0, 1)), 6) for h in HORIZONS}
+            f = {"meta.sig": sig} | {f"meta.n{i + 1}": v for i, v in enumerate(noise)}
+            events.append({"symbol": f"WF{s}", "entry": T0 + timedelta(minutes=t), "f": f, "y": ys})
             t += int(rng.integers(20, 61))
     return events
 
@@ -67,12 +62,11 @@ def _insert(conn, events):
         conn.execute("UPDATE watchlist_data.settings SET value = %s WHERE key = %s", (val, key))
     with conn.cursor() as cur:
         for e in events:
-            f = e["f"]
+            meta = {"factors": {k.removeprefix("meta."): v for k, v in e["f"].items()}}
             cur.execute(
                 """INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, meta)
-                   VALUES (%s, %s, %s, 'A', true, jsonb_build_object('factors', jsonb_build_object(
-                           'sig', %s::float8, 'n1', %s::float8, 'n2', %s::float8, 'n3', %s::float8)))""",
-                (e["entry"], EXCHANGE, e["symbol"], f["meta.sig"], f["meta.n1"], f["meta.n2"], f["meta.n3"]),
+                   VALUES (%s, %s, %s, 'A', true, %s)""",
+                (e["entry"], EXCHANGE, e["symbol"], Jsonb(meta)),
             )
             e["id"] = cur.execute(
                 """INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts,
@@ -435,6 +429,27 @@ def test_pbo_matches_the_reference(data):
             assert g["oos_rank"] == w["oos_rank"], (h, i)
             assert _approx(g["logit"], w["logit"]), (h, i)
             assert g["pbo"] == pytest.approx(pbo, abs=1e-12)
+
+
+def test_pbo_of_noise_counts_the_median_as_overfit(conn):
+    """No signal and N = 3 factors: the in-sample best lands exactly on the median (rank 2,
+    logit 0) in some splits, and those count toward PBO (logit <= 0)."""
+    events = _generate(8, strength=0.0, n_noise=2)
+    with conn.transaction(force_rollback=True):
+        _insert(conn, events)
+        got = _rows(
+            conn,
+            "SELECT * FROM watchlist.factor_pbo(%s, %s, 8, 'pnl', '1 hour', %s, NULL, %s, NULL)",
+            (T0, T1, MIN_EVENTS, EXCHANGE),
+        )
+    want = ref_pbo(events, 8)
+    assert any(r["logit"] == 0 for _n, rows, _p in want.values() for r in rows)
+    for h, (n, rows, pbo) in want.items():
+        mine = [r for r in got if r["horizon_min"] == h]
+        assert n == 3 and len(mine) == len(rows) == 70
+        assert [(g["best_factor"], g["oos_rank"]) for g in mine] == [(w["best_factor"], w["oos_rank"]) for w in rows]
+        assert [g["logit"] for g in mine] == pytest.approx([w["logit"] for w in rows], abs=1e-12)
+        assert mine[0]["pbo"] == pytest.approx(pbo, abs=1e-12)
 
 
 def test_pbo_and_folds_refuse_bad_parameters(data):
