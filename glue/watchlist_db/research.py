@@ -317,91 +317,13 @@ def fetch_pbo(
     return [r for r in rows if r["horizon_min"] in horizons] if horizons else rows
 
 
-WF_COLUMNS = [  # header, width, formatter(pooled row, fold rows)
-    ("factor", 24, None),
-    ("sel", 5, lambda r, folds: f"{r['selected_folds']}/{len(folds)}"),
-    ("OOS rank IC", 11, lambda r, folds: _fmt(r["mean_rank_ic"], "+.4f")),
-    ("95% CI", 17, lambda r, folds: _ci(r)),
-    ("HAC t", 6, lambda r, folds: _fmt(r["hac_t"], "+.2f")),
-    ("p", 7, lambda r, folds: _fmt(r["p_value"], ".4f")),
-    ("periods", 7, lambda r, folds: f"{r['n_periods']}/{r['skipped_periods']}"),
-    ("events", 6, lambda r, folds: str(r["n_events"])),
-    ("eff", 5, lambda r, folds: _fmt(r["eff_events"], ".0f")),
-    ("ok", 3, lambda r, folds: "yes" if r["eligible"] else "-"),
-    ("found", 5, lambda r, folds: "YES" if r["confirmed"] else "-"),
-    ("per fold: rank IC [95% CI] (periods)", 0, None),
-]
-
-
-def _fmt(v, spec: str) -> str:
-    return _f(v, spec)
-
-
-def _fold_cell(r: dict) -> str:
-    mark = "*" if r["selected"] else " "
-    if r["mean_rank_ic"] is None:
-        return f"{r['fold']}{mark} -"
-    ci = f" [{r['ci_lo']:+.2f}, {r['ci_hi']:+.2f}]" if r["ci_lo"] is not None else ""
-    return f"{r['fold']}{mark} {r['mean_rank_ic']:+.3f}{ci} ({r['n_periods']})"
-
-
 def format_walk_forward(
     rows: list[dict], pbo: list[dict], rng: Range, metric: str, period: str, folds: int, scheme: str
 ) -> str:
-    """One table per horizon: each factor's pooled out-of-sample verdict (selected first),
-    its per-fold rank ICs, and the horizon's PBO line."""
-    out = io.StringIO()
-    out.write(
-        f"walk-forward ({scheme}, {folds} folds) of {metric} ({METRIC_UNITS[metric]}), events starting {rng}, "
-        f"period {period}\n"
-    )
-    header = "  ".join(
-        h.ljust(w) if i == 0 else (h if w == 0 else h.rjust(w)) for i, (h, w, _) in enumerate(WF_COLUMNS)
-    )
-    for h in sorted({r["horizon_min"] for r in rows}):
-        pooled = [r for r in rows if r["horizon_min"] == h and r["fold"] is None]
-        per = [r for r in rows if r["horizon_min"] == h and r["fold"] is not None]
-        tests = sorted({r["fold"] for r in per})
-        span = pooled[0] if pooled else None
-        out.write(
-            f"\nhorizon {h} min  (test folds {', '.join(map(str, tests))}"
-            + (f": {span['test_from']:%Y-%m-%d %H:%M} .. {span['test_to']:%Y-%m-%d %H:%M} UTC" if span else "")
-            + ")\n"
-        )
-        out.write(header + "\n" + "-" * len(header) + "\n")
-        for r in sorted(pooled, key=lambda r: (-r["selected_folds"], -abs(r["hac_t"] or 0), r["factor"])):
-            mine = sorted((x for x in per if x["factor"] == r["factor"]), key=lambda x: x["fold"])
-            cells = []
-            for i, (_, w, fmt) in enumerate(WF_COLUMNS):
-                if i == 0:
-                    cells.append((r["factor"] if len(r["factor"]) <= w else r["factor"][: w - 1] + "…").ljust(w))
-                elif fmt is None:
-                    cells.append("  ".join(_fold_cell(x) for x in mine))
-                else:
-                    cells.append(fmt(r, mine).rjust(w))
-            out.write("  ".join(cells).rstrip() + "\n")
-        mine = [p for p in pbo if p["horizon_min"] == h]
-        if mine:
-            p0 = mine[0]
-            s = p0["n_blocks"]
-            lg = [p["logit"] for p in mine if p["logit"] is not None]
-            out.write(
-                f"PBO {_fmt(p0['pbo'], '.3f')}  (CSCV: S = {s} blocks over T = {p0['n_periods']} periods, "
-                f"C({s}, {s // 2}) = {p0['n_combinations']} combinations, N = {p0['n_strategies']} factors, "
-                f"metric rank-IC IR; median logit {_fmt(sorted(lg)[len(lg) // 2] if lg else None, '+.2f')})\n"
-            )
-        else:
-            out.write("PBO -  (fewer than 2 factors with the minimum sample at this horizon)\n")
-    out.write(
-        "\nsel: test folds whose training labels selected the factor by the leaderboard's rule (eligible, "
-        "q <= factor_lab_fdr);\nOOS rank IC: mean Spearman IC of the test periods, pooled over the test folds; "
-        "95% CI, HAC t, p: Newey-West (Bartlett,\nlag = ceil(horizon / period)) by period, fixed-b; ok: the "
-        "leaderboard's minimum sample on the test labels;\nfound: selected, ok, and the interval excludes 0 on "
-        "the training sign; per fold: * = selected in that fold's training.\nPBO: probability of backtest "
-        "overfitting (Bailey et al. 2015): the share of CSCV splits whose in-sample best factor\nranks at or "
-        "below the median out of sample. docs/factor-lab.md says how to read it.\n"
-    )
-    return out.getvalue()
+    """The `wldb ic --walk-forward` table (laid out in walk_forward.py)."""
+    from .walk_forward import format_table
+
+    return format_table(rows, pbo, rng, metric, period, folds, scheme)
 
 
 def _jsonable(v):
