@@ -305,6 +305,62 @@ def format_ic_table(rows: list[dict], rng: Range, metric: str, period: str, min_
     return out.getvalue()
 
 
+# ------------------------------------------------------------------ walk-forward
+def fetch_walk_forward(
+    conn,
+    rng: Range,
+    folds: int,
+    metric: str,
+    period: str,
+    min_events: int,
+    signal_type: str | None,
+    exchange: str | None,
+    factor: str | None,
+    scheme: str = "anchored",
+    horizons: tuple[int, ...] = (),
+) -> list[dict]:
+    """watchlist.factor_walk_forward rows (per horizon: the pooled row of each factor first,
+    then each test fold), optionally only the given horizons."""
+    _, rows = _dicts(
+        conn.execute(
+            "SELECT * FROM watchlist.factor_walk_forward(%s, %s, %s, %s, %s::interval, %s, %s, %s, %s, %s)",
+            (rng.start, rng.end, folds, metric, period, min_events, signal_type, exchange, factor, scheme),
+        )
+    )
+    return [r for r in rows if r["horizon_min"] in horizons] if horizons else rows
+
+
+def fetch_pbo(
+    conn,
+    rng: Range,
+    blocks: int,
+    metric: str,
+    period: str,
+    min_events: int,
+    signal_type: str | None,
+    exchange: str | None,
+    factor: str | None,
+    horizons: tuple[int, ...] = (),
+) -> list[dict]:
+    """watchlist.factor_pbo rows: one per horizon x CSCV combination."""
+    _, rows = _dicts(
+        conn.execute(
+            "SELECT * FROM watchlist.factor_pbo(%s, %s, %s, %s, %s::interval, %s, %s, %s, %s)",
+            (rng.start, rng.end, blocks, metric, period, min_events, signal_type, exchange, factor),
+        )
+    )
+    return [r for r in rows if r["horizon_min"] in horizons] if horizons else rows
+
+
+def format_walk_forward(
+    rows: list[dict], pbo: list[dict], rng: Range, metric: str, period: str, folds: int, scheme: str
+) -> str:
+    """The `wldb ic --walk-forward` table (laid out in walk_forward.py)."""
+    from .walk_forward import format_table
+
+    return format_table(rows, pbo, rng, metric, period, folds, scheme)
+
+
 def _jsonable(v):
     if isinstance(v, datetime):
         return v.astimezone(UTC).isoformat()

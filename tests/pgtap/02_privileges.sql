@@ -71,6 +71,8 @@ SELECT results_eq($$
              ('watchlist.factor_ic_by_period(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.factor_leaderboard(timestamp with time zone,timestamp with time zone,text,interval,integer,text,text,text)', 'wl_reader'),
              ('watchlist.factor_leaderboard_by_delay(timestamp with time zone,timestamp with time zone,integer[],interval,integer,text,text,text)', 'wl_reader'),
+             ('watchlist.factor_pbo(timestamp with time zone,timestamp with time zone,integer,text,interval,integer,text,text,text)', 'wl_reader'),
+             ('watchlist.factor_walk_forward(timestamp with time zone,timestamp with time zone,integer,text,interval,integer,text,text,text,text)', 'wl_reader'),
              ('watchlist.ingest_raw(jsonb,text)', 'wl_writer'),
              ('watchlist.ingest_raw_columns(text,text[],text[],text[],boolean[],text[],text[],text[],text[],integer[],jsonb[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[],double precision[])', 'wl_writer'),
              ('watchlist.job_health(timestamp with time zone,interval)', 'wl_reader'),
@@ -89,6 +91,7 @@ SELECT results_eq($$
              ('watchlist.storage_report()', 'wl_reader'),
              ('watchlist.sync_membership(jsonb,timestamp with time zone)', 'wl_writer'),
              ('watchlist.upsert_symbol_refs(jsonb)', 'wl_writer'),
+             ('watchlist.walk_forward_folds(timestamp with time zone,timestamp with time zone,integer,interval,text,text,text)', 'wl_reader'),
              ('watchlist.watchlist_list(timestamp with time zone,text)', 'wl_reader'),
              ('watchlist.window_stats(text,text,timestamp with time zone,timestamp with time zone)', 'wl_reader')$$,
     'function grants: writer API to wl_writer, read API to wl_reader, nothing to PUBLIC');

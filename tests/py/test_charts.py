@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 
 import factor_data as fd
-from watchlist_db import charts, config
+from watchlist_db import charts, config, event_study_chart
 from watchlist_db.cli import main
 
 T0 = datetime(2034, 7, 1, tzinfo=UTC)
@@ -218,7 +218,7 @@ def test_event_study_panels_draw_the_rows():
     rows = _study_rows()
     fig = plt.figure(figsize=(12, 4), dpi=charts.DPI)
     try:
-        axp, axs = charts.draw_event_study(fig, fig.add_gridspec(1, 1)[0, 0], rows, "spread_rel")
+        axp, axs = event_study_chart.draw_event_study(fig, fig.add_gridspec(1, 1)[0, 0], rows, "spread_rel")
         paths = {ln.get_label(): ln for ln in axp.lines if ln.get_label().startswith("q")}
         assert sorted(paths) == ["q1", "q5"], "quintiles 1..5 only: not 0 (all) nor None (no history)"
         q1 = sorted((r for r in rows if r["quintile"] == 1), key=lambda r: r["minute"])

@@ -310,6 +310,12 @@ def test_every_read_function_works_on_standby(servers):
             "FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '1 hour', 5) ORDER BY factor, horizon_min",
             (f, t),
         ),
+        "factor_pbo": ("SELECT * FROM watchlist.factor_pbo(%s, %s, 4, 'pnl', '1 hour', 5)", (f, t)),
+        "factor_walk_forward": (
+            "SELECT * FROM watchlist.factor_walk_forward(%s, %s, 3, 'pnl', '1 hour', 5) "
+            "ORDER BY horizon_min, fold NULLS FIRST, factor",
+            (f, t),
+        ),
         "job_health": ("SELECT * FROM watchlist.job_health(%s)", (t,)),
         "jobs": ("SELECT * FROM watchlist.jobs(%s)", (t,)),
         "login_problems": ("SELECT * FROM watchlist.login_problems()", ()),
@@ -326,6 +332,7 @@ def test_every_read_function_works_on_standby(servers):
             "SELECT relation, kind, chunks, compressed_chunks, total_bytes, before_compression_bytes, after_compression_bytes, est_rows, materialized_until FROM watchlist.storage_report()",
             (),
         ),
+        "walk_forward_folds": ("SELECT * FROM watchlist.walk_forward_folds(%s, %s, 3, '1 hour')", (f, t)),
         "watchlist_list": ("SELECT * FROM watchlist.watchlist_list(%s, %s)", (t, g1.exchange)),
         "window_stats": ("SELECT * FROM watchlist.window_stats(%s, %s, %s, %s)", (g1.exchange, g1.symbols[1], f, t)),
     }

@@ -200,6 +200,53 @@ def write_ic(
         click.echo(f"wrote report {p}", err=fmt != "table" and not out)  # keep csv/json on stdout parseable
 
 
+def write_walk_forward(
+    target: config.Target,
+    rng: research_mod.Range,
+    *,
+    folds: int = 5,
+    scheme: str = "anchored",
+    pbo_blocks: int = 8,
+    metric: str = "pnl",
+    period: str = "1 day",
+    min_events: int = 5,
+    signal_type: str | None = None,
+    exchange: str | None = None,
+    factor: str | None = None,
+    horizons: tuple[int, ...] = (),
+    fmt: str = "table",
+    out: str | None = None,
+    report: str | None = None,
+) -> None:
+    """watchlist.factor_walk_forward and watchlist.factor_pbo as a table / CSV / JSON (the
+    walk-forward rows; the PBO rows only in the table), and optionally the PNG report."""
+    charts = _charts() if report else None
+    horizons = tuple(horizons)
+    args = (metric, period, min_events, signal_type, exchange, factor)
+    with connect(target) as conn:
+        rows = research_mod.fetch_walk_forward(conn, rng, folds, *args, scheme=scheme, horizons=horizons)
+        pbo = research_mod.fetch_pbo(conn, rng, pbo_blocks, *args, horizons=horizons) if rows else []
+        summary = None if rows else research_mod.labelled_summary(conn, rng, signal_type, exchange)
+    if not rows:
+        raise Failure(research_mod.no_data_message(summary, rng, "the walk-forward"))
+    if fmt == "table":
+        text = research_mod.format_walk_forward(rows, pbo, rng, metric, period, folds, scheme)
+    elif fmt == "csv":
+        text = research_mod.rows_csv(list(rows[0]), rows)
+    else:
+        text = research_mod.rows_json(list(rows[0]), rows)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(rows)} row(s) ({fmt}) to {out}")
+    else:
+        click.echo(text, nl=False)
+    if report:
+        title = f"walk-forward ({scheme}, {folds} folds) of {metric}, events {rng}, period {period}"
+        png = charts.render_walk_forward(rows, pbo, title)
+        p = charts.write_bytes(report, png)
+        click.echo(f"wrote report {p}", err=fmt != "table" and not out)
+
+
 @click.command("ic")
 @_with_range_options
 @click.option(
@@ -239,9 +286,46 @@ def write_ic(
     help="Instead: the pnl verdict at these entry delays in minutes after the confirmation, e.g. 0,1,2,5 "
     "(watchlist.factor_leaderboard_by_delay).",
 )
+@click.option(
+    "--walk-forward",
+    "walk_forward",
+    is_flag=True,
+    help="Out-of-sample verdicts instead: factors selected by the leaderboard's rule on purged training folds, "
+    "scored on the test folds (watchlist.factor_walk_forward), and the probability of backtest overfitting "
+    "(watchlist.factor_pbo); --report draws them.",
+)
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(2), help="Walk-forward folds.")
+@click.option(
+    "--scheme",
+    type=click.Choice(["anchored", "kfold"]),
+    default="anchored",
+    show_default=True,
+    help="Walk-forward: anchored (expanding past-only training) or purged, embargoed k-fold.",
+)
+@click.option(
+    "--pbo-blocks", default=8, show_default=True, type=click.IntRange(2, 16), help="Walk-forward: CSCV blocks S (even)."
+)
 @click.pass_context
 def ic_cmd(
-    ctx, from_, to_, days, signal_type, exchange, metric, period, min_events, factor, horizons, fmt, out, report, top
+    ctx,
+    from_,
+    to_,
+    days,
+    signal_type,
+    exchange,
+    metric,
+    period,
+    min_events,
+    factor,
+    horizons,
+    fmt,
+    out,
+    report,
+    top,
+    walk_forward,
+    folds,
+    scheme,
+    pbo_blocks,
 ) -> None:
     """Which factors predict outcomes: watchlist.factor_leaderboard, one row per factor x horizon.
 
@@ -250,7 +334,31 @@ def ic_cmd(
     rows below the minimum sample (settings factor_lab_min_periods / _min_eff_events) are
     shown unranked; rank IC with its 95% interval, Newey-West t and p, q, periods, events
     and effective events, q5 - q1 with its t; csv / json: every column. Every run is a
-    recorded trial (docs/factor-lab.md)."""
+    recorded trial (docs/factor-lab.md).
+
+    \b
+    --walk-forward: per horizon, each factor's out-of-sample rank IC pooled over the test
+    folds with its Newey-West 95% interval, periods and events, how many folds selected it
+    in training, per-fold ICs, and the PBO (CSCV) line; csv / json: every walk-forward row."""
+    if walk_forward:
+        write_walk_forward(
+            target_of(ctx),
+            _range(from_, to_, days),
+            folds=folds,
+            scheme=scheme,
+            pbo_blocks=pbo_blocks,
+            metric=metric,
+            period=period,
+            min_events=min_events,
+            signal_type=signal_type,
+            exchange=exchange,
+            factor=factor,
+            horizons=horizons,
+            fmt=fmt,
+            out=out,
+            report=report,
+        )
+        return
     if ctx.meta.get("ic_delays") is not None:
         args = (period, min_events, signal_type, exchange, factor, horizons, fmt, out)
         return write_ic_delays(target_of(ctx), _range(from_, to_, days), ctx.meta["ic_delays"], *args)
