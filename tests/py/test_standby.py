@@ -310,6 +310,13 @@ def test_every_read_function_works_on_standby(servers):
             "FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '1 hour', 5) ORDER BY factor, horizon_min",
             (f, t),
         ),
+        "factor_leaderboard_by_delay": (
+            "SELECT delay_min, rank, factor, horizon_min, eligible, n_periods, n_events, eff_events, mean_rank_ic, "
+            "ci_lo, ci_hi, hac_t, p_value, q_value, spread, spread_t, rank_ic_change "
+            "FROM watchlist.factor_leaderboard_by_delay(%s, %s, '{0,2}', '1 hour', 5) "
+            "ORDER BY delay_min, factor, horizon_min",
+            (f, t),
+        ),
         "factor_pbo": ("SELECT * FROM watchlist.factor_pbo(%s, %s, 4, 'pnl', '1 hour', 5)", (f, t)),
         "factor_walk_forward": (
             "SELECT * FROM watchlist.factor_walk_forward(%s, %s, 3, 'pnl', '1 hour', 5) "
@@ -321,6 +328,10 @@ def test_every_read_function_works_on_standby(servers):
         "login_problems": ("SELECT * FROM watchlist.login_problems()", ()),
         "login_settings": ("SELECT * FROM watchlist.login_settings('reader')", ()),
         "metrics": ("SELECT * FROM watchlist.metrics(%s, %s, %s)", (g2.exchange, g2.symbols[1], t)),
+        "outcome_delays": (
+            "SELECT * FROM watchlist.outcome_delays(%s, %s) ORDER BY event_id, horizon_min, delay_min",
+            (f, t),
+        ),
         "outcome_excess": ("SELECT * FROM watchlist.outcome_excess(%s, %s)", (f, t)),
         "policy_problems": ("SELECT * FROM watchlist.policy_problems()", ()),
         "privilege_problems": ("SELECT * FROM watchlist.privilege_problems()", ()),
