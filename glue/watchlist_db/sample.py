@@ -15,7 +15,9 @@ in the shape the app has them (core scalars, the seed's cross-exchange details a
     3 minutes, crossings of the 1-hour mean, drift, z-scores, realised volatility,
     momentum) and executable spreads a few tenths of a basis point away from the mid;
   - meta: pairs_top, funding_diff_top, exchanges (one entry without a quote, which the
-    writer filters), matrix, notes, and long-tail factors (rsi_14, macd, ...).
+    writer filters), matrix, notes, and long-tail factors (rsi_14, macd, ...), among them
+    the pure-noise factors NOISE_FACTORS (standard normal draws from a generator of their
+    own, so they predict nothing and leave every other value as it was).
 Same seed, same data, byte for byte.
 
 The planted relation (PLANTED): funding = the pair's bias + 0.3 x spread_rel + noise, so
@@ -34,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 PLANTED_FACTOR = "funding_diff_max"
+# what the factor lab must not find: independent of the data and of each other
+NOISE_FACTORS = ("noise_a", "noise_b", "noise_c")
 PLANTED = (
     "funding = bias + 0.3 x spread_rel + noise, so funding_diff_max = |funding - bias| + 0.00005 tracks |spread_rel|"
 )
@@ -92,6 +96,7 @@ def _stats(values):
 def generate(days: float = 3, start: datetime | None = None, seed: int = 7) -> Iterator[tuple[datetime, list[dict]]]:
     """Yield (minute, snapshot) for `days` days of 1-minute refreshes starting at `start`."""
     rng = random.Random(seed * 7919 + 1)
+    noise = random.Random(seed * 104729 + 3)
     start = (start or datetime(2026, 1, 1, tzinfo=UTC)).replace(second=0, microsecond=0)
     ps = pairs(seed)
     for minute in range(int(days * 1440)):
@@ -204,6 +209,7 @@ def generate(days: float = 3, start: datetime | None = None, seed: int = 7) -> I
                     "hv_ratio_12h": round(sd1 / sd12, 6) if sd12 > 0 else 1.0,
                     "hour_of_day": now.hour,
                     "bollinger_pct_b": round(0.5 + z1 / 4, 6),
+                    **{name: round(noise.gauss(0, 1), 6) for name in NOISE_FACTORS},
                 },
             }
             snap.append(row)
