@@ -1,8 +1,10 @@
 """An independent numpy implementation of the database factors (watchlist_data.factor_value),
-written from the definitions in the column comments of sql/0020_factor_value.sql, computed
-directly from raw rows: bucket bases by Python grouping, two-pass moments, numpy
-polyfit/lstsq for slopes, explicit loops for the recursive factors. Used by test_factors.py
-to check every factor to 1e-9 (relative to the column's scale)."""
+written from the definitions in the column comments of sql/0020_factor_value.sql and of the
+migrations that replace them (0120: the textbook indicators), computed directly from raw rows:
+bucket bases by Python grouping, two-pass moments, numpy polyfit/lstsq for slopes, explicit
+loops for the recursive factors (run_indicators: one run at a time). Used by test_factors.py
+to check every factor to 1e-9 (relative to the column's scale), and by test_indicators.py
+next to TA-Lib."""
 
 from __future__ import annotations
 
