@@ -73,7 +73,7 @@ BEGIN
               CROSS JOIN LATERAL (SELECT CASE WHEN with_own.hden > 0
                                               THEN ((with_own.wd_n * with_own.wd_pc - with_own.wd_p * with_own.wd_c) / with_own.hden)::float8 END AS phi) AS ph
               LEFT JOIN pg_temp.wl_factor_funding AS funding ON funding.exchange = with_own.exchange AND funding.symbol = with_own.symbol
-        ), sm AS (
+        ), sm AS ( -- with the textbook indicators and the row's recursion state (step 2.5)
             SELECT res.*, smooth.n AS ta_n, smooth.gain AS ta_gain, smooth.loss AS ta_loss, smooth.ema12 AS ta_ema12,
                    smooth.ema26 AS ta_ema26, smooth.sig AS ta_sig, smooth.dmp AS ta_dmp, smooth.dmm AS ta_dmm,
                    smooth.tr AS ta_tr, smooth.adx AS ta_adx, smooth.rsi, smooth.macd, smooth.macd_sig, smooth.pctb,

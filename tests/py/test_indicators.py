@@ -53,6 +53,9 @@ def _talib(base: dict[int, dict]) -> dict[int, dict]:
             "spread_dx_14": talib.DX(hi, lo, x, 14),
             "spread_adx_14": talib.ADX(hi, lo, x, 14),
         }
+        if len(run) > 40:  # the documented warm-ups are TA-Lib's first outputs
+            first = {f: int(np.flatnonzero(~np.isnan(v))[0]) for f, v in vals.items()}
+            assert first == ref.WARM_UP, f"TA-Lib's first outputs {first} differ from the warm-ups"
         for j, b in enumerate(run):
             out[b] = {f: (None if math.isnan(v[j]) else float(v[j])) for f, v in vals.items()}
             out[b]["b_run_n"] = j + 1
