@@ -72,5 +72,6 @@ ALTER TABLE watchlist_data.factor_window_state
     DROP COLUMN IF EXISTS wg_n, DROP COLUMN IF EXISTS wg_d,
     DROP COLUMN IF EXISTS r_hi, DROP COLUMN IF EXISTS r_lo, DROP COLUMN IF EXISTS r_dx;
 
--- The 12-hour step lost its EMA weights (a new signature): the old one goes.
+-- factor_window_step(timestamptz, timestamptz, timestamptz) takes no EMA weights; the overload
+-- that did has no caller.
 DROP FUNCTION IF EXISTS watchlist_data.factor_window_step(timestamptz, timestamptz, timestamptz, numeric[], numeric[], numeric[]);
