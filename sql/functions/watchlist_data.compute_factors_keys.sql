@@ -14,6 +14,8 @@
 --                                                        watchlist_data.factor_window_step
 --   7-day funding       factor_funding_state (0060), factor_value.b_fstate_* (0021)
 --                                                        watchlist_data.factor_funding_step
+--   textbook indicators factor_value.b_run_n, b_rsi_*, b_ema*, b_macd_sig, b_dm_*, b_tr, b_adx
+--                      on every row (0120)   watchlist_data.factor_smooth_step
 -- Steps (each stages its output in a temp table pg_temp.wl_factor_*, emptied and filled again
 -- at every bucket end, read by the later steps of that bucket end only; kept to the commit, so
 -- a backfill creates each once and never accumulates the locks of dropped tables; staged
@@ -21,13 +23,15 @@
 --   0. drop the funding states that may include a row about to change;
 --   1. watchlist_data.factor_base_step: the base of every bucket in the range;
 --   2. for each bucket end t in time order (a row at t reads the rows written for t - 5 min):
---      2.1 wl_factor_cur: the rows at t, and whether each key reads its window (fullw);
+--      2.1 wl_factor_cur: the rows at t with the row at t - 5 min's close, high, low and
+--          recursion state, and whether each key reads its window (fullw);
 --      2.2 wl_factor_window_rows: the rows in (t - 12 h - 5 min, t] of those keys;
 --      2.3 factor_slots_step -> wl_factor_short: the slots and the short-window sums;
 --      2.4 factor_window_step -> wl_factor_w12: the sums of W(t, 12 h) and its drawdown;
---      2.5 factor_funding_step -> wl_factor_funding: the 7-day funding statistics (and the
+--      2.5 factor_smooth_step -> wl_factor_smooth: the textbook indicators and their state;
+--      2.6 factor_funding_step -> wl_factor_funding: the 7-day funding statistics (and the
 --          funding state written);
---      2.6 factor_write_step: the factors written on the rows at t, and the window state.
+--      2.7 factor_write_step: the factors written on the rows at t, and the window state.
 CREATE OR REPLACE FUNCTION watchlist_data.compute_factors_keys(p_from timestamptz, p_to timestamptz, p_keys jsonb DEFAULT NULL)
 RETURNS TABLE (bucket_ends integer, base_rows bigint, factor_rows bigint)
 LANGUAGE plpgsql
@@ -63,14 +67,10 @@ DECLARE
     -- in (v_blocks_lo, v_blocks_hi] (11 of them), rows in (v_blocks_hi, t]
     v_blocks_lo   timestamptz;
     v_blocks_hi   timestamptz;
-    -- the keys that read and sum their window (NULL: none); a key is read when both its
-    -- exchange and its symbol are listed (a few more than needed: same values either way)
+    -- the exchanges and symbols of the keys that read their window (NULL: none): they bound
+    -- the read of 2.2, which the join on wl_factor_cur.fullw makes exact
     v_read_ex     text[];
     v_read_sym    text[];
-    -- EMA weights l^k, k = 0 .. 144 (index k + 1), rounded at 40 decimal places
-    v_ema12_w     numeric[];
-    v_ema26_w     numeric[];
-    v_ema9_w      numeric[];
 BEGIN
     IF p_from IS NULL OR p_to IS NULL OR p_from >= p_to OR NOT isfinite(p_from) OR NOT isfinite(p_to) THEN
         RAISE EXCEPTION 'compute_factors: need finite p_from < p_to, got [%, %]', p_from, p_to
@@ -95,12 +95,6 @@ BEGIN
     base_rows := watchlist_data.factor_base_step(v_first, v_last, p_keys);
 
     -- 2. Windowed factors, in time order.
-    v_ema12_w := ARRAY[1::numeric]; v_ema26_w := ARRAY[1::numeric]; v_ema9_w := ARRAY[1::numeric];
-    FOR k IN 1 .. 144 LOOP
-        v_ema12_w := v_ema12_w || round(v_ema12_w[k] * round(1 - 2::numeric(60, 50) / 13, 50), 40);
-        v_ema26_w := v_ema26_w || round(v_ema26_w[k] * round(1 - 2::numeric(60, 50) / 27, 50), 40);
-        v_ema9_w  := v_ema9_w  || round(v_ema9_w[k]  * round(1 - 2::numeric(60, 50) / 10, 50), 40);
-    END LOOP;
     v_t := v_first;
     WHILE v_t <= v_last LOOP
         v_prev_t := v_t - c_step;
@@ -111,20 +105,10 @@ BEGIN
         v_blocks_hi := CASE WHEN v_on_hour THEN v_t - INTERVAL '1 hour' ELSE v_hour END;
         v_blocks_lo := CASE WHEN v_on_hour THEN v_w12_lo ELSE v_hour - INTERVAL '11 hours' END;
 
-        -- 2.1 The keys that cannot roll their window state forward: no state for the row at
-        --     t - 5 min as it stands, or a block missing. Then the rows at t (one per key),
-        --     each with fullw: the key reads its window (2.2) instead of rolling its state.
-        SELECT array_agg(DISTINCT c.exchange), array_agg(DISTINCT c.symbol) INTO v_read_ex, v_read_sym
-          FROM watchlist_data.factor_value AS c
-          LEFT JOIN watchlist_data.factor_window_state AS s ON s.exchange = c.exchange AND s.symbol = c.symbol
-          LEFT JOIN watchlist_data.factor_value AS p ON p.exchange = c.exchange AND p.symbol = c.symbol AND p.ts = v_prev_t
-         WHERE c.ts = v_t
-           AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT k ->> 0, k ->> 1 FROM jsonb_array_elements(p_keys) AS k))
-           AND NOT coalesce(s.ts = v_prev_t AND s.computed_at = p.computed_at AND s.r_x IS NOT NULL
-                            AND (s.fb_lo = v_blocks_lo AND s.fb_hi = v_blocks_hi
-                                 OR (SELECT count(*) FROM watchlist_data.factor_value AS h
-                                      WHERE h.exchange = c.exchange AND h.symbol = c.symbol AND h.b_on_hour
-                                        AND h.ts > v_blocks_lo AND h.ts <= v_blocks_hi AND h.b_blk_n IS NOT NULL) = 11), false);
+        -- 2.1 The rows at t (one per key), each with the row at t - 5 min (p_*: its close, high,
+        --     low and the recursion state of 0120; NULL without that row) and fullw: the key
+        --     cannot roll its window state forward (no state for the row at t - 5 min as it
+        --     stands, or a block missing), so it reads its window (2.2) instead.
         IF to_regclass('pg_temp.wl_factor_cur') IS NULL THEN
             CREATE TEMP TABLE wl_factor_cur (
                 exchange    text,
@@ -139,7 +123,20 @@ BEGIN
                 m2b         double precision,  -- b_spread_m2
                 hi          double precision,  -- b_spread_high
                 lo          double precision,  -- b_spread_low
-                fullw       boolean            -- the key reads its window (2.2) instead of rolling its state
+                fullw       boolean,           -- the key reads its window (2.2) instead of rolling its state
+                p_x         double precision,  -- the row at t - 5 min: b_spread_close, b_spread_high,
+                p_hi        double precision,  -- b_spread_low, b_run_n, b_rsi_gain, b_rsi_loss, b_ema12,
+                p_lo        double precision,  -- b_ema26, b_macd_sig, b_dm_plus, b_dm_minus, b_tr, b_adx
+                p_n         integer,
+                p_gain      double precision,
+                p_loss      double precision,
+                p_ema12     double precision,
+                p_ema26     double precision,
+                p_sig       double precision,
+                p_dmp       double precision,
+                p_dmm       double precision,
+                p_tr        double precision,
+                p_adx       double precision
             ) ON COMMIT DROP;
         ELSE
             TRUNCATE pg_temp.wl_factor_cur;
@@ -151,10 +148,21 @@ BEGIN
         SELECT c.exchange, c.symbol, c.computed_at, c.b_spread_close AS x, c.b_funding_close AS f, c.b_volume_close AS v,
                c.b_triggered_last AS trig, c.b_spread_n AS sn, c.b_spread_sum AS ss, c.b_spread_m2 AS m2b,
                c.b_spread_high AS hi, c.b_spread_low AS lo,
-               coalesce(c.exchange = ANY(v_read_ex) AND c.symbol = ANY(v_read_sym), false) AS fullw
+               NOT coalesce(s.ts = v_prev_t AND s.computed_at = p.computed_at AND s.r_x IS NOT NULL
+                            AND (s.fb_lo = v_blocks_lo AND s.fb_hi = v_blocks_hi
+                                 OR (SELECT count(*) FROM watchlist_data.factor_value AS h
+                                      WHERE h.exchange = c.exchange AND h.symbol = c.symbol AND h.b_on_hour
+                                        AND h.ts > v_blocks_lo AND h.ts <= v_blocks_hi AND h.b_blk_n IS NOT NULL) = 11), false) AS fullw,
+               p.b_spread_close, p.b_spread_high, p.b_spread_low, p.b_run_n, p.b_rsi_gain, p.b_rsi_loss,
+               p.b_ema12, p.b_ema26, p.b_macd_sig, p.b_dm_plus, p.b_dm_minus, p.b_tr, p.b_adx
           FROM watchlist_data.factor_value AS c
+          LEFT JOIN watchlist_data.factor_window_state AS s ON s.exchange = c.exchange AND s.symbol = c.symbol
+          LEFT JOIN watchlist_data.factor_value AS p ON p.exchange = c.exchange AND p.symbol = c.symbol AND p.ts = v_prev_t
          WHERE c.ts = v_t
            AND (p_keys IS NULL OR (c.exchange, c.symbol) IN (SELECT keys.exchange, keys.symbol FROM keys));
+        -- the keys that read their window (NULL: none)
+        SELECT array_agg(DISTINCT cur.exchange), array_agg(DISTINCT cur.symbol) INTO v_read_ex, v_read_sym
+          FROM pg_temp.wl_factor_cur AS cur WHERE cur.fullw;
 
         -- 2.2 The keys that read their window: their rows in (t - 12 h - 5 min, t], W(t, 12 h)
         --     and the step into it, each with k1 (its slot: the row at t - (k1 - 1) x 5 min), the
@@ -166,15 +174,11 @@ BEGIN
                 symbol   text,
                 ts       timestamptz,
                 x        double precision,  -- the row's b_spread_close, b_spread_n, b_spread_sum, b_spread_m2,
-                sn       integer,           -- b_volume_close, spread_macd, rv_1h, b_spread_high,
-                ss       double precision,  -- b_spread_low, spread_dx_14, signal_persistence_min
+                sn       integer,           -- b_volume_close, rv_1h, signal_persistence_min
+                ss       double precision,
                 m2b      double precision,
                 v        double precision,
-                macd     double precision,
                 rv       double precision,
-                hi       double precision,
-                lo       double precision,
-                dx       double precision,
                 pers     double precision,
                 k1       integer,           -- its slot: the row at t - (k1 - 1) x 5 min
                 pts      timestamptz,       -- the key's row before it: ts and x
@@ -188,8 +192,7 @@ BEGIN
         IF v_read_ex IS NOT NULL THEN   -- none in steady state: neither the read nor its plan
             INSERT INTO pg_temp.wl_factor_window_rows
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
-                   h.b_spread_m2 AS m2b, h.b_volume_close AS v, h.spread_macd AS macd, h.rv_1h AS rv,
-                   h.b_spread_high AS hi, h.b_spread_low AS lo, h.spread_dx_14 AS dx, h.signal_persistence_min AS pers,
+                   h.b_spread_m2 AS m2b, h.b_volume_close AS v, h.rv_1h AS rv, h.signal_persistence_min AS pers,
                    (extract(epoch FROM v_t - h.ts) / 300)::integer + 1 AS k1,
                    lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
                    max(h.b_spread_close) FILTER (WHERE h.ts > v_w12_lo) OVER w AS runmax,
@@ -202,9 +205,10 @@ BEGIN
             WINDOW w AS (PARTITION BY h.exchange COLLATE "C", h.symbol COLLATE "C" ORDER BY h.ts);
         END IF;
 
-        -- 2.3 - 2.6: one function per kind of state; see each one's header for its contract.
+        -- 2.3 - 2.7: one function per kind of state; see each one's header for its contract.
         PERFORM watchlist_data.factor_slots_step(v_t, v_blocks_hi);
-        PERFORM watchlist_data.factor_window_step(v_t, v_blocks_lo, v_blocks_hi, v_ema12_w, v_ema26_w, v_ema9_w);
+        PERFORM watchlist_data.factor_window_step(v_t, v_blocks_lo, v_blocks_hi);
+        PERFORM watchlist_data.factor_smooth_step();
         PERFORM watchlist_data.factor_funding_step(v_t);
         factor_rows := factor_rows + watchlist_data.factor_write_step(v_t, v_blocks_lo, v_blocks_hi);
 

@@ -9,7 +9,7 @@
 --   out: one row per key and bucket end with raw rows (computed_at = now()); returns their count.
 --   invariant: a row at t is written from raw rows before t only (late rows included: the
 --        bucket is aggregated again), so running it twice gives the same rows. The windowed
---        factors of an upserted row keep their old values until steps 2.3-2.6 run for t.
+--        factors of an upserted row keep their old values until steps 2.3-2.7 run for t.
 CREATE OR REPLACE FUNCTION watchlist_data.factor_base_step(p_first timestamptz, p_last timestamptz, p_keys jsonb)
 RETURNS bigint
 LANGUAGE plpgsql

@@ -1,4 +1,4 @@
--- watchlist_data.factor_funding_step(p_t): step 2.5 of watchlist_data.compute_factors_keys:
+-- watchlist_data.factor_funding_step(p_t): step 2.6 of watchlist_data.compute_factors_keys:
 -- the 7-day funding window H(t, 7 d) (z-score, trend 3 d, vol, regime, reversal probability).
 --   in:  pg_temp.wl_factor_cur (2.1: f_t); the row of factor_value at t_h, the full hour before
 --        t, with the statistics kept on it (b_fstate_*, 0021); watchlist_data.factor_funding_state

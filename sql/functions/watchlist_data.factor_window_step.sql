@@ -1,20 +1,28 @@
--- watchlist_data.factor_window_step(p_t, p_blocks_lo, p_blocks_hi, p_ema12_w, p_ema26_w,
--- p_ema9_w): step 2.4 of watchlist_data.compute_factors_keys: the 12-hour window W(t, 12 h)
--- (z-score 12 h, half-life, skew, kurtosis, drawdown, MACD, realised vol 12 h, vol of vol,
--- volume spike).
+-- watchlist_data.factor_window_step(p_t, p_blocks_lo, p_blocks_hi): step 2.4 of
+-- watchlist_data.compute_factors_keys: the 12-hour window W(t, 12 h) (z-score 12 h, half-life,
+-- skew, kurtosis, drawdown, realised vol 12 h, vol of vol, volume spike).
 --   in:  pg_temp.wl_factor_cur (2.1) and pg_temp.wl_factor_short (2.3: own_px, hd_*);
 --        for the keys that roll (NOT fullw): their watchlist_data.factor_window_state (the
 --        sums at t - 5 min, 0022), their rows of factor_value in [t - 12 h - 5 min, p_blocks_lo]
---        (the row leaving W with its step, and the rows before the first block) and, when the
---        blocks moved (the hour turned), the hourly blocks b_blk_* kept on the full-hour rows in
---        (p_blocks_lo, p_blocks_hi]; for the others pg_temp.wl_factor_window_rows (2.2).
---        p_ema*_w: the EMA weights l^k, k = 0 .. 144 (index k + 1), of spans 12, 26 and 9.
---   out: pg_temp.wl_factor_w12, one row per key of wl_factor_cur: the sums of W(t, 12 h), rolled
---        (the state + the row at t - the row at t - 12 h) or summed over the rows, its drawdown
---        dd12 and the summary fb_* of the blocks.
---   invariant: the sums are exact (numeric; the EMA sums rounded at 60 decimal places), so
---        rolling and summing give the same values.
-CREATE OR REPLACE FUNCTION watchlist_data.factor_window_step(p_t timestamptz, p_blocks_lo timestamptz, p_blocks_hi timestamptz, p_ema12_w numeric[], p_ema26_w numeric[], p_ema9_w numeric[])
+--        and, when the blocks moved (the hour turned), the hourly blocks b_blk_* kept on the
+--        full-hour rows in (p_blocks_lo, p_blocks_hi]; for the others
+--        pg_temp.wl_factor_window_rows (2.2).
+--   out: pg_temp.wl_factor_w12, one row per key of wl_factor_cur: the sums of W(t, 12 h), its
+--        drawdown dd12 and the summary fb_* of the blocks.
+--   invariant: the sums are exact (numeric), so rolling and summing give the same values.
+-- One statement in five stages; each states what it yields:
+--   1. tail_rows  (rolling keys) the rows in [t - 12 h - 5 min, p_blocks_lo], each with the row
+--                 before it and the running maximum of x from t - 12 h; tail_part: max, min
+--                 and largest fall of x over those in W(t, 12 h), before its first block.
+--   2. leaving    (rolling keys) the terms of the row at t - 12 h (leaving W) in every sum,
+--                 its step's included; no row when the key has none there.
+--   3. blocks     (rolling keys whose state's blocks are not (p_blocks_lo, p_blocks_hi]) the
+--                 11 hourly blocks; blocks_sum: their max, min and largest fall, combined in
+--                 time order.
+--   4. rolled     (rolling keys) state + the row at t - the row leaving, and the drawdown
+--                 from the parts: the tail, the blocks, the rows after them (hd_* of 2.3).
+--   5. summed     (fullw keys) the same columns summed over their rows in W(t, 12 h).
+CREATE OR REPLACE FUNCTION watchlist_data.factor_window_step(p_t timestamptz, p_blocks_lo timestamptz, p_blocks_hi timestamptz)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -51,14 +59,8 @@ BEGIN
             wd_pp  numeric,
             wd_pc  numeric,
             wd_d2  numeric,
-            we12_n numeric,
-            we12_d numeric,
-            we26_n numeric,
-            we26_d numeric,
-            wg_pn  numeric,           -- ... but for the row at t, whose spread_macd and rv_1h
-            wg_pd  numeric,           -- step 2.6 computes: wg_n, wg_d, wr_n, wr_1, wr_2 without
-            wr_pn  integer,           -- their term for t
-            wr_p1  numeric,
+            wr_pn  integer,           -- ... but for the row at t, whose rv_1h step 2.7 computes:
+            wr_p1  numeric,           -- wr_n, wr_1, wr_2 without its term
             wr_p2  numeric,
             wv_n   integer,
             wv_1   numeric,
@@ -72,10 +74,10 @@ BEGIN
         TRUNCATE pg_temp.wl_factor_w12;
     END IF;
     INSERT INTO pg_temp.wl_factor_w12
-        WITH tail_rows AS ( -- rolling keys: rows in [t - 12 h - 5 min, p_blocks_lo]: the row leaving W and the step
+        WITH tail_rows AS ( -- 1. rolling keys: rows in [t - 12 h - 5 min, p_blocks_lo]: the row leaving W and the step
                             -- leaving with it, and the rows of W before its first block
             SELECT h.exchange, h.symbol, h.ts, h.b_spread_close AS x, h.b_spread_n AS sn, h.b_spread_sum AS ss,
-                   h.b_spread_m2 AS m2b, h.spread_macd AS macd, h.rv_1h AS rv, h.b_volume_close AS v,
+                   h.b_spread_m2 AS m2b, h.rv_1h AS rv, h.b_volume_close AS v,
                    lag(h.ts) OVER w AS pts, lag(h.b_spread_close) OVER w AS px,
                    max(h.b_spread_close) FILTER (WHERE h.ts > v_w12_lo) OVER w AS rmt
               FROM watchlist_data.factor_value AS h
@@ -85,7 +87,7 @@ BEGIN
         ), tail_part AS ( -- the rows of W before its first block
             SELECT tail_rows.exchange, tail_rows.symbol, max(tail_rows.x) AS tl_mx, min(tail_rows.x) AS tl_mn, max(tail_rows.rmt - tail_rows.x) AS tl_dd
               FROM tail_rows WHERE tail_rows.ts > v_w12_lo GROUP BY 1, 2
-        ), leaving AS ( -- the row at t - 12 h: its terms of every sum
+        ), leaving AS ( -- 2. the row at t - 12 h: its terms of every sum
             SELECT tail_rows.exchange, tail_rows.symbol,
                    coalesce(tail_rows.sn, 0) AS l_sn,
                    CASE WHEN tail_rows.sn > 0 THEN tail_rows.ss::numeric ELSE 0 END AS l_ss,
@@ -101,8 +103,6 @@ BEGIN
                    CASE WHEN tail_rows.pts = tail_rows.ts - c_step AND tail_rows.x IS NOT NULL AND tail_rows.px IS NOT NULL THEN (tail_rows.px::numeric * tail_rows.px::numeric) ELSE 0 END AS l_dpp,
                    CASE WHEN tail_rows.pts = tail_rows.ts - c_step AND tail_rows.x IS NOT NULL AND tail_rows.px IS NOT NULL THEN (tail_rows.px::numeric * tail_rows.x::numeric) ELSE 0 END AS l_dpc,
                    CASE WHEN tail_rows.pts = tail_rows.ts - c_step AND tail_rows.x IS NOT NULL AND tail_rows.px IS NOT NULL THEN ((tail_rows.x - tail_rows.px)::numeric * (tail_rows.x - tail_rows.px)::numeric) ELSE 0 END AS l_dd2,
-                   (tail_rows.macd IS NOT NULL)::int AS l_gn,
-                   coalesce(tail_rows.macd::numeric, 0) AS l_g,
                    (tail_rows.rv IS NOT NULL)::int AS l_rn,
                    coalesce(tail_rows.rv::numeric, 0) AS l_r1,
                    coalesce((tail_rows.rv::numeric * tail_rows.rv::numeric), 0) AS l_r2,
@@ -110,7 +110,7 @@ BEGIN
                    coalesce(tail_rows.v::numeric, 0) AS l_v1,
                    coalesce((tail_rows.v::numeric * tail_rows.v::numeric), 0) AS l_v2
               FROM tail_rows WHERE tail_rows.ts = v_w12_lo
-        ), blocks AS ( -- rolling keys whose blocks changed (the hour turned): the 11 blocks, in time order
+        ), blocks AS ( -- 3. rolling keys whose blocks changed (the hour turned): the 11 blocks, in time order
             SELECT h.exchange, h.symbol, h.ts, h.b_blk_mx AS mx, h.b_blk_mn AS mn, h.b_blk_dd AS dd
               FROM watchlist_data.factor_value AS h
              WHERE h.b_on_hour AND h.ts > p_blocks_lo AND h.ts <= p_blocks_hi
@@ -124,7 +124,7 @@ BEGIN
                                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pmx
                       FROM blocks) AS q
              GROUP BY 1, 2
-        ), rolled AS ( -- rolling keys: W(t - 5 min)'s sums + the row at t - the row at t - 12 h
+        ), rolled AS ( -- 4. rolling keys: W(t - 5 min)'s sums + the row at t - the row at t - 12 h
             SELECT cur.exchange AS l_ex, cur.symbol AS l_sym,
                    s.ws_n + cur.sn - coalesce(leaving.l_sn, 0) AS ws_n,
                    s.ws_s + CASE WHEN cur.sn > 0 THEN cur.ss::numeric ELSE 0 END - coalesce(leaving.l_ss, 0) AS ws_s,
@@ -141,12 +141,6 @@ BEGIN
                    s.wd_pp + coalesce((short_win.own_px::numeric * short_win.own_px::numeric), 0) - coalesce(leaving.l_dpp, 0) AS wd_pp,
                    s.wd_pc + coalesce(short_win.own_px::numeric * cur.x::numeric, 0) - coalesce(leaving.l_dpc, 0) AS wd_pc,
                    s.wd_d2 + coalesce(((cur.x - short_win.own_px)::numeric * (cur.x - short_win.own_px)::numeric), 0) - coalesce(leaving.l_dd2, 0) AS wd_d2,
-                   round(p_ema12_w[2] * s.we12_n, 60) + coalesce(cur.x::numeric, 0) - p_ema12_w[145] * coalesce(leaving.l_x1, 0) AS we12_n,
-                   round(p_ema12_w[2] * s.we12_d, 60) + (cur.x IS NOT NULL)::int - p_ema12_w[145] * coalesce(leaving.l_xn, 0) AS we12_d,
-                   round(p_ema26_w[2] * s.we26_n, 60) + coalesce(cur.x::numeric, 0) - p_ema26_w[145] * coalesce(leaving.l_x1, 0) AS we26_n,
-                   round(p_ema26_w[2] * s.we26_d, 60) + (cur.x IS NOT NULL)::int - p_ema26_w[145] * coalesce(leaving.l_xn, 0) AS we26_d,
-                   round(p_ema9_w[2] * s.wg_n, 60) - p_ema9_w[145] * coalesce(leaving.l_g, 0) AS wg_pn,
-                   round(p_ema9_w[2] * s.wg_d, 60) - p_ema9_w[145] * coalesce(leaving.l_gn, 0) AS wg_pd,
                    s.wr_n - coalesce(leaving.l_rn, 0)::int AS wr_pn,
                    s.wr_1 - coalesce(leaving.l_r1, 0) AS wr_p1,
                    s.wr_2 - coalesce(leaving.l_r2, 0) AS wr_p2,
@@ -167,7 +161,7 @@ BEGIN
                          CASE WHEN s.fb_lo = p_blocks_lo AND s.fb_hi = p_blocks_hi THEN s.fb_mn ELSE blocks_sum.fb_mn END AS mn,
                          CASE WHEN s.fb_lo = p_blocks_lo AND s.fb_hi = p_blocks_hi THEN s.fb_dd ELSE blocks_sum.fb_dd END AS dd) AS fbx
              WHERE NOT cur.fullw
-        ), summed AS ( -- the same sums, over the window itself
+        ), summed AS ( -- 5. the same sums, over the window itself
             SELECT hist.exchange AS l_ex, hist.symbol AS l_sym,
                    coalesce(sum(hist.sn), 0) AS ws_n,
                    coalesce(sum(hist.ss::numeric) FILTER (WHERE hist.sn > 0), 0) AS ws_s,
@@ -183,12 +177,6 @@ BEGIN
                    coalesce(sum((hist.px::numeric * hist.px::numeric)) FILTER (WHERE hist.pts = hist.ts - c_step AND hist.x IS NOT NULL), 0) AS wd_pp,
                    coalesce(sum(hist.px::numeric * hist.x::numeric) FILTER (WHERE hist.pts = hist.ts - c_step), 0) AS wd_pc,
                    coalesce(sum(((hist.x - hist.px)::numeric * (hist.x - hist.px)::numeric)) FILTER (WHERE hist.pts = hist.ts - c_step), 0) AS wd_d2,
-                   coalesce(sum(p_ema12_w[hist.k1] * hist.x::numeric), 0) AS we12_n,
-                   coalesce(sum(p_ema12_w[hist.k1]) FILTER (WHERE hist.x IS NOT NULL), 0) AS we12_d,
-                   coalesce(sum(p_ema26_w[hist.k1] * hist.x::numeric), 0) AS we26_n,
-                   coalesce(sum(p_ema26_w[hist.k1]) FILTER (WHERE hist.x IS NOT NULL), 0) AS we26_d,
-                   coalesce(sum(p_ema9_w[hist.k1] * hist.macd::numeric) FILTER (WHERE hist.ts < p_t), 0) AS wg_pn,
-                   coalesce(sum(p_ema9_w[hist.k1]) FILTER (WHERE hist.ts < p_t AND hist.macd IS NOT NULL), 0) AS wg_pd,
                    count(hist.rv) FILTER (WHERE hist.ts < p_t)::int AS wr_pn,
                    coalesce(sum(hist.rv::numeric) FILTER (WHERE hist.ts < p_t), 0) AS wr_p1,
                    coalesce(sum((hist.rv::numeric * hist.rv::numeric)) FILTER (WHERE hist.ts < p_t), 0) AS wr_p2,
@@ -206,4 +194,4 @@ BEGIN
         SELECT * FROM rolled UNION ALL SELECT * FROM summed;
 END
 $$;
-REVOKE ALL ON FUNCTION watchlist_data.factor_window_step(timestamptz, timestamptz, timestamptz, numeric[], numeric[], numeric[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION watchlist_data.factor_window_step(timestamptz, timestamptz, timestamptz) FROM PUBLIC;

@@ -62,23 +62,21 @@ SELECT results_eq($$SELECT f.ts - wl_fx.t, f.b_n_rows, f.b_spread_close, f.b_spr
                            (INTERVAL '10 minutes', 1, 0.002::float8, 0.002::float8, 0.002::float8, true),
                            (INTERVAL '15 minutes', 1, 0.004::float8, 0.004::float8, 0.004::float8, true)$$,
                   'bases: last spread of each bucket [t - 5 min, t), its high and low, triggered state of its last row');
-SELECT results_eq($$SELECT f.ts - wl_fx.t, round(f.spread_zscore_1h::numeric, 6), round(f.spread_rsi_14::numeric, 6),
+SELECT results_eq($$SELECT f.ts - wl_fx.t, round(f.spread_zscore_1h::numeric, 6), round(f.spread_rsi_sma_14::numeric, 6),
                            round(f.rv_1h::numeric, 9), round(f.spread_drawdown_12h::numeric, 9), f.spread_momentum_15m,
                            f.signal_persistence_min
                       FROM watchlist_data.factor_value AS f, wl_fx WHERE f.exchange = 'pgtapfx' ORDER BY f.ts$$,
                   $$VALUES (INTERVAL '5 minutes',  0.707107, NULL::numeric,  NULL::numeric, 0.000000000, NULL::float8, 0::float8),
                            (INTERVAL '10 minutes', 0.000000, 0.000000,  0.001000000, 0.001000000, NULL, 5),
                            (INTERVAL '15 minutes', 1.161895, 66.666667, 0.002236068, 0.001000000, NULL, 10)$$,
-                  'hand-computed z-score 1 h, RSI, realised vol, drawdown, momentum (no row 15 min back), persistence');
+                  'hand-computed z-score 1 h, RSI (simple averages), realised vol, drawdown, momentum (no row 15 min back), persistence');
 SELECT results_eq($$SELECT s.ts - wl_fx.t, s.ws_n, s.wx_n, s.wx_1, s.wx_2, s.wd_n, s.wd_d2
                       FROM watchlist_data.factor_window_state AS s, wl_fx WHERE s.exchange = 'pgtapfx' AND s.symbol = 'FX1'$$,
                   $$VALUES (INTERVAL '15 minutes', 4::bigint, 3, 0.009::numeric, 0.000029::numeric, 2, 0.000005::numeric)$$,
                   'window state carried to the last bucket end: 4 raw samples, x = 0.003, 0.002, 0.004 (sum, sum of squares), 2 steps (sum of d^2)');
-SELECT results_eq($$SELECT s.r_x[1:4], array_length(s.r_x, 1), s.r_hi[1:4], s.r_lo[1:4], s.r_sn[1:4], array_length(s.r_sn, 1),
-                           array_length(s.r_dx, 1), s.r_pers
+SELECT results_eq($$SELECT s.r_x[1:4], array_length(s.r_x, 1), s.r_sn[1:4], array_length(s.r_sn, 1), s.r_pers
                       FROM watchlist_data.factor_window_state AS s WHERE s.exchange = 'pgtapfx' AND s.symbol = 'FX1'$$,
-                  $$VALUES (ARRAY[0.004, 0.002, 0.003, NULL]::float8[], 36, ARRAY[0.004, 0.002, 0.003, NULL]::float8[],
-                            ARRAY[0.004, 0.002, 0.001, NULL]::float8[], ARRAY[1, 1, 2, NULL], 11, 13, 10::float8)$$,
+                  $$VALUES (ARRAY[0.004, 0.002, 0.003, NULL]::float8[], 36, ARRAY[1, 1, 2, NULL], 11, 10::float8)$$,
                   'window state slots (0070): slot k = the row at T+15 - (k - 1) x 5 min, newest first, NULL before the first row');
 SELECT results_eq($$SELECT round(f.funding_term_slope::numeric, 9), round(f.oi_to_volume::numeric, 9),
                            round(f.perp_oi_dominance::numeric, 9), f.hour_of_day,
@@ -125,14 +123,14 @@ SELECT throws_ok($$SELECT * FROM watchlist.compute_factors(now(), now() - INTERV
 INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, confirmed_at, duration_sec, n_samples, status, is_open)
 SELECT 'pgtapfx', 'FX1', 'A', t + INTERVAL '12 minutes', t + INTERVAL '13 minutes', t + INTERVAL '12 minutes', 60, 2, 'confirmed', false FROM wl_fx;
 SELECT results_eq($$SELECT f.factor, round(f.value::numeric, 9) FROM wl_fx, watchlist.event_factors(t, t + INTERVAL '1 hour', NULL, 'pgtapfx') AS f
-                     WHERE f.factor IN ('db.signal_persistence_min', 'db.spread_rsi_14', 'db.rv_1h', 'spread_rel') ORDER BY 1$$,
-                  $$VALUES ('db.rv_1h', 0.001000000), ('db.signal_persistence_min', 5.000000000), ('db.spread_rsi_14', 0.000000000),
+                     WHERE f.factor IN ('db.signal_persistence_min', 'db.spread_rsi_sma_14', 'db.rv_1h', 'spread_rel') ORDER BY 1$$,
+                  $$VALUES ('db.rv_1h', 0.001000000), ('db.signal_persistence_min', 5.000000000), ('db.spread_rsi_sma_14', 0.000000000),
                            ('spread_rel', 0.004000000)$$,
                   'event_factors: database factors as db.<column> from the row at or before the entry time, next to the app''s');
 SELECT is((SELECT count(*)::int FROM wl_fx, watchlist.event_factors(t, t + INTERVAL '1 hour', NULL, 'pgtapfx') AS f
             WHERE f.factor LIKE 'db.b\_%'), 0, 'the bucket bases (b_*) are not factors');
-SELECT results_eq($$SELECT c.source, c.n_rows, c.n_values, round(c.coverage::numeric, 6), c.definition LIKE 'RSI (simple averages)%'
-                      FROM wl_fx, watchlist.factor_catalog(t, t + INTERVAL '20 minutes') AS c WHERE c.factor = 'db.spread_rsi_14'$$,
+SELECT results_eq($$SELECT c.source, c.n_rows, c.n_values, round(c.coverage::numeric, 6), c.definition LIKE 'RSI with simple averages%'
+                      FROM wl_fx, watchlist.factor_catalog(t, t + INTERVAL '20 minutes') AS c WHERE c.factor = 'db.spread_rsi_sma_14'$$,
                   $$VALUES ('database', 3::bigint, 2::bigint, 0.666667, true)$$,
                   'factor_catalog: source, coverage and the definition from the column comment');
 SELECT results_eq($$SELECT c.source, c.n_rows, c.n_values FROM wl_fx, watchlist.factor_catalog(t, t + INTERVAL '20 minutes') AS c

@@ -1,8 +1,10 @@
 """An independent numpy implementation of the database factors (watchlist_data.factor_value),
-written from the definitions in the column comments of sql/0020_factor_value.sql, computed
-directly from raw rows: bucket bases by Python grouping, two-pass moments, numpy
-polyfit/lstsq for slopes, explicit loops for the recursive factors. Used by test_factors.py
-to check every factor to 1e-9 (relative to the column's scale)."""
+written from the definitions in the column comments of sql/0020_factor_value.sql and of the
+migrations that replace them (0120: the textbook indicators), computed directly from raw rows:
+bucket bases by Python grouping, two-pass moments, numpy polyfit/lstsq for slopes, explicit
+loops for the recursive factors (run_indicators: one run at a time). Used by test_factors.py
+to check every factor to 1e-9 (relative to the column's scale), and by test_indicators.py
+next to TA-Lib."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ FACTORS = [
     "spread_kurt_12h",
     "spread_drawdown_12h",
     "spread_rsi_14",
+    "spread_rsi_sma_14",
     "spread_macd",
     "spread_macd_signal",
     "spread_bollinger_pct_b",
@@ -85,16 +88,118 @@ def _bucket_factors(exchange: str, meta: dict) -> dict:
     return {"funding_term_slope": slope, "oi_to_volume": oi_vol, "perp_oi_dominance": dom}
 
 
-def _ema(ts_x: list[tuple[int, float]], t: int, span: int) -> float | None:
-    lam = 1 - 2.0 / (span + 1)
-    w = np.array([lam ** ((t - b) / STEP) for b, _ in ts_x])
-    x = np.array([v for _, v in ts_x])
-    return float((w * x).sum() / w.sum()) if len(ts_x) else None
+TEXTBOOK = [
+    "spread_rsi_14",
+    "spread_macd",
+    "spread_macd_signal",
+    "spread_bollinger_pct_b",
+    "spread_dx_14",
+    "spread_adx_14",
+]
+# the first index i of a run at which each textbook indicator has a value (TA-Lib's lookback)
+WARM_UP = {
+    "spread_rsi_14": 14,
+    "spread_macd": 33,
+    "spread_macd_signal": 33,
+    "spread_bollinger_pct_b": 19,
+    "spread_dx_14": 14,
+    "spread_adx_14": 27,
+}
 
 
-def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
-    """rows: one key's raw rows (dicts with ts, spread_rel, funding_rate, volume_quote,
-    triggered, meta). Returns {bucket end: {factor: value}} for every bucket with rows."""
+def run_indicators(x: list[float], hi: list[float], lo: list[float]) -> dict[str, list]:
+    """The textbook indicators (0120) along one run: the closes, highs and lows of consecutive
+    bucket ends, oldest first. Written from the textbook recursions (Wilder 1978; Appel's MACD
+    with the EMA seeds TA-Lib uses), in plain Python loops, independently of the SQL:
+    RSI: Wilder's averages of gains and losses, seeded by the mean of the first 14;
+    MACD: EMA12 - EMA26 from index 25, EMA26 seeded by the mean of x_0..x_25, EMA12 by the
+    mean of x_14..x_25; signal: EMA9 of the MACD seeded by the mean of its first 9 values;
+    both reported from index 33; Bollinger %b: mean and population sd of the last 20;
+    DX: Wilder's sums of +DM, -DM, TR (plain sums of the first 13 steps, then
+    S - S / 14 + v); ADX: the mean of the first 14 DX, then Wilder's average."""
+    n = len(x)
+    out = {f: [None] * n for f in TEXTBOOK}
+    gain = loss = 0.0
+    e12 = e26 = None
+    macd_hist: list[float] = []
+    sig = None
+    p = m = tr = 0.0
+    dxs: list[float | None] = []
+    adx = None
+    for i in range(n):
+        if i >= 1:
+            d = x[i] - x[i - 1]
+            g, lo_ = (d, 0.0) if d > 0 else (0.0, -d)
+            if i <= 14:
+                gain, loss = gain + g, loss + lo_
+                if i == 14:
+                    gain, loss = gain / 14, loss / 14
+            else:
+                gain, loss = (gain * 13 + g) / 14, (loss * 13 + lo_) / 14
+            if i >= 14 and gain + loss > 0:
+                out["spread_rsi_14"][i] = 100 * gain / (gain + loss)
+            up, dn = hi[i] - hi[i - 1], lo[i - 1] - lo[i]
+            dmp = up if up > dn and up > 0 else 0.0
+            dmm = dn if dn > up and dn > 0 else 0.0
+            t_r = max(hi[i], x[i - 1]) - min(lo[i], x[i - 1])
+            if i <= 13:
+                p, m, tr = p + dmp, m + dmm, tr + t_r
+            else:
+                p, m, tr = p - p / 14 + dmp, m - m / 14 + dmm, tr - tr / 14 + t_r
+            if i >= 14:
+                dx = None
+                if tr > 0:
+                    dip, dim = 100 * p / tr, 100 * m / tr
+                    if dip + dim > 0:
+                        dx = 100 * abs(dip - dim) / (dip + dim)
+                out["spread_dx_14"][i] = dx
+                dxs.append(dx)
+                if i == 27:
+                    adx = sum(v or 0.0 for v in dxs) / 14
+                elif i > 27 and dx is not None:
+                    adx = (adx * 13 + dx) / 14
+                if i >= 27:
+                    out["spread_adx_14"][i] = adx
+        if i == 25:
+            e26 = sum(x[0:26]) / 26
+            e12 = sum(x[14:26]) / 12
+        elif i > 25:
+            e26 = e26 + (2 / 27) * (x[i] - e26)
+            e12 = e12 + (2 / 13) * (x[i] - e12)
+        if i >= 25:
+            macd_hist.append(e12 - e26)
+            if i == 33:
+                sig = sum(macd_hist) / 9
+            elif i > 33:
+                sig = sig + 0.2 * (macd_hist[-1] - sig)
+            if i >= 33:
+                out["spread_macd"][i] = macd_hist[-1]
+                out["spread_macd_signal"][i] = sig
+        if i >= 19:
+            w = np.array(x[i - 19 : i + 1])
+            sd = float(np.std(w))
+            if sd > 0:
+                out["spread_bollinger_pct_b"][i] = (x[i] - (w.mean() - 2 * sd)) / (4 * sd)
+    return out
+
+
+def runs(base: dict[int, dict]) -> list[list[int]]:
+    """The runs (0120) of a key's bucket ends: maximal sequences of consecutive bucket ends
+    with a spread close."""
+    out: list[list[int]] = []
+    for t in sorted(base):
+        if base[t]["x"] is None:
+            continue
+        if out and out[-1][-1] == t - STEP:
+            out[-1].append(t)
+        else:
+            out.append([t])
+    return out
+
+
+def bases(rows: list[dict]) -> dict[int, dict]:
+    """One key's raw rows grouped into 5-minute buckets: {bucket end (epoch s): base}, with the
+    last spread x, its high hi and low lo, the samples, funding f, volume v, triggered, meta."""
     buckets: dict[int, list[dict]] = {}
     for r in sorted(rows, key=lambda r: r["ts"]):
         e = _epoch(r["ts"])
@@ -114,6 +219,13 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
             "trig": rs[-1]["triggered"],
             "meta": rs[-1].get("meta") or {},
         }
+    return base
+
+
+def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
+    """rows: one key's raw rows (dicts with ts, spread_rel, funding_rate, volume_quote,
+    triggered, meta). Returns {bucket end: {factor: value}} for every bucket with rows."""
+    base = bases(rows)
     out: dict[int, dict] = {}
     for t in sorted(base):
         cur = base[t]
@@ -167,31 +279,7 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
         st70 = steps(4200)
         dd = [base[b]["x"] - base[b - STEP]["x"] for b in st70]
         tot = sum(abs(v) for v in dd)
-        res["spread_rsi_14"] = 100 * sum(max(v, 0) for v in dd) / tot if tot > 0 else None
-        # MACD
-        e12, e26 = _ema(xs, t, 12), _ema(xs, t, 26)
-        res["spread_macd"] = e12 - e26 if e12 is not None else None
-        hist_macd = [(b, out[b]["spread_macd"]) for b in w12 if b < t and out[b]["spread_macd"] is not None]
-        if res["spread_macd"] is not None:
-            hist_macd.append((t, res["spread_macd"]))
-        res["spread_macd_signal"] = _ema(hist_macd, t, 9) if hist_macd else None
-        # Bollinger
-        bb = [base[b]["x"] for b in window(6000) if base[b]["x"] is not None]
-        sd = _sd(bb)
-        res["spread_bollinger_pct_b"] = (x_t - (np.mean(bb) - 2 * sd)) / (4 * sd) if sd and x_t is not None else None
-        # DX / ADX
-        sp_, sm_, tr_ = 0.0, 0.0, 0.0
-        for b in st70:
-            c, p = base[b], base[b - STEP]
-            up, dn = c["hi"] - p["hi"], p["lo"] - c["lo"]
-            sp_ += up if up > dn and up > 0 else 0.0
-            sm_ += dn if dn > up and dn > 0 else 0.0
-            tr_ += max(c["hi"], p["x"]) - min(c["lo"], p["x"])
-        res["spread_dx_14"] = 100 * abs(sp_ - sm_) / (sp_ + sm_) if st70 and sp_ + sm_ > 0 and tr_ > 0 else None
-        dxs = [out[b]["spread_dx_14"] for b in window(4200) if b < t and out[b]["spread_dx_14"] is not None]
-        if res["spread_dx_14"] is not None:
-            dxs.append(res["spread_dx_14"])
-        res["spread_adx_14"] = float(np.mean(dxs)) if dxs else None
+        res["spread_rsi_sma_14"] = 100 * sum(max(v, 0) for v in dd) / tot if tot > 0 else None
         # funding, hourly samples
         f_t = cur["f"]
         H = [(b, base[b]["f"]) for b in window(7 * 86400) if b % 3600 == 0 and base[b]["f"] is not None]
@@ -251,18 +339,28 @@ def compute(exchange: str, rows: list[dict]) -> dict[datetime, dict]:
             (5.0 + (prev["signal_persistence_min"] if prev else 0.0)) if cur["trig"] else 0.0
         )
         out[t] = {k: (float(v) if v is not None else None) for k, v in res.items()}
+    for run in runs(base):
+        ind = run_indicators([base[b]["x"] for b in run], [base[b]["hi"] for b in run], [base[b]["lo"] for b in run])
+        for j, b in enumerate(run):
+            for f in TEXTBOOK:
+                out[b][f] = ind[f][j]
+    for t in out:
+        for f in TEXTBOOK:
+            out[t].setdefault(f, None)
     return {datetime.fromtimestamp(t, UTC): v for t, v in out.items()}
 
 
-def generate(rng: np.random.Generator, exchange: str, symbol: str, t0: datetime, minutes: int) -> list[dict]:
-    """Irregular samples (30 s .. 3 min apart) with holes, null spreads, funding steps, a
-    volume series, triggered runs and meta.exchanges with perp/spot entries of several
-    funding intervals (some without quotes)."""
+def generate(
+    rng: np.random.Generator, exchange: str, symbol: str, t0: datetime, minutes: int, hole_p: float = 0.01
+) -> list[dict]:
+    """Irregular samples (30 s .. 3 min apart) with holes (10 .. 90 min, after a sample with
+    probability hole_p), null spreads, funding steps, a volume series, triggered runs and
+    meta.exchanges with perp/spot entries of several funding intervals (some without quotes)."""
     rows, m, spread, funding = [], 0.0, 0.003, 0.0001
     trig_left = 0
     while m < minutes:
         m += float(rng.choice([0.5, 1, 1, 1, 2, 3]))
-        if rng.random() < 0.01:
+        if rng.random() < hole_p:
             m += float(rng.integers(10, 90))  # a hole
         if m >= minutes:
             break

@@ -73,7 +73,9 @@ def test_factors_lists_app_and_database_factors_with_their_definitions(target):
     their column comment, the app's columns; --source filters."""
     res = CliRunner().invoke(main, ["factors", "--hours", "1"])
     assert res.exit_code == 0, res.output
-    assert re.search(r"^db\.spread_rsi_14\s+database\s+\S+\s+RSI \(simple averages\)", res.output, re.M), res.output
+    assert re.search(r"^db\.spread_rsi_sma_14\s+database\s+\S+\s+RSI with simple averages", res.output, re.M), (
+        res.output
+    )
     assert re.search(r"^spread_zscore_1h\s+app\s", res.output, re.M), res.output
     res = CliRunner().invoke(main, ["factors", "--source", "database", "--format", "csv"])
     assert res.exit_code == 0, res.output

@@ -345,12 +345,9 @@ def test_funding_samples_rolled_equal_the_rows_and_read_again(conn, data, paused
 # row at the state's t - (k - 1) x 5 min): (state column, factor_value column, slots)
 WINDOW_SLOTS = [
     ("r_x", "b_spread_close", 36),
-    ("r_hi", "b_spread_high", 14),
-    ("r_lo", "b_spread_low", 14),
     ("r_sn", "b_spread_n", 11),
     ("r_ss", "b_spread_sum", 11),
     ("r_m2", "b_spread_m2", 11),
-    ("r_dx", "spread_dx_14", 13),
 ]
 WINDOW_SLOTS_SQL = (
     "SELECT s.symbol, s.ts, "
@@ -401,7 +398,7 @@ def test_window_slots_rolled_equal_the_rows_and_read_again(conn, data, paused_fa
             f"{st[0]}: few spread values in the slots (the test covers little)"
         )
     rolled = {k: v for k, v in _stored(conn).items() if k[1] == end}
-    assert len(rolled) == len(SYMBOLS) and all(v["spread_rsi_14"] is not None for v in rolled.values()), (
+    assert len(rolled) == len(SYMBOLS) and all(v["spread_rsi_sma_14"] is not None for v in rolled.values()), (
         "the short-window factors computed at the last bucket end"
     )
     # the same bucket end again without the state: the slots read from the rows
