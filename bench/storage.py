@@ -2,15 +2,21 @@
 """Benchmark: storage of the raw pool, bytes per row before and after compression
 (columnstore, segmented by exchange, symbol). Prints figures; it is not a test.
 
-Loads HOURS of 1-minute bench rows (bench/_data.py: core scalars and a small meta) for
-EXCHANGES x SYMBOLS keys ten days back, measures the chunks' size, compresses them with
-compress_chunk, measures again, and removes everything it loaded.
+Loads HOURS of 1-minute rows ten days back, measures the chunks' size, compresses them with
+compress_chunk, measures again, and removes everything it loaded. The rows (--data):
+  sample  (default) watchlist_db.sample, the project's realistic monitor data: 20 pairs,
+          every core column filled, about 1 KB of meta, through snapshot.to_raw_rows and
+          watchlist.ingest_raw (--exchanges / --symbols do not apply)
+  bench   bench/_data.py's synthetic rows for EXCHANGES x SYMBOLS keys: sines that repeat
+          across symbols and a small meta (compress far better than real data)
 
-Also prints where the compressed bytes go: each column's bytes per row in the compressed
-chunk (sum of pg_column_size over its rows: the column's compressed batches, after TOAST
-compression). --data sample loads watchlist_db.sample instead (the project's realistic
-monitor data: 20 pairs, every core column filled, about 1 KB of meta) through
-snapshot.to_raw_rows and watchlist.ingest_raw, to show the same figures on realistic rows.
+Beside the columnstore it prints what a user would pick instead: the same rows, in the same
+order (exchange, symbol, ts: the columnstore's segments in time order), as one Parquet file
+with zstd at level 3 and at level 19 (pyarrow, the research extra; meta as its JSON text).
+And where the compressed bytes go: each column's bytes per row in the compressed chunk (sum
+of pg_column_size over its rows: the column's compressed batches, after TOAST compression)
+beside the same column's compressed bytes in the Parquet file (level 3), meta against the
+core columns.
 """
 
 from __future__ import annotations
@@ -42,8 +48,8 @@ def main() -> int:
     ap.add_argument(
         "--data",
         choices=("bench", "sample"),
-        default="bench",
-        help="bench: bench/_data.py rows (default); sample: watchlist_db.sample (20 pairs, realistic)",
+        default="sample",
+        help="sample: watchlist_db.sample (20 pairs, realistic; default); bench: bench/_data.py's synthetic rows",
     )
     ap.add_argument("--columns", type=int, default=12, help="columns to list in the per-column breakdown")
     args = ap.parse_args()
@@ -66,6 +72,7 @@ def main() -> int:
             conn.execute("SELECT decompress_chunk(%s::regclass, if_compressed => true)", (c,))
             conn.execute(f"VACUUM FULL {c}")
         before = sum(conn.execute("SELECT pg_total_relation_size(%s::regclass)", (c,)).fetchone()[0] for c in chunks)
+        parquet = parquet_sizes(conn, day, day + timedelta(hours=args.hours))
         t = time.perf_counter()
         for c in chunks:
             conn.execute("SELECT compress_chunk(%s::regclass, if_not_compressed => true)", (c,))
@@ -84,17 +91,40 @@ def main() -> int:
     print(f"{'measure':<34}{'bytes/row':>12}{'baseline':>12}{'ratio':>8}")
     print(f"{'raw chunk, row store (baseline)':<34}{before / n:>12.1f}{'':>12}{'':>8}")
     print(f"{'raw chunk, compressed':<34}{after / n:>12.1f}{before / n:>12.1f}{before / max(after, 1):>7.1f}x")
+    if parquet:
+        for level in (3, 19):
+            b = parquet[level]["total"]
+            print(
+                f"{'Parquet + zstd ' + str(level) + ' (same rows/order)':<34}{b / n:>12.1f}{after / n:>12.1f}{after / b:>7.2f}x"
+            )
+        print("  (ratio: columnstore bytes over Parquet bytes; at most 1.00 is the target)")
+    else:
+        print("Parquet + zstd: not measured (pyarrow missing: pip install -e '.[research]')")
     print(
         f"per day at 7 x 800 x 1 min (8.06M rows): {before / n * 8.064e6 / 2**30:.2f} GiB row store, "
         f"{after / n * 8.064e6 / 2**30:.2f} GiB compressed"
     )
+    pq_cols = parquet[3]["columns"] if parquet else {}
     print(f"\nwhere the compressed bytes go ({args.data} data; column data after TOAST compression):")
-    rest = sum(per_column.values())
+    print(f"  {'column':<32}{'columnstore':>12}{'Parquet zstd 3':>16}")
+    rest, pq_rest = sum(per_column.values()), sum(pq_cols.values())
     for col, b in sorted(per_column.items(), key=lambda kv: -kv[1])[: args.columns]:
-        print(f"  {col:<32}{b / n:>8.2f} B/row")
+        pq = pq_cols.get(col)
+        print(f"  {col:<32}{b / n:>8.2f} B/row{'' if pq is None else format(pq / n, '>10.2f') + ' B/row'}")
         rest -= b
-    print(f"  {'(other columns)':<32}{rest / n:>8.2f} B/row")
-    print(f"  {'(pages, TOAST chunks, index)':<32}{(after - sum(per_column.values())) / n:>8.2f} B/row")
+        pq_rest -= pq or 0
+    print(f"  {'(other columns)':<32}{rest / n:>8.2f} B/row{pq_rest / n:>10.2f} B/row")
+    print(
+        f"  {'(pages, TOAST chunks, index)':<32}{(after - sum(per_column.values())) / n:>8.2f} B/row"
+        + (f"{(parquet[3]['total'] - sum(pq_cols.values())) / n:>10.2f} B/row (footer, metadata)" if parquet else "")
+    )
+    meta_cs = per_column.get("meta", 0)
+    core_cs = sum(v for k, v in per_column.items() if k != "meta" and not k.startswith("_ts_meta"))
+    if parquet:
+        print(
+            f"  meta vs the other columns: columnstore {meta_cs / n:.1f} vs {core_cs / n:.1f} B/row; "
+            f"Parquet zstd 3 {pq_cols.get('meta', 0) / n:.1f} vs {(sum(pq_cols.values()) - pq_cols.get('meta', 0)) / n:.1f} B/row"
+        )
     _data.write_json(
         args.json,
         {
@@ -103,11 +133,56 @@ def main() -> int:
             "row_store": before / n,
             "compressed": after / n,
             "columns": {k: v / n for k, v in per_column.items()},
+            "parquet_zstd3": parquet[3]["total"] / n if parquet else None,
+            "parquet_zstd19": parquet[19]["total"] / n if parquet else None,
+            "parquet_columns": {k: v / n for k, v in pq_cols.items()},
         },
     )
     if target.embedded:
         print("note: embedded engine; sizes are PostgreSQL's and carry over to a real server, timings do not")
     return 0
+
+
+def parquet_sizes(conn, lo, hi) -> dict | None:
+    """The raw rows of [lo, hi) (bench prefix) in the columnstore's order as a Parquet file,
+    zstd level 3 and 19: {level: {"total": file bytes, "columns": {column: compressed bytes}}};
+    None without pyarrow."""
+    try:
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    cur = conn.execute(
+        "SELECT * FROM watchlist_data.watch_signal_raw WHERE exchange LIKE 'bench%%' AND ts >= %s AND ts < %s "
+        "ORDER BY exchange, symbol, ts",
+        (lo, hi),
+    )
+    names = [d.name for d in cur.description]
+    rows = cur.fetchall()
+    import json
+
+    cols = {}
+    for i, name in enumerate(names):
+        vals = [r[i] for r in rows]
+        if name == "meta":
+            vals = [None if v is None else json.dumps(v, separators=(",", ":")) for v in vals]
+        cols[name] = vals
+    table = pa.table(cols)
+    out = {}
+    for level in (3, 19):
+        buf = io.BytesIO()
+        pq.write_table(table, buf, compression="zstd", compression_level=level)
+        md = pq.ParquetFile(io.BytesIO(buf.getvalue())).metadata
+        per: dict[str, int] = {}
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            for c in range(rg.num_columns):
+                cc = rg.column(c)
+                per[cc.path_in_schema] = per.get(cc.path_in_schema, 0) + cc.total_compressed_size
+        out[level] = {"total": len(buf.getvalue()), "columns": per}
+    return out
 
 
 def column_bytes(conn, chunks: list[str]) -> dict[str, int]:

@@ -11,7 +11,8 @@
 --                       TimescaleDB's retry policy runs it next.
 --   kind 'no_scheduler' a TimescaleDB launcher runs on the server but no scheduler for this
 --                       database: nothing runs by itself (worker slots exhausted: each
---                       database with TimescaleDB holds one scheduler worker).
+--                       database with TimescaleDB holds one scheduler worker; or the scheduler
+--                       failed itself, e.g. on a full disk, and the launcher does not restart it).
 --   kind 'overdue'      a scheduler runs here, but scheduled jobs whose next start is more
 --                       than p_overdue_after in the past were not started (TimescaleDB's
 --                       "out of background workers" is only logged, never recorded): one row.
@@ -77,10 +78,12 @@ BEGIN
     UNION ALL
     SELECT 'no_scheduler', NULL::integer,
            format('TimescaleDB''s job scheduler is not running in database %s: no job runs by itself', current_database()),
-           'the server has no free background worker slot for this database''s scheduler: raise max_worker_processes '
-           || 'and timescaledb.max_background_workers (each database with TimescaleDB holds one scheduler worker, '
-           || 'each running job one more; postgresql.conf, then restart the server); or start it with '
-           || 'SELECT _timescaledb_functions.start_background_workers()'
+           'the scheduler stops for good when it fails itself (e.g. it could not record a job''s run while the '
+           || 'disk was full: see the server log) and cannot start without a free background worker slot; '
+           || 'once the cause is gone (space freed), a superuser starts it in this database with '
+           || 'SELECT _timescaledb_functions.start_background_workers() (or restart the server); for slots raise '
+           || 'max_worker_processes and timescaledb.max_background_workers (each database with TimescaleDB holds '
+           || 'one scheduler worker, each running job one more; postgresql.conf, then restart the server)'
       FROM workers AS w WHERE w.launcher AND NOT w.scheduler
     UNION ALL
     SELECT 'overdue', NULL::integer,

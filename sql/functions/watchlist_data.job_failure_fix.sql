@@ -8,6 +8,8 @@
 --     workers" / "failed to start a background worker" and records "failed to start job"
 --     in its job errors.
 --   * lock timeout: another session held a lock the job needed; the job is retried.
+--   * disk full (SQLSTATE 53100, "No space left on device"): a file could not be extended
+--     or written; the scheduler may have stopped too (watchlist.job_health's no_scheduler).
 CREATE OR REPLACE FUNCTION watchlist_data.job_failure_fix(p_error text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -22,6 +24,9 @@ AS $$
             'the server has no free background worker slot for TimescaleDB''s jobs: raise max_worker_processes and '
             || 'timescaledb.max_background_workers (each database with TimescaleDB holds one scheduler worker, each '
             || 'running job one more; postgresql.conf, then restart the server)'
+        WHEN p_error ~* '(no space left on device|\[53100\])' THEN
+            'the database server''s disk is full: free space on its data directory, pg_wal and tablespaces (or grow '
+            || 'the filesystem); TimescaleDB retries the job; if its scheduler stopped meanwhile, wldb status says so'
         WHEN p_error ~* 'lock timeout' THEN
             'another session held a lock the job needs longer than lock_timeout: TimescaleDB retries the job; '
             || 'look for long transactions in pg_stat_activity if it keeps failing'

@@ -12,7 +12,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(18);
+SELECT plan(19);
 
 -- The pure helper on the known messages (as watchlist.jobs() shows them: text [SQLSTATE]).
 SELECT alike(watchlist_data.job_failure_fix('cannot drop portal "" while it is being set up [24000]'),
@@ -29,6 +29,9 @@ SELECT alike(watchlist_data.job_failure_fix('failed to launch job 1007 "User-Def
             '"out of background workers": raise the worker settings');
 SELECT alike(watchlist_data.job_failure_fix('canceling statement due to lock timeout [55P03]'),
             '%lock_timeout: TimescaleDB retries the job%', 'lock timeout: retried, look for long transactions');
+SELECT alike(watchlist_data.job_failure_fix('could not extend file "base/16384/17240": No space left on device. Check free disk space. [53100]'),
+            '%disk is full: free space on its data directory, pg_wal and tablespaces%',
+            'disk full: free space, the job is retried');
 SELECT is(watchlist_data.job_failure_fix('invalid input syntax for type integer: "three" [22P02]'), NULL,
           'an unknown error has no canned fix');
 SELECT is(watchlist_data.job_failure_fix(NULL), NULL, 'no error, no fix');

@@ -38,7 +38,9 @@ def conn(target):
 # failed to install, a fixture that could not start). This is the one allow-list.
 EXPECTED_SKIPS = {
     # WLDB_TEST_DSN: a real server
-    "server": set(),
+    "server": {
+        "cannot mount a tmpfs here (needs root and permission to mount)",  # test_faults (NO_TMPFS_REASON)
+    },
     # the embedded engine tests/run starts
     "embedded": {
         "the embedded engine has one database",  # test_cli_commands
@@ -49,6 +51,7 @@ EXPECTED_SKIPS = {
         "the embedded engine serves one connection at a time (two sessions needed)",  # test_label_merge_lock
         "the adoption test needs a real server (WLDB_TEST_DSN): it starts a private PostgreSQL with LOGIN roles",  # test_adopt
         "the privilege tests need a real server with login roles (WLDB_TEST_DSN)",  # test_privilege_boundaries
+        "the fault tests need a real server (WLDB_TEST_DSN): the embedded engine has no scheduler",  # test_faults
     },
 }
 

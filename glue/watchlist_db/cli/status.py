@@ -15,6 +15,46 @@ from ..spool import default_spool_path, spool_summary
 from .common import Failure, connect, target_of
 
 
+# What a writer's last error looks like when the server's disk is full: PostgreSQL's
+# disk_full (53100: a data file could not be extended), and its messages when it cannot
+# write WAL or a file (it PANICs on WAL and restarts; the writer then sees the connection
+# end, so the last error may instead be a connection error, see SERVER_DOWN_FIX).
+DISK_FULL_MARKS = ("53100", "no space left on device", "could not extend file", "disk full")
+DISK_FULL_FIX = (
+    "free space on the database server's disk (its data directory, pg_wal, the tablespaces) or grow "
+    "the filesystem; if PostgreSQL stopped (it shuts down when it cannot write WAL), start it again. "
+    "The writer keeps every row in its spool meanwhile and replays it by itself (`wldb spool replay` "
+    "for a spool no writer runs on); the jobs catch up on their next runs"
+)
+SERVER_DOWN_FIX = (
+    "start the database server or restore the network path to it; if its log shows "
+    '"No space left on device", free space on its disk first. The writer keeps every row in its '
+    "spool meanwhile and replays it by itself"
+)
+
+
+def spool_problem(sp: dict, connected: bool = True) -> tuple[str, str] | None:
+    """(problem, fix) when the spool's rows wait because of the database: its disk full, or
+    (when status could not connect either) the server unreachable; None when nothing waits
+    or nothing says why (a writer retrying after a short outage is no problem yet)."""
+    if not sp.get("exists") or not sp.get("pending_rows"):
+        return None
+    err = (sp.get("last_error") or "").lower()
+    if any(m in err for m in DISK_FULL_MARKS):
+        return (
+            f"the database server's disk is full: {sp['pending_rows']:,} rows wait in the writer's spool",
+            DISK_FULL_FIX,
+        )
+    if not connected and (
+        err.startswith(("08", "57p", "operationalerror", "connectiontimeout")) or "connection" in err
+    ):
+        return (
+            f"the database was unreachable: {sp['pending_rows']:,} rows wait in the writer's spool",
+            SERVER_DOWN_FIX,
+        )
+    return None
+
+
 @dataclass
 class Status:
     """Everything `wldb status` shows; ``bad`` when monitoring should alert."""
@@ -39,6 +79,7 @@ class Status:
         # a role that could run code as wl_owner is a problem (migrate refuses it too); a
         # wl_owner reachable over TCP without a password (trust on loopback is common on
         # development hosts) and logins without timeouts are warnings
+        spool_bad = spool_bad or spool_problem(self.spool) is not None
         return failed_job or bool(self.problems) or bool(self.job_health) or spool_bad or bool(self.privileges)
 
 
@@ -126,7 +167,11 @@ def render(st: Status) -> list[tuple[str, str | None]]:
         )
     for _login, problem, fix in st.logins:
         out.append((f"  warning: {problem}\n      fix: {fix}", "yellow"))
-    sp = st.spool
+    return out + render_spool(st.spool)
+
+
+def render_spool(sp: dict, connected: bool = True) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
     if not sp.get("exists"):
         out.append((f"\nwriter spool: none at {sp.get('path')}", None))
     else:
@@ -142,6 +187,9 @@ def render(st: Status) -> list[tuple[str, str | None]]:
         )
         if sp.get("last_error"):
             out.append((f"  last error: {sp['last_error']}", "yellow"))
+        problem = spool_problem(sp, connected)
+        if problem:
+            out.append((f"  problem: {problem[0]}\n      fix: {problem[1]}", "red"))
     return out
 
 
@@ -158,7 +206,15 @@ def status(ctx: click.Context) -> None:
         missing = (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName)
         if isinstance(exc.__cause__, missing):
             raise Failure("watchlist-db is not installed in this database: run `wldb migrate`") from exc
-        raise
+        # the database cannot answer (down, or its disk full): still say what waits in the
+        # writer's spool, why and how to fix it
+        sp = spool_summary(default_spool_path())
+        if not sp.get("exists") or not sp.get("pending_rows"):
+            raise
+        click.secho(f"error: {exc}", fg="red", err=True)
+        for line, colour in render_spool(sp, connected=False):
+            click.secho(line, fg=colour) if colour else click.echo(line)
+        sys.exit(1)
     for line, colour in render(st):
         click.secho(line, fg=colour) if colour else click.echo(line)
     sys.exit(1 if st.bad else 0)
