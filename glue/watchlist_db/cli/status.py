@@ -14,7 +14,6 @@ from ..api import ops as ops_api
 from ..spool import default_spool_path, spool_summary
 from .common import Failure, connect, target_of
 
-
 # What a writer's last error looks like when the server's disk is full: PostgreSQL's
 # disk_full (53100: a data file could not be extended), and its messages when it cannot
 # write WAL or a file (it PANICs on WAL and restarts; the writer then sees the connection
