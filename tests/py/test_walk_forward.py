@@ -7,6 +7,7 @@ prints the SQL's numbers and `--report` draws them."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import re
@@ -465,13 +466,28 @@ def test_pbo_and_folds_refuse_bad_parameters(data):
             conn.execute(sql, (T0, T1))
 
 
-def test_wldb_ic_walk_forward_prints_and_draws(target, tmp_path):
+@contextlib.contextmanager
+def _committed(target):
+    """The generated events committed (the CLI opens its own connection), removed afterwards
+    with the settings _insert changed."""
     events = _generate(5)
     keys = ("outcome_horizons_min", "factor_lab_min_periods", "factor_lab_min_eff_events", "factor_lab_fdr")
-    with config.connect(target) as c:  # committed: the CLI opens its own connection
+    with config.connect(target) as c:
         before = {k: c.execute("SELECT watchlist_data.setting(%s)", (k,)).fetchone()[0] for k in keys}
         _insert(c, events)
     try:
+        yield
+    finally:
+        with config.connect(target) as c:
+            c.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange = %s", (EXCHANGE,))
+            c.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = %s", (EXCHANGE,))
+            c.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange = %s", (EXCHANGE,))
+            for k, v in before.items():
+                c.execute("UPDATE watchlist_data.settings SET value = %s WHERE key = %s", (v, k))
+
+
+def test_wldb_ic_walk_forward_prints_and_draws(target, tmp_path):
+    with _committed(target):
         report = tmp_path / "wf.png"
         dsn = [] if target.embedded else ["--dsn", target.conninfo]
         args = ["ic", "--walk-forward", "--from", T0.isoformat(), "--to", T1.isoformat(), "--exchange", EXCHANGE]
@@ -504,10 +520,25 @@ def test_wldb_ic_walk_forward_prints_and_draws(target, tmp_path):
         png = report.read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
         assert "wrote report" in res.output
-    finally:
-        with config.connect(target) as c:
-            c.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange = %s", (EXCHANGE,))
-            c.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = %s", (EXCHANGE,))
-            c.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange = %s", (EXCHANGE,))
-            for k, v in before.items():
-                c.execute("UPDATE watchlist_data.settings SET value = %s WHERE key = %s", (v, k))
+
+
+def test_wldb_ic_report_draws_the_walk_forward_beside_it(target, tmp_path):
+    """`wldb ic --report F` (the leaderboard's report) also draws the anchored walk-forward and
+    its PBO as F_walk_forward.png; with more folds than the window has periods it says why
+    that page is missing and still writes the report."""
+    dsn = [] if target.embedded else ["--dsn", target.conninfo]
+    base = ["ic", "--from", T0.isoformat(), "--to", T1.isoformat(), "--exchange", EXCHANGE, "--period", "1 hour"]
+    with _committed(target):
+        report = tmp_path / "ic.png"
+        res = CliRunner().invoke(main, dsn + base + ["--folds", "4", "--report", str(report)], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        page = tmp_path / "ic_walk_forward.png"
+        for f in (report, page):
+            png = f.read_bytes()
+            assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, f
+        assert f"wrote report {page}" in res.output
+        report2 = tmp_path / "short.png"
+        res = CliRunner().invoke(main, dsn + base + ["--folds", "30", "--report", str(report2)], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert "walk-forward not drawn: walk_forward_folds: 24 period(s) of 01:00:00" in res.output, res.output
+        assert report2.exists() and not (tmp_path / "short_walk_forward.png").exists()

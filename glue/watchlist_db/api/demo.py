@@ -37,15 +37,3 @@ def leaderboard(conn, start: datetime, end: datetime) -> list[dict]:
     cur = conn.execute("SELECT * FROM watchlist.factor_leaderboard(%s, %s, 'pnl', '4 hours', 5)", (start, end))
     cols = [c.name for c in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
-def walk_forward(conn, start: datetime, end: datetime, folds: int = 3) -> list[dict]:
-    """The pooled out-of-sample rows (fold NULL) of the anchored walk-forward on pnl over
-    4-hour periods, periods of at least 5 events."""
-    cur = conn.execute(
-        """SELECT * FROM watchlist.factor_walk_forward(%s, %s, %s, 'pnl', '4 hours', 5)
-            WHERE fold IS NULL ORDER BY horizon_min, factor""",
-        (start, end, folds),
-    )
-    cols = [c.name for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]

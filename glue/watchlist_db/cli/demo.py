@@ -51,10 +51,11 @@ def demo(ctx: click.Context, days: float, out_dir: str, allow_server: bool) -> N
         "chart (PNG)": out / "chart.png",
         "chart (HTML)": out / "chart.html",
         "IC report (PNG)": out / "ic_report.png",
+        "walk-forward report (PNG)": out / "ic_report_walk_forward.png",
         "IC table (CSV)": out / "ic.csv",
         "event x horizon frame (CSV)": out / "events.csv",
     }
-    rng = research_mod.time_range(None, None, int(days) + 1)
+    rng = research_mod.Range(res.start, res.end)  # the leaderboard's window in the summary
     steps = [
         (
             "chart",
@@ -68,13 +69,22 @@ def demo(ctx: click.Context, days: float, out_dir: str, allow_server: bool) -> N
         ),
         (
             "ic",
-            lambda: write_ic(
-                target,
-                rng,
-                period="4 hours",
-                fmt="csv",
-                out=str(files["IC table (CSV)"]),
-                report=str(files["IC report (PNG)"]),
+            lambda: setattr(
+                res,
+                "walk_forward",
+                [
+                    r
+                    for r in write_ic(
+                        target,
+                        rng,
+                        period="4 hours",
+                        fmt="csv",
+                        out=str(files["IC table (CSV)"]),
+                        report=str(files["IC report (PNG)"]),
+                        folds=res.wf_folds,
+                    )
+                    if r["fold"] is None
+                ],
             ),
         ),
         ("export", lambda: write_export(target, rng, str(files["event x horizon frame (CSV)"]))),

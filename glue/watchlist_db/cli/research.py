@@ -154,9 +154,13 @@ def write_ic(
     out: str | None = None,
     report: str | None = None,
     top: int = 5,
-) -> None:
+    folds: int = 5,
+) -> list[dict]:
     """watchlist.factor_leaderboard as a table / CSV / JSON (stdout or a file), and optionally the
-    PNG report. Failure when there is nothing to show."""
+    PNG report: the leaderboard's panels and the event study, and beside it (FILE_walk_forward.png)
+    the anchored walk-forward over `folds` folds with its PBO. Returns the walk-forward rows
+    drawn (none without a report, or when the window has too few periods for the folds).
+    Failure when there is nothing to show."""
     charts = _charts() if report else None
     horizons = tuple(horizons)
     with connect(target) as conn:
@@ -198,6 +202,38 @@ def write_ic(
         png = charts.render_ic_report(rows, per, top, title, unit, study, study_factor)
         p = charts.write_bytes(report, png)
         click.echo(f"wrote report {p}", err=fmt != "table" and not out)  # keep csv/json on stdout parseable
+        return _walk_forward_report(target, rng, folds, metric, period, min_events, signal_type, exchange, factor,
+                                    horizons, Path(report), quiet=fmt != "table" and not out)  # fmt: skip
+    return []
+
+
+def _walk_forward_report(target, rng, folds, metric, period, min_events, signal_type, exchange, factor, horizons,
+                         report: Path, quiet: bool) -> list[dict]:  # fmt: skip
+    """The out-of-sample page of the report: the anchored walk-forward and the PBO (8 blocks),
+    drawn next to it; either is left out, with the reason, when the window has too few periods."""
+    import psycopg
+
+    args = (metric, period, min_events, signal_type, exchange, factor)
+    with connect(target) as conn:
+        try:
+            rows = research_mod.fetch_walk_forward(conn, rng, folds, *args, horizons=horizons)
+        except psycopg.errors.InvalidParameterValue as exc:
+            click.echo(f"walk-forward not drawn: {exc.diag.message_primary}", err=quiet)
+            return []
+        try:
+            pbo = research_mod.fetch_pbo(conn, rng, 8, *args, horizons=horizons) if rows else []
+        except psycopg.errors.InvalidParameterValue as exc:
+            click.echo(f"PBO not drawn: {exc.diag.message_primary}", err=quiet)
+            pbo = []
+    if not rows:
+        return []
+    title = f"walk-forward (anchored, {folds} folds) of {metric}, events {rng}, period {period}"
+    charts = _charts()
+    p = charts.write_bytes(
+        report.with_name(report.stem + "_walk_forward.png"), charts.render_walk_forward(rows, pbo, title)
+    )
+    click.echo(f"wrote report {p}", err=quiet)
+    return rows
 
 
 def write_walk_forward(
@@ -376,6 +412,7 @@ def ic_cmd(
         out=out,
         report=report,
         top=top,
+        folds=folds,
     )
 
 
