@@ -82,6 +82,20 @@ def _dicts(cur) -> tuple[list[str], list[dict]]:
     return cols, [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
+def _verdicts(conn, function: str, rng: Range, first, period, min_events, signal_type, exchange, factor, horizons):
+    """Rows of a leaderboard function of (from, to, metric or delays, period, min_events,
+    signal_type, exchange, factor), optionally only the given horizons."""
+    cols, rows = _dicts(
+        conn.execute(
+            f"SELECT * FROM watchlist.{function}(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
+            (rng.start, rng.end, first, period, min_events, signal_type, exchange, factor),
+        )
+    )
+    if horizons:
+        rows = [r for r in rows if r["horizon_min"] in horizons]
+    return cols, rows
+
+
 def fetch_ic(
     conn,
     rng: Range,
@@ -96,15 +110,8 @@ def fetch_ic(
     """watchlist.factor_leaderboard rows (its order: rank by q-value, then the rows below the
     minimum sample, unranked), optionally only the given horizons. Each call is a recorded
     trial (selection control)."""
-    cols, rows = _dicts(
-        conn.execute(
-            "SELECT * FROM watchlist.factor_leaderboard(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
-            (rng.start, rng.end, metric, period, min_events, signal_type, exchange, factor),
-        )
-    )
-    if horizons:
-        rows = [r for r in rows if r["horizon_min"] in horizons]
-    return cols, rows
+    args = (period, min_events, signal_type, exchange, factor, horizons)
+    return _verdicts(conn, "factor_leaderboard", rng, metric, *args)
 
 
 def fetch_ic_by_delay(
@@ -120,15 +127,8 @@ def fetch_ic_by_delay(
 ) -> tuple[list[str], list[dict]]:
     """watchlist.factor_leaderboard_by_delay rows: each factor x horizon's pnl verdict at each
     entry delay, optionally only the given horizons."""
-    cols, rows = _dicts(
-        conn.execute(
-            "SELECT * FROM watchlist.factor_leaderboard_by_delay(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
-            (rng.start, rng.end, delays, period, min_events, signal_type, exchange, factor),
-        )
-    )
-    if horizons:
-        rows = [r for r in rows if r["horizon_min"] in horizons]
-    return cols, rows
+    args = (period, min_events, signal_type, exchange, factor, horizons)
+    return _verdicts(conn, "factor_leaderboard_by_delay", rng, delays, *args)
 
 
 def fetch_event_study(
