@@ -83,8 +83,8 @@ def _dicts(cur) -> tuple[list[str], list[dict]]:
 
 
 def _verdicts(conn, function: str, rng: Range, first, period, min_events, signal_type, exchange, factor, horizons):
-    """Rows of a leaderboard function of (from, to, metric or delays, period, min_events,
-    signal_type, exchange, factor), optionally only the given horizons."""
+    """(columns, rows) of a factor-lab function of (from, to, metric or delays, period,
+    min_events, signal_type, exchange, factor), optionally only the given horizons."""
     cols, rows = _dicts(
         conn.execute(
             f"SELECT * FROM watchlist.{function}(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
@@ -164,13 +164,9 @@ def fetch_ic_by_period(
     factor: str | None,
     horizons: tuple[int, ...] = (),
 ) -> list[dict]:
-    _, rows = _dicts(
-        conn.execute(
-            "SELECT * FROM watchlist.factor_ic_by_period(%s, %s, %s, %s::interval, %s, %s, %s, %s)",
-            (rng.start, rng.end, metric, period, min_events, signal_type, exchange, factor),
-        )
-    )
-    return [r for r in rows if r["horizon_min"] in horizons] if horizons else rows
+    """watchlist.factor_ic_by_period rows, optionally only the given horizons."""
+    args = (period, min_events, signal_type, exchange, factor, horizons)
+    return _verdicts(conn, "factor_ic_by_period", rng, metric, *args)[1]
 
 
 def labelled_summary(conn, rng: Range, signal_type: str | None, exchange: str | None) -> dict:
