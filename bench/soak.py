@@ -82,6 +82,8 @@ from watchlist_db.writer import Writer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIFTS = 288  # distinct minute shifts of the 20 sample pairs
+DAILY_JOBS = ("compress", "retention-raw")  # run once in the live minutes (--daily-at); they run daily
+DERIVED_DAYS = 2  # days of history with events, labels and aggregate rows (see run)
 GAP_MAX = 240  # minutes the preparation after the history may take (filled before the live minutes)
 EXCHANGES = ("binance", "okx", "bybit", "bitget", "gate", "kucoin", "mexc", "htx", "kraken", "bingx")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -362,12 +364,27 @@ SELECT t.ts, k.exchange, k.symbol, s.signal_type, s.type_class, s.triggered, s.s
 """
 
 
-def load_history(conn, keys, t0: datetime, minutes: int) -> float:
+def load_history(conn, keys, t0: datetime, minutes: int, compress_before: datetime | None = None) -> float:
+    """Loads the history in slices; with compress_before, every chunk followed by another
+    that ends before it is compressed as soon as it is loaded (a week of uncompressed rows
+    would not fit many disks; the newest such chunk is left to the caller)."""
     step = max(1, 200_000 // len(keys))
     t = time.perf_counter()
+    interval = conn.execute(
+        "SELECT time_interval FROM timescaledb_information.dimensions "
+        "WHERE hypertable_schema = 'watchlist_data' AND hypertable_name = 'watch_signal_raw'"
+    ).fetchone()[0]
     for j in range(0, minutes, step):
         conn.execute(HISTORY_SQL, {"j0": j, "j1": min(j + step, minutes), "t0": t0})
         done = min(j + step, minutes)
+        if compress_before is not None:
+            for (ch,) in conn.execute(
+                "SELECT format('%%I.%%I', chunk_schema, chunk_name) FROM timescaledb_information.chunks "
+                "WHERE hypertable_schema = 'watchlist_data' AND hypertable_name = 'watch_signal_raw' "
+                "AND NOT is_compressed AND range_end <= %s AND range_end + %s <= %s",
+                (t0 + timedelta(minutes=done), interval, compress_before),
+            ).fetchall():
+                conn.execute("SELECT compress_chunk(%s::regclass, if_not_compressed => true)", (ch,))
         el = time.perf_counter() - t
         print(f"\r  history {done / minutes:6.1%}  {done * len(keys) / el:,.0f} rows/s", end="", flush=True)
     print()
@@ -545,6 +562,13 @@ def main() -> int:
     ap.add_argument("--fault", choices=("none", "kill"), default="none")
     ap.add_argument("--fault-at", type=int, default=5, help="live minute of the fault")
     ap.add_argument("--fault-down", type=float, default=20.0, help="seconds the killed server stays down")
+    ap.add_argument(
+        "--daily-at",
+        type=int,
+        default=None,
+        help="live minute at which the daily jobs (raw compression, raw retention) run "
+        "(default: half-way when the history is at least 3 days; 0: never)",
+    )
     ap.add_argument("--json", default=None, help="also write the figures to this file")
     args = ap.parse_args()
     # a SIGTERM (timeout, kill) still drops the database and stops the own server
@@ -610,6 +634,7 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
     load0 = os.getloadavg()
     hist_end = datetime.now(UTC).replace(second=0, microsecond=0)
     hist_min = int(args.history_days * 1440)
+    daily_at = args.daily_at if args.daily_at is not None else (args.minutes // 2 if args.history_days >= 3 else 0)
     t0 = hist_end - timedelta(minutes=hist_min)
     stage_start = t0 - timedelta(minutes=SHIFTS)
     total_stage = hist_min + SHIFTS + GAP_MAX + args.minutes
@@ -631,33 +656,69 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
             t = time.perf_counter()
             load_stage(conn, stage, keys)
             conn.execute("SET ROLE wl_owner")
-            hist_s = load_history(conn, keys, t0, hist_min) if hist_min else 0.0
+            before = conn.execute("SELECT now() - watchlist_data.setting('raw_compress_after')::interval").fetchone()[0]
+            hist_s = load_history(conn, keys, t0, hist_min, before) if hist_min else 0.0
             conn.execute("RESET ROLE")
             print(f"  history loaded in {hist_s:.0f} s ({nk * hist_min / max(hist_s, 1e-9):,.0f} rows/s)", flush=True)
             report["history_load_s"] = hist_s
             t = time.perf_counter()
             after = conn.execute("SELECT now() - watchlist_data.setting('raw_compress_after')::interval").fetchone()[0]
             n_comp = 0
-            for (ch,) in conn.execute(
+            eligible = conn.execute(
                 "SELECT format('%%I.%%I', chunk_schema, chunk_name) FROM timescaledb_information.chunks "
-                "WHERE hypertable_schema = 'watchlist_data' AND hypertable_name = 'watch_signal_raw' AND range_end <= %s",
+                "WHERE hypertable_schema = 'watchlist_data' AND hypertable_name = 'watch_signal_raw' AND range_end <= %s "
+                "ORDER BY range_end",
                 (after,),
-            ).fetchall():
+            ).fetchall()
+            if daily_at and eligible:
+                eligible.pop()  # the newest: the live minutes' compression job compresses it, as it does once a day
+            for (ch,) in eligible:
                 conn.execute("SELECT compress_chunk(%s::regclass, if_not_compressed => true)", (ch,))
                 n_comp += 1
+            if daily_at:
+                # the oldest chunk past the retention: the live minutes' retention job drops it
+                conn.execute("SET ROLE wl_owner")
+                conn.execute(
+                    "SELECT * FROM watchlist.set_setting('raw_retention', %s)", (f"{int(args.history_days) - 1} days",)
+                )
+                conn.execute("RESET ROLE")
             print(f"  compressed {n_comp} chunk(s) older than raw_compress_after in {time.perf_counter() - t:.0f} s")
             if hist_min:
+                # events, labels and aggregates over the history's last DERIVED_DAYS only:
+                # the live jobs' work depends on the open events, the horizons coming due
+                # and the open days' labels, not on older ones (their cost would only
+                # lengthen the preparation)
+                d0 = max(t0, hist_end - timedelta(days=DERIVED_DAYS))
                 t = time.perf_counter()
                 conn.execute("SET ROLE wl_owner")
-                r = conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (t0, hist_end)).fetchone()
+                r = conn.execute("SELECT * FROM watchlist.merge_events(%s, 'infinity', %s)", (d0, hist_end)).fetchone()
                 conn.execute(
                     """INSERT INTO watchlist_data.job_state (job, watermark) VALUES ('merge_events', %s)
                        ON CONFLICT (job) DO UPDATE SET watermark = EXCLUDED.watermark""",
                     (hist_end,),
                 )
-                print(f"  events merged over the history: {r[2]:,} in {time.perf_counter() - t:.0f} s", flush=True)
+                # as a merge running every minute would have left them: an event last
+                # changed a minute after its last sample, not now (else the label job's
+                # first live run takes every history event for one the merge just changed)
+                conn.execute(
+                    "UPDATE watchlist_data.watch_signal_event SET updated_at = least(end_ts + INTERVAL '1 minute', %s)",
+                    (hist_end,),
+                )
+                print(
+                    f"  events merged over the last {(hist_end - d0) / timedelta(days=1):.2f} d: {r[2]:,} in {time.perf_counter() - t:.0f} s",
+                    flush=True,
+                )
+                # the labels a label job that kept up would have written: every due label of
+                # the events entered since the start of yesterday (UTC), quintiles ranked;
+                # the live runs then label the horizons coming due and re-rank the open days
                 t = time.perf_counter()
-                steady(conn, t0, hist_end)
+                lab = conn.execute(
+                    "SELECT * FROM watchlist.label_outcomes(%s, NULL, %s, NULL, true)",
+                    (hist_end, max(d0, hist_end.replace(hour=0, minute=0) - timedelta(days=1))),
+                ).fetchone()
+                print(f"  labels of the history's events: {lab[1]:,} in {time.perf_counter() - t:.0f} s", flush=True)
+                t = time.perf_counter()
+                steady(conn, d0, hist_end)
                 conn.execute("RESET ROLE")
                 print(
                     f"  aggregates refreshed, factor/label watermarks at the history's end: {time.perf_counter() - t:.0f} s"
@@ -756,6 +817,13 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
                 f"written {st.get('written', 0):,} pending {st.get('pending', 0):,}; load {loads[-1]:.2f}",
                 flush=True,
             )
+            if daily_at and i + 1 == daily_at:
+                conn.execute(
+                    "SELECT alter_job(job_id, next_start => now()) FROM timescaledb_information.jobs "
+                    "WHERE job_id = ANY(%s)",
+                    ([j for j, a in aliases.items() if a in DAILY_JOBS],),
+                )
+                print(f"  daily jobs started: {', '.join(DAILY_JOBS)}", flush=True)
             if args.fault == "kill" and i + 1 == args.fault_at and own is not None:
                 fault_thread = threading.Thread(
                     target=kill_fault, args=(own, args, writer, dsn, aliases, nk, fault), daemon=True, name="soak-fault"
@@ -857,6 +925,15 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
                 continue
             print(f"  {comp:<44}{s / hours:>9.1f} s/h {s / hours / 36:>7.2f}%")
             cpu_rows.append((comp, s / hours))
+        daily = sum(cpu.get(f"job {a}", 0.0) for a in DAILY_JOBS)
+        probe_s = cpu.get("soak probe / control", 0.0)
+        steady_h = (cpu["(server total)"] - daily - probe_s) / hours + daily / 24
+        print(
+            f"  daily jobs this run: {daily:,.1f} CPU-s (once a day: {daily / 24:,.1f} s/h); server total without the "
+            f"soak's probe, the daily jobs at their daily rate: {steady_h:,.0f} s/h = {steady_h / 36:.2f}% of one core"
+        )
+        report["cpu_steady_s_per_h"] = steady_h
+        report["cpu_daily_jobs_s"] = daily
     else:
         print("\nserver CPU: not measured (the server is not on this machine)")
     client = (proc1.user - proc0.user) + (proc1.system - proc0.system)

@@ -6,7 +6,8 @@ Loads HOURS of 1-minute rows ten days back, measures the chunks' size, compresse
 compress_chunk, measures again, and removes everything it loaded. The rows (--data):
   sample  (default) watchlist_db.sample, the project's realistic monitor data: 20 pairs,
           every core column filled, about 1 KB of meta, through snapshot.to_raw_rows and
-          watchlist.ingest_raw (--exchanges / --symbols do not apply)
+          watchlist.ingest_raw (--exchanges / --symbols do not apply); --sample-seeds K
+          runs the generator K times (20 independent keys each), for chunks of a real size
   bench   bench/_data.py's synthetic rows for EXCHANGES x SYMBOLS keys: sines that repeat
           across symbols and a small meta (compress far better than real data)
 
@@ -51,6 +52,12 @@ def main() -> int:
         default="sample",
         help="sample: watchlist_db.sample (20 pairs, realistic; default); bench: bench/_data.py's synthetic rows",
     )
+    ap.add_argument(
+        "--sample-seeds",
+        type=int,
+        default=1,
+        help="sample data: generator runs with seeds 7, 8, ... (20 keys each; default 1; 28: 560 keys)",
+    )
     ap.add_argument("--columns", type=int, default=12, help="columns to list in the per-column breakdown")
     args = ap.parse_args()
     target = config.resolve_target(args.dsn)
@@ -60,7 +67,7 @@ def main() -> int:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
         if args.data == "sample":
-            load_sample(conn, day, args.hours)
+            load_sample(conn, day, args.hours, args.sample_seeds)
         else:
             _data.load(conn, day, args.exchanges, args.symbols, 0, args.hours * 60)
         chunks = [r[0] for r in conn.execute(CHUNKS_SQL, (day, day + timedelta(days=(args.hours + 23) // 24)))]
@@ -213,9 +220,12 @@ def column_bytes(conn, chunks: list[str]) -> dict[str, int]:
     return out
 
 
-def load_sample(conn, day, hours: int) -> None:
+def load_sample(conn, day, hours: int, seeds: int = 1) -> None:
     """watchlist_db.sample's minutes from `day`, through snapshot.to_raw_rows and ingest_raw, under
-    the bench-only exchange prefix 'bench' (so that _data.cleanup removes them)."""
+    the bench-only exchange prefix 'bench' (so that _data.cleanup removes them). With seeds > 1
+    the generator runs once per seed (7, 8, ...), each run's symbols suffixed with -<seed>: 20
+    independent realistic keys per seed, so that a chunk holds as many keys as a real one
+    would (a compressed chunk's pages, TOAST and index cost less per row then)."""
     import json
 
     from psycopg.types.json import Jsonb
@@ -229,14 +239,17 @@ def load_sample(conn, day, hours: int) -> None:
         assert got[0] == 0, got
         buf.clear()
 
-    for _, snap in sample.generate(hours / 24, day):
-        good, _bad = snapshot.to_raw_rows(snap)
-        for _, text in good:
-            row = json.loads(text)
-            row["exchange"] = "bench" + row["exchange"]
-            buf.append(row)
-        if len(buf) >= 2000:
-            flush()
+    for seed in range(7, 7 + seeds):
+        for _, snap in sample.generate(hours / 24, day, seed=seed):
+            good, _bad = snapshot.to_raw_rows(snap)
+            for _, text in good:
+                row = json.loads(text)
+                row["exchange"] = "bench" + row["exchange"]
+                if seeds > 1:
+                    row["symbol"] = f"{row['symbol']}-{seed}"
+                buf.append(row)
+            if len(buf) >= 2000:
+                flush()
     if buf:
         flush()
 
