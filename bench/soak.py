@@ -187,16 +187,23 @@ class CpuMeter:
                     out.append(int(d))
         return out
 
+    conn: psycopg.Connection | None = None
+
     def classify(self, pids: set[int]) -> dict[int, str]:
+        # one connection for the whole run: a connection per sample would put a backend's
+        # start-up and exit on the server every 0.5 s, the meter measuring itself
         names: dict[int, str] = {}
         try:
-            with psycopg.connect(self.conninfo, autocommit=True, application_name="wldb-soak-cpu") as c:
-                for pid, app, btype, dat in c.execute(
-                    "SELECT pid, application_name, backend_type, datname FROM pg_stat_activity"
-                ):
-                    names[pid] = self.component(app or "", btype or "", dat)
+            if self.conn is None or self.conn.closed:
+                self.conn = psycopg.connect(self.conninfo, autocommit=True, application_name="wldb-soak-cpu")
+            for pid, app, btype, dat in self.conn.execute(
+                "SELECT pid, application_name, backend_type, datname FROM pg_stat_activity"
+            ):
+                names[pid] = self.component(app or "", btype or "", dat)
         except psycopg.Error:
-            pass
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
         for pid in pids - names.keys():
             try:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -257,6 +264,9 @@ class CpuMeter:
         self.stop.set()
         self.thread.join(5)
         self.sample()
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
         out: dict[str, float] = {}
         with self.lock:
             for comp, first, last in self.seen.values():
