@@ -81,7 +81,9 @@ BEGIN
            'the scheduler stops for good when it fails itself (e.g. it could not record a job''s run while the '
            || 'disk was full: see the server log) and cannot start without a free background worker slot; '
            || 'once the cause is gone (space freed), a superuser starts it in this database with '
-           || 'SELECT _timescaledb_functions.start_background_workers() (or restart the server); for slots raise '
+           || 'SELECT _timescaledb_functions.start_background_workers() (or restart the server); to have TimescaleDB '
+           || 'restart a failed scheduler by itself, set timescaledb.bgw_scheduler_restart_time = 60 (seconds; '
+           || 'postgresql.conf, then reload: schedulers started afterwards get it); for slots raise '
            || 'max_worker_processes and timescaledb.max_background_workers (each database with TimescaleDB holds '
            || 'one scheduler worker, each running job one more; postgresql.conf, then restart the server)'
       FROM workers AS w WHERE w.launcher AND NOT w.scheduler

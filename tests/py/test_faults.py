@@ -245,6 +245,53 @@ def test_server_killed_mid_write_loses_and_doubles_nothing(server, tmp_path):
     )
 
 
+# --------------------------------------------------------------------------- scheduler failure
+SCHEDULER_SQL = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+    "AND 'TimescaleDB Background Worker Scheduler' IN (backend_type, application_name)"
+)
+
+
+def test_failed_scheduler_restarts_by_itself_with_the_recommended_setting(tmp_path):
+    """A database's TimescaleDB scheduler that fails (here terminated, as a failure on a full
+    disk ends it) is reported by `wldb status` with both fixes, and with the setting it
+    recommends (timescaledb.bgw_scheduler_restart_time = 60) comes back by itself: the jobs
+    run again with no manual step."""
+    bindir = _bindir()
+    if bindir is None:
+        pytest.fail("no PostgreSQL with TimescaleDB to start a private server (set WLDB_REAL_TIMESCALEDB)")
+    srv = PrivateServer(bindir, settings={"timescaledb.bgw_scheduler_restart_time": "60"}).start()
+    try:
+        target = start_db(srv)
+        first = wait_for("the database's scheduler runs", lambda: (lambda r: (bool(r), r))(q(target, SCHEDULER_SQL)))
+        q(target, "SELECT pg_terminate_backend(%s)", (first[0][0],))
+        kinds = wait_for(
+            "job_health reports the missing scheduler",
+            lambda: (lambda k: ("no_scheduler" in k, k))(
+                [r[0] for r in q(target, "SELECT kind FROM watchlist.job_health()")]
+            ),
+            30,
+        )
+        assert "no_scheduler" in kinds
+        out = wldb_status(target, tmp_path / "spool.sqlite")
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert "job problem (no_scheduler)" in out.stdout, out.stdout
+        assert "start_background_workers()" in out.stdout and "bgw_scheduler_restart_time = 60" in out.stdout, (
+            out.stdout
+        )
+        gone = datetime.now(UTC)
+        again = wait_for(
+            "the launcher restarts the scheduler (about 60 s)",
+            lambda: (lambda r: (bool(r) and r[0][0] != first[0][0], r))(q(target, SCHEDULER_SQL)),
+            150,
+        )
+        assert again[0][0] != first[0][0]
+        wait_jobs_ran_since(target, gone, "merge, label and factor jobs ran after the scheduler came back")
+        assert [r[0] for r in q(target, "SELECT kind FROM watchlist.job_health()")] == []
+    finally:
+        srv.destroy()
+
+
 # --------------------------------------------------------------------------- disk full
 def _mount_tmpfs(path: Path, size_mb: int) -> bool:
     if os.geteuid() != 0:
@@ -281,8 +328,18 @@ def test_disk_full_keeps_rows_in_the_spool_and_catches_up(tmp_path):
         pytest.skip(NO_TMPFS_REASON)
     srv = None
     try:
-        # small WAL bounds so that the 160 MB hold the server with room to fill
-        srv = PrivateServer(bindir, mnt, settings={"max_wal_size": "'48MB'", "min_wal_size": "'32MB'"}).start()
+        # small WAL bounds so that the 160 MB hold the server with room to fill; the
+        # scheduler restart time that `wldb status` recommends (TimescaleDB's default never
+        # restarts a scheduler that failed itself, as it can on a full disk)
+        srv = PrivateServer(
+            bindir,
+            mnt,
+            settings={
+                "max_wal_size": "'48MB'",
+                "min_wal_size": "'32MB'",
+                "timescaledb.bgw_scheduler_restart_time": "60",
+            },
+        ).start()
         target = start_db(srv)
         created = datetime.now(UTC)
         t_end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
@@ -331,15 +388,16 @@ def test_disk_full_keeps_rows_in_the_spool_and_catches_up(tmp_path):
         assert st["pending"] == 0 and st["dropped"] == 0 and st["failed"] == 0 and st["quarantined"] == 0, st
         assert stored(target) == (acked, acked), "every acknowledged row stored exactly once"
         # TimescaleDB's scheduler of this database may have failed itself on the full disk
-        # (recording a job's failure): its launcher does not start it again. `wldb status`
-        # says so and names the fix, which a superuser applies (the one manual step).
+        # (recording a job's failure): `wldb status` says so and names both fixes; with
+        # timescaledb.bgw_scheduler_restart_time set, the launcher starts it again by itself
+        # (no manual step: nothing below starts it)
         health = [r[0] for r in q(target, "SELECT kind FROM watchlist.job_health()")]
         if "no_scheduler" in health:
             out = wldb_status(target, spool)
             assert out.returncode == 1, out.stdout + out.stderr
             assert "job problem (no_scheduler)" in out.stdout and "start_background_workers()" in out.stdout, out.stdout
-            q(target, "SELECT _timescaledb_functions.start_background_workers()")
-            print("disk full: TimescaleDB's scheduler had stopped; started again as `wldb status` says")
+            assert "bgw_scheduler_restart_time" in out.stdout, out.stdout
+            print("disk full: TimescaleDB's scheduler had stopped; waiting for its launcher to restart it")
         try:
             # a job whose worker died with the scheduler counts as crashed: TimescaleDB starts
             # it again no sooner than 5 minutes later
