@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -290,6 +291,119 @@ def test_failed_scheduler_restarts_by_itself_with_the_recommended_setting(tmp_pa
         assert [r[0] for r in q(target, "SELECT kind FROM watchlist.job_health()")] == []
     finally:
         srv.destroy()
+
+
+# --------------------------------------------------------------------------- long reader
+POLICY_JOBS_SQL = """SELECT proc_name::text, job_id FROM timescaledb_information.jobs
+                      WHERE hypertable_schema = 'watchlist_data' AND hypertable_name = 'watch_signal_raw'
+                        AND proc_name IN ('policy_retention', 'policy_compression')"""
+RAW_CHUNKS_SQL = """SELECT chunk_name::text, range_end, is_compressed FROM timescaledb_information.chunks
+                     WHERE hypertable_schema = 'watchlist_data' AND hypertable_name = 'watch_signal_raw'
+                     ORDER BY range_start"""
+
+
+def test_long_reader_holds_back_compression_and_retention_not_the_app(server, tmp_path):
+    """A reader's transaction open across a compression and a retention run (it has read
+    every chunk, so it holds a lock on each): the two jobs wait for it, the app's reads of the
+    last 12 h and the writer's next rows do not; the reader keeps its snapshot; once it ends,
+    both jobs finish, the chunk past the retention is gone, the one past raw_compress_after is
+    compressed, and every other acknowledged row is still there."""
+    target = start_db(server)
+    q(target, "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs WHERE job_id >= 1000")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    windows = {
+        "old": now - timedelta(days=10),
+        "compress": now - timedelta(days=3),
+        "recent": now - timedelta(minutes=40),
+    }
+    acked = {}
+    w = Writer(target=target, spool_path=tmp_path / "spool.sqlite", max_delay_s=0.1, max_batch_rows=200)
+    try:
+        for name, start in windows.items():
+            acked[name] = sum(w.submit(snap) for snap in snapshots(start, 30))
+        wait_drained(w, "the writer stored the three windows")
+    finally:
+        w.close(timeout=60)
+    q(target, "SELECT * FROM watchlist.set_setting('raw_retention', '5 days')")
+    jobs_ = dict(q(target, POLICY_JOBS_SQL))
+    assert set(jobs_) == {"policy_retention", "policy_compression"}, jobs_
+    chunks0 = q(target, RAW_CHUNKS_SQL)
+    assert sum(1 for _, end, _ in chunks0 if end <= now - timedelta(days=5)) == 1, chunks0
+    key = q(
+        target,
+        "SELECT exchange, symbol FROM watchlist_data.watch_signal_raw WHERE ts >= %s LIMIT 1",
+        (windows["recent"],),
+    )[0]
+
+    reader = psycopg.connect(target.conninfo, application_name="long-reader")
+    reader.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    finished: dict[str, float] = {}
+    errors: list[str] = []
+
+    def run(name: str, job_id: int) -> None:
+        t = time.monotonic()
+        try:
+            with psycopg.connect(target.conninfo, autocommit=True, application_name=f"run-{name}") as c:
+                c.execute("CALL run_job(%s)", (job_id,))
+            finished[name] = time.monotonic() - t
+        except psycopg.Error as exc:
+            errors.append(f"{name}: {exc}")
+
+    threads = []
+    try:
+        seen = reader.execute("SELECT count(*) FROM watchlist.watch_signal_raw").fetchone()[0]
+        assert seen == sum(acked.values())
+        threads = [threading.Thread(target=run, args=(n, j), daemon=True) for n, j in jobs_.items()]
+        for t in threads:
+            t.start()
+        waiting = wait_for(
+            "the retention run waits for the reader's lock",
+            lambda: (lambda r: (r[0][0] > 0, r))(
+                q(
+                    target,
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'run-policy_retention' AND wait_event_type = 'Lock'",
+                )
+            ),
+            30,
+        )
+        assert waiting[0][0] == 1 and "policy_retention" not in finished
+        # the app meanwhile: the 12 h series and metrics of a key, and the next minute's rows
+        t = time.monotonic()
+        assert q(target, "SELECT count(*) FROM watchlist.series(%s, %s, 12)", key)[0][0] > 0
+        assert q(target, "SELECT count(*) FROM watchlist.metrics(%s, %s)", key)[0][0] == 1
+        read_s = time.monotonic() - t
+        t = time.monotonic()
+        w2 = Writer(target=target, spool_path=tmp_path / "spool2.sqlite", max_delay_s=0.1)
+        try:
+            extra = sum(w2.submit(snap) for snap in snapshots(now, 1))
+            assert w2.drain(timeout=30), w2.stats()
+        finally:
+            w2.close(timeout=30)
+        write_s = time.monotonic() - t
+        assert read_s < 10 and write_s < 30, (read_s, write_s)
+        assert reader.execute("SELECT count(*) FROM watchlist.watch_signal_raw").fetchone()[0] == seen, (
+            "the snapshot holds"
+        )
+        assert "policy_retention" not in finished, "retention waited for the reader"
+    finally:
+        reader.rollback()
+        reader.close()
+        for t in threads:
+            t.join(120)
+    assert not errors, errors
+    assert set(finished) == {"policy_retention", "policy_compression"}, finished
+    print(f"long reader: app read {read_s:.2f} s, next minute written {write_s:.2f} s; job run times {finished}")
+    chunks1 = q(target, RAW_CHUNKS_SQL)
+    assert not [c for c in chunks1 if c[1] <= now - timedelta(days=5)], chunks1
+    assert [c[2] for c in chunks1 if c[1] <= now - timedelta(days=2)] == [True], chunks1
+    counts = dict(
+        q(
+            target,
+            "SELECT CASE WHEN ts < %s THEN 'compress' ELSE 'recent' END, count(*) FROM watchlist_data.watch_signal_raw GROUP BY 1",
+            (now - timedelta(days=1),),
+        )
+    )
+    assert counts == {"compress": acked["compress"], "recent": acked["recent"] + extra}, counts
 
 
 # --------------------------------------------------------------------------- disk full
