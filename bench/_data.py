@@ -159,8 +159,12 @@ def jobs_paused(conn, procs: tuple[str, ...] | None = None):
     try:
         yield
     finally:
+        # a job re-created meanwhile (a setting change re-applies its policy) is scheduled
+        # already and its old id gone
         for i in ids:
-            conn.execute("SELECT alter_job(%s, scheduled => true)", (i,))
+            conn.execute(
+                "SELECT alter_job(job_id, scheduled => true) FROM timescaledb_information.jobs WHERE job_id = %s", (i,)
+            )
 
 
 @contextmanager

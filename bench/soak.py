@@ -692,6 +692,12 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
                     "SELECT * FROM watchlist.set_setting('raw_retention', %s)", (f"{int(args.history_days) - 1} days",)
                 )
                 conn.execute("RESET ROLE")
+                # the policy re-created by the change: not before its turn in the live minutes
+                conn.execute(
+                    "SELECT alter_job(job_id, next_start => now() + INTERVAL '1 day') FROM timescaledb_information.jobs "
+                    "WHERE hypertable_schema = 'watchlist_data' AND hypertable_name = 'watch_signal_raw' "
+                    "AND proc_name IN ('policy_retention', 'policy_compression')"
+                )
             print(f"  compressed {n_comp} chunk(s) older than raw_compress_after in {time.perf_counter() - t:.0f} s")
             if hist_min:
                 # events, labels and aggregates over the history's last DERIVED_DAYS only:
