@@ -57,6 +57,14 @@ def _bindir() -> Path | None:
     return timescaledb_bindir()
 
 
+def _need_bindir() -> Path:
+    """The PostgreSQL bin directory for a private server; fails the test without one."""
+    bindir = _bindir()
+    if bindir is None:
+        pytest.fail("no PostgreSQL with TimescaleDB to start a private server (set WLDB_REAL_TIMESCALEDB)")
+    return bindir
+
+
 def q(target: config.Target, sql: str, params=None):
     with config.connect(target, autocommit=True) as c:
         cur = c.execute(sql, params)
@@ -202,9 +210,7 @@ def assert_matches_rebuild(target, since, until, created) -> None:
 
 @pytest.fixture
 def server():
-    bindir = _bindir()
-    if bindir is None:
-        pytest.fail("no PostgreSQL with TimescaleDB to start a private server (set WLDB_REAL_TIMESCALEDB)")
+    bindir = _need_bindir()
     srv = PrivateServer(bindir).start()
     try:
         yield srv
@@ -258,9 +264,7 @@ def test_failed_scheduler_restarts_by_itself_with_the_recommended_setting(tmp_pa
     disk ends it) is reported by `wldb status` with both fixes, and with the setting it
     recommends (timescaledb.bgw_scheduler_restart_time = 60) comes back by itself: the jobs
     run again with no manual step."""
-    bindir = _bindir()
-    if bindir is None:
-        pytest.fail("no PostgreSQL with TimescaleDB to start a private server (set WLDB_REAL_TIMESCALEDB)")
+    bindir = _need_bindir()
     srv = PrivateServer(bindir, settings={"timescaledb.bgw_scheduler_restart_time": "60"}).start()
     try:
         target = start_db(srv)
@@ -451,9 +455,7 @@ def wldb_status(target, spool: Path) -> subprocess.CompletedProcess:
 
 
 def test_disk_full_keeps_rows_in_the_spool_and_catches_up(tmp_path):
-    bindir = _bindir()
-    if bindir is None:
-        pytest.fail("no PostgreSQL with TimescaleDB to start a private server (set WLDB_REAL_TIMESCALEDB)")
+    bindir = _need_bindir()
     work = workdir("wldb-diskfull-")
     mnt = work / "fs"
     mnt.mkdir()
