@@ -61,6 +61,23 @@ def timescaledb_bindir() -> Path | None:
     return None
 
 
+def private_bindir() -> Path | None:
+    """The bin directory for a test's private server: WLDB_TEST_PG_BINDIR, else the real-server
+    tool's (WLDB_REAL_TIMESCALEDB, the major of REAL_PG_MAJOR, default 16) when it has
+    TimescaleDB, else the newest local PostgreSQL with TimescaleDB; None without any."""
+    env = os.environ.get("WLDB_TEST_PG_BINDIR")
+    if env:
+        return Path(env)
+    tool = os.environ.get("WLDB_REAL_TIMESCALEDB")
+    if tool and os.access(tool, os.X_OK):
+        env = {**os.environ, "REAL_PG_MAJOR": os.environ.get("REAL_PG_MAJOR", "16")}
+        out = subprocess.run([tool, "bindir"], capture_output=True, text=True, env=env)
+        b = Path(out.stdout.strip())
+        if out.returncode == 0 and (b / "initdb").exists() and has_timescaledb(b):
+            return b
+    return timescaledb_bindir()
+
+
 def _as_postgres(args: list[str], **kw) -> subprocess.CompletedProcess:
     if os.geteuid() == 0:
         args = ["runuser", "-u", "postgres", "--", *args]

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pgserver import PrivateServer, _as_postgres, has_timescaledb, timescaledb_bindir, workdir
+from pgserver import PrivateServer, _as_postgres, private_bindir, workdir
 
 ROOT = Path(__file__).resolve().parents[2]
 EMBEDDED_REASON = (
@@ -35,30 +35,11 @@ BAD_ROWS = 4  # rows the writer API refuses
 TWICE = 1  # minutes written twice
 
 
-def _bindir() -> Path | None:
-    env = os.environ.get("WLDB_TEST_PG_BINDIR")
-    if env:
-        return Path(env)
-    tool = os.environ.get("WLDB_REAL_TIMESCALEDB")
-    if tool and os.access(tool, os.X_OK):
-        major = os.environ.get("REAL_PG_MAJOR", "16")
-        out = subprocess.run(
-            [tool, "bindir"], capture_output=True, text=True, env={**os.environ, "REAL_PG_MAJOR": major}
-        )
-        if (
-            out.returncode == 0
-            and Path(out.stdout.strip(), "initdb").exists()
-            and has_timescaledb(Path(out.stdout.strip()))
-        ):
-            return Path(out.stdout.strip())
-    return timescaledb_bindir()
-
-
 @pytest.fixture(scope="module")
 def server():
     if not os.environ.get("WLDB_TEST_DSN"):
         pytest.skip(EMBEDDED_REASON)
-    bindir = _bindir()
+    bindir = private_bindir()
     if bindir is None:
         pytest.fail("no PostgreSQL with TimescaleDB to start a private server (set WLDB_REAL_TIMESCALEDB)")
     work = workdir("wldb-adopt-")

@@ -26,7 +26,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pgserver import PrivateServer, has_timescaledb, timescaledb_bindir, workdir
+from dbwait import WAIT_S, q, wait_for
+from pgserver import PrivateServer, private_bindir, workdir
 from watchlist_db import config, sample
 from watchlist_db.migrate import migrate
 from watchlist_db.writer import Writer
@@ -34,7 +35,6 @@ from watchlist_db.writer import Writer
 NO_SERVER_REASON = "the fault tests need a real server (WLDB_TEST_DSN): the embedded engine has no scheduler"
 pytestmark = pytest.mark.skipif(not os.environ.get("WLDB_TEST_DSN"), reason=NO_SERVER_REASON)
 
-WAIT_S = 300  # bound of every wait for the scheduler (a loaded 2-core machine has needed minutes)
 MINUTES = 150  # minutes of sample rows written (20 pairs each)
 FAST_SCHEDULES = {  # the jobs' schedules shortened, so that "back on schedule" is seen within the test
     "merge_events_every": "30 seconds",
@@ -43,46 +43,12 @@ FAST_SCHEDULES = {  # the jobs' schedules shortened, so that "back on schedule" 
 }
 
 
-def _bindir() -> Path | None:
-    env = os.environ.get("WLDB_TEST_PG_BINDIR")
-    if env:
-        return Path(env)
-    tool = os.environ.get("WLDB_REAL_TIMESCALEDB")
-    if tool and os.access(tool, os.X_OK):
-        env = {**os.environ, "REAL_PG_MAJOR": os.environ.get("REAL_PG_MAJOR", "16")}
-        out = subprocess.run([tool, "bindir"], capture_output=True, text=True, env=env)
-        b = Path(out.stdout.strip())
-        if out.returncode == 0 and (b / "initdb").exists() and has_timescaledb(b):
-            return b
-    return timescaledb_bindir()
-
-
 def _need_bindir() -> Path:
     """The PostgreSQL bin directory for a private server; fails the test without one."""
-    bindir = _bindir()
+    bindir = private_bindir()
     if bindir is None:
         pytest.fail("no PostgreSQL with TimescaleDB to start a private server (set WLDB_REAL_TIMESCALEDB)")
     return bindir
-
-
-def q(target: config.Target, sql: str, params=None):
-    with config.connect(target, autocommit=True) as c:
-        cur = c.execute(sql, params)
-        return cur.fetchall() if cur.description else None
-
-
-def wait_for(what: str, cond, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    seen = None
-    while time.monotonic() < deadline:
-        try:
-            done, seen = cond()
-        except psycopg.OperationalError as exc:  # the server is still starting
-            done, seen = False, exc
-        if done:
-            return seen
-        time.sleep(0.5)
-    pytest.fail(f"within {timeout} s: {what} (last seen: {seen!r})")
 
 
 def start_db(srv: PrivateServer) -> config.Target:

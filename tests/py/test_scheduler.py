@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from dbwait import q, wait_for
 from pgserver import PrivateServer, timescaledb_bindir
 from watchlist_db import config, jobs, snapshot
 from watchlist_db.migrate import migrate
@@ -37,8 +37,6 @@ NO_PRIVATE_SERVER_REASON = "no local PostgreSQL with TimescaleDB to run a privat
 
 pytestmark = pytest.mark.skipif(not os.environ.get("WLDB_TEST_DSN"), reason=NO_SCHEDULER_REASON)
 
-WAIT_S = 300  # bound of every wait for the scheduler (polled): generous, so a loaded machine does not fail it
-POLL_S = 0.5
 
 PROJECT_JOBS = """SELECT j.job_id, j.proc_name::text, coalesce(j.hypertable_name::text, j.proc_name::text)
                     FROM timescaledb_information.jobs AS j
@@ -47,24 +45,6 @@ PROJECT_JOBS = """SELECT j.job_id, j.proc_name::text, coalesce(j.hypertable_name
 
 
 # --------------------------------------------------------------------------- helpers
-def q(target: config.Target, sql: str, params=None):
-    with config.connect(target, autocommit=True) as c:
-        cur = c.execute(sql, params)
-        return cur.fetchall() if cur.description else None
-
-
-def wait_for(what: str, cond, timeout: float = WAIT_S):
-    """Poll cond() -> (done, seen) until done; fail with `what` and the last thing seen."""
-    deadline = time.monotonic() + timeout
-    seen = None
-    while time.monotonic() < deadline:
-        done, seen = cond()
-        if done:
-            return seen
-        time.sleep(POLL_S)
-    pytest.fail(f"within {timeout} s: {what} (last seen: {seen!r})")
-
-
 @pytest.fixture
 def fresh_db(tmp_path):
     """A new database on the test server, migrated; dropped afterwards."""

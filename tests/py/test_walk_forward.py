@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 from scipy import stats
 
+from dbwait import paused_jobs
 from watchlist_db import config
 from watchlist_db.cli import main
 
@@ -469,21 +470,24 @@ def test_pbo_and_folds_refuse_bad_parameters(data):
 @contextlib.contextmanager
 def _committed(target):
     """The generated events committed (the CLI opens its own connection), removed afterwards
-    with the settings _insert changed."""
+    with the settings _insert changed. The project's jobs are paused meanwhile: on a real
+    server the merge job would re-derive these keys' events from their single raw minutes
+    (candidates, their labels gone) while the CLI reads them."""
     events = _generate(5)
     keys = ("outcome_horizons_min", "factor_lab_min_periods", "factor_lab_min_eff_events", "factor_lab_fdr")
-    with config.connect(target) as c:
-        before = {k: c.execute("SELECT watchlist_data.setting(%s)", (k,)).fetchone()[0] for k in keys}
-        _insert(c, events)
-    try:
-        yield
-    finally:
+    with paused_jobs(target):
         with config.connect(target) as c:
-            c.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange = %s", (EXCHANGE,))
-            c.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = %s", (EXCHANGE,))
-            c.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange = %s", (EXCHANGE,))
-            for k, v in before.items():
-                c.execute("UPDATE watchlist_data.settings SET value = %s WHERE key = %s", (v, k))
+            before = {k: c.execute("SELECT watchlist_data.setting(%s)", (k,)).fetchone()[0] for k in keys}
+            _insert(c, events)
+        try:
+            yield
+        finally:
+            with config.connect(target) as c:
+                c.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange = %s", (EXCHANGE,))
+                c.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = %s", (EXCHANGE,))
+                c.execute("DELETE FROM watchlist_data.watchlist_membership WHERE exchange = %s", (EXCHANGE,))
+                for k, v in before.items():
+                    c.execute("UPDATE watchlist_data.settings SET value = %s WHERE key = %s", (v, k))
 
 
 def test_wldb_ic_walk_forward_prints_and_draws(target, tmp_path):
