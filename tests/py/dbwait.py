@@ -1,7 +1,6 @@
 """Polling and pausing helpers for tests against a target whose scheduler may be running (a
-real server): one statement in autocommit, a bounded wait with the last thing seen, and the
-project's jobs paused while a test keeps committed rows the jobs would re-derive (not a
-test module)."""
+real server): a bounded wait with the last thing seen, and the project's jobs paused while
+a test keeps committed rows the jobs would re-derive (not a test module)."""
 
 from __future__ import annotations
 
@@ -12,16 +11,10 @@ import psycopg
 import pytest
 
 from watchlist_db import config
+from writer_helpers import q  # noqa: F401 (re-exported: one statement, its rows or None)
 
 WAIT_S = 300  # bound of every wait for the scheduler (a loaded 2-core machine has needed minutes)
 PROJECT_JOBS = ("job_merge_events", "job_label_outcomes", "job_compute_factors")
-
-
-def q(target: config.Target, sql: str, params=None):
-    """One statement in its own autocommit connection: its rows, or None."""
-    with config.connect(target, autocommit=True) as c:
-        cur = c.execute(sql, params)
-        return cur.fetchall() if cur.description else None
 
 
 def wait_for(what: str, cond, timeout: float = WAIT_S, poll: float = 0.5):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
+from dbwait import paused_jobs
 from watchlist_db import config
 from watchlist_db.cli import main
 from writer_helpers import closed_port_target, q
@@ -183,41 +184,44 @@ def test_outcomes_run_labels_a_due_event(target):
     """A confirmed event 7 h ago on a flat spread: `wldb outcomes run` (or the scheduler's
     label job, on a real server) writes every default horizon, pnl = -cost."""
     ex = f"clio{uuid.uuid4().hex[:6]}"
-    with config.connect(target) as c:
-        now = c.execute("SELECT date_trunc('minute', now())").fetchone()[0]
-        t0 = now - timedelta(hours=7)
-        c.execute(
-            """INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, funding_rate)
-                     SELECT %s + make_interval(mins => k), %s, 'CLIOUT', 'A', false, 0.003, 0.0001
-                       FROM generate_series(-5, 370) AS k""",
-            (t0, ex),
-        )
-        c.execute(
-            """INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec,
-                                                                   n_samples, status, is_open, confirmed_at)
-                     VALUES (%s, 'CLIOUT', 'A', %s, %s + interval '2 minutes', 120, 3, 'confirmed', false, %s)""",
-            (ex, t0, t0, t0),
-        )
-    try:
-        res = _cli(target, ["outcomes", "run"])
-        assert res.exit_code == 0, res.output
-        assert "labelled:" in res.output and "mean pnl bps" in res.output
-        got = q(
-            target,
-            """SELECT o.horizon_min, o.covered, o.pnl, o.spread_change, o.funding_change, o.label ->> 'direction'
-                             FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
-                            WHERE e.exchange = %s ORDER BY 1""",
-            (ex,),
-        )
-        assert got == [(h, True, -8.0, 0.0, 0.0, "short_spread") for h in (30, 60, 180, 360)]
-        assert q(
-            target,
-            """SELECT succeeded FROM watchlist_data.job_run_log
-                             WHERE proc_name = 'job_label_outcomes' ORDER BY id DESC LIMIT 1""",
-        ) == [(True,)]
-    finally:
-        q(target, "DELETE FROM watchlist_data.watch_signal_event WHERE exchange = %s", (ex,))
-        q(target, "DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = %s", (ex,))
+    # the merge job (a real server's) would re-derive the key from its untriggered raw rows
+    # and delete the event before it is labelled
+    with paused_jobs(target, ("job_merge_events",)):
+        with config.connect(target) as c:
+            now = c.execute("SELECT date_trunc('minute', now())").fetchone()[0]
+            t0 = now - timedelta(hours=7)
+            c.execute(
+                """INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel, funding_rate)
+                         SELECT %s + make_interval(mins => k), %s, 'CLIOUT', 'A', false, 0.003, 0.0001
+                           FROM generate_series(-5, 370) AS k""",
+                (t0, ex),
+            )
+            c.execute(
+                """INSERT INTO watchlist_data.watch_signal_event (exchange, symbol, signal_type, start_ts, end_ts, duration_sec,
+                                                                       n_samples, status, is_open, confirmed_at)
+                         VALUES (%s, 'CLIOUT', 'A', %s, %s + interval '2 minutes', 120, 3, 'confirmed', false, %s)""",
+                (ex, t0, t0, t0),
+            )
+        try:
+            res = _cli(target, ["outcomes", "run"])
+            assert res.exit_code == 0, res.output
+            assert "labelled:" in res.output and "mean pnl bps" in res.output
+            got = q(
+                target,
+                """SELECT o.horizon_min, o.covered, o.pnl, o.spread_change, o.funding_change, o.label ->> 'direction'
+                                 FROM watchlist_data.future_outcome o JOIN watchlist_data.watch_signal_event e ON e.id = o.event_id
+                                WHERE e.exchange = %s ORDER BY 1""",
+                (ex,),
+            )
+            assert got == [(h, True, -8.0, 0.0, 0.0, "short_spread") for h in (30, 60, 180, 360)]
+            assert q(
+                target,
+                """SELECT succeeded FROM watchlist_data.job_run_log
+                                 WHERE proc_name = 'job_label_outcomes' ORDER BY id DESC LIMIT 1""",
+            ) == [(True,)]
+        finally:
+            q(target, "DELETE FROM watchlist_data.watch_signal_event WHERE exchange = %s", (ex,))
+            q(target, "DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = %s", (ex,))
 
 
 # ---------------------------------------------------------------------------- demo

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from dbwait import paused_jobs
 from watchlist_db import config
 
 EMBEDDED_REASON = "the embedded engine serves one connection at a time (two sessions needed)"
@@ -48,6 +49,17 @@ def _seed_event(conn) -> int:
     ).fetchone()[0]
 
 
+@pytest.fixture
+def quiet_jobs(target):
+    """Two sessions, and the real merge and label jobs paused: this test plays the merge
+    itself, and the merge job re-creating the deleted event from its raw rows before it is
+    seeded again would make the seed a duplicate."""
+    if not os.environ.get("WLDB_TEST_DSN"):
+        pytest.skip(EMBEDDED_REASON)
+    with paused_jobs(target, ("job_merge_events", "job_label_outcomes")):
+        yield
+
+
 def _cleanup(conn) -> None:
     conn.execute("DELETE FROM watchlist_data.watch_signal_event WHERE exchange = %s", (KEY[0],))
     conn.execute("DELETE FROM watchlist_data.watch_signal_raw WHERE exchange = %s", (KEY[0],))
@@ -61,9 +73,7 @@ def _cleanup(conn) -> None:
     ],
     ids=["event ids", "every due label entered after T0"],
 )
-def test_labels_wait_for_a_merge_that_deletes_their_event(target, conn, call):
-    if not os.environ.get("WLDB_TEST_DSN"):
-        pytest.skip(EMBEDDED_REASON)
+def test_labels_wait_for_a_merge_that_deletes_their_event(quiet_jobs, target, conn, call):
     _cleanup(conn)
     event_id = _seed(conn)
     now = T0 + timedelta(hours=8)
