@@ -6,6 +6,7 @@ it is not a test.
     python bench/soak.py --history-days 0.5 --minutes 15
     python bench/soak.py --keys 7x8000 --history-days 0.1 --minutes 10
     python bench/soak.py --fault kill --fault-at 5    # SIGKILL the server mid-run (own server only)
+    python bench/soak.py --history-days 0.5 --standby # a hot standby serves the reads too (own server only)
     PGHOST=db PGUSER=me python bench/soak.py          # a server of yours (libpq environment / --dsn)
 
 Server: --dsn or libpq's environment (PGHOST, PGPORT, PGDATABASE, PGSERVICE) names one;
@@ -46,6 +47,14 @@ Freshness lags (wall time at which the probe or the table shows the result, minu
   labels            the horizon's end (confirmed_at + horizon); future_outcome.computed_at
   factors           the bucket's end (factor_value.ts); factor_value.computed_at
 
+--standby (own server only): after the history, pg_basebackup makes a hot standby of the
+server (PostgreSQL's default standby settings) that serves the same read rounds during the
+live minutes; the report adds its replay lag (pg_stat_replication.replay_lag), its reads
+loaded and unloaded and their errors, its CPU, and after the live minutes (the primary's jobs
+paused, the standby caught up) every read of a round compared with the primary's rows.
+bench/soak_standby.py has the details. The standby is a second copy of the database: keep the
+history short enough for the disk.
+
 --fault kill (own server only): at minute --fault-at the postmaster is SIGKILLed
 (real-timescaledb kill) and started again --fault-down s later; the report adds how long the
 writer's spool took to drain and each job's first successful run after the restart, and
@@ -76,6 +85,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
+import soak_standby  # noqa: E402
 from merge import steady  # noqa: E402
 from watchlist_db import config, jobs, sample, snapshot  # noqa: E402
 from watchlist_db.writer import Writer  # noqa: E402
@@ -569,6 +579,11 @@ def main() -> int:
     ap.add_argument("--data-dir", default=None, help="own server's data directory (default: a new temporary one)")
     ap.add_argument("--keep-server", action="store_true")
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument(
+        "--standby",
+        action="store_true",
+        help="own server only: a hot standby (pg_basebackup after the history) serves the app's reads too",
+    )
     ap.add_argument("--fault", choices=("none", "kill"), default="none")
     ap.add_argument("--fault-at", type=int, default=5, help="live minute of the fault")
     ap.add_argument("--fault-down", type=float, default=20.0, help="seconds the killed server stays down")
@@ -743,6 +758,22 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
                 "  " + _data.settle(conn, ("watchlist_data.watch_signal_raw", "watchlist_data.watch_signal_event")),
                 flush=True,
             )
+        standby = s_dsn = None
+        if args.standby and own is None:
+            print("  --standby needs the soak's own server: no standby", flush=True)
+        elif args.standby:
+            t = time.perf_counter()
+            sdata = own.data.with_name(own.data.name + "-standby")
+            soak_standby.prepare(own, _free_port(), sdata)
+            standby = OwnServer(own.tool, sdata, int(soak_standby.port_of(sdata)))
+            s_dsn = psycopg.conninfo.make_conninfo(
+                standby.start(), dbname=psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+            )
+            stack.callback(lambda: (standby.stop(), shutil.rmtree(sdata, ignore_errors=True)))
+            print(
+                f"  hot standby: base backup and start in {time.perf_counter() - t:.0f} s (port {standby.port})",
+                flush=True,
+            )
         # the rows a key shows live: stage minute index of live minute i
         members = [(ex, sym) for ex, sym, _, _ in keys[: args.members]]
         spool = Path(tempfile.mkdtemp(prefix="soak-spool-")) / "spool.sqlite"
@@ -757,6 +788,12 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
         for _ in range(args.unloaded_rounds):
             read_round(rc, members, unloaded)
         rc.close()
+        unloaded_s: dict[str, list[float]] = {}
+        if standby is not None:
+            with psycopg.connect(s_dsn, autocommit=True, application_name="wldb-soak-read") as rc:
+                read_round(rc, members, {})
+                for _ in range(args.unloaded_rounds):
+                    read_round(rc, members, unloaded_s)
         print(f"  unloaded reads: {args.unloaded_rounds} rounds; load {os.getloadavg()}", flush=True)
 
         # the minutes between the history's end and the first live minute, as the monitor
@@ -795,6 +832,11 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
         probe_key = members[0]
         probe = Probe(dsn, probe_key, spreads, live_start, stop)
         reader = Reader(dsn, members, args.read_every, stop)
+        s_reader = s_lag = s_meter = None
+        if standby is not None:
+            s_reader = Reader(s_dsn, members, args.read_every, stop)
+            s_lag = soak_standby.LagProbe(dsn, stop)
+            s_meter = CpuMeter(s_dsn, soak_standby.postmaster_pid(standby.data), {})
         wait = live_start.timestamp() - time.time()
         if wait > 0:
             print(f"  waiting {wait:.0f} s for the first live minute", flush=True)
@@ -805,6 +847,9 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
         proc0 = os.times()
         reader.start()
         probe.start()
+        for th in (s_reader, s_lag, s_meter):
+            if th is not None:
+                th.start()
         acked = 0
         fault: dict = {}
         fault_thread = None
@@ -854,6 +899,11 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
         stop.set()
         reader.join(60)
         probe.join(30)
+        s_cpu = None
+        if standby is not None:
+            s_reader.join(60)
+            s_lag.join(30)
+            s_cpu = s_meter.finish()
         cpu_main = thread_cpu(main_tid) - cpu_main0
         proc1 = os.times()
         cpu = meter.finish() if meter else None
@@ -913,6 +963,9 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
         events_check = None
         if fault:
             events_check = compare_events(conn, live_start - timedelta(hours=2))
+        s_check = None
+        if standby is not None:
+            s_check = soak_standby.compare_reads(dsn, s_dsn, members, READS)
 
     # ------------------------------------------------------------------ report
     event_lags = [w - conf.timestamp() for conf, w in probe.events_seen.values()]
@@ -995,6 +1048,9 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
         d = sizes1[rel] - sizes0.get(rel, 0)
         if abs(d) >= 1 << 16:
             print(f"  {rel:<50}{d / hours / 2**20:>9.1f}   (now {sizes1[rel] / 2**20:,.0f} MiB)")
+    s_report = None
+    if standby is not None:
+        s_report = standby_report(s_reader, s_lag, s_cpu, s_check, unloaded_s, hours)
     if fault:
         print(f"\nfault: {json.dumps(fault, default=str)}")
         print(f"events in the window vs a rebuild: {events_check}")
@@ -1020,10 +1076,57 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
             "wal_per_h": wal_h,
             "fault": fault,
             "events_check": events_check,
+            "standby": s_report,
         }
     )
     _data.write_json(args.json, report)
     return 0
+
+
+def standby_report(s_reader, s_lag, s_cpu, s_check, unloaded_s, hours: float) -> dict:
+    """Prints the hot standby's figures; returns them for the JSON."""
+    print("\nhot standby (streaming replication, PostgreSQL defaults: hot_standby_feedback off)")
+    print(
+        f"  replay lag (pg_stat_replication.replay_lag, 0.5 s samples while WAL is in flight): "
+        f"{fmt3(s_lag.lag_s, 'ms', 1000)}; in flight in {len(s_lag.lag_s)} of {s_lag.samples} samples"
+    )
+    behind = s_lag.behind_bytes
+    if behind:
+        print(f"  WAL not yet replayed p50 / p99 / max: {fmt3([b / 1024 for b in behind], ' KiB')}")
+    if s_lag.errors:
+        print(f"  lag probe errors: {len(s_lag.errors)} {s_lag.errors[:3]}")
+    print("  reads on the standby p50 / p99 / max (ms): loaded | unloaded")
+    for name in READS:
+        print(
+            f"    {name:<16}{fmt3(s_reader.times.get(name, []), '', 1000):<40}| {fmt3(unloaded_s.get(name, []), '', 1000)}"
+        )
+    print(f"  read errors on the standby: {len(s_reader.errors)} {s_reader.errors[:3]}")
+    if s_cpu:
+        print(
+            f"  standby server CPU: {s_cpu['(server total)'] / hours:,.1f} s/h = {s_cpu['(server total)'] / hours / 36:.2f}% of one core"
+        )
+        for comp, s in sorted(s_cpu.items(), key=lambda kv: -kv[1]):
+            if comp != "(server total)" and s / hours >= 0.05:
+                print(f"    {comp:<42}{s / hours:>9.1f} s/h")
+    if s_check:
+        if not s_check.get("caught_up"):
+            print("  after the live minutes: the standby did not catch up with the primary within 300 s")
+        else:
+            n = s_check["equal"] + s_check["close"] + s_check["differ"]
+            print(
+                f"  after the live minutes (primary's jobs paused, standby caught up in {s_check['catch_up_s']} s): "
+                f"{n} reads compared: {s_check['equal']} equal, {s_check['close']} equal but a float's last digits, "
+                f"{s_check['differ']} differ {s_check['differing'][:5]}"
+            )
+    return {
+        "replay_lag_s": s_lag.lag_s,
+        "behind_bytes": behind,
+        "reads": s_reader.times,
+        "unloaded": unloaded_s,
+        "read_errors": s_reader.errors,
+        "cpu_s_per_h": {k: v / hours for k, v in (s_cpu or {}).items()},
+        "check": s_check,
+    }
 
 
 def _local_server(conn) -> bool:
