@@ -12,7 +12,9 @@ it is not a test.
 Server: --dsn or libpq's environment (PGHOST, PGPORT, PGDATABASE, PGSERVICE) names one;
 otherwise the soak starts its own PostgreSQL 16 + TimescaleDB in a temporary data directory
 with ../shared/tools/real-timescaledb (or $WLDB_REAL_TIMESCALEDB) and removes it afterwards
-(--keep-server keeps it). It creates a database of its own there (CREATEDB needed; dropped
+(--keep-server keeps it), set as docs/operations.md recommends for a small, busy host
+(shared_buffers 512MB, wal_compression on, 4 TimescaleDB workers, ...; --pg-defaults keeps
+PostgreSQL's defaults). It creates a database of its own there (CREATEDB needed; dropped
 afterwards unless --keep-db), migrated from this checkout.
 
 1. History (scheduled jobs paused): --history-days of 1-minute rows for every key, bulk
@@ -95,6 +97,18 @@ SHIFTS = 288  # distinct minute shifts of the 20 sample pairs
 DAILY_JOBS = ("compress", "retention-raw")  # run once in the live minutes (--daily-at); they run daily
 DERIVED_DAYS = 2  # days of history with events, labels and aggregate rows (see run)
 GAP_MAX = 240  # minutes the preparation after the history may take (filled before the live minutes)
+# The own server runs with the settings docs/operations.md recommends for a small, busy host
+# (docker/compose.yml's command line), not PostgreSQL's defaults: that is the server whose
+# cost the soak reports (--pg-defaults keeps the defaults, to compare)
+RECOMMENDED = {
+    "shared_buffers": "512MB",
+    "max_connections": "30",
+    "wal_compression": "on",
+    "log_min_duration_statement": "500",
+    "timescaledb.max_background_workers": "4",
+    "timescaledb.bgw_scheduler_restart_time": "60",
+    "max_worker_processes": "12",
+}
 EXCHANGES = ("binance", "okx", "bybit", "bitget", "gate", "kucoin", "mexc", "htx", "kraken", "bingx")
 TICK = os.sysconf("SC_CLK_TCK")
 RAW_COLS = """ts, exchange, symbol, signal_type, type_class, triggered, status, spot_price, futures_price,
@@ -584,6 +598,11 @@ def main() -> int:
         action="store_true",
         help="own server only: a hot standby (pg_basebackup after the history) serves the app's reads too",
     )
+    ap.add_argument(
+        "--pg-defaults",
+        action="store_true",
+        help="own server only: PostgreSQL's default settings instead of docs/operations.md's",
+    )
     ap.add_argument("--fault", choices=("none", "kill"), default="none")
     ap.add_argument("--fault-at", type=int, default=5, help="live minute of the fault")
     ap.add_argument("--fault-down", type=float, default=20.0, help="seconds the killed server stays down")
@@ -622,6 +641,15 @@ def main() -> int:
         own = OwnServer(tool, data / "pg" if not args.data_dir else data, port)
         print(f"starting own server: {own.data} port {port}", flush=True)
         admin = own.start()
+        if not args.pg_defaults:
+            with psycopg.connect(admin, autocommit=True) as c:
+                for k, v in RECOMMENDED.items():
+                    c.execute(f"ALTER SYSTEM SET {k} = '{v}'")
+            own.stop()
+            own.start()  # its printed conninfo lacks the port once ALTER SYSTEM quoted it: keep the first
+            print(
+                "  settings of docs/operations.md: " + ", ".join(f"{k}={v}" for k, v in RECOMMENDED.items()), flush=True
+            )
     dbname = f"wldb_soak_{uuid.uuid4().hex[:8]}"
     dsn = psycopg.conninfo.make_conninfo(admin, dbname=dbname)
     try:
