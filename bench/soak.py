@@ -69,6 +69,7 @@ import argparse
 import contextlib
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -433,24 +434,86 @@ READS = {
 }
 
 
-def read_round(conn, members, out: dict[str, list[float]]) -> float:
+PHASE_S = (0, 15)  # [from, to) s of a minute: the writer's batch and the merge job run then
+
+
+def reads_by_phase(reader) -> dict[str, tuple[list[float], list[float]]]:
+    """Each read's seconds split by when in the minute it started: (first PHASE_S[1] s, rest)."""
+    out = {}
+    for name, xs in reader.times.items():
+        ats = reader.at.get(name, [])
+        early = [x for x, w in zip(xs, ats, strict=False) if w % 60 < PHASE_S[1]]
+        late = [x for x, w in zip(xs, ats, strict=False) if w % 60 >= PHASE_S[1]]
+        out[name] = (early, late)
+    return out
+
+
+def read_round(conn, members, out: dict[str, list[float]], at: dict[str, list[float]] | None = None) -> float:
+    """One round of the app's reads; each read's seconds go to out[name] and, with `at`, the
+    wall time it started to at[name]."""
     t0 = time.perf_counter()
-    t = time.perf_counter()
-    conn.execute(READS["watchlist_list"]).fetchall()
-    out.setdefault("watchlist_list", []).append(time.perf_counter() - t)
-    for ex, sym in members:
-        for name in ("metrics", "series 12h"):
-            t = time.perf_counter()
-            conn.execute(READS[name], (ex, sym)).fetchall()
-            out.setdefault(name, []).append(time.perf_counter() - t)
+    calls = [("watchlist_list", None)] + [(name, m) for m in members for name in ("metrics", "series 12h")]
+    for name, m in calls:
+        w, t = time.time(), time.perf_counter()
+        conn.execute(READS[name], m).fetchall()
+        out.setdefault(name, []).append(time.perf_counter() - t)
+        if at is not None:
+            at.setdefault(name, []).append(w)
     return time.perf_counter() - t0
 
 
-class Reader(threading.Thread):
+class Reader:
+    """The app's read rounds, every `every` s until `stop`, in a process of their own.
+
+    The app that reads is not the monitor that writes, and a thread of the soak's process
+    would time its reads behind the GIL while the snapshot build and submit() hold it: that
+    showed as a read tail at every minute's start that the server did not cause. After
+    join(): times[name] (seconds), at[name] (wall time each read started), rounds
+    [(wall, seconds)], errors, cpu_s (the reading process' CPU)."""
+
     def __init__(self, conninfo, members, every: float, stop: threading.Event):
-        super().__init__(daemon=True, name="soak-reader")
+        ctx = multiprocessing.get_context("spawn")
+        self._stop, self._mp_stop = stop, ctx.Event()
+        self._rx, tx = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(
+            target=_reader_main,
+            args=(conninfo, list(members), every, self._mp_stop, tx),
+            daemon=True,
+            name="soak-reader",
+        )
+        self.times: dict[str, list[float]] = {}
+        self.at: dict[str, list[float]] = {}
+        self.rounds: list[tuple[float, float]] = []
+        self.errors: list[str] = []
+        self.cpu_s = 0.0
+
+    def start(self) -> None:
+        self._proc.start()
+        threading.Thread(target=lambda: (self._stop.wait(), self._mp_stop.set()), daemon=True).start()
+
+    def join(self, timeout: float) -> None:
+        self._mp_stop.set()
+        if self._rx.poll(timeout):
+            self.times, self.at, self.rounds, self.errors, self.cpu_s = self._rx.recv()
+        else:
+            self.errors.append("the reading process sent no result")
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+
+def _reader_main(conninfo, members, every, stop, tx) -> None:
+    r = ReadLoop(conninfo, members, every, stop)
+    r.run()
+    t = os.times()
+    tx.send((r.times, r.at, r.rounds, r.errors, t.user + t.system))
+
+
+class ReadLoop:
+    def __init__(self, conninfo, members, every: float, stop):
         self.conninfo, self.members, self.every, self.stop_ev = conninfo, members, every, stop
         self.times: dict[str, list[float]] = {}
+        self.at: dict[str, list[float]] = {}
         self.rounds: list[tuple[float, float]] = []  # (wall, seconds)
         self.errors: list[str] = []
 
@@ -462,7 +525,7 @@ class Reader(threading.Thread):
                 if conn is None or conn.closed:
                     conn = psycopg.connect(self.conninfo, autocommit=True, application_name="wldb-soak-read")
                 w = time.time()
-                self.rounds.append((w, read_round(conn, self.members, self.times)))
+                self.rounds.append((w, read_round(conn, self.members, self.times, self.at)))
             except psycopg.Error as e:
                 self.errors.append(f"{datetime.now(UTC):%H:%M:%S} {type(e).__name__}: {str(e).strip()[:160]}")
                 with contextlib.suppress(Exception):
@@ -662,6 +725,8 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": str(ROOT / "glue")},
         )
+        with psycopg.connect(admin, autocommit=True) as c:
+            check_job_slots(c, dbname)
         return run(args, n_ex, n_sym, dsn, own, server_version)
     finally:
         if not args.keep_db:
@@ -671,6 +736,32 @@ def main() -> int:
             own.stop()
             if not args.data_dir:
                 shutil.rmtree(own.data.parent, ignore_errors=True)
+
+
+SCHEDULER = "TimescaleDB Background Worker Scheduler"
+MIN_JOB_SLOTS = 2  # the merge every minute beside one of the 5-minute jobs
+
+
+def check_job_slots(conn, dbname: str) -> None:
+    """Refuses a server whose TimescaleDB workers would leave the soak's jobs no slot: every
+    database with TimescaleDB holds one scheduler worker out of
+    timescaledb.max_background_workers, so a server with a few such databases runs no job at
+    all (the log says "out of background workers") and the figures would be of a system
+    without its jobs."""
+    others, slots = conn.execute(
+        "SELECT count(*) FILTER (WHERE backend_type = %s AND datname IS DISTINCT FROM %s),"
+        " current_setting('timescaledb.max_background_workers')::int FROM pg_stat_activity",
+        (SCHEDULER, dbname),
+    ).fetchone()
+    free = slots - others - 1  # the soak database's own scheduler
+    if free < MIN_JOB_SLOTS:
+        raise SystemExit(
+            f"soak: timescaledb.max_background_workers = {slots} and {others} other database(s) on this "
+            f"server run a TimescaleDB scheduler, which leaves {free} worker(s) for the soak's jobs "
+            f"(needs {MIN_JOB_SLOTS}). Raise timescaledb.max_background_workers (and max_worker_processes) "
+            "and restart, or drop the other databases / stop their schedulers "
+            "(SELECT _timescaledb_functions.stop_background_workers() in each)."
+        )
 
 
 def _free_port() -> int:
@@ -1036,6 +1127,9 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
     client = (proc1.user - proc0.user) + (proc1.system - proc0.system)
     print(f"  {'client process (all threads)':<44}{client / hours:>9.1f} s/h {client / hours / 36:>7.2f}%")
     print(f"  {'  of it: snapshot build + submit()':<44}{cpu_main / hours:>9.1f} s/h {cpu_main / hours / 36:>7.2f}%")
+    print(
+        f"  {'read client process (the app reading)':<44}{reader.cpu_s / hours:>9.1f} s/h {reader.cpu_s / hours / 36:>7.2f}%"
+    )
     print("\nfreshness lag p50 / p99 / max:")
     print(f"  series (row minute -> visible)        {fmt3(series_lags)}")
     print(f"  metrics (row minute -> visible)       {fmt3(metrics_lags)}")
@@ -1051,6 +1145,12 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
         print(f"  {name:<16}{fmt3(reader.times.get(name, []), '', 1000):<40}| {fmt3(unloaded.get(name, []), '', 1000)}")
     rounds = [s for _, s in reader.rounds]
     print(f"  whole round     {fmt3(rounds, 's')}")
+    phases = reads_by_phase(reader)
+    print("  by the second of the minute a read started (the writer's batch and the merge job run at its start):")
+    for name, (early, late) in phases.items():
+        print(
+            f"    {name:<14}:00-:{PHASE_S[1]:02d} {fmt3(early, '', 1000):<36}  :{PHASE_S[1]:02d}-:60 {fmt3(late, '', 1000)}"
+        )
     if reader.errors or probe.errors:
         print(
             f"  read errors: {len(reader.errors)} (first: {reader.errors[:3]}); probe errors: {len(probe.errors)} {probe.errors[:3]}"
@@ -1098,6 +1198,8 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
                 "factors": factor_lags,
             },
             "reads": reader.times,
+            "reads_at": reader.at,
+            "read_client_cpu_s": reader.cpu_s,
             "unloaded": unloaded,
             "jobs": job_rows,
             "job_errors": [list(map(str, r)) for r in job_errors],
@@ -1127,6 +1229,10 @@ def standby_report(s_reader, s_lag, s_cpu, s_check, unloaded_s, hours: float) ->
     for name in READS:
         print(
             f"    {name:<16}{fmt3(s_reader.times.get(name, []), '', 1000):<40}| {fmt3(unloaded_s.get(name, []), '', 1000)}"
+        )
+    for name, (early, late) in reads_by_phase(s_reader).items():
+        print(
+            f"    {name:<14}:00-:{PHASE_S[1]:02d} {fmt3(early, '', 1000):<36}  :{PHASE_S[1]:02d}-:60 {fmt3(late, '', 1000)}"
         )
     print(f"  read errors on the standby: {len(s_reader.errors)} {s_reader.errors[:3]}")
     if s_cpu:
