@@ -674,7 +674,7 @@ def main() -> int:
         type=int,
         default=None,
         help="live minute at which the daily jobs (raw compression, raw retention) run "
-        "(default: half-way when the history is at least 3 days; 0: never)",
+        "(default: half-way when the history is at least 4 days; 0: never)",
     )
     ap.add_argument("--json", default=None, help="also write the figures to this file")
     args = ap.parse_args()
@@ -778,7 +778,9 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
     load0 = os.getloadavg()
     hist_end = datetime.now(UTC).replace(second=0, microsecond=0)
     hist_min = int(args.history_days * 1440)
-    daily_at = args.daily_at if args.daily_at is not None else (args.minutes // 2 if args.history_days >= 3 else 0)
+    # the daily jobs drop the oldest day (raw_retention = history - 1 day), which must stay
+    # longer than raw_compress_after and series_refresh_start (2 days each by default)
+    daily_at = args.daily_at if args.daily_at is not None else (args.minutes // 2 if args.history_days >= 4 else 0)
     t0 = hist_end - timedelta(minutes=hist_min)
     stage_start = t0 - timedelta(minutes=SHIFTS)
     total_stage = hist_min + SHIFTS + GAP_MAX + args.minutes
