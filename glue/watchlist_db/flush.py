@@ -30,7 +30,10 @@ from .spool import Spool, Unit
 
 log = logging.getLogger("watchlist_db.writer")
 
-RETRY_CLASSES = ("08", "53", "57", "40")
+# the server's state, not the batch's: connection, resources (disk full), operator
+# intervention, transaction rollback, lock not available (55), I/O (58); the database's
+# writer functions re-raise the same classes rather than quarantine rows over them
+RETRY_CLASSES = ("08", "53", "57", "40", "55", "58")
 
 
 def retryable(exc: BaseException) -> bool:

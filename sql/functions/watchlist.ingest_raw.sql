@@ -80,7 +80,10 @@ BEGIN
             RETURN;
         END IF;
     EXCEPTION WHEN OTHERS THEN
-        NULL;  -- rolled back: the exact path below
+        IF NOT watchlist_data.is_row_fault(SQLSTATE) THEN
+            RAISE;  -- the server's state (a full disk, a cancel): the caller keeps the batch
+        END IF;
+        -- rolled back: the exact path below
     END;
 
     -- 1. Per-row checks, set-based: one pass over the batch with the inlined fast test
@@ -127,7 +130,11 @@ BEGIN
             v_now);
     EXCEPTION WHEN OTHERS THEN
         -- A row the checks let through was still refused: fall back to one row at a
-        -- time so that only the offending row is quarantined.
+        -- time so that only the offending row is quarantined. An error that is the
+        -- server's, not a row's, fails the call instead (watchlist_data.is_row_fault).
+        IF NOT watchlist_data.is_row_fault(SQLSTATE) THEN
+            RAISE;
+        END IF;
         inserted := 0;
         SELECT array_agg(r.val || jsonb_build_object(
                     'meta', coalesce(nullif(r.val -> 'meta', 'null'::jsonb), '{}'::jsonb),
@@ -146,6 +153,9 @@ BEGIN
                 ON CONFLICT (exchange, symbol, ts) DO NOTHING;
                 IF FOUND THEN inserted := inserted + 1; END IF;
             EXCEPTION WHEN OTHERS THEN
+                IF NOT watchlist_data.is_row_fault(SQLSTATE) THEN
+                    RAISE;
+                END IF;
                 v_prob_row := v_prob_row || v_idx[i];
                 v_prob_field := v_prob_field || '(row)'::text;
                 v_prob_reason := v_prob_reason || format('refused by the database: %s [%s]', SQLERRM, SQLSTATE);

@@ -201,7 +201,10 @@ BEGIN
             RETURN;
         END IF;
     EXCEPTION WHEN OTHERS THEN
-        NULL;  -- rolled back: the exact path below
+        IF NOT watchlist_data.is_row_fault(SQLSTATE) THEN
+            RAISE;  -- the server's state (a full disk, a cancel): the caller keeps the batch
+        END IF;
+        -- rolled back: the exact path below
     END;
 
     -- 3. Exact path: the same rows as ingest_raw's JSON objects (absent fields left out, meta as

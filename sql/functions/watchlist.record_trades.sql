@@ -81,6 +81,9 @@ BEGIN
                    recorded_at = now()
             RETURNING o.id INTO id;
         EXCEPTION WHEN OTHERS THEN
+            IF NOT watchlist_data.is_row_fault(SQLSTATE) THEN
+                RAISE;  -- the server's state, not the trade's: the whole call fails
+            END IF;
             error := format('%s [%s]', SQLERRM, SQLSTATE);
         END;
         RETURN NEXT;

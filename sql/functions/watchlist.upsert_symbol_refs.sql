@@ -46,6 +46,9 @@ BEGIN
                    liquidity_tier = EXCLUDED.liquidity_tier, updated_at = now();
             v_count := v_count + 1;
         EXCEPTION WHEN OTHERS THEN
+            IF NOT watchlist_data.is_row_fault(SQLSTATE) THEN
+                RAISE;  -- the server's state, not the row's: the whole call fails
+            END IF;
             GET STACKED DIAGNOSTICS v_field = COLUMN_NAME;
             v_reason := SQLERRM;
             INSERT INTO watchlist_data.ingest_quarantine (batch_id, row_index, field, reason, row_data)

@@ -8,7 +8,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(27);
+SELECT plan(34);
 -- The rows below carry fixed dates (2026-03-01): the writer API accepts a ts no older than
 -- the raw_retention setting, so this transaction widens it (rolled back at the end).
 UPDATE watchlist_data.settings SET value = '36500 days' WHERE key = 'raw_retention';
@@ -166,6 +166,51 @@ SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw('{"ts": 1}', 'x')$$, '2202
                  'a non-array payload is refused as a whole');
 SELECT results_eq($$SELECT received, inserted, duplicates, rejected FROM watchlist.ingest_raw('[]', 'empty')$$,
                   $$VALUES (0, 0, 0, 0)$$, 'an empty batch is fine');
+
+-- An error that is the server's state, not a row's, fails the call and quarantines nothing:
+-- a disk filling mid-batch refuses some rows' inserts (53100) while others still fit, and
+-- those rows must stay with the caller (the Writer's spool retries them), not be quarantined.
+-- A trigger of this test's raises the chosen error for the rows of symbol INGFAULT.
+CREATE FUNCTION public.ingest_fault_probe() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    IF NEW.symbol = 'INGFAULT' THEN
+        RAISE EXCEPTION 'probe: %', current_setting('wl_test.fault') USING ERRCODE = current_setting('wl_test.fault');
+    END IF;
+    RETURN NEW;
+END
+$f$;
+CREATE TRIGGER ingest_fault_probe BEFORE INSERT ON watchlist_data.watch_signal_raw
+    FOR EACH ROW EXECUTE FUNCTION public.ingest_fault_probe();
+CREATE TEMP TABLE fault_batch AS
+SELECT jsonb_build_array(
+    jsonb_build_object('ts', '2026-03-02T10:00:00Z', 'exchange', 'binance', 'symbol', 'INGFINE', 'signal_type', 'A', 'triggered', false),
+    jsonb_build_object('ts', '2026-03-02T10:00:00Z', 'exchange', 'binance', 'symbol', 'INGFAULT', 'signal_type', 'A', 'triggered', false)
+) AS rows;
+SET LOCAL wl_test.fault = '53100';
+SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw((SELECT rows FROM fault_batch), 'fault-disk')$$, '53100', NULL,
+                 'a disk-full error on one row fails the whole call (the caller keeps and retries the batch)');
+SELECT is((SELECT count(*)::int FROM watchlist.ingest_rejects WHERE batch_id = 'fault-disk'), 0,
+          'a disk-full error quarantines no row');
+SELECT is((SELECT count(*)::int FROM watchlist_data.watch_signal_raw WHERE symbol IN ('INGFINE', 'INGFAULT')), 0,
+          'nothing of the failed call is stored');
+SET LOCAL wl_test.fault = '40P01';
+SELECT throws_ok($$SELECT * FROM watchlist.ingest_raw_columns('fault-cols', ts => ARRAY['2026-03-02T10:00:00Z', '2026-03-02T10:00:00Z'],
+                                                             exchange => ARRAY['binance', 'binance'], symbol => ARRAY['INGFINE', 'INGFAULT'],
+                                                             triggered => ARRAY[false, false], signal_type => ARRAY['A', 'A'])$$,
+                 '40P01', NULL, 'a deadlock on one row fails the column API''s call too (the writer retries it)');
+SET LOCAL wl_test.fault = '22023';
+SELECT results_eq($$SELECT received, inserted, rejected FROM watchlist.ingest_raw((SELECT rows FROM fault_batch), 'fault-row')$$,
+                  $$VALUES (2, 1, 1)$$, 'a data error on one row still costs only that row');
+SELECT results_eq($$SELECT row_index, field, reason FROM watchlist.ingest_rejects WHERE batch_id = 'fault-row'$$,
+                  $$VALUES (1, '(row)', 'refused by the database: probe: 22023 [22023]')$$,
+                  'the row the database refused is quarantined with its index and the error');
+SELECT results_eq($$SELECT s, watchlist_data.is_row_fault(s) FROM unnest(ARRAY['22P02', '23505', '23514', '54000', 'P0001', '42804',
+                                                                               '53100', '53200', '57014', '40001', '40P01', '55P03', '58030', '08006', 'XX000']) AS u(s)$$,
+                  $$VALUES ('22P02', true), ('23505', true), ('23514', true), ('54000', true), ('P0001', true), ('42804', true),
+                           ('53100', false), ('53200', false), ('57014', false), ('40001', false), ('40P01', false), ('55P03', false),
+                           ('58030', false), ('08006', false), ('XX000', false)$$,
+                  'is_row_fault: data and constraint errors are the row''s; resources, cancels, rollbacks, locks, I/O and internal errors are the server''s');
+DROP TRIGGER ingest_fault_probe ON watchlist_data.watch_signal_raw;
 
 SELECT * FROM finish();
 ROLLBACK;

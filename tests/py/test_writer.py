@@ -131,7 +131,7 @@ def test_client_side_rejects_name_row_field_and_reason():
 
 
 def test_retry_classes():
-    retry = ["08006", "08001", "53300", "53100", "57014", "57P01", "40001", "40P01"]
+    retry = ["08006", "08001", "53300", "53100", "57014", "57P01", "40001", "40P01", "55P03", "58030"]
     final = ["22P02", "22003", "23505", "23514", "42501", "42883", "42P01", "P0001", "XX000"]
     for state in retry:
         assert writer_mod.retryable(psycopg.errors.lookup(state)("x")), state
