@@ -749,7 +749,7 @@ def check_job_slots(conn, dbname: str) -> None:
     all (the log says "out of background workers") and the figures would be of a system
     without its jobs."""
     others, slots = conn.execute(
-        "SELECT count(*) FILTER (WHERE backend_type = %s AND datname IS DISTINCT FROM %s),"
+        "SELECT count(*) FILTER (WHERE %s IN (backend_type, application_name) AND datname IS DISTINCT FROM %s),"
         " current_setting('timescaledb.max_background_workers')::int FROM pg_stat_activity",
         (SCHEDULER, dbname),
     ).fetchone()
