@@ -23,6 +23,11 @@ SELECT %(t0)s::timestamptz + make_interval(mins => m), 'bench' || e, 'B' || lpad
        generate_series(%(m_from)s, %(m_to)s - 1) m
 """
 
+# the same rows in the order a live writer lays them down: minute by minute, so a key's
+# consecutive rows lie EXCHANGES x SYMBOLS rows apart on the heap (LOAD_SQL's order puts a
+# slice's minutes of one key side by side, a locality no live table has)
+LIVE_ORDER = "\n ORDER BY m, e, s"
+
 
 def load(
     conn,
@@ -33,14 +38,16 @@ def load(
     m_to: int,
     ingested: datetime | None = None,
     progress: bool = True,
+    live_order: bool = False,
 ) -> float:
-    """Insert minutes [m_from, m_to) for every key; returns seconds taken."""
+    """Insert minutes [m_from, m_to) for every key; returns seconds taken. live_order: lay
+    the rows down minute by minute (LIVE_ORDER)."""
     keys = exchanges * symbols
     step = max(1, 240_000 // keys)
     t = time.perf_counter()
     for m in range(m_from, m_to, step):
         conn.execute(
-            LOAD_SQL,
+            LOAD_SQL + (LIVE_ORDER if live_order else ""),
             {
                 "t0": t0,
                 "exchanges": exchanges,

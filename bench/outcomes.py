@@ -2,7 +2,8 @@
 """Benchmark: outcome labelling. Prints figures; it is not a test.
 
 Loads DAY_HOURS of events plus the longest horizon (6 h) of 1-minute samples for
-EXCHANGES x SYMBOLS keys (bench-only exchange prefix), merges the events, then measures:
+EXCHANGES x SYMBOLS keys (bench-only exchange prefix), laid down minute by minute as a live
+writer lays them (--layout), merges the events, then measures:
   full run        watchlist.label_outcomes over every confirmed event x horizon of the day
   baseline        one watchlist.label_outcomes call per event (what a per-event worker
                   loop would do), timed on a sample of events and scaled up
@@ -82,6 +83,14 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="leave the bench rows in place (to EXPLAIN a run)")
     ap.add_argument("--minutes", type=int, default=3, help="steady-state runs per history length")
     ap.add_argument("--json", default=None, help="also write the figures to this file (bench/run.py)")
+    ap.add_argument(
+        "--layout",
+        choices=("live", "slices"),
+        default="live",
+        help="live (default): rows laid down minute by minute as a live writer does, a key's rows "
+        "one heap page apart; slices: a slice's minutes of a key side by side (the old, "
+        "optimistic layout: a label's path reads a few pages)",
+    )
     _data.add_settle_option(ap)
     ap.add_argument(
         "--explain",
@@ -101,11 +110,12 @@ def main() -> int:
     ahead = 2 * args.minutes + 4
     t0 = (datetime.now(UTC) - timedelta(minutes=minutes + 2 + ahead)).replace(second=0, microsecond=0)
     print(f"engine: {target.describe()}")
+    live = args.layout == "live"
     print(f"scale: {keys} keys, {args.day_hours} h of events + 6 h of horizon = {keys * minutes:,} rows")
     with _data.session(target) as conn:
         conn.execute("SET ROLE wl_owner")
         _data.cleanup(conn)
-        load_s = _data.load(conn, t0, args.exchanges, args.symbols, 0, minutes)
+        load_s = _data.load(conn, t0, args.exchanges, args.symbols, 0, minutes, live_order=live)
         print(f"  loaded in {load_s:.1f} s")
         day_end = t0 + timedelta(hours=args.day_hours)
         now = t0 + timedelta(minutes=minutes)
