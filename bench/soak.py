@@ -448,6 +448,15 @@ def reads_by_phase(reader) -> dict[str, tuple[list[float], list[float]]]:
     return out
 
 
+def print_read_phases(reader) -> None:
+    """One line per read: p50 / p99 / max of those started in the minute's first PHASE_S[1] s
+    beside those started later."""
+    for name, (early, late) in reads_by_phase(reader).items():
+        print(
+            f"    {name:<14}:00-:{PHASE_S[1]:02d} {fmt3(early, '', 1000):<36}  :{PHASE_S[1]:02d}-:60 {fmt3(late, '', 1000)}"
+        )
+
+
 def read_round(conn, members, out: dict[str, list[float]], at: dict[str, list[float]] | None = None) -> float:
     """One round of the app's reads; each read's seconds go to out[name] and, with `at`, the
     wall time it started to at[name]."""
@@ -1147,12 +1156,8 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
         print(f"  {name:<16}{fmt3(reader.times.get(name, []), '', 1000):<40}| {fmt3(unloaded.get(name, []), '', 1000)}")
     rounds = [s for _, s in reader.rounds]
     print(f"  whole round     {fmt3(rounds, 's')}")
-    phases = reads_by_phase(reader)
     print("  by the second of the minute a read started (the writer's batch and the merge job run at its start):")
-    for name, (early, late) in phases.items():
-        print(
-            f"    {name:<14}:00-:{PHASE_S[1]:02d} {fmt3(early, '', 1000):<36}  :{PHASE_S[1]:02d}-:60 {fmt3(late, '', 1000)}"
-        )
+    print_read_phases(reader)
     if reader.errors or probe.errors:
         print(
             f"  read errors: {len(reader.errors)} (first: {reader.errors[:3]}); probe errors: {len(probe.errors)} {probe.errors[:3]}"
@@ -1232,10 +1237,7 @@ def standby_report(s_reader, s_lag, s_cpu, s_check, unloaded_s, hours: float) ->
         print(
             f"    {name:<16}{fmt3(s_reader.times.get(name, []), '', 1000):<40}| {fmt3(unloaded_s.get(name, []), '', 1000)}"
         )
-    for name, (early, late) in reads_by_phase(s_reader).items():
-        print(
-            f"    {name:<14}:00-:{PHASE_S[1]:02d} {fmt3(early, '', 1000):<36}  :{PHASE_S[1]:02d}-:60 {fmt3(late, '', 1000)}"
-        )
+    print_read_phases(s_reader)
     print(f"  read errors on the standby: {len(s_reader.errors)} {s_reader.errors[:3]}")
     if s_cpu:
         print(
