@@ -6,6 +6,7 @@ it is not a test.
     python bench/soak.py --history-days 0.5 --minutes 15
     python bench/soak.py --keys 7x8000 --history-days 0.1 --minutes 10
     python bench/soak.py --fault kill --fault-at 5    # SIGKILL the server mid-run (own server only)
+    python bench/soak.py --history-days 0.1 --fault diskfull --fault-down 120  # the disk fills (own server, root)
     python bench/soak.py --history-days 0.5 --standby # a hot standby serves the reads too (own server only)
     PGHOST=db PGUSER=me python bench/soak.py          # a server of yours (libpq environment / --dsn)
 
@@ -61,6 +62,13 @@ history short enough for the disk.
 (real-timescaledb kill) and started again --fault-down s later; the report adds how long the
 writer's spool took to drain and each job's first successful run after the restart, and
 checks every acknowledged row stored once and the events equal to a rebuild of the window.
+
+--fault diskfull (own server only, root: it mounts a tmpfs): the server's data directory is
+on a tmpfs of --disk-gb; at minute --fault-at a ballast file fills it but for 2 MB, and
+--fault-down s later the ballast is removed. The report adds what the server did (running or
+not, and whether the soak had to start it), the writer's spool at the worst (rows pending,
+none failed or dropped), what `wldb status` said while the disk was full, and then the same
+recovery figures and checks as the kill.
 """
 
 from __future__ import annotations
@@ -162,6 +170,15 @@ class OwnServer:
 
     def kill(self) -> None:
         self.run("kill", str(self.data))
+
+    def running(self) -> bool:
+        """The postmaster of this data directory is alive."""
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return False
+        return True
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -675,9 +692,12 @@ def main() -> int:
         action="store_true",
         help="own server only: PostgreSQL's default settings instead of docs/operations.md's",
     )
-    ap.add_argument("--fault", choices=("none", "kill"), default="none")
+    ap.add_argument("--fault", choices=("none", "kill", "diskfull"), default="none")
     ap.add_argument("--fault-at", type=int, default=5, help="live minute of the fault")
-    ap.add_argument("--fault-down", type=float, default=20.0, help="seconds the killed server stays down")
+    ap.add_argument(
+        "--fault-down", type=float, default=20.0, help="seconds the killed server stays down / the disk stays full"
+    )
+    ap.add_argument("--disk-gb", type=float, default=8.0, help="--fault diskfull: the tmpfs for the data directory")
     ap.add_argument(
         "--daily-at",
         type=int,
@@ -710,7 +730,27 @@ def main() -> int:
         port = args.port or _free_port()
         data = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="soak-pg-", dir="/tmp"))
         os.chmod(data.parent if args.data_dir else data, 0o755)
-        own = OwnServer(tool, data / "pg" if not args.data_dir else data, port)
+        pg_dir = data / "pg" if not args.data_dir else data
+        if args.fault == "diskfull":
+            if args.data_dir:
+                print(
+                    "soak: --fault diskfull puts the data directory on a tmpfs of its own: no --data-dir",
+                    file=sys.stderr,
+                )
+                return 2
+            mnt = data / "fs"
+            mnt.mkdir()
+            out = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={int(args.disk_gb * 1024)}m,mode=0755", "tmpfs", str(mnt)],
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode != 0:
+                print(f"soak: --fault diskfull needs to mount a tmpfs (root): {out.stderr.strip()}", file=sys.stderr)
+                shutil.rmtree(data, ignore_errors=True)
+                return 2
+            pg_dir = mnt / "pg"
+        own = OwnServer(tool, pg_dir, port)
         print(f"starting own server: {own.data} port {port}", flush=True)
         admin = own.start()
         if not args.pg_defaults:
@@ -743,7 +783,10 @@ def main() -> int:
                 c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         if own and not args.keep_server:
             own.stop()
-            if not args.data_dir:
+            if args.fault == "diskfull":
+                subprocess.run(["umount", "-l", str(own.data.parent)], capture_output=True)
+                shutil.rmtree(own.data.parent.parent, ignore_errors=True)
+            elif not args.data_dir:
                 shutil.rmtree(own.data.parent, ignore_errors=True)
 
 
@@ -1015,9 +1058,12 @@ def run(args, n_ex: int, n_sym: int, dsn: str, own: OwnServer | None, server_ver
                     ([j for j, a in aliases.items() if a in DAILY_JOBS],),
                 )
                 print(f"  daily jobs started: {', '.join(DAILY_JOBS)}", flush=True)
-            if args.fault == "kill" and i + 1 == args.fault_at and own is not None:
+            if args.fault != "none" and i + 1 == args.fault_at and own is not None:
                 fault_thread = threading.Thread(
-                    target=kill_fault, args=(own, args, writer, dsn, aliases, nk, fault), daemon=True, name="soak-fault"
+                    target=kill_fault if args.fault == "kill" else disk_fault,
+                    args=(own, args, writer, dsn, aliases, nk, fault),
+                    daemon=True,
+                    name="soak-fault",
                 )
                 fault_thread.start()
         # the last minute runs to its end (the reads, the probe and the jobs with it)
@@ -1287,11 +1333,84 @@ def kill_fault(own: OwnServer, args, writer: Writer, dsn: str, aliases: dict[int
     t = time.time()
     own.start()
     t_up = time.time()
+    _new_postmaster(own)
+    out.update(killed_at=datetime.fromtimestamp(t_kill, UTC), down_s=t - t_kill, restart_s=t_up - t)
+    out["pending_at_restart"] = writer.stats().get("pending")
+    recover(writer, dsn, aliases, nk, out, t_up)
+
+
+def _new_postmaster(own: OwnServer) -> None:
     meter = getattr(own, "meter", None)
     if meter is not None:  # count the new server's processes from here on
         meter.pm = int((own.data / "postmaster.pid").read_text().split("\n", 1)[0])
-    out.update(killed_at=datetime.fromtimestamp(t_kill, UTC), down_s=t - t_kill, restart_s=t_up - t)
-    out["pending_at_restart"] = writer.stats().get("pending")
+
+
+def disk_fault(own: OwnServer, args, writer: Writer, dsn: str, aliases: dict[int, str], nk: int, out: dict) -> None:
+    """Fill the data directory's filesystem but for 2 MB, keep it full --fault-down s while
+    the main loop goes on submitting minutes (a thread of its own), note what the server, the
+    writer and `wldb status` do meanwhile, free the space (starting the server only if it is
+    down), then fill `out` with what recovery took, as kill_fault does."""
+    fs = own.data.parent
+    ballast = fs / "ballast"
+    t_fill = time.time()
+    try:
+        st = os.statvfs(fs)
+        with open(ballast, "wb") as f:  # the server writes meanwhile: it may fill first
+            chunk = b"\0" * (1 << 20)
+            with contextlib.suppress(OSError):
+                for _ in range(max(0, st.f_bavail * st.f_frsize - (2 << 20)) >> 20):
+                    f.write(chunk)
+                    f.flush()
+        st = os.statvfs(fs)
+        out.update(
+            filled_at=datetime.fromtimestamp(t_fill, UTC),
+            fill_s=round(time.time() - t_fill, 1),
+            free_mb_after_fill=round(st.f_bavail * st.f_frsize / 2**20, 1),
+        )
+        print(f"  FAULT: data directory's filesystem full at {datetime.now(UTC):%H:%M:%S}", flush=True)
+        _watch_full_disk(writer, dsn, t_fill + args.fault_down, t_fill + args.fault_down / 2, out)
+        out["server_running_when_full"] = own.running()
+    finally:  # never leave the disk full
+        ballast.unlink(missing_ok=True)
+    t_free = time.time()
+    out["freed_at"] = datetime.fromtimestamp(t_free, UTC)
+    out["started_by_soak"] = False
+    if not own.running():
+        own.start()
+        _new_postmaster(own)
+        out["started_by_soak"] = True
+    print(f"  FAULT: space freed at {datetime.now(UTC):%H:%M:%S}", flush=True)
+    recover(writer, dsn, aliases, nk, out, t_free)
+
+
+def _watch_full_disk(writer: Writer, dsn: str, until: float, status_at: float, out: dict) -> None:
+    """Until `until`: the writer's worst moment (most rows pending) into out["writer_worst"];
+    at status_at, what `wldb status` says about the disk into out["status_said"]."""
+    worst: dict = {}
+    while time.time() < until:
+        s = writer.stats()
+        if s.get("pending", 0) >= worst.get("pending", 0):
+            worst = {k: s.get(k) for k in ("pending", "failed", "dropped", "quarantined", "last_error")}
+        if status_at and time.time() >= status_at:
+            status_at = 0
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "WLDB_"))}
+            env.update(WLDB_SPOOL=str(writer.spool_path), PYTHONPATH=str(ROOT / "glue"))
+            r = subprocess.run(
+                [sys.executable, "-m", "watchlist_db.cli", "--dsn", dsn, "status"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            said = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if "disk" in ln.lower() or "fix:" in ln]
+            out.update(status_exit=r.returncode, status_said=said[:6])
+        time.sleep(1)
+    out["writer_worst"] = worst
+
+
+def recover(writer: Writer, dsn: str, aliases: dict[int, str], nk: int, out: dict, t_up: float) -> None:
+    """After a fault ended at t_up: how long the writer's spool took to replay and each
+    frequent job's first successful run after t_up (no manual step), into `out`."""
     # the spool replayed: at most the current minute's rows waiting, none older than 10 s
     deadline = time.time() + 300
     while time.time() < deadline:
