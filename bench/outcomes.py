@@ -88,8 +88,8 @@ def main() -> int:
         choices=("live", "slices"),
         default="live",
         help="live (default): rows laid down minute by minute as a live writer does, a key's rows "
-        "one heap page apart; slices: a slice's minutes of a key side by side (the old, "
-        "optimistic layout: a label's path reads a few pages)",
+        "one heap page apart; slices: a slice's minutes of a key side by side (optimistic: a "
+        "label's path reads a few pages)",
     )
     _data.add_settle_option(ap)
     ap.add_argument(
