@@ -171,12 +171,21 @@ class OwnServer:
     def kill(self) -> None:
         self.run("kill", str(self.data))
 
+    def pid(self) -> int | None:
+        """The postmaster's pid from postmaster.pid (None without one)."""
+        try:
+            return soak_standby.postmaster_pid(self.data)
+        except (OSError, ValueError):
+            return None
+
     def running(self) -> bool:
         """The postmaster of this data directory is alive."""
+        pid = self.pid()
+        if pid is None:
+            return False
         try:
-            pid = int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
             os.kill(pid, 0)
-        except (OSError, ValueError):
+        except OSError:
             return False
         return True
 
@@ -1342,7 +1351,7 @@ def kill_fault(own: OwnServer, args, writer: Writer, dsn: str, aliases: dict[int
 def _new_postmaster(own: OwnServer) -> None:
     meter = getattr(own, "meter", None)
     if meter is not None:  # count the new server's processes from here on
-        meter.pm = int((own.data / "postmaster.pid").read_text().split("\n", 1)[0])
+        meter.pm = own.pid()
 
 
 def disk_fault(own: OwnServer, args, writer: Writer, dsn: str, aliases: dict[int, str], nk: int, out: dict) -> None:
