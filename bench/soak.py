@@ -1447,12 +1447,16 @@ def recover(writer: Writer, dsn: str, aliases: dict[int, str], nk: int, out: dic
                 WHERE j.hypertable_schema = 'watchlist_data' OR j.proc_schema = 'watchlist_data'"""
         ).fetchone()
         while time.time() < deadline and len(first) < len(want):
+            # compared in SQL: a job that never succeeded since the crash reads '-infinity',
+            # which Python's datetime cannot hold
             for jid, last_ok in c.execute(
-                "SELECT job_id, last_successful_finish FROM timescaledb_information.job_stats WHERE job_id = ANY(%s)",
-                (list(want),),
+                """SELECT job_id, extract(epoch FROM last_successful_finish)::float8
+                     FROM timescaledb_information.job_stats
+                    WHERE job_id = ANY(%s) AND last_successful_finish > to_timestamp(%s)""",
+                (list(want), t_up),
             ):
-                if last_ok and last_ok.timestamp() > t_up and want[jid] not in first:
-                    first[want[jid]] = last_ok.timestamp() - t_up
+                if want[jid] not in first:
+                    first[want[jid]] = last_ok - t_up
             time.sleep(2)
     out["jobs_first_success_s_after_start"] = {k: round(v, 1) for k, v in first.items()}
     out["jobs_not_back"] = sorted(set(want.values()) - set(first))
