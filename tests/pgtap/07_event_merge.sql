@@ -11,7 +11,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(50);
+SELECT plan(51);
 
 CREATE TEMP TABLE t AS SELECT '2030-01-01T00:00:00Z'::timestamptz AS t0;
 
@@ -217,9 +217,15 @@ UPDATE watchlist_data.settings SET value = CASE key WHEN 'event_min_minutes' THE
 DELETE FROM watchlist_data.watch_signal_event WHERE symbol IN ('N3SHORT', 'M5GAP', 'M5SPLIT', 'H90', 'H90RUN', 'N3M5MIN');
 DELETE FROM watchlist_data.watch_signal_raw WHERE symbol IN ('N3SHORT', 'M5GAP', 'M5SPLIT', 'H90', 'H90RUN', 'N3M5MIN');
 
--- Re-running any window changes nothing.
+-- Re-running any window changes nothing: not a value, and not a stored row's header either
+-- (an ON CONFLICT DO UPDATE that skips a row still locks it: a new xmax, a dirtied page).
+CREATE TEMP TABLE ev_before AS SELECT e.id, e.ctid::text AS c, e.xmax::text AS x FROM watchlist_data.watch_signal_event AS e;
 SELECT results_eq($$SELECT inserted, updated, deleted FROM watchlist.merge_events((SELECT t0 + interval '3 minutes' FROM t), 'infinity', (SELECT t0 + interval '2 hours' FROM t))$$,
                   $$VALUES (0, 0, 0)$$, 're-running a window inside the data changes nothing');
+SELECT is((SELECT count(*)::int FROM watchlist_data.watch_signal_event AS e JOIN ev_before AS b
+            ON b.id = e.id AND b.c = e.ctid::text AND b.x = e.xmax::text),
+          (SELECT count(*)::int FROM ev_before),
+          're-running a window neither rewrites nor locks a stored event (same ctid and xmax for every event)');
 
 -- An event open at the end of the data, extended by the next (incremental) run, same id.
 SELECT pg_temp.put('binance', 'OPEN', t0 + interval '1 day', '1 minute', 'FTT', t0 + interval '1 day 3 minutes') FROM t;
