@@ -7,7 +7,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(36);
+SELECT plan(38);
 
 SELECT has_schema('watchlist', 'API schema watchlist exists');
 SELECT has_schema('watchlist_data', 'private schema watchlist_data exists');
@@ -63,6 +63,21 @@ SELECT is((SELECT array_agg(c.relname::text || ' ' || am.amname || ' ' || array_
             WHERE i.indrelid = 'watchlist_data.watch_signal_raw'::regclass AND am.amname = 'brin'),
           ARRAY['watch_signal_raw_ingested_brin32 brin pages_per_range=32,autosummarize=on'],
           'raw rows: one BRIN on ingested_at, 32 pages per range, summarised as ranges fill (0041)');
+SELECT is((SELECT pg_get_indexdef('watchlist_data.watch_signal_raw_path_idx'::regclass)),
+          'CREATE INDEX watch_signal_raw_path_idx ON watchlist_data.watch_signal_raw USING btree (exchange, symbol, ts) '
+          'INCLUDE (spread_rel, funding_rate, best_buy_high_sell_low, best_sell_high_buy_low, next_funding_time)',
+          'raw rows: the label reads'' covering index, key then time, with the six columns they read (0160)');
+-- a chunk created now (a row far from any other) carries the vacuum settings that keep the
+-- label reads index-only
+INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered)
+VALUES ('1999-06-01 00:00+00', 'pgtapschema', 'VAC', 'A', false);
+SELECT is((SELECT c.reloptions FROM pg_class AS c
+            WHERE c.oid = (SELECT format('%I.%I', ch.chunk_schema, ch.chunk_name)::regclass
+                             FROM timescaledb_information.chunks AS ch
+                            WHERE ch.hypertable_name = 'watch_signal_raw' AND ch.range_start <= '1999-06-01 00:00+00'
+                              AND ch.range_end > '1999-06-01 00:00+00')),
+          ARRAY['autovacuum_vacuum_insert_threshold=50000', 'autovacuum_vacuum_insert_scale_factor=0'],
+          'a new raw chunk is vacuumed every 50,000 inserted rows, whatever its size (0160)');
 
 -- CHECK constraints reject what must not be stored
 SELECT throws_like($$INSERT INTO watchlist_data.watch_signal_raw (ts, exchange, symbol, signal_type, triggered, spread_rel)
