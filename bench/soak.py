@@ -15,8 +15,9 @@ otherwise the soak starts its own PostgreSQL 16 + TimescaleDB in a temporary dat
 with ../shared/tools/real-timescaledb (or $WLDB_REAL_TIMESCALEDB) and removes it afterwards
 (--keep-server keeps it), set as docs/operations.md recommends for a small, busy host
 (shared_buffers 512MB, wal_compression on, 4 TimescaleDB workers, ...; --pg-defaults keeps
-PostgreSQL's defaults). It creates a database of its own there (CREATEDB needed; dropped
-afterwards unless --keep-db), migrated from this checkout.
+PostgreSQL's defaults; --pg-set NAME=VALUE adds a setting, e.g. auto_explain's). It creates a
+database of its own there (CREATEDB needed; dropped afterwards unless --keep-db), migrated
+from this checkout.
 
 1. History (scheduled jobs paused): --history-days of 1-minute rows for every key, bulk
    loaded server-side (INSERT ... SELECT) from the sample generator's realistic rows
@@ -39,7 +40,9 @@ afterwards unless --keep-db), migrated from this checkout.
 4. Report: per component CPU-seconds per hour and share of one core (from /proc, when the
    server runs on this machine: each server process attributed by pg_stat_activity to the
    writer, the reads, the probe, a job (by id) or the server's own processes; processes that
-   exited between two samples count as "exited, unattributed"), the client's threads;
+   exited between two samples count as "exited, unattributed"; an exited process's last
+   moments after its last sample go to its component, from the postmaster's cutime), the
+   client's threads;
    freshness lags p50 / p99 / max; reads p50 / p99 / max loaded beside unloaded; job runs,
    failures, errors; WAL and table growth per hour; rows stored vs acknowledged; load average.
 
@@ -92,6 +95,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "glue"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -206,13 +210,20 @@ class CpuMeter:
     """Server CPU by component from /proc (a local server), sampled every 0.5 s: each
     postmaster child's utime + stime, attributed by pg_stat_activity (application_name /
     backend_type; job workers by job id to the job's alias). Exited children's last
-    sample counts for their component; what they used after it, and children that came and
-    went between samples, is the postmaster's cutime + cstime minus what was attributed."""
+    sample counts for their component. What they used after it (a job's last half second)
+    is found from the postmaster's cutime + cstime, which grows by a reaped child's whole
+    CPU: its growth between two samples, less the last samples of the children that
+    exited in between, is their tail, shared among those children's components by their
+    count. Children that came and went between two samples were never seen: their CPU is
+    "exited, unattributed" (the server total minus everything attributed), unless a seen
+    child exited in the same interval, whose tail then takes it."""
 
     def __init__(self, conninfo: str, postmaster: int, job_names: dict[int, str]):
         self.conninfo, self.pm, self.job_names = conninfo, postmaster, job_names
         self.seen: dict[int, tuple[str, float, float]] = {}  # pid -> (component, cpu at first sample, last cpu)
-        self.by_comp: dict[str, float] = {}
+        self.alive: set[int] = set()  # children alive at the last sample
+        self.reaped_cpu = self.reaped()  # the postmaster's cutime + cstime at the last sample
+        self.tails: dict[str, float] = {}  # component -> CPU after its exited children's last samples
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.base_total = self.total()
@@ -228,6 +239,11 @@ class CpuMeter:
             if c:
                 t += (int(c[11]) + int(c[12])) / TICK
         return t
+
+    def reaped(self) -> float:
+        """CPU of the postmaster's reaped children (cutime + cstime), s."""
+        f = _stat(self.pm)
+        return (int(f[13]) + int(f[14])) / TICK if f else 0.0
 
     def children(self) -> list[int]:
         out = []
@@ -270,10 +286,13 @@ class CpuMeter:
             return "app reads"
         if app.startswith(("wldb-soak-probe", "wldb-soak-cpu", "wldb-soak-main")):
             return "soak probe / control"
-        if "[" in app and app.endswith("]"):
-            with contextlib.suppress(ValueError):
-                jid = int(app.rsplit("[", 1)[1][:-1])
-                return "job " + self.job_names.get(jid, str(jid))
+        # a job worker's application_name names its job id; before the worker sets it,
+        # its backend_type does (e.g. "User-Defined Action [1009]")
+        for name in (app, btype):
+            if "[" in name and name.endswith("]"):
+                with contextlib.suppress(ValueError):
+                    jid = int(name.rsplit("[", 1)[1][:-1])
+                    return "job " + self.job_names.get(jid, str(jid))
         if app == "TimescaleDB Background Worker Scheduler" or btype.startswith("TimescaleDB Background Worker S"):
             return "TimescaleDB scheduler"
         if btype == "client backend":
@@ -285,6 +304,9 @@ class CpuMeter:
             self.sample()
 
     def sample(self) -> None:
+        # a child reaped between these two reads (milliseconds) is missing from the children
+        # but its CPU comes in the next interval's growth: that tail stays unattributed
+        reaped = self.reaped()
         kids = self.children()
         now_cpu = {}
         for pid in kids:
@@ -294,6 +316,13 @@ class CpuMeter:
         new = {p for p in now_cpu if p not in self.seen}
         names = self.classify(new) if new else {}
         with self.lock:
+            gone = [p for p in self.alive if p not in now_cpu and p in self.seen]
+            tail = reaped - self.reaped_cpu - sum(self.seen[p][2] for p in gone)
+            if gone and tail > 0 and self.started:
+                for p in gone:
+                    comp = self.seen[p][0]
+                    self.tails[comp] = self.tails.get(comp, 0.0) + tail / len(gone)
+            self.reaped_cpu, self.alive = reaped, set(now_cpu)
             for pid, cpu in now_cpu.items():
                 if pid in self.seen:
                     comp, first, _ = self.seen[pid]
@@ -322,6 +351,8 @@ class CpuMeter:
         with self.lock:
             for comp, first, last in self.seen.values():
                 out[comp] = out.get(comp, 0.0) + (last - first)
+            for comp, t in self.tails.items():
+                out[comp] = out.get(comp, 0.0) + t
         total = self.total() - self.base_total
         out["exited, unattributed"] = max(0.0, total - sum(out.values()))
         out["(server total)"] = total
@@ -701,6 +732,14 @@ def main() -> int:
         action="store_true",
         help="own server only: PostgreSQL's default settings instead of docs/operations.md's",
     )
+    ap.add_argument(
+        "--pg-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="own server only: one more server setting (repeatable), after the recommended ones; "
+        "e.g. shared_preload_libraries=timescaledb,auto_explain to log slow plans",
+    )
     ap.add_argument("--fault", choices=("none", "kill", "diskfull"), default="none")
     ap.add_argument("--fault-at", type=int, default=5, help="live minute of the fault")
     ap.add_argument(
@@ -719,6 +758,10 @@ def main() -> int:
     # a SIGTERM (timeout, kill) still drops the database and stops the own server
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n_ex, n_sym = (int(x) for x in args.keys.lower().split("x"))
+    extra = dict(kv.split("=", 1) for kv in args.pg_set if "=" in kv)
+    if len(extra) != len(args.pg_set):
+        print("soak: --pg-set takes NAME=VALUE", file=sys.stderr)
+        return 2
 
     own = None
     target = None
@@ -728,6 +771,9 @@ def main() -> int:
             print("soak: needs a real server (the embedded engine has no job scheduler)", file=sys.stderr)
             return 2
         admin = target.conninfo
+        if extra:
+            print("soak: --pg-set changes the soak's own server only; set a server of yours yourself", file=sys.stderr)
+            return 2
     else:
         tool = find_tool()
         if tool is None:
@@ -762,15 +808,30 @@ def main() -> int:
         own = OwnServer(tool, pg_dir, port)
         print(f"starting own server: {own.data} port {port}", flush=True)
         admin = own.start()
-        if not args.pg_defaults:
+        settings = {} if args.pg_defaults else dict(RECOMMENDED)
+        settings.update(extra)
+        if settings:
             with psycopg.connect(admin, autocommit=True) as c:
-                for k, v in RECOMMENDED.items():
-                    c.execute(f"ALTER SYSTEM SET {k} = '{v}'")
+                for k, v in settings.items():
+                    if "." in k:  # a module's setting is known once the module is loaded
+                        with contextlib.suppress(psycopg.Error):
+                            c.execute(sql.SQL("LOAD {}").format(sql.Literal(k.split(".")[0])))
+                    c.execute(
+                        sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                            sql.Identifier(*k.split(".")),
+                            # a list setting (a,b) as a list of values, not one name with a comma
+                            sql.SQL(", ").join(sql.Literal(x.strip()) for x in v.split(",")),
+                        )
+                    )
             own.stop()
             own.start()  # its printed conninfo lacks the port once ALTER SYSTEM quoted it: keep the first
-            print(
-                "  settings of docs/operations.md: " + ", ".join(f"{k}={v}" for k, v in RECOMMENDED.items()), flush=True
-            )
+            if not args.pg_defaults:
+                print(
+                    "  settings of docs/operations.md: " + ", ".join(f"{k}={v}" for k, v in RECOMMENDED.items()),
+                    flush=True,
+                )
+            if extra:
+                print("  and --pg-set: " + ", ".join(f"{k}={v}" for k, v in extra.items()), flush=True)
     dbname = f"wldb_soak_{uuid.uuid4().hex[:8]}"
     dsn = psycopg.conninfo.make_conninfo(admin, dbname=dbname)
     try:
