@@ -105,6 +105,9 @@ DECLARE
     v_win      text;
     v_sort     text := current_setting('enable_sort');
     v_rpc      text := current_setting('random_page_cost');
+    v_fkeys    text[];      -- the meta.factors keys of the triggered samples (step 4b)
+    v_fcols    text := '';  -- ... as columns of the samples (fk1, fk2, ...)
+    v_fstats   text := '';  -- ... their features_agg expression
     -- TimescaleDB's first()/last() aggregates live in the extension's schema (public on a
     -- default install, elsewhere on some engines)
     v_tsdb     text := (SELECT quote_ident(n.nspname) FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
@@ -320,6 +323,30 @@ BEGIN
     --    updated, so it has the same samples. A call without p_since (a rebuild of a window)
     --    recomputes them all. Means are summed in numeric: the same value whatever order
     --    the samples arrive in (a float sum is not), so re-running a window rewrites nothing.
+    --    The numeric meta.factors keys: when the samples carry at most 64 distinct keys, each
+    --    key is a column of the samples (fk1, fk2, ...) aggregated with the table's columns,
+    --    one aggregate row per island; with more, one row per sample and key, grouped by
+    --    island and key (fac below), whose width does not grow with the keys of other
+    --    islands. The same statistics either way (docs/capacity.md has what each costs).
+    SELECT array_agg(DISTINCT j.key) INTO v_fkeys
+      FROM wl_merge_trig AS t
+     CROSS JOIN LATERAL jsonb_object_keys(t.factors) AS j(key)
+     WHERE t.factors IS NOT NULL;
+    IF coalesce(cardinality(v_fkeys), 0) <= 64 THEN
+        SELECT string_agg(format(', watchlist_data.jsonb_float8(x.factors -> %L) AS fk%s', u.key, u.n), '' ORDER BY u.n)
+          INTO v_fcols
+          FROM unnest(v_fkeys) WITH ORDINALITY AS u(key, n);
+        SELECT string_agg(' || jsonb_build_object(' || g.stats || ')', '' ORDER BY g.grp)
+          INTO v_fstats
+          FROM (SELECT (u.n - 1) / 40 AS grp,
+                       string_agg(format('%1$L, CASE WHEN count(t.fk%2$s) > 0 THEN jsonb_build_object('
+                                         '''first'', @extschema@.first(t.fk%2$s, t.ts) FILTER (WHERE t.fk%2$s IS NOT NULL), '
+                                         '''last'', @extschema@.last(t.fk%2$s, t.ts) FILTER (WHERE t.fk%2$s IS NOT NULL), '
+                                         '''mean'', avg(t.fk%2$s::numeric)::float8, ''min'', min(t.fk%2$s), ''max'', max(t.fk%2$s)) END',
+                                         'meta.' || u.key, u.n), ', ' ORDER BY u.n) AS stats
+                  FROM unnest(v_fkeys) WITH ORDINALITY AS u(key, n)
+                 GROUP BY 1) AS g;
+    END IF;
     EXECUTE replace(replace(format($q$
         CREATE TEMP TABLE wl_merge_new ON COMMIT DROP AS
         WITH kept AS (
@@ -333,7 +360,7 @@ BEGIN
             SELECT i.* FROM wl_merge_isl AS i
              WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.kid = i.kid AND kept.isl = i.isl)
         ), t AS (
-            SELECT c.isl, x.*
+            SELECT c.isl, x.* %s
               FROM todo AS c
               JOIN wl_merge_trig AS x
                 ON x.kid = c.kid AND x.ts >= c.start_ts AND x.ts <= c.end_ts AND x.triggered
@@ -344,12 +371,12 @@ BEGIN
                        'pairs_top_last', @extschema@.last(t.pairs_top, t.ts) FILTER (WHERE t.pairs_top IS NOT NULL),
                        'funding_diff_top_first', @extschema@.first(t.funding_diff_top, t.ts) FILTER (WHERE t.funding_diff_top IS NOT NULL),
                        'funding_diff_top_last', @extschema@.last(t.funding_diff_top, t.ts) FILTER (WHERE t.funding_diff_top IS NOT NULL))
-                       || %s) AS features_agg,
+                       || %s%s) AS features_agg,
                    bool_or(t.factors IS NOT NULL) AS has_factors
               FROM t
              GROUP BY 1, 2
         ), fac AS (
-            -- numeric keys of meta.factors, only for islands that have any
+            -- numeric keys of meta.factors as rows ($2: more than 64 keys), only for islands that have any
             SELECT x.kid, x.isl, jsonb_object_agg(x.name, x.stats) AS agg
               FROM (SELECT t.kid, t.isl, 'meta.' || f.key AS name,
                            jsonb_build_object('first', @extschema@.first(f.val, t.ts), 'last', @extschema@.last(f.val, t.ts),
@@ -358,7 +385,7 @@ BEGIN
                      CROSS JOIN LATERAL (SELECT j.key, watchlist_data.jsonb_float8(j.value) AS val
                                            FROM jsonb_each(t.factors) AS j
                                           WHERE watchlist_data.jsonb_float8(j.value) IS NOT NULL) AS f
-                     WHERE t.factors IS NOT NULL
+                     WHERE t.factors IS NOT NULL AND $2
                      GROUP BY 1, 2, 3) AS x
              GROUP BY 1, 2
         ), feat AS (
@@ -373,8 +400,8 @@ BEGIN
                i.n_samples, i.confirmed_at, f.features_agg, i.is_open
           FROM wl_merge_isl AS i
           JOIN feat AS f ON f.kid = i.kid AND f.isl = i.isl$q$,
-        v_stats), '@extschema@.first(', v_tsdb || '.first('), '@extschema@.last(', v_tsdb || '.last(')
-    USING p_since IS NOT NULL;
+        v_fcols, v_stats, v_fstats), '@extschema@.first(', v_tsdb || '.first('), '@extschema@.last(', v_tsdb || '.last(')
+    USING p_since IS NOT NULL, coalesce(cardinality(v_fkeys), 0) > 64;
 
     -- 5. Reconcile with the stored events of the touched keys.
     ANALYZE wl_merge_new;

@@ -11,7 +11,7 @@
 \pset pager off
 BEGIN;
 SET LOCAL search_path = public, pg_catalog;
-SELECT plan(51);
+SELECT plan(54);
 
 CREATE TEMP TABLE t AS SELECT '2030-01-01T00:00:00Z'::timestamptz AS t0;
 
@@ -180,6 +180,45 @@ SELECT is((SELECT features_agg - ARRAY['spread_rel', 'pairs_top_first', 'pairs_t
           'features_agg: integer and float columns, first/last skip NULLs, numeric meta.factors keys (non-numeric ignored), funding_diff_top snapshots');
 SELECT is((SELECT count(*)::int FROM jsonb_object_keys((SELECT features_agg FROM watchlist_data.watch_signal_event WHERE symbol = 'FEAT'))),
           9, 'no key for columns without values (spread_rel, 3 set columns, meta.rsi, 4 snapshots)');
+
+-- meta.factors keys both ways (watchlist.merge_events step 4b): as columns of the samples up to
+-- 64 distinct keys in a merge, as rows above. FEATKEYS (3 keys) takes the columns; FEATWIDE
+-- (the same three keys' values plus 67 keys w01..w67) takes the rows. A key missing from a
+-- sample or not a number there is skipped: 'a' is 1.5, (none), 2.5, 5; 'b' is 'x', 4, true, 4;
+-- 'c' only 7 in the last. Expected by hand: a first 1.5, last 5, mean 9 / 3 = 3, min 1.5, max 5.
+SELECT pg_temp.put('binance', 'FEATKEYS', t1 + interval '5 hours', '1 minute', 'TTTTFFFF') FROM t1;
+SELECT pg_temp.put('binance', 'FEATWIDE', t1 + interval '7 hours', '1 minute', 'TTTTFFFF') FROM t1;
+UPDATE watchlist_data.watch_signal_raw AS r
+   SET meta = r.meta || jsonb_build_object('factors',
+                 CASE x.i WHEN 1 THEN '{"a": 1.5, "b": "x"}'::jsonb WHEN 2 THEN '{"b": 4}'::jsonb
+                          WHEN 3 THEN '{"a": 2.5, "b": true}'::jsonb ELSE '{"a": 5, "b": 4, "c": 7}'::jsonb END
+                 || CASE WHEN r.symbol = 'FEATWIDE'
+                         THEN (SELECT jsonb_object_agg(format('w%s', lpad(k::text, 2, '0')), k * x.i) FROM generate_series(1, 67) AS k)
+                         ELSE '{}'::jsonb END)
+  FROM (SELECT i, make_interval(mins => i - 1) AS off FROM generate_series(1, 4) AS i) AS x, t1
+ WHERE r.exchange = 'binance'
+   AND ((r.symbol = 'FEATKEYS' AND r.ts = t1 + interval '5 hours' + x.off)
+        OR (r.symbol = 'FEATWIDE' AND r.ts = t1 + interval '7 hours' + x.off));
+SELECT * FROM watchlist.merge_events((SELECT t1 + interval '5 hours' FROM t1), (SELECT t1 + interval '6 hours' FROM t1),
+                                     (SELECT t1 + interval '6 hours' FROM t1));
+SELECT * FROM watchlist.merge_events((SELECT t1 + interval '7 hours' FROM t1), (SELECT t1 + interval '8 hours' FROM t1),
+                                     (SELECT t1 + interval '8 hours' FROM t1));
+SELECT is((SELECT jsonb_object_agg(k.key, k.value) FROM watchlist_data.watch_signal_event AS e, jsonb_each(e.features_agg) AS k
+            WHERE e.symbol = 'FEATKEYS' AND k.key LIKE 'meta.%'),
+          '{"meta.a": {"first": 1.5, "last": 5, "mean": 3, "min": 1.5, "max": 5},
+            "meta.b": {"first": 4, "last": 4, "mean": 4, "min": 4, "max": 4},
+            "meta.c": {"first": 7, "last": 7, "mean": 7, "min": 7, "max": 7}}'::jsonb,
+          'meta.factors as columns (3 keys): a key absent from a sample or not a number there is skipped');
+SELECT is((SELECT jsonb_object_agg(k.key, k.value) FROM watchlist_data.watch_signal_event AS e, jsonb_each(e.features_agg) AS k
+            WHERE e.symbol = 'FEATWIDE' AND k.key IN ('meta.a', 'meta.b', 'meta.c', 'meta.w02')),
+          '{"meta.a": {"first": 1.5, "last": 5, "mean": 3, "min": 1.5, "max": 5},
+            "meta.b": {"first": 4, "last": 4, "mean": 4, "min": 4, "max": 4},
+            "meta.c": {"first": 7, "last": 7, "mean": 7, "min": 7, "max": 7},
+            "meta.w02": {"first": 2, "last": 8, "mean": 5, "min": 2, "max": 8}}'::jsonb,
+          'meta.factors as rows (70 keys): the same statistics as the columns give; w02 = 2, 4, 6, 8');
+SELECT is((SELECT count(*)::int FROM watchlist_data.watch_signal_event AS e, jsonb_object_keys(e.features_agg) AS k
+            WHERE e.symbol = 'FEATWIDE' AND k LIKE 'meta.%'),
+          70, 'meta.factors as rows: every numeric key of the 70 has its statistics');
 
 -- Other settings: N = 3, M = 5 minutes, H = 90 s (keys removed again afterwards).
 UPDATE watchlist_data.settings SET value = CASE key WHEN 'event_min_minutes' THEN '3' WHEN 'event_cooldown_minutes' THEN '5'
