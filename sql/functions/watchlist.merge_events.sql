@@ -108,6 +108,11 @@ DECLARE
     v_fkeys    text[];      -- the meta.factors keys of the triggered samples (step 4b)
     v_fcols    text := '';  -- ... as columns of the samples (fk1, fk2, ...)
     v_fstats   text := '';  -- ... their features_agg expression
+    -- one value's statistics in features_agg: format(v_stat, name in features_agg, column of t)
+    v_stat     text := '%1$L, CASE WHEN count(t.%2$s) > 0 THEN jsonb_build_object('
+                       '''first'', @extschema@.first(t.%2$s, t.ts) FILTER (WHERE t.%2$s IS NOT NULL), '
+                       '''last'', @extschema@.last(t.%2$s, t.ts) FILTER (WHERE t.%2$s IS NOT NULL), '
+                       '''mean'', avg(t.%2$s::numeric)::float8, ''min'', min(t.%2$s), ''max'', max(t.%2$s)) END';
     -- TimescaleDB's first()/last() aggregates live in the extension's schema (public on a
     -- default install, elsewhere on some engines)
     v_tsdb     text := (SELECT quote_ident(n.nspname) FROM pg_extension AS x JOIN pg_namespace AS n ON n.oid = x.extnamespace
@@ -211,11 +216,7 @@ BEGIN
                    string_agg(format('r.%I', c.attname), ', ' ORDER BY c.attnum) AS inner_cols,
                    string_agg(format('CASE WHEN r.triggered THEN r.%1$I END AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS bulk_cols,
                    string_agg(format('w.%1$I::float8 AS %1$I', c.attname), ', ' ORDER BY c.attnum) AS outer_cols,
-                   string_agg(format('%1$L, CASE WHEN count(t.%1$I) > 0 THEN jsonb_build_object('
-                                     '''first'', @extschema@.first(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
-                                     '''last'', @extschema@.last(t.%1$I, t.ts) FILTER (WHERE t.%1$I IS NOT NULL), '
-                                     '''mean'', avg(t.%1$I::numeric)::float8, ''min'', min(t.%1$I), ''max'', max(t.%1$I)) END', c.attname),
-                              ', ' ORDER BY c.attnum) AS stats
+                   string_agg(format(v_stat, c.attname, quote_ident(c.attname)), ', ' ORDER BY c.attnum) AS stats
               FROM (SELECT a.attname, a.attnum, (row_number() OVER (ORDER BY a.attnum) - 1) / 40 AS grp
                       FROM pg_attribute AS a
                      WHERE a.attrelid = 'watchlist_data.watch_signal_raw'::regclass AND a.attnum > 0 AND NOT a.attisdropped
@@ -339,11 +340,7 @@ BEGIN
         SELECT string_agg(' || jsonb_build_object(' || g.stats || ')', '' ORDER BY g.grp)
           INTO v_fstats
           FROM (SELECT (u.n - 1) / 40 AS grp,
-                       string_agg(format('%1$L, CASE WHEN count(t.fk%2$s) > 0 THEN jsonb_build_object('
-                                         '''first'', @extschema@.first(t.fk%2$s, t.ts) FILTER (WHERE t.fk%2$s IS NOT NULL), '
-                                         '''last'', @extschema@.last(t.fk%2$s, t.ts) FILTER (WHERE t.fk%2$s IS NOT NULL), '
-                                         '''mean'', avg(t.fk%2$s::numeric)::float8, ''min'', min(t.fk%2$s), ''max'', max(t.fk%2$s)) END',
-                                         'meta.' || u.key, u.n), ', ' ORDER BY u.n) AS stats
+                       string_agg(format(v_stat, 'meta.' || u.key, 'fk' || u.n), ', ' ORDER BY u.n) AS stats
                   FROM unnest(v_fkeys) WITH ORDINALITY AS u(key, n)
                  GROUP BY 1) AS g;
     END IF;
