@@ -108,6 +108,7 @@ DECLARE
     v_fkeys    text[];      -- the meta.factors keys of the triggered samples (step 4b)
     v_fcols    text := '';  -- ... as columns of the samples (fk1, fk2, ...)
     v_fstats   text := '';  -- ... their features_agg expression
+    v_fac_rows boolean;     -- ... more than 64 of them: as rows instead (fac)
     -- one value's statistics in features_agg: format(v_stat, name in features_agg, column of t)
     v_stat     text := '%1$L, CASE WHEN count(t.%2$s) > 0 THEN jsonb_build_object('
                        '''first'', @extschema@.first(t.%2$s, t.ts) FILTER (WHERE t.%2$s IS NOT NULL), '
@@ -333,7 +334,8 @@ BEGIN
       FROM wl_merge_trig AS t
      CROSS JOIN LATERAL jsonb_object_keys(t.factors) AS j(key)
      WHERE t.factors IS NOT NULL;
-    IF coalesce(cardinality(v_fkeys), 0) <= 64 THEN
+    v_fac_rows := coalesce(cardinality(v_fkeys), 0) > 64;
+    IF NOT v_fac_rows THEN
         SELECT string_agg(format(', watchlist_data.jsonb_float8(x.factors -> %L) AS fk%s', u.key, u.n), '' ORDER BY u.n)
           INTO v_fcols
           FROM unnest(v_fkeys) WITH ORDINALITY AS u(key, n);
@@ -398,7 +400,7 @@ BEGIN
           FROM wl_merge_isl AS i
           JOIN feat AS f ON f.kid = i.kid AND f.isl = i.isl$q$,
         v_fcols, v_stats, v_fstats), '@extschema@.first(', v_tsdb || '.first('), '@extschema@.last(', v_tsdb || '.last(')
-    USING p_since IS NOT NULL, coalesce(cardinality(v_fkeys), 0) > 64;
+    USING p_since IS NOT NULL, v_fac_rows;
 
     -- 5. Reconcile with the stored events of the touched keys.
     ANALYZE wl_merge_new;
