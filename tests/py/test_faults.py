@@ -282,9 +282,12 @@ def test_long_reader_holds_back_compression_and_retention_not_the_app(server, tm
     target = start_db(server)
     q(target, "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs WHERE job_id >= 1000")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
+    # the two old windows sit at noon, each inside one daily chunk whatever the time of day
+    # (a window begun at 23:45 would span two chunks)
+    noon = now.replace(hour=12, minute=0)
     windows = {
-        "old": now - timedelta(days=10),
-        "compress": now - timedelta(days=3),
+        "old": noon - timedelta(days=10),
+        "compress": noon - timedelta(days=4),
         "recent": now - timedelta(minutes=40),
     }
     acked = {}
