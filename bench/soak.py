@@ -709,6 +709,31 @@ def wal_lsn(conn) -> int:
 
 
 # --------------------------------------------------------------------------- main
+def _apply_settings(own: OwnServer, admin: str, settings: dict[str, str]) -> str:
+    """ALTER SYSTEM each setting and restart; returns the admin conninfo to use."""
+    # two rounds: the server's own settings (shared_preload_libraries among them), then,
+    # after a restart, the modules' dotted ones: a preloaded module such as
+    # pg_stat_statements defines its settings only when it is loaded at start-up
+    for round_ in ([k for k in settings if "." not in k], [k for k in settings if "." in k]):
+        if not round_:
+            continue
+        with psycopg.connect(admin, autocommit=True) as c:
+            for k in round_:
+                if "." in k:  # a module loadable per session (auto_explain) defines them now
+                    with contextlib.suppress(psycopg.Error):
+                        c.execute(sql.SQL("LOAD {}").format(sql.Literal(k.split(".")[0])))
+                c.execute(
+                    sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                        sql.Identifier(*k.split(".")),
+                        # a list setting (a,b) as a list of values, not one name with a comma
+                        sql.SQL(", ").join(sql.Literal(x.strip()) for x in settings[k].split(",")),
+                    )
+                )
+        own.stop()
+        own.start()  # its printed conninfo lacks the port once ALTER SYSTEM quoted it: keep the first
+    return admin
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dsn", default=None, help="a server (default: libpq's environment, else a server of its own)")
@@ -810,28 +835,19 @@ def main() -> int:
         admin = own.start()
         settings = {} if args.pg_defaults else dict(RECOMMENDED)
         settings.update(extra)
-        if settings:
-            with psycopg.connect(admin, autocommit=True) as c:
-                for k, v in settings.items():
-                    if "." in k:  # a module's setting is known once the module is loaded
-                        with contextlib.suppress(psycopg.Error):
-                            c.execute(sql.SQL("LOAD {}").format(sql.Literal(k.split(".")[0])))
-                    c.execute(
-                        sql.SQL("ALTER SYSTEM SET {} = {}").format(
-                            sql.Identifier(*k.split(".")),
-                            # a list setting (a,b) as a list of values, not one name with a comma
-                            sql.SQL(", ").join(sql.Literal(x.strip()) for x in v.split(",")),
-                        )
-                    )
-            own.stop()
-            own.start()  # its printed conninfo lacks the port once ALTER SYSTEM quoted it: keep the first
-            if not args.pg_defaults:
-                print(
-                    "  settings of docs/operations.md: " + ", ".join(f"{k}={v}" for k, v in RECOMMENDED.items()),
-                    flush=True,
-                )
-            if extra:
-                print("  and --pg-set: " + ", ".join(f"{k}={v}" for k, v in extra.items()), flush=True)
+        try:
+            admin = _apply_settings(own, admin, settings)
+        except BaseException:
+            # a refused setting (a typo in --pg-set) leaves no server behind
+            with contextlib.suppress(Exception):
+                own.stop()
+            raise
+        if settings and not args.pg_defaults:
+            print(
+                "  settings of docs/operations.md: " + ", ".join(f"{k}={v}" for k, v in RECOMMENDED.items()), flush=True
+            )
+        if extra:
+            print("  and --pg-set: " + ", ".join(f"{k}={v}" for k, v in extra.items()), flush=True)
     dbname = f"wldb_soak_{uuid.uuid4().hex[:8]}"
     dsn = psycopg.conninfo.make_conninfo(admin, dbname=dbname)
     try:
