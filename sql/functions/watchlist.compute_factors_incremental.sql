@@ -41,8 +41,8 @@ BEGIN
     -- the retention policy is dropping deadlocks it)
     v_lo := to_ts - v_look;
 
-    -- Rows ingested since the watermark (less the overlap), found through the BRIN index on
-    -- ingested_at (0041; a few minutes of rows, not the look-back's), grouped by hashing (as in
+    -- Rows ingested since the watermark (less the overlap), found through the index on
+    -- ingested_at (0170; a few minutes of rows, not the look-back's), grouped by hashing (as in
     -- watchlist.label_outcomes_incremental: misled by a new chunk's statistics the planner would
     -- scan the whole window); kept as arrays for the next statement, with the earliest bucket
     -- end at or before from_ts as a plain value.

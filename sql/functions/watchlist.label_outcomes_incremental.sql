@@ -86,7 +86,7 @@ BEGIN
 
     -- 1. late data (looked up before 2 and 3 write anything), and the new watermark, from
     --    one read of the rows ingested since the watermark (less the overlap), not two: with
-    --    statistics on ingested_at the planner reads them through its BRIN index (a few
+    --    statistics on ingested_at the planner reads them through its index (0170; a few
     --    minutes of rows); no sequential scan of the look-back's millions either way.
     --    Grouped by hashing: misled by a new chunk's statistics the planner expects a few
     --    hundred rows and would sort thousands by two text columns.

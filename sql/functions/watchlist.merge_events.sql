@@ -124,16 +124,15 @@ BEGIN
     DROP TABLE IF EXISTS pg_temp.wl_merge_keys, pg_temp.wl_merge_trig, pg_temp.wl_merge_isl, pg_temp.wl_merge_new;
 
     -- 1. Touched keys and the earliest touched sample of each. Dynamic SQL: always planned
-    --    for the actual window and watermark (the BRIN index on ingested_at finds what
+    --    for the actual window and watermark (the index on ingested_at, 0170, finds what
     --    arrived since p_since without reading the look-back). Hashed, not sorted: the
     --    planner, misled by a new chunk's statistics, expects a few rows and sorts
     --    thousands by three text columns. Each key gets a
     --    number (kid) that the temp tables below join and partition on instead of its text.
-    --    The BRIN index alone: at the default random_page_cost (4) the planner prices the
-    --    BRIN's lossy heap pages so high that it can AND in the ts btree over the whole
-    --    look-back (on a kept 7 x 800 soak database: 2 M entries, 70-120 ms of a 138 ms
-    --    step; it grows with the keys) to save a few of them. At 1.1 (pages in memory) it
-    --    reads the few hundred block ranges the BRIN names and nothing else.
+    --    random_page_cost 1.1 (the new rows' pages are in memory): at the default (4) the
+    --    planner can AND in the ts btree over the whole look-back to save a few heap pages
+    --    (seen with 0041's BRIN on a kept 7 x 800 soak database: 2 M entries, 70-120 ms of a
+    --    138 ms step; it grows with the keys).
     PERFORM set_config('enable_sort', 'off', true);
     PERFORM set_config('random_page_cost', '1.1', true);
     EXECUTE format($q$

@@ -1,0 +1,21 @@
+-- 0170: the jobs find "the rows that arrived since my last run" through a btree on
+-- ingested_at instead of the BRIN of 0041.
+-- A BRIN range whose summarisation is interrupted keeps a placeholder tuple: an autovacuum
+-- summarising it is cancelled by a VACUUM, ANALYZE or DDL that wants the chunk's lock, or
+-- the server stops mid-way. PostgreSQL's BRIN bitmap scan (15 to 17) then treats the
+-- placeholder range and every range after it as matching (the scan's reused in-memory tuple
+-- keeps its placeholder flag: brin_memtuple_initialize does not reset it). The merge, label
+-- and factor jobs each read that chunk from the placeholder to its end, every run, until the
+-- day's chunk is compressed. Seen on a 7 x 800 soak's database (PostgreSQL 16.13): one
+-- placeholder left by an autovacuum cancelled "while cleaning up index" made the merge's key
+-- scan read 270,000 pages a minute (1.4 s of a 1.8 s run) where it needs about 1,100;
+-- desummarising and summarising that one range brought the scan to 2 ms.
+-- A btree has no such state. ingested_at is the same for a batch's rows and grows from
+-- batch to batch: inserts go to the rightmost leaf and deduplication keeps a batch's rows in
+-- posting lists (a few bytes a row while the chunk is uncompressed; compression empties it).
+-- Its upper end is exact for the planner too (it reads the index's actual maximum beyond the
+-- histogram), so the jobs' "few new rows" estimates hold.
+-- Built on every raw chunk that is not compressed: writes to a chunk wait while its index is
+-- built (the Writer keeps them in its spool meanwhile).
+CREATE INDEX IF NOT EXISTS watch_signal_raw_ingested_idx ON watchlist_data.watch_signal_raw (ingested_at);
+DROP INDEX IF EXISTS watchlist_data.watch_signal_raw_ingested_brin32;
