@@ -842,7 +842,7 @@ def main() -> int:
             with contextlib.suppress(Exception):
                 own.stop()
             raise
-        if settings and not args.pg_defaults:
+        if not args.pg_defaults:
             print(
                 "  settings of docs/operations.md: " + ", ".join(f"{k}={v}" for k, v in RECOMMENDED.items()), flush=True
             )

@@ -2,7 +2,7 @@
 -- ingested_at instead of the BRIN of 0041.
 -- A BRIN range whose summarisation is interrupted keeps a placeholder tuple: an autovacuum
 -- summarising it is cancelled by a VACUUM, ANALYZE or DDL that wants the chunk's lock, or
--- the server stops mid-way. PostgreSQL's BRIN bitmap scan (15 to 17) then treats the
+-- the server stops mid-way. PostgreSQL's BRIN bitmap scan (seen on 16.13) then treats the
 -- placeholder range and every range after it as matching (the scan's reused in-memory tuple
 -- keeps its placeholder flag: brin_memtuple_initialize does not reset it). The merge, label
 -- and factor jobs each read that chunk from the placeholder to its end, every run, until the
