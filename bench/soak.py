@@ -709,8 +709,9 @@ def wal_lsn(conn) -> int:
 
 
 # --------------------------------------------------------------------------- main
-def _apply_settings(own: OwnServer, admin: str, settings: dict[str, str]) -> str:
-    """ALTER SYSTEM each setting and restart; returns the admin conninfo to use."""
+def _apply_settings(own: OwnServer, admin: str, settings: dict[str, str]) -> None:
+    """ALTER SYSTEM each setting and restart. Connect with the conninfo of the first start:
+    the one printed once ALTER SYSTEM has quoted the port lacks it."""
     # two rounds: the server's own settings (shared_preload_libraries among them), then,
     # after a restart, the modules' dotted ones: a preloaded module such as
     # pg_stat_statements defines its settings only when it is loaded at start-up
@@ -730,8 +731,7 @@ def _apply_settings(own: OwnServer, admin: str, settings: dict[str, str]) -> str
                     )
                 )
         own.stop()
-        own.start()  # its printed conninfo lacks the port once ALTER SYSTEM quoted it: keep the first
-    return admin
+        own.start()
 
 
 def main() -> int:
@@ -836,7 +836,7 @@ def main() -> int:
         settings = {} if args.pg_defaults else dict(RECOMMENDED)
         settings.update(extra)
         try:
-            admin = _apply_settings(own, admin, settings)
+            _apply_settings(own, admin, settings)
         except BaseException:
             # a refused setting (a typo in --pg-set) leaves no server behind
             with contextlib.suppress(Exception):
